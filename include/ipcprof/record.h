@@ -1,0 +1,276 @@
+/* The on-disk format of one process's record; shared by preload/, probes/ and report/. */
+#ifndef IPCPROF_RECORD_H
+#define IPCPROF_RECORD_H
+
+#include <stdint.h>
+
+/*
+ * A session is a folder (mode 0700). Every profiled process image writes one file in it,
+ * "<pid>.<seq>.ipcrec" (mode 0600, created O_EXCL|O_NOFOLLOW), where seq counts the images a
+ * pid has had: 0 for the process a fork made, 1 after its first exec, and so on.
+ *
+ * The file is a struct ipcprof_record followed by timeline_cap struct ipcprof_interval. The
+ * process maps it MAP_SHARED and updates it in place as it runs, so that a process ended by
+ * _exit, a signal or SIGKILL still leaves every figure counted up to its end. Counters are
+ * updated with relaxed atomic adds; readers must tolerate a record that is being written.
+ *
+ * All times are CLOCK_MONOTONIC nanoseconds (the clock of bpf_ktime_get_ns), except
+ * start_realtime_ns. All fields are little-endian fixed-width integers or NUL-terminated strings.
+ */
+
+#define IPCPROF_RECORD_MAGIC "IPCPREC"	/* 8 bytes with the NUL */
+#define IPCPROF_RECORD_VERSION 1
+#define IPCPROF_RECORD_SUFFIX ".ipcrec"
+
+#define IPCPROF_MAX_CHANNELS 512
+#define IPCPROF_MAX_MAPPINGS 256
+#define IPCPROF_MAX_FINGERPRINTS 256
+#define IPCPROF_MAX_STACKS 256
+#define IPCPROF_STACK_DEPTH 32
+#define IPCPROF_MAX_MODULES 256
+#define IPCPROF_HIST_BUCKETS 40
+#define IPCPROF_ARGV_BYTES 4096
+#define IPCPROF_NAME_BYTES 108
+#define IPCPROF_PATH_BYTES 256
+#define IPCPROF_DEFAULT_TIMELINE 65536
+
+/* Direction of a call on a channel. */
+enum ipcprof_dir {
+	IPCPROF_DIR_OUT = 0, /* write, send: bytes leave this process */
+	IPCPROF_DIR_IN = 1,  /* read, recv: bytes arrive */
+	IPCPROF_NDIR = 2,
+};
+
+/* What kind of channel an endpoint is. */
+enum ipcprof_kind {
+	IPCPROF_KIND_NONE = 0,
+	IPCPROF_KIND_PIPE = 1,		 /* anonymous pipe */
+	IPCPROF_KIND_FIFO = 2,		 /* named pipe (mkfifo) */
+	IPCPROF_KIND_UNIX_STREAM = 3,	 /* AF_UNIX SOCK_STREAM */
+	IPCPROF_KIND_UNIX_DGRAM = 4,	 /* AF_UNIX SOCK_DGRAM */
+	IPCPROF_KIND_UNIX_SEQPACKET = 5, /* AF_UNIX SOCK_SEQPACKET */
+	IPCPROF_KIND_TCP = 6,
+	IPCPROF_KIND_UDP = 7,
+	IPCPROF_KIND_SHM = 8,	/* an fd of a shared-memory object read or written directly */
+	IPCPROF_KIND_PLUGIN = 9, /* claimed by a third-party plugin: see plugin[] */
+	IPCPROF_KIND_COUNT
+};
+
+/* ipcprof_channel.flags */
+#define IPCPROF_CH_LOCAL 0x1u	    /* both ends on this host: inter-process communication */
+#define IPCPROF_CH_NETWORK 0x2u    /* TCP/UDP to another host */
+#define IPCPROF_CH_SOCKETPAIR 0x4u /* created by socketpair() in this process or an ancestor */
+#define IPCPROF_CH_ABSTRACT 0x8u   /* unix socket in the abstract namespace (name starts with '@') */
+#define IPCPROF_CH_CREATED 0x10u   /* created in this process (pipe, socketpair, socket, accept) */
+
+/* Figures for one direction of one channel endpoint. */
+struct ipcprof_dir_stats {
+	uint64_t calls;	 /* calls that returned, successful or not */
+	uint64_t bytes;	 /* bytes moved by successful calls */
+	uint64_t errors; /* calls that returned -1, EAGAIN included */
+	uint64_t eagain; /* of those, EAGAIN/EWOULDBLOCK */
+	uint64_t time_ns; /* wall time spent inside the calls */
+	/*
+	 * A sample of the calls also reads the thread's CPU clock around the call; the
+	 * on-CPU share of time_ns is estimated as sampled_cpu_ns / sampled_wall_ns, the
+	 * rest is time blocked waiting for the peer.
+	 */
+	uint64_t sampled_calls;
+	uint64_t sampled_wall_ns;
+	uint64_t sampled_cpu_ns;
+	uint64_t max_call_bytes;
+	/* hist[0]: calls that moved 0 bytes; hist[k], k >= 1: [2^(k-1), 2^k) bytes; last is open. */
+	uint64_t hist[IPCPROF_HIST_BUCKETS];
+};
+
+/* One channel endpoint as this process saw it. */
+struct ipcprof_channel {
+	uint32_t kind;	/* enum ipcprof_kind */
+	uint32_t flags; /* IPCPROF_CH_* */
+	char plugin[16]; /* name of the plugin that claimed it */
+	/* Pairing across processes: pipes and FIFOs share (dev, ino) at both ends; a unix socket
+	 * pairs its ino with the peer's peer_ino; TCP/UDP pair by the 4-tuple. */
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t peer_ino;
+	uint16_t family; /* AF_INET, AF_INET6 or AF_UNIX */
+	uint16_t local_port;
+	uint16_t peer_port;
+	uint16_t reserved0;
+	uint8_t local_addr[16]; /* IPv4 as IPv4-mapped IPv6 */
+	uint8_t peer_addr[16];
+	char name[IPCPROF_NAME_BYTES]; /* FIFO path, socket path ('@' = abstract), plugin detail */
+	int32_t first_fd;		/* fd it was first seen on */
+	uint32_t reserved1;
+	uint64_t first_ns; /* first seen */
+	uint64_t last_ns;  /* last call */
+	struct ipcprof_dir_stats dir[IPCPROF_NDIR];
+};
+
+/* ipcprof_mapping.kind */
+enum ipcprof_map_kind {
+	IPCPROF_MAP_POSIX_SHM = 1,   /* shm_open object (/dev/shm) */
+	IPCPROF_MAP_MEMFD = 2,	     /* memfd_create object */
+	IPCPROF_MAP_SHARED_ANON = 3, /* MAP_SHARED|MAP_ANONYMOUS, shared with children through fork */
+	IPCPROF_MAP_SHARED_FILE = 4, /* MAP_SHARED of another tmpfs file */
+};
+
+/* ipcprof_mapping.flags */
+#define IPCPROF_MAP_INHERITED 0x1u /* mapped by an ancestor, inherited through fork */
+#define IPCPROF_MAP_UNMAPPED 0x2u  /* munmap'd before the end (unmap_ns is set) */
+#define IPCPROF_MAP_CREATOR 0x4u   /* this process created the object (O_CREAT, memfd_create) */
+
+/* One shared-memory mapping. */
+struct ipcprof_mapping {
+	uint32_t kind; /* enum ipcprof_map_kind */
+	uint32_t flags;
+	uint64_t dev;
+	uint64_t ino; /* pairs the mappings of one object across processes */
+	uint64_t addr;
+	uint64_t length;
+	uint64_t offset;
+	uint64_t object_size; /* size of the object when mapped (fstat) */
+	uint64_t map_ns;
+	uint64_t unmap_ns;
+	uint64_t resident_bytes; /* pages of the mapping resident when last measured (munmap or exit) */
+	int32_t prot;
+	int32_t map_flags;
+	char name[IPCPROF_NAME_BYTES]; /* "/psm_x" for shm_open, "memfd:x", "" for anonymous */
+};
+
+/* A content fingerprint of a large outgoing payload (sampled: bounded cost per call). */
+struct ipcprof_fingerprint {
+	uint64_t hash; /* 0 = free slot */
+	uint64_t size;
+	uint64_t count; /* how many times this payload was sent */
+	uint32_t channel;
+	uint32_t reserved;
+	uint64_t first_ns;
+	uint64_t last_ns;
+};
+
+/* A call site of calls that moved much data: raw return addresses, symbolized offline. */
+struct ipcprof_stack {
+	uint64_t hash; /* 0 = free slot */
+	uint32_t depth;
+	uint32_t channel; /* channel of the first call seen from here */
+	uint64_t calls;
+	uint64_t bytes;
+	uint64_t ip[IPCPROF_STACK_DEPTH];
+};
+
+/* A loaded module (executable or shared object), for symbolizing stacks. */
+struct ipcprof_module {
+	uint64_t base; /* load bias: runtime address - ELF virtual address */
+	uint64_t start; /* lowest and highest runtime address of its PT_LOAD segments */
+	uint64_t end;
+	uint32_t build_id_len;
+	uint8_t build_id[20];
+	char path[IPCPROF_PATH_BYTES];
+};
+
+/* A stretch of IPC on one thread: calls on one channel and direction with small gaps merged. */
+struct ipcprof_interval {
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t bytes;
+	uint32_t tid;
+	uint32_t calls;
+	uint16_t channel; /* index into channels[] */
+	uint8_t dir;	  /* enum ipcprof_dir */
+	uint8_t reserved[5];
+};
+
+/* How a process image began. */
+enum ipcprof_origin {
+	IPCPROF_ORIGIN_ROOT = 1,  /* first process of the session */
+	IPCPROF_ORIGIN_FORK = 2,  /* fork() of a profiled process (same image) */
+	IPCPROF_ORIGIN_EXEC = 3,  /* exec by a process that had a record (same pid, seq - 1) */
+	IPCPROF_ORIGIN_SPAWN = 4, /* a new process exec'd a program (vfork/posix_spawn + exec) */
+};
+
+/* How a process image ended. */
+enum ipcprof_end {
+	IPCPROF_END_RUNNING = 0, /* no end seen: still running, or killed unseen (SIGKILL) */
+	IPCPROF_END_EXIT = 1,	 /* exit status in exit_status */
+	IPCPROF_END_EXEC = 2,	 /* replaced by exec: record pid.(seq+1) continues */
+	IPCPROF_END_SIGNAL = 3,	 /* killed by term_signal (seen by the parent's wait) */
+};
+
+struct ipcprof_process {
+	int32_t pid;
+	int32_t ppid;	    /* getppid() at start */
+	int32_t parent_pid; /* the profiled process that forked or exec'd it; 0 for the root */
+	uint32_t origin;    /* enum ipcprof_origin */
+	uint32_t seq;	    /* the <seq> of the file name */
+	uint32_t argc;
+	uint32_t argv_len; /* bytes used in argv[], NUL-separated */
+	uint32_t end_how;  /* enum ipcprof_end */
+	int32_t exit_status;
+	int32_t term_signal;
+	uint64_t start_ns;
+	uint64_t start_realtime_ns;
+	uint64_t end_ns;
+	/* rusage at the end (from the process itself, or from the parent's wait4) */
+	uint64_t user_ns;
+	uint64_t sys_ns;
+	uint64_t minflt;
+	uint64_t majflt;
+	uint64_t nvcsw;
+	uint64_t nivcsw;
+	uint64_t maxrss_kb;
+	char exe[IPCPROF_PATH_BYTES];
+	char hostname[64];
+	char boot_id[40];
+	char argv[IPCPROF_ARGV_BYTES];
+};
+
+/* Counts of what did not fit: the report says when a figure is incomplete. */
+struct ipcprof_dropped {
+	uint64_t channels;
+	uint64_t mappings;
+	uint64_t fingerprints;
+	uint64_t stacks;
+	uint64_t modules;
+	uint64_t intervals;
+	uint64_t untracked_fds; /* calls on fds beyond the preload's fd table */
+	uint64_t internal_errors;
+};
+
+struct ipcprof_record {
+	char magic[8];		 /* IPCPROF_RECORD_MAGIC */
+	uint32_t version;	 /* IPCPROF_RECORD_VERSION */
+	uint32_t record_size;	 /* sizeof(struct ipcprof_record) */
+	uint32_t interval_size;	 /* sizeof(struct ipcprof_interval) */
+	uint32_t timeline_cap;	 /* intervals that follow the record */
+	uint64_t file_size;	 /* record_size + timeline_cap * interval_size */
+	uint32_t channels_used;	 /* entries in use; an entry with kind 0 is being filled */
+	uint32_t mappings_used;
+	uint32_t modules_used;
+	uint32_t intervals_used; /* may exceed timeline_cap; only the first timeline_cap exist */
+	uint64_t stack_min_bytes;     /* calls of at least this size record their stack */
+	uint64_t fingerprint_min_bytes; /* writes of at least this size are fingerprinted */
+	uint64_t last_ns;		/* updated by fork, exec, munmap and exit: a lower bound */
+	struct ipcprof_process proc;
+	struct ipcprof_dropped dropped;
+	struct ipcprof_channel channels[IPCPROF_MAX_CHANNELS];
+	struct ipcprof_mapping mappings[IPCPROF_MAX_MAPPINGS];
+	struct ipcprof_fingerprint fingerprints[IPCPROF_MAX_FINGERPRINTS];
+	struct ipcprof_stack stacks[IPCPROF_MAX_STACKS];
+	struct ipcprof_module modules[IPCPROF_MAX_MODULES];
+	/* struct ipcprof_interval timeline[timeline_cap] follows */
+};
+
+static inline struct ipcprof_interval *ipcprof_record_timeline(struct ipcprof_record *r)
+{
+	return (struct ipcprof_interval *)(void *)((char *)r + r->record_size);
+}
+
+/* Histogram bucket of a call that moved n bytes. */
+static inline unsigned ipcprof_hist_bucket(uint64_t n)
+{
+	unsigned b = n ? 64u - (unsigned)__builtin_clzll(n) : 0u;
+	return b < IPCPROF_HIST_BUCKETS ? b : IPCPROF_HIST_BUCKETS - 1;
+}
+
+#endif

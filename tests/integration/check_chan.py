@@ -1,0 +1,182 @@
+"""Runs a channel test program under libipcprof.so and checks the records against what it says it moved.
+
+Usage: check_chan.py --preload LIB --recdump RECDUMP PROGRAM [dir]
+A literal argument "dir" is replaced by a scratch folder. With IPCTEST_NO_PRELOAD=1 only the
+program's own report is checked (that both ends of each channel agree), which tests the test.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ipctest as it  # noqa: E402
+
+KIND_NAME = {v: k for k, v in it.KIND_CODE.items()}
+
+
+def key_match(rep, ch):
+    kind = rep['kind']
+    if kind in ('pipe', 'fifo', 'shm'):
+        return ch['dev'] == rep['dev'] and ch['ino'] == rep['ino']
+    if kind.startswith('unix_'):
+        return ch['ino'] == rep['ino']
+    if kind in ('tcp', 'udp'):
+        return (ch['local_port'] == rep['local_port'] and ch['peer_port'] == rep['peer_port']
+                and ch['local_addr'] == rep['local_addr'] and ch['peer_addr'] == rep['peer_addr'])
+    raise it.Failure('unknown kind ' + kind)
+
+
+def check_self(ck, chans):
+    """The program's own report: the two ends of a channel moved the same bytes."""
+    by_label = {}
+    for r in chans:
+        by_label.setdefault(r['label'], []).append(r)
+    for label, ends in by_label.items():
+        if len(ends) == 2 and ends[0]['pid'] != ends[1]['pid']:
+            a, b = ends
+            ck.eq(f'{label}: program: bytes out of {a["pid"]} = bytes into {b["pid"]}',
+                  b['in']['bytes'], a['out']['bytes'])
+            ck.eq(f'{label}: program: bytes out of {b["pid"]} = bytes into {a["pid"]}',
+                  a['in']['bytes'], b['out']['bytes'])
+    return by_label
+
+
+def check_procs(ck, recs, pids, root):
+    for pid in sorted(pids):
+        p = recs.proc(pid, 0)
+        if not ck.true(f'record {pid}.0.ipcrec exists', p is not None):
+            continue
+        ck.eq(f'{pid}: end_how', p['end_how'], it.END_EXIT)
+        ck.eq(f'{pid}: exit_status', p['exit_status'], 0)
+        ck.eq(f'{pid}: pid field', p['pid'], pid)
+        if pid == root:
+            ck.eq(f'{pid}: origin', p['origin'], it.ORIGIN_ROOT)
+            ck.eq(f'{pid}: parent_pid', p['parent_pid'], 0)
+        else:
+            ck.eq(f'{pid}: origin', p['origin'], it.ORIGIN_FORK)
+            ck.eq(f'{pid}: parent_pid', p['parent_pid'], root)
+            ck.eq(f'{pid}: ppid', p['ppid'], root)
+        ck.eq(f'{pid}: dropped', p['dropped'], {k: 0 for k in p['dropped']})
+
+
+def check_channel(ck, recs, rep, matched):
+    where = f'{rep["label"]} in {rep["pid"]}'
+    found = [c for c in recs.chans(rep['pid']) if key_match(rep, c)]
+    if not ck.true(f'{where}: channel in the record', bool(found),
+                   f'kind {rep["kind"]} ino {rep["ino"]} ports {rep["local_port"]}/{rep["peer_port"]}'):
+        return []
+    for c in found:
+        matched.add((c['pid'], c['seq'], c['index']))
+        ck.eq(f'{where}: kind', KIND_NAME.get(c['kind']), rep['kind'])
+        for flag in filter(None, rep['flags'].split(',')):
+            ck.true(f'{where}: flag {flag} set', c['flags'] & it.CH_FLAGS[flag],
+                    f'flags {c["flags"]:#x}')
+        if rep['name']:
+            ck.eq(f'{where}: name', c['name'], rep['name'])
+    for d in it.DIRS:
+        for field, rfield in (('calls', 'calls'), ('bytes', 'bytes'), ('errors', 'errors'),
+                              ('eagain', 'eagain'), ('max_call_bytes', 'max')):
+            ck.eq(f'{where}: {d} {field}', it.total(found, d, field), rep[d][rfield])
+        ck.eq(f'{where}: {d} histogram counts every call', it.hist_sum(found, d), rep[d]['calls'])
+    return found
+
+
+def check_pairs(ck, by_label, found):
+    for label, ends in by_label.items():
+        if label.startswith('unpaired') or len(ends) != 2 or ends[0]['pid'] == ends[1]['pid']:
+            continue
+        a, b = (found.get((e['pid'], label), []) for e in ends)
+        if not a or not b:
+            continue
+        kind = ends[0]['kind']
+        ca, cb = a[0], b[0]
+        if kind in ('pipe', 'fifo'):
+            ck.eq(f'{label}: both ends share dev/ino', (ca['dev'], ca['ino']), (cb['dev'], cb['ino']))
+        elif kind.startswith('unix_'):
+            ck.eq(f'{label}: peer_ino of {ca["pid"]} is ino of {cb["pid"]}', ca['peer_ino'], cb['ino'])
+            ck.eq(f'{label}: peer_ino of {cb["pid"]} is ino of {ca["pid"]}', cb['peer_ino'], ca['ino'])
+        else:
+            ck.eq(f'{label}: 4-tuples mirrored',
+                  (ca['local_addr'], ca['local_port'], ca['peer_addr'], ca['peer_port']),
+                  (cb['peer_addr'], cb['peer_port'], cb['local_addr'], cb['local_port']))
+        ck.eq(f'{label}: records: out of {ca["pid"]} = into {cb["pid"]}',
+              it.total(b, 'in', 'bytes'), it.total(a, 'out', 'bytes'))
+        ck.eq(f'{label}: records: out of {cb["pid"]} = into {ca["pid"]}',
+              it.total(a, 'in', 'bytes'), it.total(b, 'out', 'bytes'))
+
+
+def check_fingerprints(ck, recs, rep, found):
+    """The largest write of a channel, if big enough, left a fingerprint of its size."""
+    proc = recs.proc(rep['pid'], 0)
+    size = rep['out']['max']
+    if not proc or not found or not proc['fingerprint_min_bytes'] or size < proc['fingerprint_min_bytes']:
+        return
+    idx = {c['index'] for c in found}
+    fps = [f for f in recs.fingerprints if f['pid'] == rep['pid'] and f['channel'] in idx
+           and f['size'] == size]
+    ck.true(f'{rep["label"]} in {rep["pid"]}: fingerprint of the {size}-byte write', bool(fps))
+
+
+def check_mapping(ck, recs, rep):
+    where = f'mapping {rep["label"]} in {rep["pid"]}'
+    maps = [m for m in recs.mappings if m['pid'] == rep['pid'] and m['kind'] == it.MAP_KIND[rep['kind']]
+            and m['length'] == rep['length']]
+    if rep['kind'] != 'shared_anon':
+        maps = [m for m in maps if m['ino'] == rep['ino']]
+    if not ck.true(f'{where}: in the record (kind {rep["kind"]}, {rep["length"]} bytes)', bool(maps),
+                   f'record has {[(m["kind"], m["name"], m["length"]) for m in recs.mappings if m["pid"] == rep["pid"]]}'):
+        return
+    if rep['name']:
+        ck.true(f'{where}: name {rep["name"]}', any(m['name'] == rep['name'] for m in maps),
+                f'got {[m["name"] for m in maps]}')
+    if rep['creator']:
+        ck.true(f'{where}: creator flag', any(m['flags'] & it.MAP_CREATOR for m in maps))
+    elif rep['kind'] != 'posix_shm':
+        ck.true(f'{where}: inherited flag', any(m['flags'] & it.MAP_INHERITED for m in maps))
+
+
+def main():
+    opts, cmd = it.parse_args(sys.argv[1:])
+    name = os.path.basename(cmd[0])
+    ck = it.Checker(name)
+    no_preload = os.environ.get('IPCTEST_NO_PRELOAD') == '1'
+    if not no_preload:
+        it.need_preload(opts)
+    s = it.Session(opts)
+    cmd = [os.path.abspath(cmd[0])] + [s.work if a == 'dir' else a for a in cmd[1:]]
+    rc, _, _ = s.run(cmd, preload=not no_preload)
+    ck.eq('exit status', rc, 0)
+    lines = s.report_lines()
+    chans = [r for r in lines if r['type'] == 'chan']
+    maps = [r for r in lines if r['type'] == 'mapping']
+    ck.true('the program reported its channels', bool(chans) or bool(maps))
+    by_label = check_self(ck, chans)
+    if not no_preload and rc == 0:
+        try:
+            recs = s.records()
+        except it.Failure as e:
+            ck.true(str(e), False)
+            s.close(False)
+            ck.finish()
+        pids = {r['pid'] for r in lines}
+        root = s.pid
+        check_procs(ck, recs, pids, root)
+        ck.eq('records: one per process', sorted(p['pid'] for p in recs.procs), sorted(pids))
+        matched, found = set(), {}
+        for rep in chans:
+            f = check_channel(ck, recs, rep, matched)
+            found[(rep['pid'], rep['label'])] = f
+            check_fingerprints(ck, recs, rep, f)
+        check_pairs(ck, by_label, found)
+        for rep in maps:
+            check_mapping(ck, recs, rep)
+        extra = [c for c in recs.channels if it.used(c) and (c['pid'], c['seq'], c['index']) not in matched]
+        ck.true('no channel counted that the program did not use', not extra,
+                '; '.join(f'{c["pid"]}: {c["kind_name"]} ino {c["ino"]} fd {c["first_fd"]} '
+                          f'out {c["out"]["calls"]}/{c["out"]["bytes"]} in {c["in"]["calls"]}/{c["in"]["bytes"]}'
+                          for c in extra))
+    s.close(not ck.failures)
+    ck.finish()
+
+
+if __name__ == '__main__':
+    main()

@@ -143,8 +143,27 @@ def main():
         it.need_preload(opts)
     s = it.Session(opts)
     cmd = [os.path.abspath(cmd[0])] + [s.work if a == 'dir' else a for a in cmd[1:]]
-    rc, _, _ = s.run(cmd, preload=not no_preload)
+    compare = opts.pop('compare', False)
+    if compare:
+        # The program's own output must not depend on the preload, whether stdout is a
+        # regular file or a pipe (then its own output is IPC too).
+        rc0, out0, err0 = s.run(cmd, preload=False, tag='plain')
+        ck.eq('exit status without the preload', rc0, 0)
+        if os.path.exists(s.report):
+            os.unlink(s.report)
+    rc, out, err = s.run(cmd, preload=not no_preload)
     ck.eq('exit status', rc, 0)
+    if compare:
+        ck.true('stdout identical with and without the preload', out == out0,
+                f'without:\n{out0.decode(errors="replace")}\nwith:\n{out.decode(errors="replace")}')
+        ck.eq('stderr identical with and without the preload', err, err0)
+        if not no_preload:
+            p = it.Session(opts)
+            rc2, out2, err2 = p.run_piped(cmd)
+            p.close(True)
+            ck.eq('exit status with stdout a pipe', rc2, 0)
+            ck.true('stdout identical with and without the preload, stdout a pipe', out2 == out0,
+                    f'with:\n{out2.decode(errors="replace")}')
     lines = s.report_lines()
     chans = [r for r in lines if r['type'] == 'chan']
     maps = [r for r in lines if r['type'] == 'mapping']

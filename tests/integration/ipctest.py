@@ -61,6 +61,8 @@ def parse_args(argv):
             opts['recdump'] = next(it)
         elif a == '--keep':
             opts['keep'] = True
+        elif a == '--compare':
+            opts['compare'] = True
         else:
             rest.append(a)
             rest.extend(it)
@@ -95,6 +97,22 @@ class Session:
         if extra:
             env.update(extra)
         return env
+
+    def run_piped(self, cmd, preload=True, extra_env=None, timeout=60):
+        """Runs cmd with stdout to a pipe: its own output is then IPC too."""
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=self.env(preload, extra_env),
+                             cwd=self.work)
+        try:
+            out, err = p.communicate(timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            rc = 'timeout'
+        if err:
+            sys.stderr.write('--- piped run stderr:\n' + err.decode(errors='replace'))
+        return rc, out, err
 
     def run(self, cmd, preload=True, extra_env=None, timeout=60, tag='run'):
         """Runs cmd with stdout and stderr to regular files (so they are not IPC)."""
@@ -173,6 +191,10 @@ def hist_sum(chans, d):
 
 
 def need_preload(opts):
+    """The test depends on the library: its absence is a failure, not a reason to skip."""
     if not opts['preload'] or not os.path.exists(opts['preload']):
-        print(f'SKIP: no preload library at {opts["preload"]!r}')
-        sys.exit(77)
+        print(f'FAIL: no preload library at {opts["preload"]!r}')
+        sys.exit(1)
+    if not opts['recdump'] or not os.path.exists(opts['recdump']):
+        print(f'FAIL: no recdump at {opts["recdump"]!r}')
+        sys.exit(1)

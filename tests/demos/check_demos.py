@@ -1,0 +1,332 @@
+"""Runs the demos small and checks their results and byte counts exactly, alone or under the profiler.
+
+Usage:
+  check_demos.py c DEMO_COPY DEMO_SHM DEMO_OWNER [--preload LIB --recdump RECDUMP]
+  check_demos.py c-options DEMO_COPY DEMO_SHM DEMO_OWNER
+  check_demos.py python DEMO_DIR [--preload LIB --recdump RECDUMP]
+
+Without --preload the demos' own figures are checked against what their sizes imply. With it, each
+demo also runs under LD_PRELOAD=LIB and the records (read with RECDUMP) must hold exactly the
+bytes the demo says it sent and received, on the channels between the parent and its workers.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+KIND_PIPE, KIND_UNIX_STREAM = 1, 3
+MAP_POSIX_SHM = 1
+ORIGIN_ROOT, ORIGIN_FORK = 1, 2
+
+TASK_BYTES = 24  # struct ipcprof_demo_task
+RESULT_BYTES = 32  # struct ipcprof_demo_result
+
+
+class Checks:
+    def __init__(self):
+        self.failures = []
+        self.passed = 0
+
+    def eq(self, what, got, want):
+        if got == want:
+            self.passed += 1
+        else:
+            self.failures.append(f"{what}: expected {want!r}, got {got!r}")
+
+    def true(self, what, cond):
+        if cond:
+            self.passed += 1
+        else:
+            self.failures.append(what)
+
+    def finish(self):
+        for f in self.failures:
+            print("FAIL", f)
+        print(f"{self.passed} checks passed, {len(self.failures)} failed")
+        return 1 if self.failures else 0
+
+
+def run(cmd, env=None, expect=0):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                       timeout=120)
+    if expect is not None and p.returncode != expect:
+        sys.stdout.write(p.stdout)
+        sys.stderr.write(p.stderr)
+        raise SystemExit(f"{' '.join(cmd)}: exit status {p.returncode}, expected {expect}")
+    return p
+
+
+def figures(stdout):
+    """The demo's key=value figures, all lines together."""
+    out = {}
+    for line in stdout.splitlines():
+        for tok in line.split():
+            if "=" in tok:
+                k, v = tok.split("=", 1)
+                out[k] = v
+    return out
+
+
+class Profiled:
+    """One demo run under the preload, its records read back with recdump."""
+
+    def __init__(self, cmd, preload, recdump):
+        for path in (preload, recdump):
+            if not os.path.exists(path):
+                raise SystemExit(f"{path} does not exist: build it first")
+        self.dir = tempfile.mkdtemp(prefix="ipcprof-demo-")
+        env = dict(os.environ, IPCPROF_DIR=self.dir, IPCPROF_REPORT="0", LD_PRELOAD=preload)
+        self.figures = figures(run(cmd, env=env).stdout)
+        lines = run([recdump, self.dir]).stdout.splitlines()
+        shutil.rmtree(self.dir)
+        objs = [json.loads(l) for l in lines if l.strip()]
+        if not objs:
+            raise SystemExit(f"{' '.join(cmd)}: no records under {preload}")
+        self.procs = {(o["pid"], o["seq"]): o for o in objs if o["type"] == "proc"}
+        self.channels = [o for o in objs if o["type"] == "channel"]
+        self.mappings = [o for o in objs if o["type"] == "mapping"]
+        roots = [p for p in self.procs.values() if p["origin"] == ORIGIN_ROOT]
+        self.root = roots[0] if len(roots) == 1 else None
+        rootpid = self.root["pid"] if self.root else None
+        self.workers = [p for p in self.procs.values()
+                        if p["origin"] == ORIGIN_FORK and p["parent_pid"] == rootpid]
+
+    def chans(self, proc):
+        return [c for c in self.channels if (c["pid"], c["seq"]) == (proc["pid"], proc["seq"])]
+
+    def maps(self, proc):
+        return [m for m in self.mappings if (m["pid"], m["seq"]) == (proc["pid"], proc["seq"])]
+
+
+def chan_id(c):
+    return (c["kind"], c["dev"], c["ino"])
+
+
+# --- C demos -----------------------------------------------------------------------------------
+
+def splitmix(x):
+    m = (1 << 64) - 1
+    x = (x + 0x9E3779B97F4A7C15) & m
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & m
+    return x ^ (x >> 31)
+
+
+def c_expected_result(n, tasks):
+    """The demos' job done here independently: the same data, summed in the same order."""
+    s = 0.0
+    for i in range(n):
+        s += (splitmix(i) >> 11) * 2.0 ** -53
+    total = 0.0
+    for _ in range(tasks):
+        total += s
+    return total
+
+
+C_SIZES = dict(n=20000, w=3, r=5)
+
+
+def c_cmd(exe, channel="pipe", n=C_SIZES["n"], w=C_SIZES["w"], r=C_SIZES["r"]):
+    return [exe, "--elements", str(n), "--workers", str(w), "--rounds", str(r),
+            "--channel", channel]
+
+
+def c_implied(variant, n, w, r):
+    payload = 8 * n if variant == "copy" else 0
+    return dict(sent=w * r * (TASK_BYTES + payload), received=w * r * RESULT_BYTES,
+                shared=8 * n if variant == "shm" else 0)
+
+
+def check_c(args, ck):
+    exes = dict(zip(("copy", "shm", "owner"), args[:3]))
+    opts = dict(zip(args[3::2], args[4::2]))
+    n, w, r = C_SIZES["n"], C_SIZES["w"], C_SIZES["r"]
+    want_result = c_expected_result(n, w * r)
+    runs = [("copy", "pipe"), ("copy", "socketpair"), ("shm", "pipe"), ("owner", "pipe"),
+            ("shm", "socketpair")]
+    for variant, channel in runs:
+        name = f"{variant}/{channel}"
+        cmd = c_cmd(exes[variant], channel)
+        want = c_implied(variant, n, w, r)
+        if "--preload" not in opts:
+            f = figures(run(cmd).stdout)
+        else:
+            prof = Profiled(cmd, opts["--preload"], opts["--recdump"])
+            f = prof.figures
+            check_c_records(ck, name, prof, variant, channel, f, n, w)
+        ck.eq(f"{name} result", float(f["result"]), want_result)
+        ck.eq(f"{name} bytes_sent", int(f["bytes_sent"]), want["sent"])
+        ck.eq(f"{name} bytes_received", int(f["bytes_received"]), want["received"])
+        ck.eq(f"{name} bytes_shared", int(f["bytes_shared"]), want["shared"])
+        ck.true(f"{name} wall_s is a time", float(f["wall_s"]) > 0)
+
+
+def check_c_records(ck, name, prof, variant, channel, f, n, w):
+    kind = KIND_PIPE if channel == "pipe" else KIND_UNIX_STREAM
+    ck.true(f"{name}: one root record", prof.root is not None)
+    if prof.root is None:
+        return
+    ck.eq(f"{name}: worker records", len(prof.workers), w)
+    ck.eq(f"{name}: records in all", len(prof.procs), w + 1)
+    sent, received = int(f["bytes_sent"]), int(f["bytes_received"])
+    root_ch = prof.chans(prof.root)
+    ck.eq(f"{name}: root channel kinds", sorted({c["kind"] for c in root_ch}), [kind])
+    ck.eq(f"{name}: root bytes out", sum(c["out"]["bytes"] for c in root_ch), sent)
+    ck.eq(f"{name}: root bytes in", sum(c["in"]["bytes"] for c in root_ch), received)
+    w_in = sum(c["in"]["bytes"] for p in prof.workers for c in prof.chans(p))
+    w_out = sum(c["out"]["bytes"] for p in prof.workers for c in prof.chans(p))
+    ck.eq(f"{name}: workers bytes in", w_in, sent)
+    ck.eq(f"{name}: workers bytes out", w_out, received)
+    # Both ends of every channel are the same channel: pipes by inode, sockets by peer inode.
+    for p in prof.workers:
+        for c in prof.chans(p):
+            if kind == KIND_PIPE:
+                peer = [x for x in root_ch if chan_id(x) == chan_id(c)]
+            else:
+                peer = [x for x in root_ch if x["ino"] == c["peer_ino"]]
+            ck.eq(f"{name}: worker {p['pid']} channel {c['ino']} has its parent end", len(peer), 1)
+            if peer:
+                ck.eq(f"{name}: worker {p['pid']} channel {c['ino']} in = parent out",
+                      c["in"]["bytes"], peer[0]["out"]["bytes"])
+                ck.eq(f"{name}: worker {p['pid']} channel {c['ino']} out = parent in",
+                      c["out"]["bytes"], peer[0]["in"]["bytes"])
+    if variant == "shm":
+        rmaps = [m for m in prof.maps(prof.root) if m["kind"] == MAP_POSIX_SHM]
+        ck.eq(f"{name}: root shm mappings", [m["length"] for m in rmaps], [8 * n])
+        for p in prof.workers:
+            wm = [m for m in prof.maps(p) if m["kind"] == MAP_POSIX_SHM]
+            ck.true(f"{name}: worker {p['pid']} maps the parent's object",
+                    any(m["length"] == 8 * n and rmaps and m["ino"] == rmaps[0]["ino"]
+                        for m in wm))
+
+
+def check_c_options(args, ck):
+    for exe in args[:3]:
+        base = os.path.basename(exe)
+        h = run([exe, "--help"])
+        ck.true(f"{base} --help names every option",
+                all(o in h.stdout for o in ("--elements", "--workers", "--rounds", "--channel")))
+        for bad in (["--elements", "0"], ["--workers", "x"], ["--rounds", "-1"],
+                    ["--channel", "carrier-pigeon"], ["--workers", "100000"], ["stray"]):
+            p = run([exe] + bad, expect=None)
+            ck.eq(f"{base} {' '.join(bad)}: exit status", p.returncode, 2)
+            ck.true(f"{base} {' '.join(bad)}: says why on stderr", base in p.stderr and
+                    p.stdout == "")
+
+
+# --- Python demos -------------------------------------------------------------------------------
+
+PY = "/usr/bin/python3"
+PY_SIZES = dict(n=100000, w=3)
+PY_DEMOS = {
+    "seed_pool.py": "python-pool-copy",
+    "seed_pool.py --control": "python-control",
+    "seed_shared_memory.py": "python-shared-memory",
+    "pool_shared_memory.py": "python-pool-shared-memory",
+}
+
+
+def py_cmd(demo_dir, demo, n=PY_SIZES["n"], w=PY_SIZES["w"]):
+    script, *extra = demo.split()
+    return [PY, os.path.join(demo_dir, script), "--elements", str(n), "--workers", str(w)] + extra
+
+
+def check_python(args, ck):
+    import numpy as np
+    from multiprocessing.reduction import ForkingPickler
+
+    demo_dir = args[0]
+    opts = dict(zip(args[1::2], args[2::2]))
+    n, w = PY_SIZES["n"], PY_SIZES["w"]
+    np.random.seed(2024)
+    s = 0.0
+    for x in np.random.rand(n).tolist():
+        s += x
+    want_result = 0.0
+    for _ in range(w):
+        want_result += s
+    array_pickle = len(ForkingPickler.dumps(np.zeros(n)))
+    runs = {}
+    for demo, label in PY_DEMOS.items():
+        cmd = py_cmd(demo_dir, demo)
+        if "--preload" in opts:
+            prof = Profiled(cmd, opts["--preload"], opts["--recdump"])
+            f = prof.figures
+            check_python_records(ck, label, prof, f, n, w)
+        else:
+            f = figures(run(cmd).stdout)
+        runs[label] = f
+        ck.eq(f"{label}: demo name", f["demo"], label)
+        ck.eq(f"{label} result", float(f["result"]), want_result)
+        ck.true(f"{label} wall_s is a time", float(f["wall_s"]) > 0)
+
+    copy, shm, pool_shm = (runs["python-pool-copy"], runs["python-shared-memory"],
+                           runs["python-pool-shared-memory"])
+    ck.eq("pool copy: payload is the pickled arrays", int(copy["payload_bytes"]),
+          w * array_pickle)
+    ck.eq("pool over shm: payload is the pickled (name, start, stop) tasks",
+          int(pool_shm["payload_bytes"]), w * len(ForkingPickler.dumps(("psm_00000000", 0, n))))
+    for label in ("python-control", "python-shared-memory"):
+        ck.eq(f"{label}: sends nothing", int(runs[label]["bytes_sent"]), 0)
+    ck.eq("control: receives nothing", int(runs["python-control"]["bytes_received"]), 0)
+    for label in ("python-shared-memory", "python-pool-shared-memory"):
+        ck.eq(f"{label}: shares the array", int(runs[label]["bytes_shared"]), 8 * n)
+    # The two Pool programs differ in their payloads alone: same messages around them.
+    ck.eq("pool programs: same overhead around the payloads",
+          int(copy["bytes_sent"]) - int(copy["payload_bytes"]),
+          int(pool_shm["bytes_sent"]) - int(pool_shm["payload_bytes"]))
+    ck.eq("pool programs: same results sent back", int(copy["bytes_received"]),
+          int(pool_shm["bytes_received"]))
+    # Payload bytes grow with the array, exactly 8 bytes per element per task; the rest does not.
+    if "--preload" not in opts:
+        n2 = n + 12345
+        f2 = figures(run(py_cmd(demo_dir, "seed_pool.py", n=n2)).stdout)
+        ck.eq("pool copy: bytes_sent grows 8 bytes per element per task",
+              int(f2["bytes_sent"]) - int(copy["bytes_sent"]), w * 8 * (n2 - n))
+        ck.eq("pool copy: results' bytes do not grow", int(f2["bytes_received"]),
+              int(copy["bytes_received"]))
+
+
+def check_python_records(ck, label, prof, f, n, w):
+    ck.true(f"{label}: one root record", prof.root is not None)
+    if prof.root is None:
+        return
+    sent, received = int(f["bytes_sent"]), int(f["bytes_received"])
+    if label == "python-control":
+        ck.eq(f"{label}: no worker records", len(prof.workers), 0)
+        return
+    ck.eq(f"{label}: worker records", len(prof.workers), w)
+    # Other processes (the resource tracker) are not workers: leave out channels they read.
+    others = [p for p in prof.procs.values() if p is not prof.root and p not in prof.workers]
+    elsewhere = {chan_id(c) for p in others for c in prof.chans(p)}
+    w_ch = [c for p in prof.workers for c in prof.chans(p) if chan_id(c) not in elsewhere]
+    ck.eq(f"{label}: bytes the workers read", sum(c["in"]["bytes"] for c in w_ch), sent)
+    ck.eq(f"{label}: bytes the workers wrote to the parent",
+          sum(c["out"]["bytes"] for c in w_ch), received)
+    ck.true(f"{label}: worker channels are pipes", all(c["kind"] == KIND_PIPE for c in w_ch))
+    # What the workers read, the parent wrote on the same pipe.
+    task_pipes = {chan_id(c) for c in w_ch if c["in"]["bytes"]}
+    ck.eq(f"{label}: bytes the parent wrote to the workers",
+          sum(c["out"]["bytes"] for c in prof.chans(prof.root) if chan_id(c) in task_pipes), sent)
+    if f["bytes_shared"] != "0":
+        rmaps = [m for m in prof.maps(prof.root) if m["kind"] == MAP_POSIX_SHM]
+        ck.true(f"{label}: the parent maps the segment", any(m["length"] == 8 * n for m in rmaps))
+        for p in prof.workers:
+            ck.true(f"{label}: worker {p['pid']} maps the parent's segment",
+                    any(m["kind"] == MAP_POSIX_SHM and m["length"] >= 8 * n and
+                        m["ino"] in {r["ino"] for r in rmaps} for m in prof.maps(p)))
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ck = Checks()
+    {"c": check_c, "c-options": check_c_options, "python": check_python}[argv[1]](argv[2:], ck)
+    return ck.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -112,6 +112,7 @@ struct ipcprof_plugin {
 };
 
 /* The symbol a plugin shared object exports. */
+const struct ipcprof_plugin *ipcprof_plugin_entry(void);
 typedef const struct ipcprof_plugin *(*ipcprof_plugin_entry_fn)(void);
 #define IPCPROF_PLUGIN_ENTRY "ipcprof_plugin_entry"
 

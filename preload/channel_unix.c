@@ -1,0 +1,124 @@
+/* Channel plugin for AF_UNIX sockets: the kernel's sock_diag tells each socket's peer inode. */
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "preload.h"
+#include "sys.h"
+
+/* The peer's inode of unix socket ino, or 0 when unconnected or sock_diag is missing. */
+static uint64_t unix_peer_ino(uint64_t ino)
+{
+	int nl = (int)syscall(SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return 0;
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req req;
+	} msg;
+	memset(&msg, 0, sizeof(msg));
+	msg.nh.nlmsg_len = sizeof(msg);
+	msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nh.nlmsg_flags = NLM_F_REQUEST;
+	msg.req.sdiag_family = AF_UNIX;
+	msg.req.udiag_states = ~0u;
+	msg.req.udiag_ino = (uint32_t)ino;
+	msg.req.udiag_show = UDIAG_SHOW_PEER;
+	msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;
+	uint64_t peer = 0;
+	union {
+		char buf[1024];
+		struct nlmsghdr align;
+	} u;
+	if (syscall(SYS_sendto, nl, &msg, sizeof(msg), 0, NULL, 0) != (long)sizeof(msg))
+		goto out;
+	long n = syscall(SYS_recvfrom, nl, u.buf, sizeof(u.buf), 0, NULL, NULL);
+	if (n < (long)NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
+		goto out;
+	struct nlmsghdr *h = &u.align;
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len > (unsigned long)n)
+		goto out;
+	struct unix_diag_msg *d = NLMSG_DATA(h);
+	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*d)));
+	for (struct rtattr *a = (struct rtattr *)(d + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+			uint32_t p;
+			memcpy(&p, RTA_DATA(a), sizeof(p));
+			peer = p;
+		}
+	}
+out:
+	sys_close(nl);
+	return peer;
+}
+
+/* "path", "@abstract", or "" for an unnamed socket. */
+static void unix_name(const struct sockaddr_un *sa, socklen_t len, char *out, size_t size)
+{
+	out[0] = 0;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	if (len <= off || sa->sun_family != AF_UNIX)
+		return;
+	size_t n = len - off;
+	if (sa->sun_path[0] == 0) {
+		if (n < 2 || size < 2)
+			return;
+		out[0] = '@';
+		size_t c = n - 1 < size - 2 ? n - 1 : size - 2;
+		memcpy(out + 1, sa->sun_path + 1, c);
+		out[c + 1] = 0;
+		return;
+	}
+	size_t c = strnlen(sa->sun_path, n);
+	if (c > size - 1)
+		c = size - 1;
+	memcpy(out, sa->sun_path, c);
+	out[c] = 0;
+}
+
+static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel *ch)
+{
+	if (!S_ISSOCK(info->st.st_mode) || info->sock_domain != AF_UNIX)
+		return 0;
+	switch (info->sock_type) {
+	case SOCK_STREAM:
+		ch->kind = IPCPROF_KIND_UNIX_STREAM;
+		break;
+	case SOCK_DGRAM:
+		ch->kind = IPCPROF_KIND_UNIX_DGRAM;
+		break;
+	case SOCK_SEQPACKET:
+		ch->kind = IPCPROF_KIND_UNIX_SEQPACKET;
+		break;
+	default:
+		return 0;
+	}
+	ch->family = AF_UNIX;
+	ch->dev = info->st.st_dev;
+	ch->ino = info->st.st_ino;
+	ch->flags = IPCPROF_CH_LOCAL;
+	ch->peer_ino = unix_peer_ino(info->st.st_ino);
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	if (syscall(SYS_getsockname, info->fd, &sa, &len) == 0)
+		unix_name(&sa, len, ch->name, sizeof(ch->name));
+	if (!ch->name[0]) {
+		len = sizeof(sa);
+		if (syscall(SYS_getpeername, info->fd, &sa, &len) == 0)
+			unix_name(&sa, len, ch->name, sizeof(ch->name));
+	}
+	if (ch->name[0] == '@')
+		ch->flags |= IPCPROF_CH_ABSTRACT;
+	return 1;
+}
+
+const struct ipcprof_plugin ipcprof_channel_unix = {
+	.version = IPCPROF_PLUGIN_VERSION,
+	.name = "unix",
+	.claim = unix_claim,
+};

@@ -1,0 +1,1347 @@
+/* The core of libipcprof.so: start-up, the session, the record file, fd classification and counting. */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "ipcprof/env.h"
+#include "preload.h"
+#include "sys.h"
+
+#define ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
+
+struct ipcprof_real ipcprof_real;
+struct ipcprof_record *ipcprof_rec;
+_Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE];
+uint32_t ipcprof_gen = 1;
+bool ipcprof_ready;
+uint32_t ipcprof_cpu_sample = 256;
+IPCPROF_TLS struct ipcprof_thread ipcprof_thr;
+bool ipcprof_tsc_ok;
+uint64_t ipcprof_tsc0, ipcprof_mono0, ipcprof_tsc_mult;
+uint64_t ipcprof_dev_shm, ipcprof_dev_memfd;
+_Atomic uint32_t ipcprof_live_maps;
+
+static char session_dir[PATH_MAX - 64]; /* room for "/<pid>.<seq>.ipcrec" */
+static uint64_t record_file_size;
+static uint32_t timeline_cap = IPCPROF_DEFAULT_TIMELINE;
+static uint64_t stack_min = 1u << 20;
+static uint64_t fingerprint_min = 1u << 16;
+static uintptr_t self_lo, self_hi; /* our own text, skipped in stacks */
+static _Atomic uint32_t warned;
+static _Atomic int modules_lock;
+static bool root_process;
+
+#define MAX_PLUGINS 16
+static const struct ipcprof_plugin *plugins[MAX_PLUGINS];
+static unsigned nplugins;
+/* Which plugin (index + 1) claimed each channel, so that the hot path finds account() at once. */
+static uint8_t channel_plugin[IPCPROF_MAX_CHANNELS];
+
+/* Which fds were created as shared memory here (shm_open with O_CREAT, memfd_create). */
+static _Atomic uint8_t fd_shm_created[IPCPROF_FDTAB_SIZE / 8];
+
+/* The session's variables as this process started, handed to exec'd children that lack them. */
+#define MAX_ENV 24
+static char *saved_env[MAX_ENV];
+static unsigned nsaved_env;
+
+void *ipcprof_resolve(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+	if (!p) {
+		/* glibc names a few functions differently from their public names. */
+		static const char *const alias[][2] = {
+			{"read_chk", "__read_chk"},	    {"recv_chk", "__recv_chk"},
+			{"recvfrom_chk", "__recvfrom_chk"}, {"pread_chk", "__pread_chk"},
+			{"pread64_chk", "__pread64_chk"},
+		};
+		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+			if (!strcmp(name, alias[i][0]))
+				p = dlsym(RTLD_NEXT, alias[i][1]);
+	}
+	if (!p) {
+		static const char msg[] = "ipcprof: cannot find the real function ";
+		sys_write(2, msg, sizeof(msg) - 1);
+		sys_write(2, name, strlen(name));
+		sys_write(2, "\n", 1);
+		abort();
+	}
+	return p;
+}
+
+void ipcprof_warn_once(unsigned key, const char *fmt, ...)
+{
+	uint32_t bit = 1u << (key % IPCPROF_WARN_MAX);
+	if (atomic_fetch_or(&warned, bit) & bit)
+		return;
+	int saved = errno;
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "ipcprof[%d]: ", (int)sys_getpid());
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	size_t len = (size_t)n + (size_t)m;
+	if (len > sizeof(buf) - 2)
+		len = sizeof(buf) - 2;
+	buf[len++] = '\n';
+	sys_write(2, buf, len);
+	errno = saved;
+}
+
+size_t ipcprof_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+	if (size) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = 0;
+	}
+	return n;
+}
+
+bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out)
+{
+	const char *s = getenv(name);
+	*out = def;
+	if (!s || !*s)
+		return true;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || s[0] == '-' || v > max) {
+		ipcprof_warn_once(IPCPROF_WARN_ENV,
+				  "%s=%s is not a number from 0 to %llu; using the default %llu", name,
+				  s, (unsigned long long)max, (unsigned long long)def);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* ---- clock ---- */
+
+uint64_t ipcprof_clock_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ipcprof_thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool tsc_invariant(void)
+{
+#if defined(__x86_64__)
+	unsigned a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
+	if (a < 0x80000007u)
+		return false;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000007u), "c"(0));
+	return (d >> 8) & 1;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Two reads of the TSC cost half of two clock_gettime calls here, and the hot path has two. The
+ * first process measures the TSC rate once (about 2 ms) and passes it down in the environment.
+ */
+static void clock_init(void)
+{
+#if defined(__x86_64__)
+	if (!tsc_invariant())
+		return;
+	uint64_t hz = 0;
+	const char *s = getenv(IPCPROF_ENV_TSC_HZ);
+	if (s)
+		hz = strtoull(s, NULL, 10);
+	if (hz < 1000000 || hz > 100000000000ull) {
+		uint64_t m0 = ipcprof_clock_mono(), t0 = __rdtsc(), m1, t1;
+		do {
+			m1 = ipcprof_clock_mono();
+			t1 = __rdtsc();
+		} while (m1 - m0 < 2000000);
+		hz = (uint64_t)((unsigned __int128)(t1 - t0) * 1000000000u / (m1 - m0));
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)hz);
+		setenv(IPCPROF_ENV_TSC_HZ, buf, 1);
+	}
+	ipcprof_tsc_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / hz);
+	ipcprof_mono0 = ipcprof_clock_mono();
+	ipcprof_tsc0 = __rdtsc();
+	ipcprof_tsc_ok = true;
+#endif
+}
+
+/* ---- the record file ---- */
+
+static void read_small_file(const char *path, char *buf, size_t size, size_t *len)
+{
+	*len = 0;
+	int fd = sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	while (*len < size) {
+		ssize_t n = sys_read(fd, buf + *len, size - *len);
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	sys_close(fd);
+}
+
+static void fill_identity(struct ipcprof_process *p)
+{
+	size_t len;
+	read_small_file("/proc/self/cmdline", p->argv, sizeof(p->argv) - 1, &len);
+	p->argv[len] = 0;
+	p->argv_len = (uint32_t)len;
+	p->argc = 0;
+	for (size_t i = 0; i < len; i++)
+		p->argc += p->argv[i] == 0;
+	ssize_t n = sys_readlink("/proc/self/exe", p->exe, sizeof(p->exe) - 1);
+	p->exe[n > 0 ? n : 0] = 0;
+	struct utsname u;
+	if (uname(&u) == 0)
+		ipcprof_strlcpy(p->hostname, u.nodename, sizeof(p->hostname));
+	read_small_file("/proc/sys/kernel/random/boot_id", p->boot_id, sizeof(p->boot_id) - 1, &len);
+	while (len && (p->boot_id[len - 1] == '\n'))
+		len--;
+	p->boot_id[len] = 0;
+}
+
+/* Makes <dir>/<pid>.<seq>.ipcrec with the lowest free seq >= *seq; maps it. */
+static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
+{
+	char path[PATH_MAX];
+	int fd = -1;
+	for (uint32_t s = *seq; s < *seq + 4096; s++) {
+		snprintf(path, sizeof(path), "%s/%d.%u%s", session_dir, (int)pid, s,
+			 IPCPROF_RECORD_SUFFIX);
+		fd = sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			*seq = s;
+			break;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot create a record in %s: %s; not profiling",
+				  session_dir, strerror(errno));
+		return NULL;
+	}
+	if (sys_ftruncate(fd, (off_t)record_file_size) != 0) {
+		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot size %s: %s; not profiling", path,
+				  strerror(errno));
+		sys_close(fd);
+		sys_unlink(path);
+		return NULL;
+	}
+	void *m = sys_mmap(NULL, record_file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	sys_close(fd);
+	if (m == MAP_FAILED) {
+		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot map %s: %s; not profiling", path,
+				  strerror(errno));
+		sys_unlink(path);
+		return NULL;
+	}
+	struct ipcprof_record *r = m;
+	r->version = IPCPROF_RECORD_VERSION;
+	r->record_size = sizeof(*r);
+	r->interval_size = sizeof(struct ipcprof_interval);
+	r->timeline_cap = timeline_cap;
+	r->file_size = record_file_size;
+	r->stack_min_bytes = stack_min;
+	r->fingerprint_min_bytes = fingerprint_min;
+	r->proc.pid = pid;
+	r->proc.ppid = (int32_t)sys_getppid();
+	r->proc.seq = *seq;
+	r->proc.start_ns = ipcprof_now();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->proc.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	r->last_ns = r->proc.start_ns;
+	return r;
+}
+
+/* The magic goes in last: a reader that sees it sees a header that is complete. */
+static void record_publish(struct ipcprof_record *r)
+{
+	char magic[8] = IPCPROF_RECORD_MAGIC;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(r->magic, magic, sizeof(magic));
+}
+
+/* An earlier image of this pid that ended in exec means that this image is its exec. */
+static bool previous_image_execed(pid_t pid, uint32_t seq)
+{
+	if (seq == 0)
+		return false;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%d.%u%s", session_dir, (int)pid, seq - 1,
+		 IPCPROF_RECORD_SUFFIX);
+	int fd = sys_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return false;
+	struct ipcprof_process p;
+	ssize_t n = sys_pread(fd, &p, sizeof(p), offsetof(struct ipcprof_record, proc));
+	sys_close(fd);
+	return n == (ssize_t)sizeof(p) && p.pid == pid && p.end_how == IPCPROF_END_EXEC;
+}
+
+/* ---- the session ---- */
+
+static bool session_init(void)
+{
+	const char *dir = getenv(IPCPROF_ENV_DIR);
+	char made[PATH_MAX];
+	if (!dir || !*dir) {
+		char cwd[PATH_MAX - 64];
+		if (!getcwd(cwd, sizeof(cwd))) {
+			ipcprof_warn_once(IPCPROF_WARN_SESSION,
+					  "cannot name a session folder (getcwd: %s); not profiling",
+					  strerror(errno));
+			return false;
+		}
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		snprintf(made, sizeof(made), "%s/ipcprof-%04d%02d%02d-%02d%02d%02d-%d", cwd,
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int)sys_getpid());
+		dir = made;
+	}
+	if (sys_mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		ipcprof_warn_once(IPCPROF_WARN_SESSION,
+				  "cannot create the session folder %s: %s; not profiling", dir,
+				  strerror(errno));
+		return false;
+	}
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		ipcprof_warn_once(IPCPROF_WARN_SESSION,
+				  "session folder %s is not a folder (or is a symlink); not profiling",
+				  dir);
+		return false;
+	}
+	if (st.st_uid != geteuid()) {
+		ipcprof_warn_once(IPCPROF_WARN_SESSION,
+				  "session folder %s belongs to another user; not profiling", dir);
+		return false;
+	}
+	if (dir[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(session_dir, sizeof(session_dir), "%s/%s", cwd, dir) >=
+			    (int)sizeof(session_dir)) {
+			ipcprof_warn_once(IPCPROF_WARN_SESSION, "session folder path too long");
+			return false;
+		}
+	} else if (ipcprof_strlcpy(session_dir, dir, sizeof(session_dir)) >= sizeof(session_dir)) {
+		ipcprof_warn_once(IPCPROF_WARN_SESSION, "session folder path too long");
+		return false;
+	}
+	setenv(IPCPROF_ENV_DIR, session_dir, 1);
+	const char *root = getenv(IPCPROF_ENV_ROOT);
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%d", (int)sys_getpid());
+	if (!root || !*root) {
+		setenv(IPCPROF_ENV_ROOT, buf, 1);
+		root_process = true;
+	} else {
+		root_process = !strcmp(root, buf);
+	}
+	return true;
+}
+
+static void config_init(void)
+{
+	uint64_t v;
+	ipcprof_env_u64(IPCPROF_ENV_TIMELINE, IPCPROF_DEFAULT_TIMELINE, 1u << 24, &v);
+	timeline_cap = (uint32_t)v;
+	ipcprof_env_u64(IPCPROF_ENV_STACK_MIN, 1u << 20, UINT64_MAX, &stack_min);
+	ipcprof_env_u64(IPCPROF_ENV_FINGERPRINT_MIN, 1u << 16, UINT64_MAX, &fingerprint_min);
+	if (!ipcprof_env_u64(IPCPROF_ENV_CPU_SAMPLE, 256, 1u << 30, &v) || v == 0) {
+		if (v == 0)
+			ipcprof_warn_once(IPCPROF_WARN_ENV, "%s must be at least 1; using 256",
+					  IPCPROF_ENV_CPU_SAMPLE);
+		v = 256;
+	}
+	ipcprof_cpu_sample = (uint32_t)v;
+	if (stack_min && stack_min < 64)
+		stack_min = 64;
+	if (fingerprint_min && fingerprint_min < 64)
+		fingerprint_min = 64;
+	record_file_size = sizeof(struct ipcprof_record) +
+			   (uint64_t)timeline_cap * sizeof(struct ipcprof_interval);
+}
+
+/* Keeps the session's variables so that exec'd children that were given another environment
+ * still join the session. */
+static void save_env(void)
+{
+	static const char *const names[] = {
+		"LD_PRELOAD",		      IPCPROF_ENV_DIR,	       IPCPROF_ENV_ROOT,
+		IPCPROF_ENV_REPORT,	      IPCPROF_ENV_PLUGINS,     IPCPROF_ENV_TIMELINE,
+		IPCPROF_ENV_STACK_MIN,	      IPCPROF_ENV_FINGERPRINT_MIN, IPCPROF_ENV_CPU_SAMPLE,
+		IPCPROF_ENV_VERBOSE,	      IPCPROF_ENV_TSC_HZ,      IPCPROF_ENV_COMMAND,
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && nsaved_env < MAX_ENV; i++) {
+		const char *v = getenv(names[i]);
+		if (!v)
+			continue;
+		size_t n = strlen(names[i]) + strlen(v) + 2;
+		char *s = malloc(n);
+		if (!s)
+			continue;
+		snprintf(s, n, "%s=%s", names[i], v);
+		saved_env[nsaved_env++] = s;
+	}
+}
+
+char *const *ipcprof_fix_env(char *const *envp, char **out, size_t cap)
+{
+	if (!nsaved_env || !envp)
+		return envp;
+	bool have[MAX_ENV] = {0};
+	unsigned missing = nsaved_env;
+	size_t n = 0;
+	for (; envp[n]; n++) {
+		for (unsigned i = 0; i < nsaved_env; i++) {
+			if (have[i])
+				continue;
+			size_t k = (size_t)(strchr(saved_env[i], '=') - saved_env[i]) + 1;
+			if (!strncmp(envp[n], saved_env[i], k)) {
+				have[i] = true;
+				missing--;
+			}
+		}
+	}
+	if (!missing || n + missing + 1 > cap)
+		return envp;
+	memcpy(out, envp, n * sizeof(*out));
+	for (unsigned i = 0; i < nsaved_env; i++)
+		if (!have[i])
+			out[n++] = saved_env[i];
+	out[n] = NULL;
+	return out;
+}
+
+bool ipcprof_is_self(void)
+{
+	return ipcprof_rec && ipcprof_rec->proc.pid == (int32_t)sys_getpid();
+}
+
+/* ---- plugins ---- */
+
+static void plugin_add(const struct ipcprof_plugin *p, const char *from)
+{
+	if (!p || p->version != IPCPROF_PLUGIN_VERSION || !p->name || !p->claim) {
+		ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
+				  "plugin %s: wrong interface version (want %d) or no claim(); skipped",
+				  from, IPCPROF_PLUGIN_VERSION);
+		return;
+	}
+	if (nplugins == MAX_PLUGINS) {
+		ipcprof_warn_once(IPCPROF_WARN_PLUGIN, "more than %d plugins; %s skipped",
+				  MAX_PLUGINS, from);
+		return;
+	}
+	plugins[nplugins++] = p;
+}
+
+static void plugins_init(void)
+{
+	const char *list = getenv(IPCPROF_ENV_PLUGINS);
+	if (list && *list) {
+		char buf[4096];
+		ipcprof_strlcpy(buf, list, sizeof(buf));
+		char *save = NULL;
+		for (char *tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+			void *h = dlopen(tok, RTLD_NOW | RTLD_LOCAL);
+			if (!h) {
+				ipcprof_warn_once(IPCPROF_WARN_PLUGIN, "cannot load plugin %s: %s",
+						  tok, dlerror());
+				continue;
+			}
+			ipcprof_plugin_entry_fn entry =
+				(ipcprof_plugin_entry_fn)dlsym(h, IPCPROF_PLUGIN_ENTRY);
+			if (!entry) {
+				ipcprof_warn_once(IPCPROF_WARN_PLUGIN, "plugin %s has no %s()", tok,
+						  IPCPROF_PLUGIN_ENTRY);
+				continue;
+			}
+			plugin_add(entry(), tok);
+		}
+	}
+	plugin_add(&ipcprof_channel_pipe, "pipe");
+	plugin_add(&ipcprof_channel_unix, "unix");
+	plugin_add(&ipcprof_channel_inet, "inet");
+	plugin_add(&ipcprof_channel_shm, "shm");
+}
+
+/* ---- classification ---- */
+
+/* Finds the entry of an endpoint seen before (a dup, or the same pipe's other end), or adds one. */
+static int channel_slot(const struct ipcprof_channel *c)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	uint32_t used = __atomic_load_n(&r->channels_used, __ATOMIC_ACQUIRE);
+	if (used > IPCPROF_MAX_CHANNELS)
+		used = IPCPROF_MAX_CHANNELS;
+	bool inet = c->kind == IPCPROF_KIND_TCP || c->kind == IPCPROF_KIND_UDP;
+	for (uint32_t i = 0; i < used; i++) {
+		const struct ipcprof_channel *e = &r->channels[i];
+		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != c->kind || e->dev != c->dev ||
+		    e->ino != c->ino)
+			continue;
+		if (inet && (e->peer_port != c->peer_port ||
+			     memcmp(e->peer_addr, c->peer_addr, sizeof(c->peer_addr))))
+			continue;
+		return (int)i;
+	}
+	uint32_t i = ADD(r->channels_used, 1);
+	if (i >= IPCPROF_MAX_CHANNELS) {
+		ADD(r->dropped.channels, 1);
+		return -1;
+	}
+	struct ipcprof_channel *e = &r->channels[i];
+	uint32_t kind = c->kind;
+	memcpy((char *)e + sizeof(e->kind), (const char *)c + sizeof(c->kind),
+	       offsetof(struct ipcprof_channel, dir) - sizeof(c->kind));
+	e->first_ns = ipcprof_now();
+	__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
+	return (int)i;
+}
+
+static void fd_set_state(int fd, uint32_t v)
+{
+	atomic_store_explicit(&ipcprof_fdtab[fd], ((uint64_t)ipcprof_gen << 32) | v,
+			      memory_order_relaxed);
+}
+
+static int fill_fd_info(int fd, struct ipcprof_fd_info *info, char *link, size_t linksize)
+{
+	memset(info, 0, sizeof(*info));
+	info->fd = fd;
+	info->sock_domain = info->sock_type = -1;
+	info->link = "";
+	link[0] = 0;
+	if (sys_fstat(fd, &info->st) != 0)
+		return -errno;
+	mode_t fmt = info->st.st_mode & S_IFMT;
+	if (fmt == S_IFSOCK) {
+		socklen_t l = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &info->sock_domain, &l) != 0)
+			info->sock_domain = -1;
+		l = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &info->sock_type, &l) != 0)
+			info->sock_type = -1;
+	} else if (fmt == 0 || fmt == S_IFIFO ||
+		   (fmt == S_IFREG && (info->st.st_dev == ipcprof_dev_shm ||
+				       info->st.st_dev == ipcprof_dev_memfd))) {
+		char p[32];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		ssize_t n = sys_readlink(p, link, linksize - 1);
+		link[n > 0 ? n : 0] = 0;
+		info->link = link;
+	}
+	return 0;
+}
+
+struct ipcprof_channel *ipcprof_classify(int fd)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r)
+		return NULL;
+	int saved = errno;
+	ipcprof_thr.guard++;
+	struct ipcprof_fd_info info;
+	char link[IPCPROF_PATH_BYTES];
+	struct ipcprof_channel *result = NULL;
+	if (fill_fd_info(fd, &info, link, sizeof(link)) != 0)
+		goto out; /* not open: the call fails by itself, nothing to remember */
+	mode_t fmt = info.st.st_mode & S_IFMT;
+	uint32_t state = IPCPROF_FD_NOT_IPC;
+	if (fmt == S_IFDIR || fmt == S_IFBLK) {
+		fd_set_state(fd, state);
+		goto out;
+	}
+	struct ipcprof_channel c;
+	for (unsigned i = 0; i < nplugins; i++) {
+		memset(&c, 0, sizeof(c));
+		c.first_fd = fd;
+		int rc = plugins[i]->claim(&info, &c);
+		if (rc == 0)
+			continue;
+		if (rc < 0 || c.kind == IPCPROF_KIND_NONE || c.kind >= IPCPROF_KIND_COUNT) {
+			ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
+					  "plugin %s failed on fd %d (%s); that fd is not counted",
+					  plugins[i]->name, fd, rc < 0 ? strerror(-rc) : "bad kind");
+			state = IPCPROF_FD_UNTRACKED;
+			break;
+		}
+		ipcprof_strlcpy(c.plugin, plugins[i]->name, sizeof(c.plugin));
+		int slot = channel_slot(&c);
+		if (slot < 0) {
+			ipcprof_warn_once(IPCPROF_WARN_FULL,
+					  "more than %d channels; further ones are not counted",
+					  IPCPROF_MAX_CHANNELS);
+			state = IPCPROF_FD_UNTRACKED;
+			break;
+		}
+		channel_plugin[slot] = (uint8_t)(i + 1);
+		state = IPCPROF_FD_CHANNEL0 + (uint32_t)slot;
+		result = &r->channels[slot];
+		break;
+	}
+	fd_set_state(fd, state);
+out:
+	ipcprof_thr.guard--;
+	errno = saved;
+	return result;
+}
+
+void ipcprof_fd_forget_range(unsigned first, unsigned last)
+{
+	if (first >= IPCPROF_FDTAB_SIZE)
+		return;
+	if (last >= IPCPROF_FDTAB_SIZE)
+		last = IPCPROF_FDTAB_SIZE - 1;
+	for (unsigned fd = first; fd <= last; fd++)
+		atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
+}
+
+void ipcprof_fd_copy(int from, int to)
+{
+	if ((unsigned)from >= IPCPROF_FDTAB_SIZE || (unsigned)to >= IPCPROF_FDTAB_SIZE)
+		return;
+	atomic_store_explicit(&ipcprof_fdtab[to],
+			      atomic_load_explicit(&ipcprof_fdtab[from], memory_order_relaxed),
+			      memory_order_relaxed);
+	uint8_t bit = (uint8_t)(1u << (from & 7));
+	if (atomic_load(&fd_shm_created[from >> 3]) & bit)
+		ipcprof_fd_shm_created(to);
+}
+
+void ipcprof_fd_shm_created(int fd)
+{
+	if ((unsigned)fd < IPCPROF_FDTAB_SIZE)
+		atomic_fetch_or(&fd_shm_created[fd >> 3], (uint8_t)(1u << (fd & 7)));
+}
+
+static bool fd_is_shm_created(int fd)
+{
+	return (unsigned)fd < IPCPROF_FDTAB_SIZE &&
+	       (atomic_load(&fd_shm_created[fd >> 3]) & (1u << (fd & 7)));
+}
+
+void ipcprof_fd_shm_forget(int fd)
+{
+	if ((unsigned)fd < IPCPROF_FDTAB_SIZE)
+		atomic_fetch_and(&fd_shm_created[fd >> 3], (uint8_t) ~(1u << (fd & 7)));
+}
+
+/* ---- counting ---- */
+
+static void thread_refresh(struct ipcprof_thread *th)
+{
+	if (IPCPROF_LIKELY(th->gen == ipcprof_gen))
+		return;
+	th->gen = ipcprof_gen;
+	th->tid = (uint32_t)syscall(SYS_gettid);
+	th->last_interval = 0;
+}
+
+/* Calls close together on one thread merge into one interval; the gap that merges grows as the
+ * timeline fills, so that memory stays flat and the whole run stays covered. */
+static uint64_t merge_gap(uint32_t used, uint32_t cap)
+{
+	if (used < cap / 2)
+		return 20000;
+	if (used < cap / 4 * 3)
+		return 1000000;
+	if (used < cap / 8 * 7)
+		return 50000000;
+	return 2000000000;
+}
+
+static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64_t t0,
+			 uint64_t t1, uint64_t bytes)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	uint32_t cap = r->timeline_cap;
+	if (!cap)
+		return;
+	struct ipcprof_interval *tl = ipcprof_record_timeline(r);
+	uint32_t used = __atomic_load_n(&r->intervals_used, __ATOMIC_RELAXED);
+	if (th->last_interval) {
+		struct ipcprof_interval *iv = &tl[th->last_interval - 1];
+		if (t0 <= iv->end_ns + merge_gap(used, cap)) {
+			if (iv->channel != ch || iv->dir != dir)
+				iv->reserved[0] = 1; /* more than one channel or direction */
+			iv->end_ns = t1;
+			iv->bytes += bytes;
+			iv->calls++;
+			return;
+		}
+	}
+	uint32_t i = ADD(r->intervals_used, 1);
+	if (i >= cap) {
+		ADD(r->dropped.intervals, 1);
+		th->last_interval = 0;
+		return;
+	}
+	struct ipcprof_interval *iv = &tl[i];
+	iv->start_ns = t0;
+	iv->end_ns = t1;
+	iv->bytes = bytes;
+	iv->tid = th->tid;
+	iv->calls = 1;
+	iv->channel = (uint16_t)ch;
+	iv->dir = (uint8_t)dir;
+	th->last_interval = i + 1;
+}
+
+/* A sampled hash of a payload: 64 words spread over it, and its length. Cost is bounded. */
+static uint64_t payload_hash(const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	for (unsigned i = 0; i < 64; i++) {
+		uint64_t w;
+		memcpy(&w, p + (uint64_t)(n - 8) * i / 63, sizeof(w));
+		h ^= w;
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 33;
+	}
+	return h ? h : 1;
+}
+
+static void fingerprint_add(uint32_t ch, const void *buf, size_t n, uint64_t t)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	uint64_t h = payload_hash(buf, n);
+	for (unsigned k = 0; k < IPCPROF_MAX_FINGERPRINTS; k++) {
+		struct ipcprof_fingerprint *f = &r->fingerprints[(h + k) % IPCPROF_MAX_FINGERPRINTS];
+		uint64_t cur = __atomic_load_n(&f->hash, __ATOMIC_ACQUIRE);
+		if (cur == 0) {
+			uint64_t zero = 0;
+			if (__atomic_compare_exchange_n(&f->hash, &zero, h, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
+				f->size = n;
+				f->channel = ch;
+				f->first_ns = t;
+				f->last_ns = t;
+				ADD(f->count, 1);
+				return;
+			}
+			cur = zero;
+		}
+		if (cur == h) {
+			f->last_ns = t;
+			ADD(f->count, 1);
+			return;
+		}
+	}
+	ADD(r->dropped.fingerprints, 1);
+}
+
+struct module_scan {
+	struct ipcprof_record *r;
+};
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct ipcprof_record *r = ((struct module_scan *)arg)->r;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	const unsigned char *bid = NULL;
+	uint32_t bidlen = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD) {
+			uint64_t a = info->dlpi_addr + ph->p_vaddr;
+			if (a < lo)
+				lo = a;
+			if (a + ph->p_memsz > hi)
+				hi = a + ph->p_memsz;
+		} else if (ph->p_type == PT_NOTE && !bid) {
+			const char *n = (const char *)(info->dlpi_addr + ph->p_vaddr);
+			const char *end = n + ph->p_memsz;
+			while (n + sizeof(ElfW(Nhdr)) <= end) {
+				const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)n;
+				const char *name = n + sizeof(*nh);
+				const char *desc = name + ((nh->n_namesz + 3) & ~3u);
+				if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+				    !memcmp(name, "GNU", 4)) {
+					bid = (const unsigned char *)desc;
+					bidlen = nh->n_descsz > 20 ? 20 : nh->n_descsz;
+					break;
+				}
+				n = desc + ((nh->n_descsz + 3) & ~3u);
+			}
+		}
+	}
+	if (lo >= hi)
+		return 0;
+	uint32_t used = r->modules_used;
+	for (uint32_t i = 0; i < used; i++)
+		if (r->modules[i].start == lo && r->modules[i].base == info->dlpi_addr)
+			return 0;
+	if (used >= IPCPROF_MAX_MODULES) {
+		ADD(r->dropped.modules, 1);
+		return 0;
+	}
+	struct ipcprof_module *m = &r->modules[used];
+	m->base = info->dlpi_addr;
+	m->start = lo;
+	m->end = hi;
+	if (bid) {
+		memcpy(m->build_id, bid, bidlen);
+		m->build_id_len = bidlen;
+	}
+	if (info->dlpi_name && info->dlpi_name[0])
+		ipcprof_strlcpy(m->path, info->dlpi_name, sizeof(m->path));
+	else
+		ipcprof_strlcpy(m->path, r->proc.exe, sizeof(m->path));
+	__atomic_store_n(&r->modules_used, used + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void modules_refresh(void)
+{
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&modules_lock, &expect, 1))
+		return;
+	struct module_scan s = {ipcprof_rec};
+	dl_iterate_phdr(module_cb, &s);
+	atomic_store(&modules_lock, 0);
+}
+
+static bool module_known(uint64_t ip)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	uint32_t used = __atomic_load_n(&r->modules_used, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < used; i++)
+		if (ip >= r->modules[i].start && ip < r->modules[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * libunwind is loaded on the first stack, privately (RTLD_LOCAL): linked in, its _Unwind_* names
+ * would take the place of libgcc's in the profiled program and change how C++ exceptions unwind.
+ */
+typedef int (*unw_backtrace_fn)(void **, int);
+static unw_backtrace_fn unw_backtrace_ptr;
+static _Atomic int unwind_state; /* 0 not tried, 1 loading, 2 ready, 3 missing */
+
+static int backtrace_raw(void **buf, int n)
+{
+	int st = atomic_load(&unwind_state);
+	if (st == 0) {
+		if (!atomic_compare_exchange_strong(&unwind_state, &st, 1))
+			return 0;
+		void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_LAZY | RTLD_LOCAL);
+		if (h)
+			unw_backtrace_ptr = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
+		if (!unw_backtrace_ptr)
+			ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
+					  "cannot load %s: call stacks are not recorded",
+					  IPCPROF_LIBUNWIND);
+		st = unw_backtrace_ptr ? 2 : 3;
+		atomic_store(&unwind_state, st);
+	}
+	return st == 2 ? unw_backtrace_ptr(buf, n) : 0;
+}
+
+static void stack_add(uint32_t ch, uint64_t bytes)
+{
+	void *raw[IPCPROF_STACK_DEPTH + 8];
+	int n = backtrace_raw(raw, IPCPROF_STACK_DEPTH + 8);
+	uint64_t ips[IPCPROF_STACK_DEPTH];
+	uint32_t depth = 0;
+	bool unknown = false;
+	for (int i = 0; i < n && depth < IPCPROF_STACK_DEPTH; i++) {
+		uintptr_t ip = (uintptr_t)raw[i];
+		if (depth == 0 && ip >= self_lo && ip < self_hi)
+			continue; /* ipcprof's own frames */
+		ips[depth++] = ip;
+		if (!unknown && !module_known(ip))
+			unknown = true;
+	}
+	if (!depth)
+		return;
+	if (unknown)
+		modules_refresh();
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (uint32_t i = 0; i < depth; i++) {
+		h ^= ips[i];
+		h *= 0x100000001b3ull;
+	}
+	h = h ? h : 1;
+	struct ipcprof_record *r = ipcprof_rec;
+	for (unsigned k = 0; k < IPCPROF_MAX_STACKS; k++) {
+		struct ipcprof_stack *s = &r->stacks[(h + k) % IPCPROF_MAX_STACKS];
+		uint64_t cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
+		if (cur == 0) {
+			uint64_t zero = 0;
+			if (__atomic_compare_exchange_n(&s->hash, &zero, h, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
+				memcpy(s->ip, ips, depth * sizeof(ips[0]));
+				s->depth = depth;
+				s->channel = ch;
+				ADD(s->calls, 1);
+				ADD(s->bytes, bytes);
+				return;
+			}
+			cur = zero;
+		}
+		if (cur == h) {
+			ADD(s->calls, 1);
+			ADD(s->bytes, bytes);
+			return;
+		}
+	}
+	ADD(r->dropped.stacks, 1);
+}
+
+void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int err,
+		     const struct ipcprof_timer *t, const void *buf, size_t buflen,
+		     const struct sockaddr *addr, socklen_t addrlen)
+{
+	uint64_t t1 = ipcprof_now();
+	struct ipcprof_thread *th = &ipcprof_thr;
+	thread_refresh(th);
+	struct ipcprof_dir_stats *d = &ch->dir[dir];
+	uint64_t dt = t1 - t->t0;
+	ADD(d->calls, 1);
+	ADD(d->time_ns, dt);
+	if (IPCPROF_UNLIKELY(t->cpu0)) {
+		uint64_t cpu = ipcprof_thread_cpu_ns() - (t->cpu0 & ~(uint64_t)1);
+		ADD(d->sampled_calls, 1);
+		ADD(d->sampled_wall_ns, dt);
+		ADD(d->sampled_cpu_ns, cpu < dt ? cpu : dt);
+	}
+	uint64_t bytes = 0;
+	if (ret < 0) {
+		/* errors carry no bytes */
+		ADD(d->errors, 1);
+		if (err == EAGAIN || err == EWOULDBLOCK)
+			ADD(d->eagain, 1);
+	} else {
+		bytes = (uint64_t)ret;
+		ADD(d->bytes, bytes);
+		ADD(d->hist[ipcprof_hist_bucket(bytes)], 1);
+		if (IPCPROF_UNLIKELY(bytes > d->max_call_bytes))
+			d->max_call_bytes = bytes; /* a racing larger value may be lost: a hint */
+	}
+	ch->last_ns = t1;
+	uint32_t idx = (uint32_t)(ch - ipcprof_rec->channels);
+	if (ret >= 0 || err != EAGAIN)
+		timeline_add(th, idx, dir, t->t0, t1, bytes);
+	if (IPCPROF_UNLIKELY(bytes >= 64)) {
+		th->guard++;
+		size_t fp = bytes < buflen ? (size_t)bytes : buflen;
+		if (dir == IPCPROF_DIR_OUT && buf && fingerprint_min && fp >= fingerprint_min)
+			fingerprint_add(idx, buf, fp, t1);
+		if (stack_min && bytes >= stack_min)
+			stack_add(idx, bytes);
+		th->guard--;
+	}
+	uint8_t pi = channel_plugin[idx];
+	const struct ipcprof_plugin *p = pi ? plugins[pi - 1] : NULL;
+	if (p && p->account) {
+		struct ipcprof_call call = {.fd = ch->first_fd, .op = op, .dir = dir,
+					    .err = ret < 0 ? err : 0,
+					    .ret = ret, .addr = addr, .addrlen = addrlen,
+					    .start_ns = t->t0, .end_ns = t1};
+		th->guard++;
+		p->account(ch, &call);
+		th->guard--;
+	}
+	errno = err;
+}
+
+/* ---- shared memory mappings ---- */
+
+/* Pages of [addr, addr+len) present in this process's page table: what it touched. */
+static uint64_t resident_bytes(uint64_t addr, uint64_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	uint64_t first = addr / (uint64_t)page, last = (addr + len + (uint64_t)page - 1) / (uint64_t)page;
+	uint64_t present = 0, buf[512];
+	for (uint64_t p = first; p < last;) {
+		uint64_t n = last - p < 512 ? last - p : 512;
+		ssize_t got = sys_pread(fd, buf, n * 8, (off_t)(p * 8));
+		if (got <= 0)
+			break;
+		for (ssize_t i = 0; i < got / 8; i++)
+			present += (buf[i] >> 63) & 1;
+		p += (uint64_t)got / 8;
+	}
+	sys_close(fd);
+	return present * (uint64_t)page;
+}
+
+void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || ipcprof_thr.guard || (flags & MAP_TYPE) == MAP_PRIVATE || !ipcprof_is_self())
+		return;
+	int saved = errno;
+	ipcprof_thr.guard++;
+	struct ipcprof_mapping m;
+	memset(&m, 0, sizeof(m));
+	if (flags & MAP_ANONYMOUS) {
+		m.kind = IPCPROF_MAP_SHARED_ANON;
+		m.object_size = len;
+	} else {
+		struct ipcprof_fd_info info;
+		char link[IPCPROF_PATH_BYTES];
+		if (fill_fd_info(fd, &info, link, sizeof(link)) != 0)
+			goto out;
+		bool claimed = false;
+		for (unsigned i = 0; i < nplugins && !claimed; i++)
+			if (plugins[i]->claim_mapping)
+				claimed = plugins[i]->claim_mapping(&info, &m) > 0;
+		if (!claimed)
+			goto out;
+		m.dev = info.st.st_dev;
+		m.ino = info.st.st_ino;
+		m.object_size = (uint64_t)info.st.st_size;
+		if (fd_is_shm_created(fd))
+			m.flags |= IPCPROF_MAP_CREATOR;
+	}
+	m.addr = (uint64_t)(uintptr_t)addr;
+	m.length = len;
+	m.offset = (uint64_t)off;
+	m.prot = prot;
+	m.map_flags = flags;
+	m.map_ns = ipcprof_now();
+	uint32_t i = ADD(r->mappings_used, 1);
+	if (i >= IPCPROF_MAX_MAPPINGS) {
+		ADD(r->dropped.mappings, 1);
+		goto out;
+	}
+	r->mappings[i] = m;
+	atomic_fetch_add(&ipcprof_live_maps, 1);
+out:
+	ipcprof_thr.guard--;
+	errno = saved;
+}
+
+void ipcprof_map_removed(void *addr, size_t len)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !atomic_load_explicit(&ipcprof_live_maps, memory_order_relaxed) ||
+	    !ipcprof_is_self())
+		return;
+	uint64_t lo = (uint64_t)(uintptr_t)addr, hi = lo + len;
+	uint32_t used = r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used
+							       : IPCPROF_MAX_MAPPINGS;
+	for (uint32_t i = 0; i < used; i++) {
+		struct ipcprof_mapping *m = &r->mappings[i];
+		if (!m->kind || (m->flags & IPCPROF_MAP_UNMAPPED) || m->addr >= hi ||
+		    m->addr + m->length <= lo)
+			continue;
+		m->resident_bytes = resident_bytes(m->addr, m->length);
+		m->unmap_ns = ipcprof_now();
+		m->flags |= IPCPROF_MAP_UNMAPPED;
+		atomic_fetch_sub(&ipcprof_live_maps, 1);
+	}
+	r->last_ns = ipcprof_now();
+}
+
+void ipcprof_map_moved(void *old_addr, size_t old_len, void *new_addr, size_t new_len)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !atomic_load_explicit(&ipcprof_live_maps, memory_order_relaxed) ||
+	    !ipcprof_is_self())
+		return;
+	uint32_t used = r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used
+							       : IPCPROF_MAX_MAPPINGS;
+	for (uint32_t i = 0; i < used; i++) {
+		struct ipcprof_mapping *m = &r->mappings[i];
+		if (m->kind && !(m->flags & IPCPROF_MAP_UNMAPPED) &&
+		    m->addr == (uint64_t)(uintptr_t)old_addr && m->length == old_len) {
+			m->addr = (uint64_t)(uintptr_t)new_addr;
+			m->length = new_len;
+		}
+	}
+}
+
+/* ---- process life ---- */
+
+void ipcprof_finish(uint32_t end_how, int status)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !ipcprof_is_self())
+		return;
+	int saved = errno;
+	ipcprof_thr.guard++;
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		r->proc.user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
+				  (uint64_t)ru.ru_utime.tv_usec * 1000u;
+		r->proc.sys_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
+				 (uint64_t)ru.ru_stime.tv_usec * 1000u;
+		r->proc.minflt = (uint64_t)ru.ru_minflt;
+		r->proc.majflt = (uint64_t)ru.ru_majflt;
+		r->proc.nvcsw = (uint64_t)ru.ru_nvcsw;
+		r->proc.nivcsw = (uint64_t)ru.ru_nivcsw;
+		r->proc.maxrss_kb = (uint64_t)ru.ru_maxrss;
+	}
+	uint32_t used = r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used
+							       : IPCPROF_MAX_MAPPINGS;
+	for (uint32_t i = 0; i < used; i++) {
+		struct ipcprof_mapping *m = &r->mappings[i];
+		if (m->kind && !(m->flags & IPCPROF_MAP_UNMAPPED))
+			m->resident_bytes = resident_bytes(m->addr, m->length);
+	}
+	if (stack_min)
+		modules_refresh();
+	for (unsigned i = 0; i < nplugins; i++)
+		if (plugins[i]->finish)
+			plugins[i]->finish(r);
+	r->proc.exit_status = status;
+	r->proc.end_ns = ipcprof_now();
+	r->last_ns = r->proc.end_ns;
+	__atomic_store_n(&r->proc.end_how, end_how, __ATOMIC_RELEASE);
+	ipcprof_thr.guard--;
+	errno = saved;
+}
+
+void ipcprof_exec_failed(void)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !ipcprof_is_self())
+		return;
+	r->proc.end_ns = 0;
+	__atomic_store_n(&r->proc.end_how, IPCPROF_END_RUNNING, __ATOMIC_RELEASE);
+}
+
+/* The parent saw a child end: complete the child's record when the child could not. */
+void ipcprof_note_child_end(pid_t pid, int status, const struct rusage *ru)
+{
+	if (!ipcprof_rec || pid <= 0 || !ipcprof_is_self())
+		return;
+	int saved = errno;
+	char path[PATH_MAX];
+	int fd = -1;
+	/* The newest image of that pid is the one that ended. */
+	for (int s = 64; s >= 0 && fd < 0; s--) {
+		snprintf(path, sizeof(path), "%s/%d.%d%s", session_dir, (int)pid, s,
+			 IPCPROF_RECORD_SUFFIX);
+		fd = sys_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	}
+	if (fd < 0)
+		goto out;
+	struct ipcprof_process p;
+	off_t at = (off_t)offsetof(struct ipcprof_record, proc);
+	if (sys_pread(fd, &p, sizeof(p), at) != (ssize_t)sizeof(p) || p.pid != pid)
+		goto close;
+	bool changed = false;
+	if (WIFSIGNALED(status) && p.end_how != IPCPROF_END_SIGNAL) {
+		p.end_how = IPCPROF_END_SIGNAL;
+		p.term_signal = WTERMSIG(status);
+		if (!p.end_ns)
+			p.end_ns = ipcprof_now();
+		changed = true;
+	} else if (WIFEXITED(status) &&
+		   (p.end_how == IPCPROF_END_RUNNING ||
+		    (p.end_how == IPCPROF_END_EXIT && p.exit_status != WEXITSTATUS(status)))) {
+		if (p.end_how == IPCPROF_END_RUNNING)
+			p.end_ns = ipcprof_now();
+		p.end_how = IPCPROF_END_EXIT;
+		p.exit_status = WEXITSTATUS(status);
+		changed = true;
+	}
+	if (changed && ru && !p.user_ns && !p.sys_ns) {
+		p.user_ns = (uint64_t)ru->ru_utime.tv_sec * 1000000000u +
+			    (uint64_t)ru->ru_utime.tv_usec * 1000u;
+		p.sys_ns = (uint64_t)ru->ru_stime.tv_sec * 1000000000u +
+			   (uint64_t)ru->ru_stime.tv_usec * 1000u;
+		p.minflt = (uint64_t)ru->ru_minflt;
+		p.majflt = (uint64_t)ru->ru_majflt;
+		p.nvcsw = (uint64_t)ru->ru_nvcsw;
+		p.nivcsw = (uint64_t)ru->ru_nivcsw;
+		p.maxrss_kb = (uint64_t)ru->ru_maxrss;
+	}
+	if (changed)
+		sys_pwrite(fd, &p, sizeof(p), at);
+close:
+	sys_close(fd);
+out:
+	errno = saved;
+}
+
+static void child_after_fork(void)
+{
+	struct ipcprof_record *parent = ipcprof_rec;
+	if (!parent)
+		return;
+	ipcprof_gen++;
+	ipcprof_thr.guard = 0;
+	memset(channel_plugin, 0, sizeof(channel_plugin));
+	atomic_store(&modules_lock, 0);
+	root_process = false;
+	uint32_t seq = 0;
+	pid_t pid = (pid_t)sys_getpid();
+	struct ipcprof_record *r = record_create(pid, &seq);
+	ipcprof_rec = r;
+	if (!r) {
+		ipcprof_ready = false;
+		sys_munmap(parent, parent->file_size);
+		return;
+	}
+	r->proc.origin = IPCPROF_ORIGIN_FORK;
+	r->proc.parent_pid = parent->proc.pid;
+	r->proc.argc = parent->proc.argc;
+	r->proc.argv_len = parent->proc.argv_len;
+	memcpy(r->proc.argv, parent->proc.argv, sizeof(r->proc.argv));
+	memcpy(r->proc.exe, parent->proc.exe, sizeof(r->proc.exe));
+	memcpy(r->proc.hostname, parent->proc.hostname, sizeof(r->proc.hostname));
+	memcpy(r->proc.boot_id, parent->proc.boot_id, sizeof(r->proc.boot_id));
+	/* Shared mappings live on in the child. */
+	uint32_t used = parent->mappings_used < IPCPROF_MAX_MAPPINGS ? parent->mappings_used
+								    : IPCPROF_MAX_MAPPINGS;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < used; i++) {
+		const struct ipcprof_mapping *m = &parent->mappings[i];
+		if (!m->kind || (m->flags & IPCPROF_MAP_UNMAPPED))
+			continue;
+		r->mappings[n] = *m;
+		r->mappings[n].flags = (m->flags & ~IPCPROF_MAP_CREATOR) | IPCPROF_MAP_INHERITED;
+		r->mappings[n].map_ns = r->proc.start_ns;
+		r->mappings[n].resident_bytes = 0;
+		n++;
+	}
+	r->mappings_used = n;
+	atomic_store(&ipcprof_live_maps, n);
+	sys_munmap(parent, parent->file_size);
+	for (unsigned i = 0; i < nplugins; i++)
+		if (plugins[i]->after_fork)
+			plugins[i]->after_fork();
+	record_publish(r);
+}
+
+void ipcprof_after_fork_child(void)
+{
+	child_after_fork();
+}
+
+static void self_range(void)
+{
+	Dl_info di;
+	if (!dladdr((void *)&ipcprof_account, &di))
+		return;
+	const ElfW(Ehdr) *eh = di.dli_fbase;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(const void *)((const char *)eh + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+			/* dli_fbase is the load address; for a DSO its first segment has vaddr 0 */
+			self_lo = (uintptr_t)eh + ph[i].p_vaddr;
+			self_hi = self_lo + ph[i].p_memsz;
+		}
+	}
+}
+
+static void shm_devs_init(void)
+{
+	struct stat st;
+	if (stat("/dev/shm", &st) == 0)
+		ipcprof_dev_shm = st.st_dev;
+	int fd = (int)syscall(SYS_memfd_create, "ipcprof-probe", MFD_CLOEXEC);
+	if (fd >= 0) {
+		if (sys_fstat(fd, &st) == 0)
+			ipcprof_dev_memfd = st.st_dev;
+		sys_close(fd);
+	}
+}
+
+static void resolve_all(void)
+{
+#define R(fn) (void)REAL(fn)
+	R(read), R(write), R(readv), R(writev), R(pread), R(pwrite), R(send), R(recv);
+	R(sendto), R(recvfrom), R(sendmsg), R(recvmsg), R(close), R(dup), R(dup2), R(fork);
+	R(execve), R(mmap), R(munmap), R(exit), R(_exit), R(waitpid), R(wait4);
+#undef R
+}
+
+__attribute__((constructor(101))) static void ipcprof_init(void)
+{
+	int saved = errno;
+	resolve_all();
+	ipcprof_thr.guard++;
+	const char *v = getenv(IPCPROF_ENV_VERBOSE);
+	config_init();
+	clock_init();
+	if (!session_init())
+		goto out;
+	shm_devs_init();
+	self_range();
+	save_env();
+	pid_t pid = (pid_t)sys_getpid();
+	uint32_t seq = 0;
+	struct ipcprof_record *r = record_create(pid, &seq);
+	if (!r)
+		goto out;
+	fill_identity(&r->proc);
+	if (previous_image_execed(pid, seq)) {
+		r->proc.origin = IPCPROF_ORIGIN_EXEC;
+		r->proc.parent_pid = pid;
+	} else if (root_process) {
+		r->proc.origin = IPCPROF_ORIGIN_ROOT;
+	} else {
+		r->proc.origin = IPCPROF_ORIGIN_SPAWN;
+		r->proc.parent_pid = r->proc.ppid;
+	}
+	ipcprof_rec = r;
+	plugins_init();
+	if (pthread_atfork(NULL, NULL, child_after_fork) != 0)
+		ipcprof_warn_once(IPCPROF_WARN_FORK, "pthread_atfork failed: forked children are not profiled");
+	record_publish(r);
+	ipcprof_ready = true;
+	if (v && !strcmp(v, "1"))
+		fprintf(stderr, "ipcprof[%d]: recording into %s/%d.%u%s\n", (int)pid, session_dir,
+			(int)pid, seq, IPCPROF_RECORD_SUFFIX);
+out:
+	ipcprof_thr.guard--;
+	errno = saved;
+}
+
+/* Runs after the program's atexit handlers, so that their IPC is counted too. */
+__attribute__((destructor(101))) static void ipcprof_fini(void)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || r->proc.end_how != IPCPROF_END_RUNNING)
+		return;
+	ipcprof_finish(IPCPROF_END_EXIT, ipcprof_exit_status);
+	ipcprof_report_at_end(session_dir, root_process);
+}

@@ -1,0 +1,258 @@
+/* Wrappers of the calls that make, copy and end fds and shared mappings: they keep the fd table true. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "preload.h"
+
+/* A new fd may reuse the number of one closed behind our back: it is classified afresh. */
+static int fresh(int fd)
+{
+	if (fd >= 0)
+		ipcprof_fd_forget(fd);
+	return fd;
+}
+
+static int fresh_pair(int r, const int fds[2])
+{
+	if (r == 0) {
+		ipcprof_fd_forget(fds[0]);
+		ipcprof_fd_forget(fds[1]);
+	}
+	return r;
+}
+
+IPCPROF_API int pipe(int fds[2])
+{
+	return fresh_pair(REAL(pipe)(fds), fds);
+}
+
+IPCPROF_API int pipe2(int fds[2], int flags)
+{
+	return fresh_pair(REAL(pipe2)(fds, flags), fds);
+}
+
+IPCPROF_API int socketpair(int domain, int type, int proto, int fds[2])
+{
+	return fresh_pair(REAL(socketpair)(domain, type, proto, fds), fds);
+}
+
+IPCPROF_API int socket(int domain, int type, int proto)
+{
+	return fresh(REAL(socket)(domain, type, proto));
+}
+
+/* connect and bind change what a socket is connected to: classify it again on its next call. */
+IPCPROF_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = REAL(connect)(fd, addr, len);
+	int e = errno;
+	if (r == 0 || e == EINPROGRESS)
+		ipcprof_fd_forget(fd);
+	errno = e;
+	return r;
+}
+
+IPCPROF_API int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = REAL(bind)(fd, addr, len);
+	if (r == 0)
+		ipcprof_fd_forget(fd);
+	return r;
+}
+
+IPCPROF_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return fresh(REAL(accept)(fd, addr, len));
+}
+
+IPCPROF_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return fresh(REAL(accept4)(fd, addr, len, flags));
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
+}
+
+IPCPROF_API int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(open)(path, flags, mode));
+}
+
+IPCPROF_API int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(open64)(path, flags, mode));
+}
+
+IPCPROF_API int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(openat)(dirfd, path, flags, mode));
+}
+
+IPCPROF_API int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(openat64)(dirfd, path, flags, mode));
+}
+
+IPCPROF_API int shm_open(const char *name, int flags, mode_t mode)
+{
+	int fd = fresh(REAL(shm_open)(name, flags, mode));
+	if (fd >= 0 && (flags & O_CREAT))
+		ipcprof_fd_shm_created(fd);
+	return fd;
+}
+
+IPCPROF_API int memfd_create(const char *name, unsigned int flags)
+{
+	int fd = fresh(REAL(memfd_create)(name, flags));
+	if (fd >= 0)
+		ipcprof_fd_shm_created(fd);
+	return fd;
+}
+
+IPCPROF_API int eventfd(unsigned int initval, int flags)
+{
+	return fresh(REAL(eventfd)(initval, flags));
+}
+
+IPCPROF_API int close(int fd)
+{
+	ipcprof_fd_forget(fd);
+	ipcprof_fd_shm_forget(fd);
+	return REAL(close)(fd);
+}
+
+IPCPROF_API int close_range(unsigned int first, unsigned int last, int flags)
+{
+	int r = REAL(close_range)(first, last, flags);
+	/* CLOSE_RANGE_CLOEXEC only marks them; forgetting costs a classification, nothing more. */
+	if (r == 0)
+		ipcprof_fd_forget_range(first, last);
+	return r;
+}
+
+IPCPROF_API void closefrom(int lowfd)
+{
+	REAL(closefrom)(lowfd);
+	if (lowfd >= 0)
+		ipcprof_fd_forget_range((unsigned)lowfd, IPCPROF_FDTAB_SIZE - 1);
+}
+
+/*
+ * In a vfork child the fd table is the parent's memory: a dup there must not make the parent
+ * count its own fd as the child's pipe. Forgetting is always safe; copying only in this process.
+ */
+static int duplicated(int from, int to)
+{
+	if (to < 0)
+		return to;
+	int e = errno;
+	if (ipcprof_is_self())
+		ipcprof_fd_copy(from, to);
+	else
+		ipcprof_fd_forget(to);
+	errno = e;
+	return to;
+}
+
+IPCPROF_API int dup(int fd)
+{
+	return duplicated(fd, REAL(dup)(fd));
+}
+
+IPCPROF_API int dup2(int fd, int to)
+{
+	int r = REAL(dup2)(fd, to);
+	return r >= 0 && r != fd ? duplicated(fd, r) : r;
+}
+
+IPCPROF_API int dup3(int fd, int to, int flags)
+{
+	return duplicated(fd, REAL(dup3)(fd, to, flags));
+}
+
+static int fcntl_done(int fd, int cmd, int r)
+{
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0)
+		return duplicated(fd, r);
+	return r;
+}
+
+IPCPROF_API int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_done(fd, cmd, REAL(fcntl)(fd, cmd, arg));
+}
+
+IPCPROF_API int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_done(fd, cmd, REAL(fcntl64)(fd, cmd, arg));
+}
+
+IPCPROF_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = REAL(mmap)(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && (flags & MAP_TYPE) != MAP_PRIVATE)
+		ipcprof_map_added(p, len, prot, flags, fd, off);
+	return p;
+}
+
+IPCPROF_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = REAL(mmap64)(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && (flags & MAP_TYPE) != MAP_PRIVATE)
+		ipcprof_map_added(p, len, prot, flags, fd, off);
+	return p;
+}
+
+IPCPROF_API int munmap(void *addr, size_t len)
+{
+	ipcprof_map_removed(addr, len);
+	return REAL(munmap)(addr, len);
+}
+
+IPCPROF_API void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *want = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		want = va_arg(ap, void *);
+		va_end(ap);
+	}
+	void *p = REAL(mremap)(old, old_len, new_len, flags, want);
+	if (p != MAP_FAILED) {
+		int e = errno;
+		ipcprof_map_moved(old, old_len, p, new_len);
+		errno = e;
+	}
+	return p;
+}

@@ -1,0 +1,336 @@
+/* Wrappers of process life: fork, the exec family, posix_spawn, exit and the wait family. */
+#include <dlfcn.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipcprof/env.h"
+#include "preload.h"
+
+extern char **environ;
+
+int ipcprof_exit_status = -1;
+
+/* Environments larger than this are passed on unchanged (children might then not be profiled). */
+#define ENV_CAP 1024
+#define ARG_CAP 4096
+
+/* The child's record is made by the pthread_atfork handler in core.c, before any other code of
+ * the child runs; this wrapper exists so that fork is seen even where libc calls it directly. */
+IPCPROF_API pid_t fork(void)
+{
+	return REAL(fork)();
+}
+
+/* An exec in this process ends this image's record; in a vfork child it must change nothing. */
+static bool exec_begin(void)
+{
+	if (!ipcprof_is_self())
+		return false;
+	ipcprof_finish(IPCPROF_END_EXEC, 0);
+	return true;
+}
+
+static void exec_failed(bool self)
+{
+	if (self)
+		ipcprof_exec_failed();
+}
+
+IPCPROF_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+	char *fixed[ENV_CAP];
+	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
+	bool self = exec_begin();
+	int r = REAL(execve)(path, argv, env);
+	int e = errno;
+	exec_failed(self);
+	errno = e;
+	return r;
+}
+
+IPCPROF_API int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+IPCPROF_API int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	char *fixed[ENV_CAP];
+	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
+	bool self = exec_begin();
+	int r = REAL(execvpe)(file, argv, env);
+	int e = errno;
+	exec_failed(self);
+	errno = e;
+	return r;
+}
+
+IPCPROF_API int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+IPCPROF_API int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	char *fixed[ENV_CAP];
+	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
+	bool self = exec_begin();
+	int r = REAL(fexecve)(fd, argv, env);
+	int e = errno;
+	exec_failed(self);
+	errno = e;
+	return r;
+}
+
+IPCPROF_API int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			 int flags)
+{
+	char *fixed[ENV_CAP];
+	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
+	bool self = exec_begin();
+	int r = REAL(execveat)(dirfd, path, argv, env, flags);
+	int e = errno;
+	exec_failed(self);
+	errno = e;
+	return r;
+}
+
+/* Collects execl-style arguments into argv[] on the stack; returns the envp after the NULL
+ * when want_env, or environ. */
+static char *const *collect_args(const char *arg0, va_list ap, char **argv, bool want_env,
+				 bool *ok)
+{
+	size_t n = 0;
+	argv[n++] = (char *)arg0;
+	*ok = true;
+	while (arg0) {
+		char *a = va_arg(ap, char *);
+		if (n == ARG_CAP) {
+			*ok = false;
+			argv[ARG_CAP - 1] = NULL;
+			break;
+		}
+		argv[n++] = a;
+		if (!a)
+			break;
+	}
+	return want_env && *ok ? va_arg(ap, char *const *) : environ;
+}
+
+IPCPROF_API int execl(const char *path, const char *arg, ...)
+{
+	char *argv[ARG_CAP];
+	bool ok;
+	va_list ap;
+	va_start(ap, arg);
+	collect_args(arg, ap, argv, false, &ok);
+	va_end(ap);
+	if (!ok) {
+		errno = E2BIG;
+		return -1;
+	}
+	return execve(path, argv, environ);
+}
+
+IPCPROF_API int execlp(const char *file, const char *arg, ...)
+{
+	char *argv[ARG_CAP];
+	bool ok;
+	va_list ap;
+	va_start(ap, arg);
+	collect_args(arg, ap, argv, false, &ok);
+	va_end(ap);
+	if (!ok) {
+		errno = E2BIG;
+		return -1;
+	}
+	return execvpe(file, argv, environ);
+}
+
+IPCPROF_API int execle(const char *path, const char *arg, ...)
+{
+	char *argv[ARG_CAP];
+	bool ok;
+	va_list ap;
+	va_start(ap, arg);
+	char *const *envp = collect_args(arg, ap, argv, true, &ok);
+	va_end(ap);
+	if (!ok) {
+		errno = E2BIG;
+		return -1;
+	}
+	return execve(path, argv, envp);
+}
+
+IPCPROF_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char *fixed[ENV_CAP];
+	return REAL(posix_spawn)(pid, path, fa, attr, argv, ipcprof_fix_env(envp, fixed, ENV_CAP));
+}
+
+IPCPROF_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char *fixed[ENV_CAP];
+	return REAL(posix_spawnp)(pid, file, fa, attr, argv, ipcprof_fix_env(envp, fixed, ENV_CAP));
+}
+
+/*
+ * A program whose main returns calls exit from inside libc, where no wrapper sees it; wrapping
+ * main is how the record learns that status too.
+ */
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+	int r = real_main(argc, argv, envp);
+	ipcprof_exit_status = r & 0xff;
+	return r;
+}
+
+IPCPROF_API int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
+				  void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+	typedef int (*start_fn)(main_fn, int, char **, void (*)(void), void (*)(void),
+				void (*)(void), void *);
+	start_fn real = (start_fn)ipcprof_resolve("__libc_start_main");
+	real_main = main;
+	return real(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+/* exit: the record is completed by the library's destructor, after the atexit handlers. */
+IPCPROF_API void exit(int status)
+{
+	ipcprof_exit_status = status & 0xff;
+	REAL(exit)(status);
+}
+
+IPCPROF_API void _exit(int status)
+{
+	ipcprof_finish(IPCPROF_END_EXIT, status & 0xff);
+	REAL(_exit)(status);
+}
+
+IPCPROF_API void _Exit(int status)
+{
+	ipcprof_finish(IPCPROF_END_EXIT, status & 0xff);
+	REAL(_Exit)(status);
+}
+
+/* The wait family: a child killed by a signal cannot say so itself; its parent writes it down. */
+IPCPROF_API pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	int st = 0;
+	struct rusage mine;
+	struct rusage *use = ru ? ru : &mine;
+	pid_t r = REAL(wait4)(pid, &st, options, use);
+	int e = errno;
+	if (r > 0) {
+		ipcprof_note_child_end(r, st, use);
+		if (status)
+			*status = st;
+	}
+	errno = e;
+	return r;
+}
+
+IPCPROF_API pid_t waitpid(pid_t pid, int *status, int options)
+{
+	return wait4(pid, status, options, NULL);
+}
+
+IPCPROF_API pid_t wait(int *status)
+{
+	return wait4(-1, status, 0, NULL);
+}
+
+IPCPROF_API pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	return wait4(-1, status, options, ru);
+}
+
+IPCPROF_API int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	int r = REAL(waitid)(idtype, id, info, options);
+	int e = errno;
+	if (r == 0 && info && info->si_pid > 0) {
+		if (info->si_code == CLD_EXITED)
+			ipcprof_note_child_end(info->si_pid, (info->si_status & 0xff) << 8, NULL);
+		else if (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)
+			ipcprof_note_child_end(info->si_pid, info->si_status & 0x7f, NULL);
+	}
+	errno = e;
+	return r;
+}
+
+/* ---- the report at the end of a bare LD_PRELOAD run ---- */
+
+static bool find_command(char *out, size_t size)
+{
+	const char *c = getenv(IPCPROF_ENV_COMMAND);
+	if (c && *c) {
+		ipcprof_strlcpy(out, c, size);
+		return access(out, X_OK) == 0;
+	}
+	Dl_info di;
+	if (!dladdr((void *)&find_command, &di) || !di.dli_fname)
+		return false;
+	char dir[PATH_MAX];
+	if (!realpath(di.dli_fname, dir))
+		return false;
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	static const char *const rel[] = {"../report/ipcprof", "../bin/ipcprof", "../../bin/ipcprof"};
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(out, size, "%s/%s", dir, rel[i]);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+void ipcprof_report_at_end(const char *dir, bool root)
+{
+	const char *want = getenv(IPCPROF_ENV_REPORT);
+	if (!root || (want && !strcmp(want, "0")))
+		return;
+	int saved = errno;
+	char cmd[PATH_MAX];
+	if (!find_command(cmd, sizeof(cmd))) {
+		fprintf(stderr, "ipcprof: records are in %s (the ipcprof command was not found: "
+				"set %s, or run `ipcprof report %s`)\n",
+			dir, IPCPROF_ENV_COMMAND, dir);
+		errno = saved;
+		return;
+	}
+	/* The reporter itself must not be profiled. */
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11))
+			env[k++] = environ[i];
+	char *argv[] = {cmd, "report", (char *)dir, NULL};
+	pid_t pid;
+	if (REAL(posix_spawn)(&pid, cmd, NULL, NULL, argv, env) == 0) {
+		int st;
+		while (REAL(wait4)(pid, &st, 0, NULL) < 0 && errno == EINTR)
+			;
+	}
+	free(env);
+	errno = saved;
+}

@@ -1,0 +1,276 @@
+/* Internal interface of libipcprof.so: state shared by the core, the hooks and the channel plugins. */
+#ifndef IPCPROF_PRELOAD_H
+#define IPCPROF_PRELOAD_H
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+#include "ipcprof/plugin.h"
+#include "ipcprof/record.h"
+
+#define IPCPROF_API __attribute__((visibility("default")))
+#define IPCPROF_TLS __thread __attribute__((tls_model("initial-exec")))
+#define IPCPROF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define IPCPROF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* The real functions, resolved with dlsym(RTLD_NEXT) once, early. */
+struct ipcprof_real {
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*pread)(int, void *, size_t, off_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
+	ssize_t (*pread64)(int, void *, size_t, off_t);
+	ssize_t (*pwrite64)(int, const void *, size_t, off_t);
+	ssize_t (*preadv)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+	ssize_t (*splice)(int, loff_t *, int, loff_t *, size_t, unsigned int);
+	ssize_t (*vmsplice)(int, const struct iovec *, size_t, unsigned int);
+	ssize_t (*tee)(int, int, size_t, unsigned int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*sendfile64)(int, int, off_t *, size_t);
+	ssize_t (*read_chk)(int, void *, size_t, size_t);
+	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*pread_chk)(int, void *, size_t, off_t, size_t);
+	ssize_t (*pread64_chk)(int, void *, size_t, off_t, size_t);
+
+	int (*pipe)(int[2]);
+	int (*pipe2)(int[2], int);
+	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int[2]);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*open)(const char *, int, ...);
+	int (*open64)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*openat64)(int, const char *, int, ...);
+	int (*shm_open)(const char *, int, mode_t);
+	int (*shm_unlink)(const char *);
+	int (*memfd_create)(const char *, unsigned int);
+	int (*eventfd)(unsigned int, int);
+	int (*close)(int);
+	int (*close_range)(unsigned int, unsigned int, int);
+	void (*closefrom)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	void *(*mmap64)(void *, size_t, int, int, int, off_t);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+
+	pid_t (*fork)(void);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			    const posix_spawnattr_t *, char *const[], char *const[]);
+	void (*exit)(int) __attribute__((noreturn));
+	void (*_exit)(int) __attribute__((noreturn));
+	void (*_Exit)(int) __attribute__((noreturn));
+	pid_t (*wait)(int *);
+	pid_t (*waitpid)(pid_t, int *, int);
+	pid_t (*wait3)(int *, int, struct rusage *);
+	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
+};
+extern struct ipcprof_real ipcprof_real;
+
+/* Resolves one real function; never returns NULL (aborts with a message if libc lacks it). */
+void *ipcprof_resolve(const char *name);
+static inline void *ipcprof_real_get(void **slot, const char *name)
+{
+	void *p = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (IPCPROF_LIKELY(p != NULL))
+		return p;
+	p = ipcprof_resolve(name);
+	__atomic_store_n(slot, p, __ATOMIC_RELAXED);
+	return p;
+}
+#define REAL(fn) ((__typeof__(ipcprof_real.fn))ipcprof_real_get((void **)&ipcprof_real.fn, #fn))
+
+/* The fortified variants and libc's start, which glibc's headers do not declare. */
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
+		      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+		      void *stack_end);
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *addr, socklen_t *alen);
+
+/* fd table entry values (low 32 bits; the high 32 hold the generation they belong to). */
+#define IPCPROF_FD_UNKNOWN 0u
+#define IPCPROF_FD_NOT_IPC 1u
+#define IPCPROF_FD_UNTRACKED 2u /* IPC but no room, or a plugin failed: pass through */
+#define IPCPROF_FD_CHANNEL0 16u /* channel index i is stored as IPCPROF_FD_CHANNEL0 + i */
+#define IPCPROF_FDTAB_SIZE 65536
+
+/* Global state. The record pointer is NULL when profiling is off in this process. */
+extern struct ipcprof_record *ipcprof_rec;
+extern _Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE];
+extern uint32_t ipcprof_gen; /* changes in every fork child: the fd table is then stale */
+extern bool ipcprof_ready;
+extern uint32_t ipcprof_cpu_sample;
+
+/* Per-thread state. */
+struct ipcprof_thread {
+	uint32_t gen;	    /* ipcprof_gen when this state was last reset */
+	uint32_t guard;	    /* inside ipcprof: calls pass through uncounted */
+	uint32_t tid;
+	uint32_t sample_ctr;
+	uint32_t last_interval; /* index + 1 of the timeline slot this thread extends, 0 = none */
+	uint32_t last_channel;
+	uint32_t last_dir;
+	uint32_t reserved;
+};
+extern IPCPROF_TLS struct ipcprof_thread ipcprof_thr;
+
+/* Clock: CLOCK_MONOTONIC nanoseconds, from the TSC where it is invariant. */
+extern bool ipcprof_tsc_ok;
+extern uint64_t ipcprof_tsc0, ipcprof_mono0, ipcprof_tsc_mult;
+uint64_t ipcprof_clock_mono(void);
+static inline uint64_t ipcprof_now(void)
+{
+#if defined(__x86_64__)
+	if (IPCPROF_LIKELY(ipcprof_tsc_ok)) {
+		uint64_t d = __rdtsc() - ipcprof_tsc0;
+		return ipcprof_mono0 + (uint64_t)(((unsigned __int128)d * ipcprof_tsc_mult) >> 32);
+	}
+#endif
+	return ipcprof_clock_mono();
+}
+uint64_t ipcprof_thread_cpu_ns(void);
+
+/* The slow path of ipcprof_channel_of: classifies fd through the plugins. */
+struct ipcprof_channel *ipcprof_classify(int fd);
+
+/* The channel fd belongs to, or NULL when fd is not counted. Hot path: no syscalls once known. */
+static inline struct ipcprof_channel *ipcprof_channel_of(int fd)
+{
+	if (IPCPROF_UNLIKELY((unsigned)fd >= IPCPROF_FDTAB_SIZE) || !ipcprof_ready)
+		return NULL;
+	uint64_t e = atomic_load_explicit(&ipcprof_fdtab[fd], memory_order_relaxed);
+	if (IPCPROF_LIKELY((uint32_t)(e >> 32) == ipcprof_gen)) {
+		uint32_t v = (uint32_t)e;
+		if (v < IPCPROF_FD_CHANNEL0)
+			return NULL;
+		return &ipcprof_rec->channels[v - IPCPROF_FD_CHANNEL0];
+	}
+	if (ipcprof_thr.guard)
+		return NULL;
+	return ipcprof_classify(fd);
+}
+
+/* Forget what fd was: it was closed, or now names something new. */
+static inline void ipcprof_fd_forget(int fd)
+{
+	if ((unsigned)fd < IPCPROF_FDTAB_SIZE)
+		atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
+}
+void ipcprof_fd_forget_range(unsigned first, unsigned last);
+void ipcprof_fd_copy(int from, int to);
+
+/* Timing of one counted call. */
+struct ipcprof_timer {
+	uint64_t t0;
+	uint64_t cpu0; /* 0 when this call is not CPU-sampled */
+};
+static inline void ipcprof_timer_start(struct ipcprof_timer *t, size_t request)
+{
+	if (IPCPROF_UNLIKELY(ipcprof_thr.sample_ctr++ % ipcprof_cpu_sample == 0 ||
+			     request >= ((size_t)1 << 20)))
+		t->cpu0 = ipcprof_thread_cpu_ns() | 1;
+	else
+		t->cpu0 = 0;
+	t->t0 = ipcprof_now();
+}
+
+/*
+ * Counts one call that returned ret (bytes, or -1) on channel ch; err is errno as the call left
+ * it, and is what errno holds on return. buf/buflen: the (first) buffer of an outgoing call, for
+ * fingerprints; addr: the address given to or filled by the call.
+ */
+void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int err,
+		     const struct ipcprof_timer *t, const void *buf, size_t buflen,
+		     const struct sockaddr *addr, socklen_t addrlen);
+
+/* Process life (hooks_proc.c and core.c). */
+void ipcprof_after_fork_child(void);
+void ipcprof_finish(uint32_t end_how, int status);
+void ipcprof_exec_failed(void);
+/* exit()'s status, for the record written after the atexit handlers; -1 until exit() is seen. */
+extern int ipcprof_exit_status;
+/* Writes the session's report when the session's first process ends (unless IPCPROF_REPORT=0). */
+void ipcprof_report_at_end(const char *dir, bool root);
+void ipcprof_note_child_end(pid_t pid, int status, const struct rusage *ru);
+/* envp with the session's variables added where missing, in out[] (cap entries); returns out or
+ * envp itself when nothing is missing or out is too small. Uses no heap: vfork-safe. */
+char *const *ipcprof_fix_env(char *const *envp, char **out, size_t cap);
+bool ipcprof_is_self(void);
+
+/* Shared memory (core.c). */
+void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void ipcprof_map_removed(void *addr, size_t len);
+void ipcprof_map_moved(void *old_addr, size_t old_len, void *new_addr, size_t new_len);
+void ipcprof_fd_shm_created(int fd);
+void ipcprof_fd_shm_forget(int fd);
+extern _Atomic uint32_t ipcprof_live_maps;
+
+/* Built-in channel plugins (channel_*.c). */
+extern const struct ipcprof_plugin ipcprof_channel_pipe;
+extern const struct ipcprof_plugin ipcprof_channel_unix;
+extern const struct ipcprof_plugin ipcprof_channel_inet;
+extern const struct ipcprof_plugin ipcprof_channel_shm;
+
+/* Devices of tmpfs mounts that hold shared memory: /dev/shm and the memfd mount. */
+extern uint64_t ipcprof_dev_shm, ipcprof_dev_memfd;
+
+/* Says msg on stderr once per key (a small integer), prefixed "ipcprof: ". */
+void ipcprof_warn_once(unsigned key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+enum {
+	IPCPROF_WARN_SESSION,
+	IPCPROF_WARN_RECORD,
+	IPCPROF_WARN_PLUGIN,
+	IPCPROF_WARN_FULL,
+	IPCPROF_WARN_ENV,
+	IPCPROF_WARN_FORK,
+	IPCPROF_WARN_MAX = 32
+};
+
+/* Small libc-free helpers, safe in a vfork child and in signal handlers. */
+size_t ipcprof_strlcpy(char *dst, const char *src, size_t size);
+bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out);
+
+#endif

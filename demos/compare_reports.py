@@ -1,0 +1,131 @@
+"""Prints two or more ipcprof reports side by side: wall time, bytes moved, bytes shared, data movement.
+
+Usage: compare_reports.py LABEL SESSION_DIR [DEMO_OUTPUT] -- LABEL SESSION_DIR [DEMO_OUTPUT] ...
+
+SESSION_DIR holds ipcprof-report.json and ipcprof-report.html (from `ipcprof record -o`);
+DEMO_OUTPUT, when given, is the demo's own printout, whose bytes_sent/bytes_received are shown
+next to the profiler's count of the same bytes. Exit status 1 when a report is missing or unreadable.
+"""
+import json
+import os
+import sys
+
+# Channel kinds that carry bytes by copying them (everything but shared memory and plugins).
+COPY_KINDS = {"pipe", "fifo", "unix_stream", "unix_dgram", "unix_seqpacket", "tcp", "udp"}
+
+
+def demo_figures(path):
+    out = {}
+    if path:
+        with open(path) as f:
+            for line in f:
+                for tok in line.split():
+                    if "=" in tok:
+                        k, v = tok.split("=", 1)
+                        out[k] = v
+    return out
+
+
+# Processes that serve the run rather than do its work.
+HELPER_ROLES = {"resource tracker", "forkserver"}
+
+
+def is_worker(proc):
+    return proc.get("parent") is not None and proc.get("role") not in HELPER_ROLES
+
+
+def column(label, session, demo_out):
+    path = os.path.join(session, "ipcprof-report.json")
+    with open(path) as f:
+        rep = json.load(f)
+    run = rep["run"]
+    procs = rep.get("processes", [])
+    # The workers' own time: the processes the report names workers (not helpers such as
+    # Python's resource tracker, which waits on its pipe all run long).
+    moved = basis = 0
+    workers = [p for p in procs if is_worker(p)]
+    for p in workers:
+        t = p["time"]
+        moved += t["ipc_transfer_ns"] + t["ipc_wait_ns"]
+        basis += t["basis_ns"]
+    copied = sum(k["sent"] for k in run.get("bytes_by_kind", []) if k["kind"] in COPY_KINDS)
+    demo = demo_figures(demo_out)
+    claimed = None
+    if "bytes_sent" in demo and "bytes_received" in demo:
+        claimed = int(demo["bytes_sent"]) + int(demo["bytes_received"])
+    # Bytes the workers moved through their channels, as the profiler counted them.
+    worker_bytes = sum(p.get("bytes_sent", 0) for p in workers) + \
+        sum(p.get("bytes_received", 0) for p in workers)
+    return {
+        "label": label,
+        "wall": run["wall_ns"] / 1e9,
+        "copied": copied,
+        "worker_bytes": worker_bytes,
+        "claimed": claimed,
+        "shared": run.get("shared_memory_bytes", 0),
+        "workers": len(workers),
+        "worker_share": moved / basis if basis else None,
+        "run_share": run.get("data_movement_share"),
+        "verdict": run.get("verdict", ""),
+        "html": os.path.abspath(os.path.join(session, "ipcprof-report.html")),
+        "demo_wall": demo.get("wall_s"),
+    }
+
+
+def fmt_bytes(n):
+    if n is None:
+        return "-"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n:,} ({n / size:.1f} {unit})"
+    return f"{n:,}"
+
+
+def fmt_share(x):
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def main(argv):
+    groups, cur = [], []
+    for a in argv[1:]:
+        if a == "--":
+            groups.append(cur)
+            cur = []
+        else:
+            cur.append(a)
+    groups.append(cur)
+    if len(groups) < 2 or any(len(g) not in (2, 3) for g in groups):
+        print(__doc__, file=sys.stderr)
+        return 2
+    cols = []
+    for g in groups:
+        try:
+            cols.append(column(g[0], g[1], g[2] if len(g) > 2 else None))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            print(f"compare_reports: {g[1]}: cannot read the report: {e}", file=sys.stderr)
+            return 1
+
+    rows = [
+        ("", [c["label"] for c in cols]),
+        ("wall time (profiled run)", [f"{c['wall']:.2f} s" for c in cols]),
+        ("bytes through pipes/sockets", [fmt_bytes(c["copied"]) for c in cols]),
+        ("  of which to/from workers", [fmt_bytes(c["worker_bytes"]) for c in cols]),
+        ("  the demo's own count", [fmt_bytes(c["claimed"]) for c in cols]),
+        ("bytes shared (memory)", [fmt_bytes(c["shared"]) for c in cols]),
+        ("workers", [str(c["workers"]) for c in cols]),
+        ("data movement, worker time", [fmt_share(c["worker_share"]) for c in cols]),
+        ("data movement (report's run)", [fmt_share(c["run_share"]) for c in cols]),
+    ]
+    w0 = max(len(r[0]) for r in rows)
+    widths = [max(len(r[1][i]) for r in rows) for i in range(len(cols))]
+    for name, vals in rows:
+        print(f"{name:<{w0}}  " + "  ".join(f"{v:>{widths[i]}}" for i, v in enumerate(vals)))
+    print()
+    for c in cols:
+        print(f"{c['label']}: {c['verdict']}")
+        print(f"  HTML report: {c['html']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -16,6 +16,7 @@
 
 #include "ipcprof/env.h"
 #include "preload.h"
+#include "record_end.h"
 #include "sys.h"
 
 #define ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
@@ -1152,52 +1153,7 @@ void ipcprof_note_child_end(pid_t pid, int status, const struct rusage *ru)
 	if (!ipcprof_rec || pid <= 0 || !ipcprof_is_self())
 		return;
 	int saved = errno;
-	char path[PATH_MAX];
-	int fd = -1;
-	/* The newest image of that pid is the one that ended. */
-	for (int s = 64; s >= 0 && fd < 0; s--) {
-		snprintf(path, sizeof(path), "%s/%d.%d%s", session_dir, (int)pid, s,
-			 IPCPROF_RECORD_SUFFIX);
-		fd = sys_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
-	}
-	if (fd < 0)
-		goto out;
-	struct ipcprof_process p;
-	off_t at = (off_t)offsetof(struct ipcprof_record, proc);
-	if (sys_pread(fd, &p, sizeof(p), at) != (ssize_t)sizeof(p) || p.pid != pid)
-		goto close;
-	bool changed = false;
-	if (WIFSIGNALED(status) && p.end_how != IPCPROF_END_SIGNAL) {
-		p.end_how = IPCPROF_END_SIGNAL;
-		p.term_signal = WTERMSIG(status);
-		if (!p.end_ns)
-			p.end_ns = ipcprof_now();
-		changed = true;
-	} else if (WIFEXITED(status) &&
-		   (p.end_how == IPCPROF_END_RUNNING ||
-		    (p.end_how == IPCPROF_END_EXIT && p.exit_status != WEXITSTATUS(status)))) {
-		if (p.end_how == IPCPROF_END_RUNNING)
-			p.end_ns = ipcprof_now();
-		p.end_how = IPCPROF_END_EXIT;
-		p.exit_status = WEXITSTATUS(status);
-		changed = true;
-	}
-	if (changed && ru && !p.user_ns && !p.sys_ns) {
-		p.user_ns = (uint64_t)ru->ru_utime.tv_sec * 1000000000u +
-			    (uint64_t)ru->ru_utime.tv_usec * 1000u;
-		p.sys_ns = (uint64_t)ru->ru_stime.tv_sec * 1000000000u +
-			   (uint64_t)ru->ru_stime.tv_usec * 1000u;
-		p.minflt = (uint64_t)ru->ru_minflt;
-		p.majflt = (uint64_t)ru->ru_majflt;
-		p.nvcsw = (uint64_t)ru->ru_nvcsw;
-		p.nivcsw = (uint64_t)ru->ru_nivcsw;
-		p.maxrss_kb = (uint64_t)ru->ru_maxrss;
-	}
-	if (changed)
-		sys_pwrite(fd, &p, sizeof(p), at);
-close:
-	sys_close(fd);
-out:
+	ipcprof_record_end(session_dir, pid, status, ru, ipcprof_now());
 	errno = saved;
 }
 

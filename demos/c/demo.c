@@ -236,17 +236,17 @@ static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_de
         uint64_t compute_ns = 0, ignored = 0;
         if (v->worker_init && v->worker_init(o, &compute_ns))
                 return 1;
-        for (;;) {
+        /* A worker knows how many rounds there are: it ends after the last rather than wait
+         * for the others to finish theirs. End of file before then means the parent is gone. */
+        for (unsigned done = 0; done < o->rounds; done++) {
                 struct ipcprof_demo_task t;
                 struct ipcprof_demo_result res = {0};
                 uint64_t t0 = ipcprof_demo_now_ns();
                 int r = ipcprof_demo_read_full(task_fd, &t, sizeof t, &ignored);
                 res.io_ns = ipcprof_demo_now_ns() - t0;
-                if (r == 0)
-                        return 0;
-                if (r < 0) {
+                if (r <= 0) {
                         fprintf(stderr, "%s worker: reading a task: %s\n", v->name,
-                                strerror(errno));
+                                r == 0 ? "end of file" : strerror(errno));
                         return 1;
                 }
                 if (t.start > o->elements || t.count > o->elements - t.start) {
@@ -267,6 +267,7 @@ static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_de
                         return 1;
                 }
         }
+        return 0;
 }
 
 static int send_task(const struct ipcprof_demo_opts *o, const struct ipcprof_demo_variant *v,
@@ -280,6 +281,54 @@ static int send_task(const struct ipcprof_demo_opts *o, const struct ipcprof_dem
         }
         w->sent++;
         return 0;
+}
+
+/* Reads worker i's next result into sums[round * workers + i]. */
+static int take_result(const struct ipcprof_demo_opts *o, const struct ipcprof_demo_variant *v,
+                       struct worker *ws, unsigned i, double *sums, uint64_t *received,
+                       uint64_t *io_ns, uint64_t *compute_ns)
+{
+        struct worker *w = &ws[i];
+        struct ipcprof_demo_result res;
+        int r = ipcprof_demo_read_full(w->result_r, &res, sizeof res, received);
+        if (r <= 0) {
+                fprintf(stderr, "%s: worker %u: %s\n", v->name, i,
+                        r == 0 ? "ended early" : strerror(errno));
+                return -1;
+        }
+        if (res.round != w->received) {
+                fprintf(stderr, "%s: worker %u answered round %" PRIu64 ", not %u\n", v->name, i,
+                        res.round, w->received);
+                return -1;
+        }
+        sums[(size_t)res.round * o->workers + i] = res.sum;
+        *io_ns += res.io_ns;
+        *compute_ns += res.compute_ns;
+        w->received++;
+        return 0;
+}
+
+/* Whether every task and every result of a worker fit in its pipes at once, growing them if
+ * need be: then the parent can queue all the work up front and collect the results at the end,
+ * and a worker never waits for the parent nor wakes it. Small writes share a pipe's pages. */
+static int fits_queued(const struct ipcprof_demo_opts *o, const struct worker *w)
+{
+        static const size_t sizes[2] = {sizeof(struct ipcprof_demo_task),
+                                        sizeof(struct ipcprof_demo_result)};
+        const int fds[2] = {w->task_w, w->result_r};
+        if (o->channel != IPCPROF_DEMO_PIPE)
+                return 0;
+        for (int k = 0; k < 2; k++) {
+                size_t per_page = 4096 / sizes[k];
+                size_t need = ((size_t)o->rounds + per_page - 1) / per_page * 4096;
+                int cap = fcntl(fds[k], F_GETPIPE_SZ);
+                if (cap < 0)
+                        return 0;
+                if ((size_t)cap < need &&
+                    (need > INT_MAX || fcntl(fds[k], F_SETPIPE_SZ, (int)need) < 0))
+                        return 0;
+        }
+        return 1;
 }
 
 /* Keeps each worker's queue at v->window tasks until every round is sent; collects every result. */
@@ -318,23 +367,8 @@ static int run_rounds(const struct ipcprof_demo_opts *o, const struct ipcprof_de
                         if (!pfd[k].revents)
                                 continue;
                         struct worker *w = &ws[idx[k]];
-                        struct ipcprof_demo_result res;
-                        int r = ipcprof_demo_read_full(w->result_r, &res, sizeof res, received);
-                        if (r <= 0) {
-                                fprintf(stderr, "%s: worker %u: %s\n", v->name, idx[k],
-                                        r == 0 ? "ended early" : strerror(errno));
+                        if (take_result(o, v, ws, idx[k], sums, received, io_ns, compute_ns))
                                 goto out;
-                        }
-                        if (res.round != w->received) {
-                                fprintf(stderr,
-                                        "%s: worker %u answered round %" PRIu64 ", not %u\n",
-                                        v->name, idx[k], res.round, w->received);
-                                goto out;
-                        }
-                        sums[(size_t)res.round * o->workers + idx[k]] = res.sum;
-                        *io_ns += res.io_ns;
-                        *compute_ns += res.compute_ns;
-                        w->received++;
                         if (w->sent < o->rounds && send_task(o, v, w, sent))
                                 goto out;
                 }
@@ -380,7 +414,7 @@ int ipcprof_demo_main(int argc, char **argv, const struct ipcprof_demo_variant *
         uint64_t t0 = ipcprof_demo_now_ns();
         uint64_t sent = 0, received = 0, io_ns = 0, compute_ns = 0;
         unsigned started = 0;
-        int failed = 1;
+        int failed = 1, queued = 0;
         struct worker *ws = calloc(o.workers, sizeof *ws);
         double *sums = calloc((size_t)o.workers * o.rounds, sizeof *sums);
         if (!ws || !sums) {
@@ -400,11 +434,20 @@ int ipcprof_demo_main(int argc, char **argv, const struct ipcprof_demo_variant *
                         goto out;
                 }
                 /* Tasks without payload are queued before the worker starts, so that its first
-                 * read never waits for the parent to finish starting the others. */
-                if (!v->send_payload)
-                        while (w->sent < o.rounds && w->sent < v->window)
+                 * read never waits for the parent to finish starting the others: all of them
+                 * when they fit, else a window that the parent keeps full. */
+                if (!v->send_payload) {
+                        int fits = fits_queued(&o, w);
+                        if (i == 0)
+                                queued = fits;
+                        else if (queued && !fits) {
+                                fprintf(stderr, "%s: cannot size worker %u's pipes\n", v->name, i);
+                                goto out;
+                        }
+                        while (w->sent < o.rounds && (queued || w->sent < v->window))
                                 if (send_task(&o, v, w, &sent))
                                         goto out;
+                }
                 w->pid = fork();
                 if (w->pid < 0) {
                         fprintf(stderr, "%s: fork: %s\n", v->name, strerror(errno));
@@ -419,13 +462,20 @@ int ipcprof_demo_main(int argc, char **argv, const struct ipcprof_demo_variant *
                 close_pair(&w->task_r, &w->result_w);
         }
 
-        if (run_rounds(&o, v, ws, sums, &sent, &received, &io_ns, &compute_ns))
-                goto out;
-        /* End of file on its task channel tells a worker to exit. */
-        for (unsigned i = 0; i < o.workers; i++)
-                close_pair(&ws[i].task_w, &ws[i].result_r);
-        if (reap(v, ws, started, 0))
-                goto out;
+        if (queued) {
+                /* Every task is queued: the results wait in the pipes until the workers end. */
+                if (reap(v, ws, started, 0))
+                        goto out;
+                for (unsigned i = 0; i < o.workers; i++)
+                        for (unsigned r = 0; r < o.rounds; r++)
+                                if (take_result(&o, v, ws, i, sums, &received, &io_ns, &compute_ns))
+                                        goto out;
+        } else {
+                if (run_rounds(&o, v, ws, sums, &sent, &received, &io_ns, &compute_ns))
+                        goto out;
+                if (reap(v, ws, started, 0))
+                        goto out;
+        }
         uint64_t wall_ns = ipcprof_demo_now_ns() - t0;
 
         double total = 0.0;

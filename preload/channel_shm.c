@@ -1,8 +1,27 @@
 /* Channel plugin for shared memory: POSIX shm (/dev/shm) and memfd objects, read, written or mapped. */
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "preload.h"
+#include "sys.h"
+
+uint64_t ipcprof_dev_shm, ipcprof_dev_memfd;
+
+void ipcprof_shm_devs_init(void)
+{
+	struct stat st;
+	if (stat("/dev/shm", &st) == 0)
+		ipcprof_dev_shm = st.st_dev;
+	int fd = (int)syscall(SYS_memfd_create, "ipcprof-probe", MFD_CLOEXEC);
+	if (fd >= 0) {
+		if (sys_fstat(fd, &st) == 0)
+			ipcprof_dev_memfd = st.st_dev;
+		sys_close(fd);
+	}
+}
+
 
 enum { NOT_SHM, POSIX_SHM, MEMFD };
 

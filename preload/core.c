@@ -30,7 +30,6 @@ uint32_t ipcprof_cpu_sample = 256;
 IPCPROF_TLS struct ipcprof_thread ipcprof_thr;
 bool ipcprof_tsc_ok;
 uint64_t ipcprof_tsc0, ipcprof_mono0, ipcprof_tsc_mult;
-uint64_t ipcprof_dev_shm, ipcprof_dev_memfd;
 _Atomic uint32_t ipcprof_live_maps;
 
 static char session_dir[PATH_MAX - 64]; /* room for "/<pid>.<seq>.ipcrec" */
@@ -101,17 +100,6 @@ void ipcprof_warn_once(unsigned key, const char *fmt, ...)
 	buf[len++] = '\n';
 	sys_write(2, buf, len);
 	errno = saved;
-}
-
-size_t ipcprof_strlcpy(char *dst, const char *src, size_t size)
-{
-	size_t n = strlen(src);
-	if (size) {
-		size_t c = n < size - 1 ? n : size - 1;
-		memcpy(dst, src, c);
-		dst[c] = 0;
-	}
-	return n;
 }
 
 bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out)
@@ -423,30 +411,7 @@ static void save_env(void)
 
 char *const *ipcprof_fix_env(char *const *envp, char **out, size_t cap)
 {
-	if (!nsaved_env || !envp)
-		return envp;
-	bool have[MAX_ENV] = {0};
-	unsigned missing = nsaved_env;
-	size_t n = 0;
-	for (; envp[n]; n++) {
-		for (unsigned i = 0; i < nsaved_env; i++) {
-			if (have[i])
-				continue;
-			size_t k = (size_t)(strchr(saved_env[i], '=') - saved_env[i]) + 1;
-			if (!strncmp(envp[n], saved_env[i], k)) {
-				have[i] = true;
-				missing--;
-			}
-		}
-	}
-	if (!missing || n + missing + 1 > cap)
-		return envp;
-	memcpy(out, envp, n * sizeof(*out));
-	for (unsigned i = 0; i < nsaved_env; i++)
-		if (!have[i])
-			out[n++] = saved_env[i];
-	out[n] = NULL;
-	return out;
+	return ipcprof_env_merge(envp, saved_env, nsaved_env, out, cap);
 }
 
 bool ipcprof_is_self(void)
@@ -542,35 +507,6 @@ static void fd_set_state(int fd, uint32_t v)
 			      memory_order_relaxed);
 }
 
-static int fill_fd_info(int fd, struct ipcprof_fd_info *info, char *link, size_t linksize)
-{
-	memset(info, 0, sizeof(*info));
-	info->fd = fd;
-	info->sock_domain = info->sock_type = -1;
-	info->link = "";
-	link[0] = 0;
-	if (sys_fstat(fd, &info->st) != 0)
-		return -errno;
-	mode_t fmt = info->st.st_mode & S_IFMT;
-	if (fmt == S_IFSOCK) {
-		socklen_t l = sizeof(int);
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &info->sock_domain, &l) != 0)
-			info->sock_domain = -1;
-		l = sizeof(int);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &info->sock_type, &l) != 0)
-			info->sock_type = -1;
-	} else if (fmt == 0 || fmt == S_IFIFO ||
-		   (fmt == S_IFREG && (info->st.st_dev == ipcprof_dev_shm ||
-				       info->st.st_dev == ipcprof_dev_memfd))) {
-		char p[32];
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		ssize_t n = sys_readlink(p, link, linksize - 1);
-		link[n > 0 ? n : 0] = 0;
-		info->link = link;
-	}
-	return 0;
-}
-
 struct ipcprof_channel *ipcprof_classify(int fd)
 {
 	struct ipcprof_record *r = ipcprof_rec;
@@ -581,7 +517,7 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 	struct ipcprof_fd_info info;
 	char link[IPCPROF_PATH_BYTES];
 	struct ipcprof_channel *result = NULL;
-	if (fill_fd_info(fd, &info, link, sizeof(link)) != 0)
+	if (ipcprof_fd_info_fill(fd, &info, link, sizeof(link)) != 0)
 		goto out; /* not open: the call fails by itself, nothing to remember */
 	mode_t fmt = info.st.st_mode & S_IFMT;
 	uint32_t state = IPCPROF_FD_NOT_IPC;
@@ -1025,7 +961,7 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 	} else {
 		struct ipcprof_fd_info info;
 		char link[IPCPROF_PATH_BYTES];
-		if (fill_fd_info(fd, &info, link, sizeof(link)) != 0)
+		if (ipcprof_fd_info_fill(fd, &info, link, sizeof(link)) != 0)
 			goto out;
 		bool claimed = false;
 		for (unsigned i = 0; i < nplugins && !claimed; i++)
@@ -1228,19 +1164,6 @@ static void self_range(void)
 	}
 }
 
-static void shm_devs_init(void)
-{
-	struct stat st;
-	if (stat("/dev/shm", &st) == 0)
-		ipcprof_dev_shm = st.st_dev;
-	int fd = (int)syscall(SYS_memfd_create, "ipcprof-probe", MFD_CLOEXEC);
-	if (fd >= 0) {
-		if (sys_fstat(fd, &st) == 0)
-			ipcprof_dev_memfd = st.st_dev;
-		sys_close(fd);
-	}
-}
-
 static void resolve_all(void)
 {
 #define R(fn) (void)REAL(fn)
@@ -1260,7 +1183,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	clock_init();
 	if (!session_init())
 		goto out;
-	shm_devs_init();
+	ipcprof_shm_devs_init();
 	self_range();
 	save_env();
 	pid_t pid = (pid_t)sys_getpid();

@@ -254,8 +254,18 @@ extern const struct ipcprof_plugin ipcprof_channel_unix;
 extern const struct ipcprof_plugin ipcprof_channel_inet;
 extern const struct ipcprof_plugin ipcprof_channel_shm;
 
-/* Devices of tmpfs mounts that hold shared memory: /dev/shm and the memfd mount. */
+/* Devices of tmpfs mounts that hold shared memory: /dev/shm and the memfd mount (channel_shm.c). */
 extern uint64_t ipcprof_dev_shm, ipcprof_dev_memfd;
+void ipcprof_shm_devs_init(void);
+
+/* What plugins are told of an fd: fstat, socket domain and type, and the /proc link where it
+ * names the object (anonymous inodes, FIFOs, shared memory). 0 or a negative errno. */
+int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_t linksize);
+
+/* envp plus those of saved[] ("NAME=value") whose NAME it lacks, in out[] (cap entries); envp
+ * itself when none is missing or out is too small. No heap, no state: vfork-safe. */
+char *const *ipcprof_env_merge(char *const *envp, char *const *saved, unsigned nsaved, char **out,
+				size_t cap);
 
 /* Says msg on stderr once per key (a small integer), prefixed "ipcprof: ". */
 void ipcprof_warn_once(unsigned key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,78 @@
+/* Small helpers of the preload that need none of its state: safe in a vfork child, and unit-tested. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "preload.h"
+#include "sys.h"
+
+size_t ipcprof_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+	if (size) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = 0;
+	}
+	return n;
+}
+
+int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_t linksize)
+{
+	memset(info, 0, sizeof(*info));
+	info->fd = fd;
+	info->sock_domain = info->sock_type = -1;
+	info->link = "";
+	link[0] = 0;
+	if (sys_fstat(fd, &info->st) != 0)
+		return -errno;
+	mode_t fmt = info->st.st_mode & S_IFMT;
+	if (fmt == S_IFSOCK) {
+		socklen_t l = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &info->sock_domain, &l) != 0)
+			info->sock_domain = -1;
+		l = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &info->sock_type, &l) != 0)
+			info->sock_type = -1;
+	} else if (fmt == 0 || fmt == S_IFIFO ||
+		   (fmt == S_IFREG && (info->st.st_dev == ipcprof_dev_shm ||
+				       info->st.st_dev == ipcprof_dev_memfd))) {
+		char p[32];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		ssize_t n = sys_readlink(p, link, linksize - 1);
+		link[n > 0 ? n : 0] = 0;
+		info->link = link;
+	}
+	return 0;
+}
+
+char *const *ipcprof_env_merge(char *const *envp, char *const *saved, unsigned nsaved, char **out,
+				size_t cap)
+{
+	if (!nsaved || !envp || nsaved > 64)
+		return envp;
+	bool have[64] = {0};
+	unsigned missing = nsaved;
+	size_t n = 0;
+	for (; envp[n]; n++) {
+		for (unsigned i = 0; i < nsaved; i++) {
+			if (have[i])
+				continue;
+			const char *eq = strchr(saved[i], '=');
+			size_t k = eq ? (size_t)(eq - saved[i]) + 1 : strlen(saved[i]);
+			if (!strncmp(envp[n], saved[i], k)) {
+				have[i] = true;
+				missing--;
+			}
+		}
+	}
+	if (!missing || n + missing + 1 > cap)
+		return envp;
+	memcpy(out, envp, n * sizeof(*out));
+	for (unsigned i = 0; i < nsaved; i++)
+		if (!have[i])
+			out[n++] = saved[i];
+	out[n] = NULL;
+	return out;
+}

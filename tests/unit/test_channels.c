@@ -1,0 +1,357 @@
+/* Unit tests of the preload's channel plugins, fd classification inputs, env merging and record completion. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "preload.h"
+#include "record_end.h"
+
+/* The plugins report through this; here a failure to warn is what a test would see. */
+void ipcprof_warn_once(unsigned key, const char *fmt, ...)
+{
+	(void)key;
+	(void)fmt;
+}
+
+static int claim_fd(const struct ipcprof_plugin *p, int fd, struct ipcprof_channel *ch)
+{
+	struct ipcprof_fd_info info;
+	char link[IPCPROF_PATH_BYTES];
+	assert_int_equal(ipcprof_fd_info_fill(fd, &info, link, sizeof(link)), 0);
+	memset(ch, 0, sizeof(*ch));
+	return p->claim(&info, ch);
+}
+
+static uint64_t ino_of(int fd)
+{
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+static void test_hist_bucket(void **state)
+{
+	(void)state;
+	assert_int_equal(ipcprof_hist_bucket(0), 0);
+	assert_int_equal(ipcprof_hist_bucket(1), 1);
+	assert_int_equal(ipcprof_hist_bucket(2), 2);
+	assert_int_equal(ipcprof_hist_bucket(3), 2);
+	assert_int_equal(ipcprof_hist_bucket(4), 3);
+	assert_int_equal(ipcprof_hist_bucket(65535), 16);
+	assert_int_equal(ipcprof_hist_bucket(65536), 17);
+	assert_int_equal(ipcprof_hist_bucket(UINT64_MAX), IPCPROF_HIST_BUCKETS - 1);
+}
+
+static void test_pipe_both_ends_pair(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct ipcprof_channel a, b;
+	assert_int_equal(claim_fd(&ipcprof_channel_pipe, p[0], &a), 1);
+	assert_int_equal(claim_fd(&ipcprof_channel_pipe, p[1], &b), 1);
+	assert_int_equal(a.kind, IPCPROF_KIND_PIPE);
+	assert_int_equal(b.kind, IPCPROF_KIND_PIPE);
+	assert_true(a.ino == b.ino && a.dev == b.dev);
+	assert_int_equal(a.flags & IPCPROF_CH_LOCAL, IPCPROF_CH_LOCAL);
+	/* Not a socket: the unix and inet plugins must leave it alone. */
+	assert_int_equal(claim_fd(&ipcprof_channel_unix, p[0], &a), 0);
+	assert_int_equal(claim_fd(&ipcprof_channel_inet, p[0], &a), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_fifo_named(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ipcprof-unit-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	struct ipcprof_channel c;
+	assert_int_equal(claim_fd(&ipcprof_channel_pipe, fd, &c), 1);
+	assert_int_equal(c.kind, IPCPROF_KIND_FIFO);
+	assert_string_equal(c.name, path);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_regular_file_not_ipc(void **state)
+{
+	(void)state;
+	int fd = open("/proc/self/exe", O_RDONLY);
+	assert_true(fd >= 0);
+	struct ipcprof_channel c;
+	assert_int_equal(claim_fd(&ipcprof_channel_pipe, fd, &c), 0);
+	assert_int_equal(claim_fd(&ipcprof_channel_unix, fd, &c), 0);
+	assert_int_equal(claim_fd(&ipcprof_channel_inet, fd, &c), 0);
+	assert_int_equal(claim_fd(&ipcprof_channel_shm, fd, &c), 0);
+	close(fd);
+}
+
+static void check_socketpair(int type, uint32_t kind)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, type, 0, sv), 0);
+	struct ipcprof_channel a, b;
+	assert_int_equal(claim_fd(&ipcprof_channel_unix, sv[0], &a), 1);
+	assert_int_equal(claim_fd(&ipcprof_channel_unix, sv[1], &b), 1);
+	assert_int_equal(a.kind, kind);
+	assert_int_equal(a.ino, ino_of(sv[0]));
+	assert_int_equal(a.peer_ino, ino_of(sv[1]));
+	assert_int_equal(b.peer_ino, ino_of(sv[0]));
+	assert_int_equal(a.family, AF_UNIX);
+	assert_string_equal(a.name, "");
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_unix_socketpairs(void **state)
+{
+	(void)state;
+	check_socketpair(SOCK_STREAM, IPCPROF_KIND_UNIX_STREAM);
+	check_socketpair(SOCK_DGRAM, IPCPROF_KIND_UNIX_DGRAM);
+	check_socketpair(SOCK_SEQPACKET, IPCPROF_KIND_UNIX_SEQPACKET);
+}
+
+static void test_unix_abstract_named(void **state)
+{
+	(void)state;
+	int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char name[64];
+	snprintf(name, sizeof(name), "ipcprof-unit-%d", (int)getpid());
+	memcpy(sa.sun_path + 1, name, strlen(name));
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	assert_int_equal(bind(srv, (struct sockaddr *)&sa, len), 0);
+	assert_int_equal(listen(srv, 1), 0);
+	int cli = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(cli, (struct sockaddr *)&sa, len), 0);
+	int acc = accept(srv, NULL, NULL);
+	assert_true(acc >= 0);
+	struct ipcprof_channel c, s;
+	assert_int_equal(claim_fd(&ipcprof_channel_unix, cli, &c), 1);
+	assert_int_equal(claim_fd(&ipcprof_channel_unix, acc, &s), 1);
+	char want[80];
+	snprintf(want, sizeof(want), "@%s", name);
+	assert_string_equal(c.name, want); /* the client is unnamed: it carries its peer's name */
+	assert_string_equal(s.name, want);
+	assert_int_equal(c.flags & IPCPROF_CH_ABSTRACT, IPCPROF_CH_ABSTRACT);
+	assert_int_equal(c.peer_ino, ino_of(acc));
+	assert_int_equal(s.peer_ino, ino_of(cli));
+	close(acc);
+	close(cli);
+	close(srv);
+}
+
+static void test_tcp_loopback_is_local(void **state)
+{
+	(void)state;
+	int srv = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(srv, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	socklen_t l = sizeof(sa);
+	assert_int_equal(getsockname(srv, (struct sockaddr *)&sa, &l), 0);
+	assert_int_equal(listen(srv, 1), 0);
+	int cli = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int acc = accept(srv, NULL, NULL);
+	struct ipcprof_channel c, s;
+	assert_int_equal(claim_fd(&ipcprof_channel_inet, cli, &c), 1);
+	assert_int_equal(claim_fd(&ipcprof_channel_inet, acc, &s), 1);
+	assert_int_equal(c.kind, IPCPROF_KIND_TCP);
+	assert_int_equal(c.flags & (IPCPROF_CH_LOCAL | IPCPROF_CH_NETWORK), IPCPROF_CH_LOCAL);
+	assert_int_equal(c.peer_port, ntohs(sa.sin_port));
+	assert_int_equal(s.local_port, ntohs(sa.sin_port));
+	assert_int_equal(s.peer_port, c.local_port);
+	assert_memory_equal(c.peer_addr, s.local_addr, 16);
+	assert_int_equal(c.peer_addr[15], 1); /* 127.0.0.1, IPv4-mapped */
+	assert_int_equal(c.peer_addr[10], 0xff);
+	close(acc);
+	close(cli);
+	close(srv);
+}
+
+static void test_udp_learns_peer_from_sendto(void **state)
+{
+	(void)state;
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct ipcprof_channel c;
+	assert_int_equal(claim_fd(&ipcprof_channel_inet, u, &c), 1);
+	assert_int_equal(c.kind, IPCPROF_KIND_UDP);
+	assert_int_equal(c.peer_port, 0);
+	assert_int_equal(c.flags & (IPCPROF_CH_LOCAL | IPCPROF_CH_NETWORK), 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9),
+				 .sin_addr.s_addr = htonl(0x7f000001)};
+	struct ipcprof_call call = {.fd = u, .op = IPCPROF_OP_SENDTO, .dir = IPCPROF_DIR_OUT,
+				    .ret = 5, .addr = (struct sockaddr *)&to,
+				    .addrlen = sizeof(to)};
+	assert_int_equal(ipcprof_channel_inet.account(&c, &call), 0);
+	assert_int_equal(c.peer_port, 9);
+	assert_int_equal(c.flags & IPCPROF_CH_LOCAL, IPCPROF_CH_LOCAL);
+	/* A later address does not move it: the first peer names the channel. */
+	to.sin_port = htons(10);
+	to.sin_addr.s_addr = htonl(0x08080808);
+	assert_int_equal(ipcprof_channel_inet.account(&c, &call), 0);
+	assert_int_equal(c.peer_port, 9);
+	close(u);
+}
+
+static void test_shm_objects(void **state)
+{
+	(void)state;
+	ipcprof_shm_devs_init();
+	char name[64];
+	snprintf(name, sizeof(name), "/ipcprof-unit-%d", (int)getpid());
+	int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	struct ipcprof_fd_info info;
+	char link[IPCPROF_PATH_BYTES];
+	assert_int_equal(ipcprof_fd_info_fill(fd, &info, link, sizeof(link)), 0);
+	struct ipcprof_mapping m = {0};
+	assert_int_equal(ipcprof_channel_shm.claim_mapping(&info, &m), 1);
+	assert_int_equal(m.kind, IPCPROF_MAP_POSIX_SHM);
+	assert_string_equal(m.name, name);
+	struct ipcprof_channel c;
+	assert_int_equal(claim_fd(&ipcprof_channel_shm, fd, &c), 1);
+	assert_int_equal(c.kind, IPCPROF_KIND_SHM);
+	close(fd);
+	shm_unlink(name);
+
+	fd = memfd_create("ipcprof-unit", 0);
+	assert_true(fd >= 0);
+	assert_int_equal(ipcprof_fd_info_fill(fd, &info, link, sizeof(link)), 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(ipcprof_channel_shm.claim_mapping(&info, &m), 1);
+	assert_int_equal(m.kind, IPCPROF_MAP_MEMFD);
+	assert_string_equal(m.name, "memfd:ipcprof-unit");
+	close(fd);
+}
+
+static void test_env_merge(void **state)
+{
+	(void)state;
+	char *saved[] = {"LD_PRELOAD=/x/libipcprof.so", "IPCPROF_DIR=/tmp/s"};
+	char *env[] = {"PATH=/bin", "IPCPROF_DIR=/other", NULL};
+	char *out[8];
+	char *const *r = ipcprof_env_merge(env, saved, 2, out, 8);
+	assert_ptr_equal(r, out);
+	assert_string_equal(r[0], "PATH=/bin");
+	assert_string_equal(r[1], "IPCPROF_DIR=/other"); /* the program's own value wins */
+	assert_string_equal(r[2], "LD_PRELOAD=/x/libipcprof.so");
+	assert_null(r[3]);
+	/* Nothing missing: the program's own array goes through untouched. */
+	char *full[] = {"IPCPROF_DIR=/a", "LD_PRELOAD=/b", NULL};
+	assert_ptr_equal(ipcprof_env_merge(full, saved, 2, out, 8), full);
+	/* No room: unchanged rather than truncated. */
+	assert_ptr_equal(ipcprof_env_merge(env, saved, 2, out, 3), env);
+	/* A prefix is not a name: IPCPROF_DIRX= does not count as IPCPROF_DIR=. */
+	char *near[] = {"IPCPROF_DIRX=1", "LD_PRELOAD=/b", NULL};
+	r = ipcprof_env_merge(near, saved, 2, out, 8);
+	assert_string_equal(r[2], "IPCPROF_DIR=/tmp/s");
+}
+
+static void test_strlcpy(void **state)
+{
+	(void)state;
+	char b[4];
+	assert_int_equal(ipcprof_strlcpy(b, "abcdef", sizeof(b)), 6);
+	assert_string_equal(b, "abc");
+	assert_int_equal(ipcprof_strlcpy(b, "ab", sizeof(b)), 2);
+	assert_string_equal(b, "ab");
+}
+
+/* A record for pid with the given end, as a process would have left it. */
+static void write_record(const char *dir, int pid, uint32_t end_how, int status)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%d.0%s", dir, pid, IPCPROF_RECORD_SUFFIX);
+	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	struct ipcprof_process p = {.pid = pid, .end_how = end_how, .exit_status = status};
+	assert_int_equal(ftruncate(fd, sizeof(struct ipcprof_record)), 0);
+	assert_int_equal(pwrite(fd, &p, sizeof(p), offsetof(struct ipcprof_record, proc)),
+			 (ssize_t)sizeof(p));
+	close(fd);
+}
+
+static struct ipcprof_process read_proc(const char *dir, int pid)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%d.0%s", dir, pid, IPCPROF_RECORD_SUFFIX);
+	int fd = open(path, O_RDONLY);
+	struct ipcprof_process p;
+	assert_int_equal(pread(fd, &p, sizeof(p), offsetof(struct ipcprof_record, proc)),
+			 (ssize_t)sizeof(p));
+	close(fd);
+	return p;
+}
+
+static void test_record_end(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ipcprof-unit-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct rusage ru = {.ru_utime = {1, 500000}, .ru_minflt = 7};
+
+	write_record(dir, 4242, IPCPROF_END_RUNNING, 0);
+	assert_int_equal(ipcprof_record_end(dir, 4242, SIGKILL, &ru, 99), 1);
+	struct ipcprof_process p = read_proc(dir, 4242);
+	assert_int_equal(p.end_how, IPCPROF_END_SIGNAL);
+	assert_int_equal(p.term_signal, SIGKILL);
+	assert_int_equal(p.end_ns, 99);
+	assert_int_equal(p.user_ns, 1500000000ull);
+	assert_int_equal(p.minflt, 7);
+	/* Said once: the same news again changes nothing. */
+	assert_int_equal(ipcprof_record_end(dir, 4242, SIGKILL, &ru, 100), 0);
+
+	/* A process that said its own status keeps it when the parent agrees. */
+	write_record(dir, 4243, IPCPROF_END_EXIT, 3);
+	assert_int_equal(ipcprof_record_end(dir, 4243, 3 << 8, NULL, 5), 0);
+	/* main returned without exit() being seen: the parent's figure is the truth. */
+	write_record(dir, 4244, IPCPROF_END_EXIT, -1);
+	assert_int_equal(ipcprof_record_end(dir, 4244, 9 << 8, NULL, 5), 1);
+	assert_int_equal(read_proc(dir, 4244).exit_status, 9);
+	/* No record, or a record of another pid under that name: nothing written. */
+	assert_int_equal(ipcprof_record_end(dir, 4245, 0, NULL, 5), 0);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hist_bucket),
+		cmocka_unit_test(test_pipe_both_ends_pair),
+		cmocka_unit_test(test_fifo_named),
+		cmocka_unit_test(test_regular_file_not_ipc),
+		cmocka_unit_test(test_unix_socketpairs),
+		cmocka_unit_test(test_unix_abstract_named),
+		cmocka_unit_test(test_tcp_loopback_is_local),
+		cmocka_unit_test(test_udp_learns_peer_from_sendto),
+		cmocka_unit_test(test_shm_objects),
+		cmocka_unit_test(test_env_merge),
+		cmocka_unit_test(test_strlcpy),
+		cmocka_unit_test(test_record_end),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

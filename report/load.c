@@ -189,7 +189,7 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
         return rc;
 }
 
-static int add_damage(struct ipcprof_model *m, const char *file, const char *error)
+int ipcprof_damage_add(struct ipcprof_model *m, const char *file, const char *error)
 {
         if (m->ndamage == m->capdamage) {
                 int cap = m->capdamage ? 2 * m->capdamage : 8;
@@ -266,7 +266,7 @@ int ipcprof_session_load(struct ipcprof_model *m, int index)
                 struct ipcprof_image *img = &m->img[m->nimg];
                 int r = ipcprof_image_load(path, img, msg, sizeof(msg));
                 if (r < 0 || r > 0)
-                        add_damage(m, path, msg);
+                        ipcprof_damage_add(m, path, msg);
                 if (r >= 0) {
                         img->session = index;
                         m->nimg++;

@@ -130,10 +130,14 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
                       "internal_errors", ju(d->internal_errors)));
         json_object_set_new(
             j, "kernel",
-            g->kernel ? json_pack("{s:o, s:o, s:o, s:o}", "ipc_oncpu_ns", ju(g->kernel_oncpu_ns),
-                                  "ipc_offcpu_ns", ju(g->kernel_offcpu_ns), "bytes",
-                                  ju(g->kernel_bytes), "shm_faults", ju(g->kernel_shm_faults))
-                      : json_null());
+            g->kernel
+                ? json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ipc_oncpu_ns",
+                            ju(g->kernel_oncpu_ns), "ipc_offcpu_ns", ju(g->kernel_offcpu_ns),
+                            "ipc_bytes", ju(g->kernel_bytes), "ipc_calls", ju(g->kernel_calls),
+                            "futex_wait_ns", ju(g->kernel_futex_ns), "poll_wait_ns",
+                            ju(g->kernel_poll_ns), "shm_faults", ju(g->kernel_shm_faults),
+                            "shm_fault_bytes", ju(g->kernel_shm_fault_bytes))
+                : json_null());
         return j;
 }
 

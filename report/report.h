@@ -57,7 +57,14 @@ struct ipcprof_image {
         int *chan_side; /* per channel: side number within the link */
         /* kernel figures, when a kernel.ipckrn was found for this pid */
         bool kernel;
-        uint64_t kernel_oncpu_ns, kernel_offcpu_ns, kernel_bytes, kernel_shm_faults;
+        uint64_t kernel_oncpu_ns;  /* inside IPC calls, on a CPU */
+        uint64_t kernel_offcpu_ns; /* inside IPC calls, asleep or waiting for a CPU */
+        uint64_t kernel_bytes;     /* bytes the IPC calls returned */
+        uint64_t kernel_calls;
+        uint64_t kernel_futex_ns;   /* in futex waits (locks, semaphores: idle Pool workers) */
+        uint64_t kernel_poll_ns;    /* in poll/select/epoll waits */
+        uint64_t kernel_shm_faults; /* page faults on shared memory */
+        uint64_t kernel_shm_fault_bytes;
 };
 
 /* One end of a link: a channel of one image. */
@@ -189,6 +196,9 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
  * files are added to m->damage. Returns 0, or -1 when the folder cannot be read (errno set). */
 int ipcprof_session_load(struct ipcprof_model *m, int index);
 
+/* Names a damaged file in m (the report lists it and the exit status says so). Returns 0 or -1. */
+int ipcprof_damage_add(struct ipcprof_model *m, const char *file, const char *error);
+
 void ipcprof_model_init(struct ipcprof_model *m);
 void ipcprof_model_free(struct ipcprof_model *m);
 
@@ -207,8 +217,12 @@ void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int 
 /* Symbolizes the call sites (libdw when available; otherwise addresses and modules only). */
 int ipcprof_symbolize(struct ipcprof_model *m);
 
-/* Kernel figures (kernel.ipckrn) of a session folder, when the probes ran. */
+/* Kernel figures (kernel.ipckrn) of a session folder, when the probes ran: call before
+ * ipcprof_model_build. A damaged file is named in m->damage. Returns 0 (also when there is no
+ * file) or -1. */
 int ipcprof_kernel_merge(struct ipcprof_model *m, int session);
+/* Checks a kernel.ipckrn image of size bytes; 0 when readable, -1 when not (msg says why). */
+int ipcprof_kernel_check(const void *buf, size_t size, char *msg, size_t msglen);
 
 /* Strings. */
 

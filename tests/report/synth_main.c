@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ipcprof/kernel.h>
+
 #include "synth.h"
 
 #define S 1000000000ull /* one second in ns */
@@ -258,6 +260,51 @@ static void damaged(const char *dir)
         fclose(f);
 }
 
+/* The basic run with the probes' figures: 1002, whose calls were never sampled, gets the kernel's
+ * split (a quarter on-CPU); 1001's pipe reads are split a tenth on-CPU. */
+static void kernel(const char *dir)
+{
+        basic(dir);
+        struct {
+                struct ipcprof_kernel_header h;
+                struct ipcprof_kernel_image img[2];
+        } *k = calloc(1, sizeof(*k));
+        if (!k)
+                fail("calloc");
+        memcpy(k->h.magic, IPCPROF_KERNEL_MAGIC, sizeof(IPCPROF_KERNEL_MAGIC));
+        k->h.version = IPCPROF_KERNEL_VERSION;
+        k->h.header_size = sizeof(k->h);
+        k->h.image_size = sizeof(k->img[0]);
+        k->h.thread_size = sizeof(struct ipcprof_kernel_thread);
+        k->h.images = 2;
+        k->h.root_pid = 1000;
+        k->img[0].pid = 1002;
+        k->img[0].start_ns = S + S / 5;
+        struct ipcprof_kernel_calls *c =
+            &k->img[0].total.io[IPCPROF_KFD_UNIX_STREAM][IPCPROF_KDIR_IN][0];
+        c->calls = 40;
+        c->bytes = 3000000;
+        c->time_ns = 2 * S;
+        c->blocked_ns = 5 * S / 4;
+        c->runq_ns = S / 4;
+        k->img[0].total.faults[IPCPROF_KFAULT_SHMEM].faults = 10;
+        k->img[0].total.faults[IPCPROF_KFAULT_SHMEM].bytes = 40960;
+        k->img[1].pid = 1001;
+        k->img[1].start_ns = S + S / 10;
+        c = &k->img[1].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_IN][0];
+        c->calls = 64;
+        c->bytes = 4000000;
+        c->time_ns = S;
+        c->blocked_ns = 9 * S / 10;
+        k->img[1].total.wait[IPCPROF_KWAIT_FUTEX].time_ns = 3 * S;
+        char p[4096];
+        snprintf(p, sizeof(p), "%s/%s", dir, IPCPROF_KERNEL_FILE);
+        FILE *f = fopen(p, "w");
+        if (!f || fwrite(k, sizeof(*k), 1, f) != 1 || fclose(f) != 0)
+                fail(p);
+        free(k);
+}
+
 /* One TCP connection between two hosts, each with its own session folder. */
 static void hosts(const char *dir1, const char *dir2)
 {
@@ -325,9 +372,10 @@ static void many(const char *dir, int n, uint32_t timeline)
 int main(int argc, char **argv)
 {
         if (argc < 3) {
-                fprintf(stderr,
-                        "usage: %s basic|damaged|many DIR [N [TIMELINE]] | hosts DIR1 DIR2\n",
-                        argv[0]);
+                fprintf(
+                    stderr,
+                    "usage: %s basic|kernel|damaged|many DIR [N [TIMELINE]] | hosts DIR1 DIR2\n",
+                    argv[0]);
                 return 2;
         }
         for (int i = 2; i < argc && i < 4; i++)
@@ -335,6 +383,8 @@ int main(int argc, char **argv)
                         mkdir(argv[i], 0700);
         if (!strcmp(argv[1], "basic"))
                 basic(argv[2]);
+        else if (!strcmp(argv[1], "kernel"))
+                kernel(argv[2]);
         else if (!strcmp(argv[1], "damaged"))
                 damaged(argv[2]);
         else if (!strcmp(argv[1], "hosts") && argc == 4)

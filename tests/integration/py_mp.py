@@ -249,8 +249,11 @@ def shm(ctx):
 
 def hold(n):
     # A regular file (not IPC) tells the parent which task this worker holds.
-    with open(os.path.join(os.environ['IPCTEST_MARKS'], str(os.getpid())), 'w') as f:
+    marks = os.environ['IPCTEST_MARKS']
+    tmp = os.path.join(marks, f'.{os.getpid()}')
+    with open(tmp, 'w') as f:
         f.write(str(n))
+    os.rename(tmp, os.path.join(marks, str(os.getpid())))  # whole, or not there yet
     time.sleep(60)
     return n
 
@@ -263,10 +266,13 @@ def pool_kill(ctx):
     inq = ident(pool._inqueue._writer.fileno())
     res = pool.map_async(hold, [len(d) for d in data], chunksize=1)
     deadline = time.monotonic() + 30
-    while len(os.listdir(marks)) < 2 and time.monotonic() < deadline:
+    def done():
+        return [m for m in os.listdir(marks) if not m.startswith('.')]
+
+    while len(done()) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     held = {}
-    for name in os.listdir(marks):
+    for name in done():
         with open(os.path.join(marks, name)) as f:
             held[int(name)] = int(f.read())
     assert sorted(held) == sorted(workers), (held, workers)

@@ -68,10 +68,10 @@ enum ipcprof_kfamily {
         IPCPROF_KFAM_COUNT = 6,
 };
 /*
- * splice, tee and sendfile move bytes from one fd to another: they count as one IN call on the
- * source fd's kind and one OUT call on the destination's, with the same bytes; their time is
- * counted once, on the OUT side. vmsplice counts as OUT into a pipe's write end, IN from its
- * read end.
+ * splice and sendfile move bytes from one fd to another: they count as one IN call on the source
+ * fd's kind and one OUT call on the destination's, with the same bytes; their time is counted
+ * once, on the OUT side. tee copies without consuming its source: one OUT call on the
+ * destination. vmsplice counts as OUT into a pipe's write end, IN from its read end.
  */
 
 /* Calls that wait for another process without moving data. */

@@ -1,0 +1,25 @@
+/* Loads the eBPF probes, follows a process tree and writes what they saw to kernel.ipckrn. */
+#ifndef IPCPROF_PROBES_H
+#define IPCPROF_PROBES_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct ipcprof_probes;
+
+/* Load and attach. 0 or a negative errno; on failure a one-line reason in why (e.g. "needs
+ * CAP_BPF and CAP_PERFMON (run as root)"). */
+int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen);
+
+/* Follow the process tree rooted at pid (called by the parent right after fork, before the
+ * child execs the program; the child waits until this returns). 0 or a negative errno. */
+int ipcprof_probes_follow(struct ipcprof_probes *p, pid_t root);
+
+/* After the tree has exited: collect and write session_dir/kernel.ipckrn (detaching the probes
+ * first). 0 or a negative errno. */
+int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir);
+
+/* Detaches and unloads; p may be NULL. */
+void ipcprof_probes_free(struct ipcprof_probes *p);
+
+#endif

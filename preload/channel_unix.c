@@ -117,8 +117,39 @@ static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 	return 1;
 }
 
+/*
+ * A client that writes at once after connect() asks before the server has accepted: the peer is
+ * then still an embryo without an inode. Ask again after 1, 2, 4, 8... calls, and at close.
+ */
+static void unix_retry_peer(struct ipcprof_channel *ch)
+{
+	if (ch->peer_ino || ch->kind == IPCPROF_KIND_UNIX_DGRAM)
+		return;
+	ch->peer_ino = unix_peer_ino(ch->ino);
+}
+
+static int unix_account(struct ipcprof_channel *ch, const struct ipcprof_call *call)
+{
+	(void)call;
+	if (ch->peer_ino)
+		return 0;
+	uint64_t n = ch->dir[IPCPROF_DIR_OUT].calls + ch->dir[IPCPROF_DIR_IN].calls;
+	if ((n & (n - 1)) == 0)
+		unix_retry_peer(ch);
+	return 0;
+}
+
+static int unix_closing(struct ipcprof_channel *ch, int fd)
+{
+	(void)fd;
+	unix_retry_peer(ch);
+	return 0;
+}
+
 const struct ipcprof_plugin ipcprof_channel_unix = {
 	.version = IPCPROF_PLUGIN_VERSION,
 	.name = "unix",
 	.claim = unix_claim,
+	.account = unix_account,
+	.closing = unix_closing,
 };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -19,7 +20,13 @@
 #include "record_end.h"
 #include "sys.h"
 
-#define ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
+/*
+ * Counters are shared by the threads of a process: a locked add each. While the process has a
+ * single thread (glibc knows), a plain add is exact too, and several times cheaper.
+ */
+#define ADD(field, v)                                                                              \
+	(IPCPROF_LIKELY(__libc_single_threaded) ? ((field) += (v)) - (v)                             \
+						: __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED))
 
 struct ipcprof_real ipcprof_real;
 struct ipcprof_record *ipcprof_rec;
@@ -48,8 +55,9 @@ static unsigned nplugins;
 /* Which plugin (index + 1) claimed each channel, so that the hot path finds account() at once. */
 static uint8_t channel_plugin[IPCPROF_MAX_CHANNELS];
 
-/* Which fds were created as shared memory here (shm_open with O_CREAT, memfd_create). */
-static _Atomic uint8_t fd_shm_created[IPCPROF_FDTAB_SIZE / 8];
+/* Where each fd came from (IPCPROF_FD_ORIGIN_*), for the channel's and mapping's flags. */
+_Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
+static _Atomic uint32_t fd_origin_max;
 
 /* The session's variables as this process started, handed to exec'd children that lack them. */
 #define MAX_ENV 24
@@ -469,6 +477,14 @@ static void plugins_init(void)
 
 /* ---- classification ---- */
 
+static unsigned fd_origin_of(int fd)
+{
+	return (unsigned)fd < IPCPROF_FDTAB_SIZE
+		       ? atomic_load_explicit(&ipcprof_fd_origin[fd], memory_order_relaxed)
+		       : 0;
+}
+
+
 /* Finds the entry of an endpoint seen before (a dup, or the same pipe's other end), or adds one. */
 static int channel_slot(const struct ipcprof_channel *c)
 {
@@ -540,6 +556,11 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 			break;
 		}
 		ipcprof_strlcpy(c.plugin, plugins[i]->name, sizeof(c.plugin));
+		unsigned origin = fd_origin_of(fd);
+		if (origin & IPCPROF_FD_ORIGIN_CREATED)
+			c.flags |= IPCPROF_CH_CREATED;
+		if (origin & IPCPROF_FD_ORIGIN_SOCKETPAIR)
+			c.flags |= IPCPROF_CH_SOCKETPAIR;
 		int slot = channel_slot(&c);
 		if (slot < 0) {
 			ipcprof_warn_once(IPCPROF_WARN_FULL,
@@ -577,27 +598,40 @@ void ipcprof_fd_copy(int from, int to)
 	atomic_store_explicit(&ipcprof_fdtab[to],
 			      atomic_load_explicit(&ipcprof_fdtab[from], memory_order_relaxed),
 			      memory_order_relaxed);
-	uint8_t bit = (uint8_t)(1u << (from & 7));
-	if (atomic_load(&fd_shm_created[from >> 3]) & bit)
-		ipcprof_fd_shm_created(to);
+	atomic_store_explicit(&ipcprof_fd_origin[to],
+			      atomic_load_explicit(&ipcprof_fd_origin[from], memory_order_relaxed),
+			      memory_order_relaxed);
 }
 
-void ipcprof_fd_shm_created(int fd)
+void ipcprof_fd_closing(int fd)
 {
-	if ((unsigned)fd < IPCPROF_FDTAB_SIZE)
-		atomic_fetch_or(&fd_shm_created[fd >> 3], (uint8_t)(1u << (fd & 7)));
+	if ((unsigned)fd >= IPCPROF_FDTAB_SIZE)
+		return;
+	uint64_t e = atomic_load_explicit(&ipcprof_fdtab[fd], memory_order_relaxed);
+	uint32_t v = (uint32_t)e;
+	ipcprof_fd_forget(fd);
+	if ((uint32_t)(e >> 32) != ipcprof_gen || v < IPCPROF_FD_CHANNEL0 || !ipcprof_rec)
+		return;
+	uint8_t pi = channel_plugin[v - IPCPROF_FD_CHANNEL0];
+	if (!pi || !plugins[pi - 1]->closing)
+		return;
+	int saved = errno;
+	ipcprof_thr.guard++;
+	plugins[pi - 1]->closing(&ipcprof_rec->channels[v - IPCPROF_FD_CHANNEL0], fd);
+	ipcprof_thr.guard--;
+	errno = saved;
 }
 
-static bool fd_is_shm_created(int fd)
+void ipcprof_fd_made(int fd, unsigned origin)
 {
-	return (unsigned)fd < IPCPROF_FDTAB_SIZE &&
-	       (atomic_load(&fd_shm_created[fd >> 3]) & (1u << (fd & 7)));
-}
-
-void ipcprof_fd_shm_forget(int fd)
-{
-	if ((unsigned)fd < IPCPROF_FDTAB_SIZE)
-		atomic_fetch_and(&fd_shm_created[fd >> 3], (uint8_t) ~(1u << (fd & 7)));
+	if ((unsigned)fd >= IPCPROF_FDTAB_SIZE)
+		return;
+	atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
+	atomic_store_explicit(&ipcprof_fd_origin[fd], (uint8_t)origin, memory_order_relaxed);
+	uint32_t m = atomic_load_explicit(&fd_origin_max, memory_order_relaxed);
+	while ((uint32_t)fd > m &&
+	       !atomic_compare_exchange_weak(&fd_origin_max, &m, (uint32_t)fd))
+		;
 }
 
 /* ---- counting ---- */
@@ -972,7 +1006,7 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 		m.dev = info.st.st_dev;
 		m.ino = info.st.st_ino;
 		m.object_size = (uint64_t)info.st.st_size;
-		if (fd_is_shm_created(fd))
+		if (fd_origin_of(fd) & IPCPROF_FD_ORIGIN_CREATED)
 			m.flags |= IPCPROF_MAP_CREATOR;
 	}
 	m.addr = (uint64_t)(uintptr_t)addr;
@@ -1101,6 +1135,10 @@ static void child_after_fork(void)
 	ipcprof_gen++;
 	ipcprof_thr.guard = 0;
 	memset(channel_plugin, 0, sizeof(channel_plugin));
+	/* The child made none of the fds it inherits; socketpair ends stay socketpair ends. */
+	uint32_t maxfd = atomic_load(&fd_origin_max);
+	for (uint32_t fd = 0; fd <= maxfd && fd < IPCPROF_FDTAB_SIZE; fd++)
+		ipcprof_fd_origin[fd] &= (uint8_t)~IPCPROF_FD_ORIGIN_CREATED;
 	atomic_store(&modules_lock, 0);
 	root_process = false;
 	uint32_t seq = 0;

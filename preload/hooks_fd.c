@@ -16,33 +16,42 @@ static int fresh(int fd)
 	return fd;
 }
 
-static int fresh_pair(int r, const int fds[2])
+/* An fd this process made: its channel is marked as created here. */
+static int made(int fd)
+{
+	if (fd >= 0)
+		ipcprof_fd_made(fd, IPCPROF_FD_ORIGIN_CREATED);
+	return fd;
+}
+
+static int made_pair(int r, const int fds[2], unsigned origin)
 {
 	if (r == 0) {
-		ipcprof_fd_forget(fds[0]);
-		ipcprof_fd_forget(fds[1]);
+		ipcprof_fd_made(fds[0], origin);
+		ipcprof_fd_made(fds[1], origin);
 	}
 	return r;
 }
 
 IPCPROF_API int pipe(int fds[2])
 {
-	return fresh_pair(REAL(pipe)(fds), fds);
+	return made_pair(REAL(pipe)(fds), fds, IPCPROF_FD_ORIGIN_CREATED);
 }
 
 IPCPROF_API int pipe2(int fds[2], int flags)
 {
-	return fresh_pair(REAL(pipe2)(fds, flags), fds);
+	return made_pair(REAL(pipe2)(fds, flags), fds, IPCPROF_FD_ORIGIN_CREATED);
 }
 
 IPCPROF_API int socketpair(int domain, int type, int proto, int fds[2])
 {
-	return fresh_pair(REAL(socketpair)(domain, type, proto, fds), fds);
+	return made_pair(REAL(socketpair)(domain, type, proto, fds), fds,
+			 IPCPROF_FD_ORIGIN_CREATED | IPCPROF_FD_ORIGIN_SOCKETPAIR);
 }
 
 IPCPROF_API int socket(int domain, int type, int proto)
 {
-	return fresh(REAL(socket)(domain, type, proto));
+	return made(REAL(socket)(domain, type, proto));
 }
 
 /* connect and bind change what a socket is connected to: classify it again on its next call. */
@@ -51,7 +60,7 @@ IPCPROF_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	int r = REAL(connect)(fd, addr, len);
 	int e = errno;
 	if (r == 0 || e == EINPROGRESS)
-		ipcprof_fd_forget(fd);
+		ipcprof_fd_reclassify(fd);
 	errno = e;
 	return r;
 }
@@ -60,18 +69,18 @@ IPCPROF_API int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int r = REAL(bind)(fd, addr, len);
 	if (r == 0)
-		ipcprof_fd_forget(fd);
+		ipcprof_fd_reclassify(fd);
 	return r;
 }
 
 IPCPROF_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	return fresh(REAL(accept)(fd, addr, len));
+	return made(REAL(accept)(fd, addr, len));
 }
 
 IPCPROF_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	return fresh(REAL(accept4)(fd, addr, len, flags));
+	return made(REAL(accept4)(fd, addr, len, flags));
 }
 
 static mode_t open_mode(int flags, va_list ap)
@@ -117,29 +126,23 @@ IPCPROF_API int openat64(int dirfd, const char *path, int flags, ...)
 
 IPCPROF_API int shm_open(const char *name, int flags, mode_t mode)
 {
-	int fd = fresh(REAL(shm_open)(name, flags, mode));
-	if (fd >= 0 && (flags & O_CREAT))
-		ipcprof_fd_shm_created(fd);
-	return fd;
+	int fd = REAL(shm_open)(name, flags, mode);
+	return flags & O_CREAT ? made(fd) : fresh(fd);
 }
 
 IPCPROF_API int memfd_create(const char *name, unsigned int flags)
 {
-	int fd = fresh(REAL(memfd_create)(name, flags));
-	if (fd >= 0)
-		ipcprof_fd_shm_created(fd);
-	return fd;
+	return made(REAL(memfd_create)(name, flags));
 }
 
 IPCPROF_API int eventfd(unsigned int initval, int flags)
 {
-	return fresh(REAL(eventfd)(initval, flags));
+	return made(REAL(eventfd)(initval, flags));
 }
 
 IPCPROF_API int close(int fd)
 {
-	ipcprof_fd_forget(fd);
-	ipcprof_fd_shm_forget(fd);
+	ipcprof_fd_closing(fd);
 	return REAL(close)(fd);
 }
 

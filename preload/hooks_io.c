@@ -281,9 +281,11 @@ IPCPROF_API ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_ou
 		  REAL(splice)(fd_in, off_in, fd_out, off_out, n, flags));
 }
 
+/* tee copies without consuming its input: the bytes are read from fd_in later, and counted then. */
 IPCPROF_API ssize_t tee(int fd_in, int fd_out, size_t n, unsigned int flags)
 {
-	COUNT_TWO(fd_in, fd_out, IPCPROF_OP_TEE, n, REAL(tee)(fd_in, fd_out, n, flags));
+	COUNT_CALL(fd_out, OUT, IPCPROF_OP_TEE, n, NULL, 0, NULL, 0,
+		   REAL(tee)(fd_in, fd_out, n, flags));
 }
 
 IPCPROF_API ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t n)

@@ -193,12 +193,32 @@ static inline struct ipcprof_channel *ipcprof_channel_of(int fd)
 	return ipcprof_classify(fd);
 }
 
-/* Forget what fd was: it was closed, or now names something new. */
-static inline void ipcprof_fd_forget(int fd)
+/* Where an fd came from: kept per fd, turned into channel and mapping flags at classification. */
+#define IPCPROF_FD_ORIGIN_CREATED 0x1u	  /* made in this process (pipe, socket, accept, shm_open O_CREAT...) */
+#define IPCPROF_FD_ORIGIN_SOCKETPAIR 0x2u /* one end of a socketpair() */
+extern _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
+
+/* Classify fd again on its next call: it is now connected or bound to something else. */
+static inline void ipcprof_fd_reclassify(int fd)
 {
 	if ((unsigned)fd < IPCPROF_FDTAB_SIZE)
 		atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
 }
+
+/* Forget what fd was: it was closed, or arrived from elsewhere (SCM_RIGHTS). */
+static inline void ipcprof_fd_forget(int fd)
+{
+	if ((unsigned)fd < IPCPROF_FDTAB_SIZE) {
+		atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
+		atomic_store_explicit(&ipcprof_fd_origin[fd], 0, memory_order_relaxed);
+	}
+}
+
+/* fd is being closed: forget it, after its plugin's closing() had a last look. */
+void ipcprof_fd_closing(int fd);
+
+/* fd was just made here, with IPCPROF_FD_ORIGIN_* bits. */
+void ipcprof_fd_made(int fd, unsigned origin);
 void ipcprof_fd_forget_range(unsigned first, unsigned last);
 void ipcprof_fd_copy(int from, int to);
 
@@ -244,8 +264,6 @@ bool ipcprof_is_self(void);
 void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void ipcprof_map_removed(void *addr, size_t len);
 void ipcprof_map_moved(void *old_addr, size_t old_len, void *new_addr, size_t new_len);
-void ipcprof_fd_shm_created(int fd);
-void ipcprof_fd_shm_forget(int fd);
 extern _Atomic uint32_t ipcprof_live_maps;
 
 /* Built-in channel plugins (channel_*.c). */

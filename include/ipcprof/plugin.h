@@ -104,6 +104,12 @@ struct ipcprof_plugin {
 	/* Optional. After each counted call on a channel this plugin claimed. */
 	int (*account)(struct ipcprof_channel *ch, const struct ipcprof_call *call);
 
+	/*
+	 * Optional. fd, on a channel this plugin claimed, is about to be closed: the last moment
+	 * to ask the kernel about it (e.g. a peer that was not yet known at claim time).
+	 */
+	int (*closing)(struct ipcprof_channel *ch, int fd);
+
 	/* Optional. In the child of a fork, before the child's code runs again. */
 	int (*after_fork)(void);
 

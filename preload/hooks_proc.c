@@ -1,5 +1,6 @@
 /* Wrappers of process life: fork, the exec family, posix_spawn, exit and the wait family. */
 #include <dlfcn.h>
+#include <sched.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -25,6 +26,37 @@ int ipcprof_exit_status = -1;
 IPCPROF_API pid_t fork(void)
 {
 	return REAL(fork)();
+}
+
+/*
+ * clone() that makes a process (no CLONE_VM) runs fn in the child: a trampoline gives the child
+ * its record first. The trampoline's arguments live on this frame's stack, which the child gets a
+ * copy of; with CLONE_VM (threads, vfork-like uses) the call goes through untouched.
+ */
+struct clone_tramp {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static int clone_child(void *p)
+{
+	struct clone_tramp t = *(struct clone_tramp *)p;
+	ipcprof_after_fork_child();
+	return t.fn(t.arg);
+}
+
+IPCPROF_API int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if ((flags & CLONE_VM) || !ipcprof_rec)
+		return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+	struct clone_tramp t = {fn, arg};
+	return REAL(clone)(clone_child, stack, flags, &t, ptid, tls, ctid);
 }
 
 /* An exec in this process ends this image's record; in a vfork child it must change nothing. */

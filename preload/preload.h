@@ -87,6 +87,7 @@ struct ipcprof_real {
 	void *(*mremap)(void *, size_t, size_t, int, ...);
 
 	pid_t (*fork)(void);
+	int (*clone)(int (*)(void *), void *, int, void *, ...);
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);

@@ -41,31 +41,24 @@ static char *join_path(const char *dir, const char *name)
         return p;
 }
 
-/* Written next to the final name and renamed, so that a reader never sees half a file. */
-static int write_json_file(const json_t *j, const char *path)
+static int write_json(const char *text, size_t len, const char *path)
 {
-        size_t n = strlen(path) + 8;
-        char *tmp = malloc(n);
-        if (!tmp)
+        FILE *f = fopen(path, "we");
+        if (!f)
                 return -1;
-        snprintf(tmp, n, "%s.tmp", path);
-        int rc = json_dump_file(j, tmp, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-        if (rc == 0 && rename(tmp, path) != 0)
-                rc = -1;
-        if (rc != 0)
-                unlink(tmp);
-        free(tmp);
-        return rc;
+        int rc = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -1;
+        return fclose(f) == 0 ? rc : -1;
 }
 
-static int write_html_file(const json_t *j, const char *path)
+/* Written next to the final name and renamed, so that a reader never sees half a file. */
+static int write_file(const char *text, size_t len, const char *path, bool html)
 {
         size_t n = strlen(path) + 8;
         char *tmp = malloc(n);
         if (!tmp)
                 return -1;
         snprintf(tmp, n, "%s.tmp", path);
-        int rc = ipcprof_write_html(j, tmp);
+        int rc = html ? ipcprof_write_html(text, len, tmp) : write_json(text, len, tmp);
         if (rc == 0 && rename(tmp, path) != 0)
                 rc = -1;
         if (rc != 0)
@@ -171,16 +164,18 @@ int ipcprof_cmd_report(int argc, char **argv)
                 goto out;
         }
         json_t *j = ipcprof_report_json(&m);
+        size_t len = 0;
+        char *text = j ? ipcprof_json_text(j, &len) : NULL;
         char *jp = join_path(outdir, "ipcprof-report.json");
         char *hp = join_path(outdir, "ipcprof-report.html");
         char *tp = join_path(outdir, "ipcprof-trace.json");
-        if (!j || !jp || !hp || !tp) {
+        if (!j || !text || !jp || !hp || !tp) {
                 fprintf(stderr, "ipcprof report: out of memory\n");
                 status = 2;
-        } else if (write_json_file(j, jp) < 0) {
+        } else if (write_file(text, len, jp, false) < 0) {
                 fprintf(stderr, "ipcprof report: cannot write %s: %s\n", jp, strerror(errno));
                 status = 2;
-        } else if (write_html_file(j, hp) < 0) {
+        } else if (write_file(text, len, hp, true) < 0) {
                 fprintf(stderr, "ipcprof report: cannot write %s: %s\n", hp, strerror(errno));
                 status = 2;
         } else if (perfetto && ipcprof_write_trace(&m, tp) < 0) {
@@ -197,6 +192,7 @@ int ipcprof_cmd_report(int argc, char **argv)
                         status = 1;
         }
         json_decref(j);
+        free(text);
         free(jp);
         free(hp);
         free(tp);

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,11 @@ int ipcprof_record_check(const void *buf, size_t size, char *msg, size_t msglen)
 {
         const struct ipcprof_record *r = buf;
         msg[0] = '\0';
+        if (size >= sizeof(r->magic) &&
+            memcmp(r->magic, IPCPROF_RECORD_MAGIC, sizeof(IPCPROF_RECORD_MAGIC)) != 0) {
+                snprintf(msg, msglen, "not an ipcprof record (no IPCPREC magic)");
+                return -1;
+        }
         if (size < offsetof(struct ipcprof_record, proc)) {
                 snprintf(msg, msglen, "not a record: %zu bytes is shorter than any record header",
                          size);
@@ -108,8 +112,13 @@ static int copy_record(const struct ipcprof_record *r, size_t size, struct ipcpr
         img->chan = dup_mem(r->channels, img->nchan * sizeof(*img->chan));
         img->map = dup_mem(r->mappings, img->nmap * sizeof(*img->map));
         img->mod = dup_mem(r->modules, img->nmod * sizeof(*img->mod));
-        img->fp = malloc(sizeof(r->fingerprints));
-        img->stack = malloc(sizeof(r->stacks));
+        uint32_t nfp = 0, nstack = 0;
+        for (int i = 0; i < IPCPROF_MAX_FINGERPRINTS; i++)
+                nfp += r->fingerprints[i].hash && r->fingerprints[i].count;
+        for (int i = 0; i < IPCPROF_MAX_STACKS; i++)
+                nstack += r->stacks[i].hash && r->stacks[i].calls;
+        img->fp = malloc((nfp ? nfp : 1) * sizeof(*img->fp));
+        img->stack = malloc((nstack ? nstack : 1) * sizeof(*img->stack));
         if (!img->chan || !img->map || !img->mod || !img->fp || !img->stack)
                 return -1;
         /* Free slots (hash 0) are scattered: the tables are open-addressed. */
@@ -147,6 +156,43 @@ static int copy_record(const struct ipcprof_record *r, size_t size, struct ipcpr
         return 0;
 }
 
+/* Reads [off, off + len) of the file into the same place of buf. */
+static int read_at(int fd, void *buf, size_t off, size_t len)
+{
+        while (len) {
+                ssize_t n = pread(fd, (char *)buf + off, len, (off_t)off);
+                if (n <= 0)
+                        return -1;
+                off += (size_t)n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Only the parts in use are read: most of a record is unused table space (holes in the file). */
+static int read_used(int fd, struct ipcprof_record *r, size_t size)
+{
+        size_t tables = offsetof(struct ipcprof_record, fingerprints);
+        size_t tables_end = offsetof(struct ipcprof_record, modules);
+        uint64_t n = r->intervals_used < r->timeline_cap ? r->intervals_used : r->timeline_cap;
+        size_t have = (size - r->record_size) / r->interval_size;
+        if (n > have)
+                n = have;
+        if (read_at(fd, r, offsetof(struct ipcprof_record, channels),
+                    r->channels_used * sizeof(struct ipcprof_channel)) < 0 ||
+            read_at(fd, r, offsetof(struct ipcprof_record, mappings),
+                    r->mappings_used * sizeof(struct ipcprof_mapping)) < 0 ||
+            read_at(fd, r, tables, tables_end - tables) < 0 ||
+            read_at(fd, r, tables_end, r->modules_used * sizeof(struct ipcprof_module)) < 0 ||
+            read_at(fd, r, r->record_size, n * sizeof(struct ipcprof_interval)) < 0)
+                return -1;
+        return 0;
+}
+
+/* One buffer for every record read: the reporter reads them one at a time. */
+static struct ipcprof_record *scratch;
+static size_t scratch_size;
+
 int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, size_t msglen)
 {
         memset(img, 0, sizeof(*img));
@@ -157,35 +203,65 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
                 return -1;
         }
         struct stat st;
+        int rc = -1;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 snprintf(msg, msglen, "not a regular file");
-                close(fd);
-                return -1;
+                goto out;
         }
         if (st.st_size == 0) {
                 snprintf(msg, msglen, "empty file");
-                close(fd);
-                return -1;
+                goto out;
         }
         size_t size = (size_t)st.st_size;
-        void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (p == MAP_FAILED) {
-                snprintf(msg, msglen, "cannot map: %s", strerror(errno));
-                return -1;
+        size_t head = offsetof(struct ipcprof_record, channels);
+        if (!scratch) {
+                scratch_size = sizeof(struct ipcprof_record);
+                scratch = calloc(1, scratch_size);
+                if (!scratch) {
+                        snprintf(msg, msglen, "out of memory");
+                        goto out;
+                }
         }
-        int rc = ipcprof_record_check(p, size, msg, msglen);
-        if (rc >= 0 && copy_record(p, size, img) < 0) {
+        memset(scratch, 0, head);
+        if (read_at(fd, scratch, 0, size < head ? size : head) < 0) {
+                snprintf(msg, msglen, "cannot read: %s", strerror(errno));
+                goto out;
+        }
+        rc = ipcprof_record_check(scratch, size, msg, msglen);
+        if (rc < 0)
+                goto out;
+        /* Room for the intervals in use and present, whatever the header claims. */
+        uint64_t nint = scratch->intervals_used < scratch->timeline_cap ? scratch->intervals_used
+                                                                        : scratch->timeline_cap;
+        if (nint > (size - scratch->record_size) / scratch->interval_size)
+                nint = (size - scratch->record_size) / scratch->interval_size;
+        size_t need = scratch->record_size + (size_t)nint * scratch->interval_size;
+        if (need > scratch_size) {
+                void *p = realloc(scratch, need);
+                if (!p) {
+                        snprintf(msg, msglen, "out of memory");
+                        rc = -1;
+                        goto out;
+                }
+                scratch = p;
+                scratch_size = need;
+        }
+        if (read_used(fd, scratch, size) < 0) {
+                snprintf(msg, msglen, "cannot read: %s", strerror(errno));
+                rc = -1;
+                goto out;
+        }
+        if (copy_record(scratch, size, img) < 0) {
                 snprintf(msg, msglen, "out of memory");
                 rc = -1;
+                goto out;
         }
-        munmap(p, size);
-        if (rc >= 0) {
-                img->file = strdup(path);
-                img->damaged = rc > 0;
-                if (!img->file)
-                        rc = -1;
-        }
+        img->file = strdup(path);
+        img->damaged = rc > 0;
+        if (!img->file)
+                rc = -1;
+out:
+        close(fd);
         return rc;
 }
 

@@ -1,5 +1,5 @@
 /* The HTML report: the page template with the JSON report embedded where it says @IPCPROF_JSON@. */
-#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "report.h"
@@ -7,7 +7,7 @@
 extern const char ipcprof_html_template[];
 extern const size_t ipcprof_html_template_len;
 
-int ipcprof_write_html(const json_t *j, const char *path)
+int ipcprof_write_html(const char *json, size_t len, const char *path)
 {
         static const char marker[] = "@IPCPROF_JSON@";
         const char *t = ipcprof_html_template;
@@ -20,8 +20,7 @@ int ipcprof_write_html(const json_t *j, const char *path)
         size_t head = (size_t)(at - t);
         const char *tail = at + strlen(marker);
         int rc = 0;
-        if (fwrite(t, 1, head, f) != head || ipcprof_json_dump_html_safe(j, f) < 0 ||
-            fputs(tail, f) < 0)
+        if (fwrite(t, 1, head, f) != head || fwrite(json, 1, len, f) != len || fputs(tail, f) < 0)
                 rc = -1;
         if (fclose(f) != 0)
                 rc = -1;

@@ -356,27 +356,47 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
         return root;
 }
 
+struct textbuf {
+        char *p;
+        size_t len, cap;
+};
+
 /* '<', '>' and '&' only occur inside JSON strings, where \u escapes mean the same: escaping them
  * keeps "</script>" and "<!--" in the program's strings from ending the script element. */
 static int dump_cb(const char *buf, size_t size, void *data)
 {
-        FILE *f = data;
-        size_t start = 0;
+        struct textbuf *t = data;
+        if (t->len + 6 * size + 1 > t->cap) {
+                size_t cap = 2 * (t->len + 6 * size + 1);
+                char *np = realloc(t->p, cap);
+                if (!np)
+                        return -1;
+                t->p = np;
+                t->cap = cap;
+        }
         for (size_t i = 0; i < size; i++) {
                 const char *esc = buf[i] == '<'   ? "\\u003c"
                                   : buf[i] == '>' ? "\\u003e"
                                   : buf[i] == '&' ? "\\u0026"
                                                   : NULL;
-                if (!esc)
-                        continue;
-                if (fwrite(buf + start, 1, i - start, f) != i - start || fputs(esc, f) < 0)
-                        return -1;
-                start = i + 1;
+                if (esc) {
+                        memcpy(t->p + t->len, esc, 6);
+                        t->len += 6;
+                } else {
+                        t->p[t->len++] = buf[i];
+                }
         }
-        return fwrite(buf + start, 1, size - start, f) == size - start ? 0 : -1;
+        t->p[t->len] = '\0';
+        return 0;
 }
 
-int ipcprof_json_dump_html_safe(const json_t *j, FILE *f)
+char *ipcprof_json_text(const json_t *j, size_t *len)
 {
-        return json_dump_callback(j, dump_cb, f, JSON_COMPACT | JSON_ESCAPE_SLASH);
+        struct textbuf t = {NULL, 0, 0};
+        if (json_dump_callback(j, dump_cb, &t, JSON_COMPACT | JSON_ESCAPE_SLASH) != 0) {
+                free(t.p);
+                return NULL;
+        }
+        *len = t.len;
+        return t.p;
 }

@@ -241,9 +241,11 @@ char *ipcprof_argv_join(const struct ipcprof_process *p);
 /* Output. */
 struct json_t;
 struct json_t *ipcprof_report_json(const struct ipcprof_model *m);
-/* Writes j as JSON text safe to embed in an HTML <script> element. Returns 0 or -1. */
-int ipcprof_json_dump_html_safe(const struct json_t *j, FILE *f);
-int ipcprof_write_html(const struct json_t *j, const char *path);
+/* j as compact JSON text that is also safe inside an HTML <script> element (no '<', '>' or '&'
+ * outside \u escapes). Returns a malloc'd string and its length, or NULL. */
+char *ipcprof_json_text(const struct json_t *j, size_t *len);
+/* Writes the HTML report around json (from ipcprof_json_text). Returns 0 or -1. */
+int ipcprof_write_html(const char *json, size_t len, const char *path);
 int ipcprof_write_trace(const struct ipcprof_model *m, const char *path);
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f);
 

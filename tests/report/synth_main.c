@@ -111,6 +111,7 @@ static void basic(const char *dir)
         c = synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 8);
         synth_io(r, c, IPCPROF_DIR_OUT, 3, 6000, 0, 0, 1);
         x = synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 300, 0, 9);
+        snprintf(r->channels[x].name, sizeof(r->channels[x].name), "<img src=x onerror=alert(2)>");
         synth_io(r, x, IPCPROF_DIR_OUT, 1, 50, 0, 0, 1);
         r->fingerprints[3] = (struct ipcprof_fingerprint){
             .hash = 0xabc, .size = 1000000, .count = 4, .channel = (uint32_t)a};
@@ -210,7 +211,6 @@ static void basic(const char *dir)
         tc->peer_port = 5000;
         memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
         memcpy(tc->peer_addr, tc->local_addr, 16);
-        snprintf(tc->name, sizeof(tc->name), "<img src=x onerror=alert(2)>");
         synth_io(r, t, IPCPROF_DIR_IN, 1, 777, S / 1000, S / 1000, 1);
         put(dir, r);
 }

@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""The reporter on synthetic sessions: exact figures, schema, damaged files, hosts, options."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+IPCPROF, SYNTH, SCHEMA, CASE = sys.argv[1:5]
+S = 1_000_000_000
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def eq(got, want, what):
+    check(got == want, f"{what}: got {got!r}, want {want!r}")
+
+
+def near(got, want, what, tol=1e-9):
+    check(abs(got - want) <= tol, f"{what}: got {got!r}, want {want!r}")
+
+
+def run(*args, expect=0):
+    p = subprocess.run([IPCPROF, "report", *args], capture_output=True, text=True)
+    eq(p.returncode, expect, f"exit status of ipcprof report {' '.join(args)} (stderr: {p.stderr[-2000:]})")
+    return p
+
+
+def synth(*args):
+    subprocess.run([SYNTH, *args], check=True)
+
+
+def load(d):
+    with open(os.path.join(d, "ipcprof-report.json")) as f:
+        return json.load(f)
+
+
+def validate(rep):
+    try:
+        import jsonschema
+    except ImportError:
+        print("python3-jsonschema is missing: cannot validate the schema")
+        sys.exit(77)
+    with open(SCHEMA) as f:
+        jsonschema.validate(rep, json.load(f))
+
+
+def by_pid(rep, pid, seq=0):
+    return next(p for p in rep["processes"] if p["pid"] == pid and p["seq"] == seq)
+
+
+def channel(rep, label):
+    return next(c for c in rep["channels"] if c["label"] == label)
+
+
+def cell(rep, a, b):
+    ia, ib = a["index"], b["index"]
+    return next((c for c in rep["matrix"] if c["from"] == ia and c["to"] == ib), None)
+
+
+def case_basic(tmp):
+    d = os.path.join(tmp, "s")
+    synth("basic", d)
+    p = run(d)
+    rep = load(d)
+    validate(rep)
+    eq(rep["format"], "ipcprof-report", "format")
+    eq(len(rep["processes"]), 6, "processes")
+    eq(rep["damaged"], [], "damaged")
+    main, w1, w2 = by_pid(rep, 1000), by_pid(rep, 1001), by_pid(rep, 1002)
+    tracker, pre, hostile = by_pid(rep, 1003), by_pid(rep, 1004, 0), by_pid(rep, 1004, 1)
+
+    # Lineage and roles.
+    eq(main["parent"], None, "root has no parent")
+    eq(main["role"], "main", "root role")
+    for c in (w1, w2, tracker, pre):
+        eq(c["parent"], main["index"], f"parent of {c['pid']}.{c['seq']}")
+    eq(hostile["parent"], pre["index"], "exec chain 1004.0 -> 1004.1")
+    eq(w1["role"], "forked worker", "fork role")
+    eq(tracker["role"], "resource tracker", "resource tracker role")
+    eq(hostile["argv"][0], "<script>alert(1)</script>", "hostile argv kept as text")
+    eq(hostile["argv"][2], "bad\ufffd\ufffdutf8", "invalid UTF-8 replaced")
+
+    # Attribution of the root: 10 s wall, 3 s CPU, IPC 3.1 s of which 2 s on-CPU (sampled).
+    t = main["time"]
+    eq((t["basis_ns"], t["basis"], t["cpu_ns"], t["ipc_ns"]), (10 * S, "wall", 3 * S, 31 * S // 10), "root basis")
+    eq((t["compute_ns"], t["ipc_transfer_ns"], t["ipc_wait_ns"], t["other_ns"]),
+       (1 * S, 2 * S, 11 * S // 10, 59 * S // 10), "root categories")
+    eq(t["split"], "sampled", "root split")
+    eq(t["serialization_ns"], None, "serialization is not measured")
+    sh = t["shares"]
+    for k, v in (("compute", 0.1), ("ipc_transfer", 0.2), ("ipc_wait", 0.11), ("other", 0.59), ("data_movement", 0.31)):
+        near(sh[k], v, f"root share {k}")
+
+    # Worker 1001: channels without a sample take the process's average (all sampled here).
+    t = w1["time"]
+    eq((t["ipc_ns"], t["ipc_transfer_ns"], t["ipc_wait_ns"], t["compute_ns"], t["other_ns"]),
+       (1_060_000_000, 310_000_000, 750_000_000, 3_190_000_000, 4_650_000_000), "worker 1001 categories")
+    # Killed unseen: the wall is a lower bound ending at the last interval (6.1 s).
+    eq((w2["end"], w2["wall_lower_bound"], w2["wall_ns"]), ("unseen", True, 49 * S // 10), "1002 lower bound")
+    eq((w2["time"]["split"], w2["time"]["ipc_wait_ns"], w2["time"]["ipc_transfer_ns"]), ("none", 2 * S, 0),
+       "no sample: IPC time counts as wait")
+    # rusage is cumulative across exec: the image after it counts its own share.
+    eq(hostile["rusage"]["user_ns"], 2 * S // 10, "user time after exec")
+
+    # Channels and their pairing.
+    eq(len(rep["channels"]), 7, "channels")
+    pa = channel(rep, "pipe ino 100")
+    eq((pa["bytes_sent"], pa["bytes_received"], pa["calls"], pa["paired"]), (4_000_000, 4_000_000, 68, True), "pipe A")
+    us = channel(rep, "unix_stream ino 200")
+    eq((us["bytes_sent"], us["bytes_received"], us["paired"]), (3_000_500, 3_000_500, True), "socketpair by peer_ino")
+    eq(channel(rep, "unix_stream <img src=x onerror=alert(2)>")["paired"], False, "peer_ino 0: unpaired")
+    eq(channel(rep, "pipe ino 103")["paired"], False, "pipe to an unprofiled reader")
+    tcp = channel(rep, "tcp 127.0.0.1:5000 - 127.0.0.1:40000")
+    eq((tcp["paired"], sorted(e["process"] for e in tcp["endpoints"])), (True, sorted([w1["index"], hostile["index"]])),
+       "loopback TCP paired by 4-tuple")
+    eq(sum(tcp["hist"]), 2, "histogram counts the calls")
+    eq(rep["run"]["paired_channels"], 5, "paired channels")
+    kinds = {k["kind"]: k for k in rep["run"]["bytes_by_kind"]}
+    eq((kinds["pipe"]["sent"], kinds["pipe"]["received"], kinds["pipe"]["channels"]), (4_507_000, 4_007_000, 4), "pipe totals")
+    eq(kinds["tcp"]["sent"], 777, "tcp total")
+    eq(rep["run"]["shared_memory_bytes"], 8_000_000, "shared memory bytes")
+    eq(rep["shared_memory"][0]["processes"], [main["index"], w1["index"]], "shm object mapped by two")
+
+    # The matrix: the shared task pipe (1 writer, 2 readers) splits 6000 bytes 2000/4000.
+    eq(cell(rep, main, w1)["bytes"], 4_002_000, "1000 -> 1001")
+    eq(cell(rep, main, w1)["estimated"], True, "a split cell says it is estimated")
+    eq(cell(rep, main, w2)["bytes"], 3_004_000, "1000 -> 1002")
+    eq(cell(rep, w1, main)["bytes"], 1000, "1001 -> 1000")
+    eq(cell(rep, w2, main)["bytes"], 500, "1002 -> 1000")
+    eq(cell(rep, w1, hostile)["bytes"], 777, "1001 -> 1004.1")
+    eq(cell(rep, w1, hostile)["estimated"], False, "a one-to-one cell is measured")
+    eq(len(rep["matrix"]), 5, "matrix cells")
+
+    # Findings with their numbers.
+    kinds = {f["kind"]: f for f in rep["findings"]}
+    check("4 times (4.00 MB)" in kinds["repeated_payload"]["title"], "repeated payload finding")
+    check("5000 write calls averaging 100 bytes" in kinds["small_messages"]["title"], "small messages finding")
+    check("waited 1.00 s blocked writing to pipe ino 100" in kinds["slow_reader"]["title"], "slow reader finding")
+    check("(PID 1001)" in kinds["slow_reader"]["detail"], "slow reader names the reader")
+    check("low_compute_ratio" in kinds, "low compute ratio finding")
+
+    # Run figures over the workers.
+    wt = rep["run"]["worker_time"]
+    eq(rep["run"]["workers"], 5, "workers")
+    eq(wt["basis_ns"], sum(p["time"]["basis_ns"] for p in rep["processes"] if p["parent"] is not None), "worker basis sum")
+    near(rep["run"]["data_movement_share"], (wt["ipc_transfer_ns"] + wt["ipc_wait_ns"]) / wt["basis_ns"], "run share")
+    check(rep["run"]["verdict"].startswith("18% of worker time was data movement"), "verdict: " + rep["run"]["verdict"])
+
+    # Timeline: times relative to the run's start.
+    row = next(r for r in rep["timeline"] if r["process"] == main["index"] and r["tid"] == 1000)
+    eq(row["intervals"], [[1 * S, 3 * S, pa["index"], 0, 4_000_000, 4]], "root's timeline row")
+
+    # Call site symbolized offline from the record's module table.
+    site = rep["call_sites"][0]
+    eq((site["bytes"], site["calls"], site["kind"]), (4_000_000, 4, "pipe"), "call site figures")
+    if rep["symbolizer"] == "libdw":
+        eq(site["frames"][0]["symbol"], "synth_marker_write", "innermost frame symbol")
+        eq(site["frames"][1]["symbol"], "basic", "caller frame symbol")
+
+    # Terminal summary: per process and per channel, hostile strings defused.
+    err = p.stderr
+    check("18% of worker time was data movement" in err, "summary verdict")
+    check("\x1b" not in err, "no escape character reaches the terminal")
+    check("<script>alert(1)</script>" in err, "hostile name shown as text")
+    check(">=4.90 s" in err, "lower bound marked")
+    html = open(os.path.join(d, "ipcprof-report.html")).read()
+    check("<script>alert(1)</script>" not in html, "hostile argv not raw in the HTML")
+    check("</script><b>" not in html, "hostile argv cannot close the data element")
+    check("http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html, "no network address in the HTML")
+
+
+def case_kernel(tmp):
+    d = os.path.join(tmp, "s")
+    synth("kernel", d)
+    run(d)
+    rep = load(d)
+    validate(rep)
+    eq(rep["kernel"], True, "kernel figures merged")
+    w1, w2 = by_pid(rep, 1001), by_pid(rep, 1002)
+    # 1002: the kernel saw a quarter of its 2 s inside calls on-CPU.
+    eq((w2["time"]["split"], w2["time"]["ipc_transfer_ns"], w2["time"]["ipc_wait_ns"]), ("kernel", S // 2, 3 * S // 2), "1002 kernel split")
+    eq((w2["kernel"]["shm_faults"], w2["kernel"]["shm_fault_bytes"]), (10, 40960), "shm faults")
+    # 1001: a tenth on-CPU, applied to its 1.06 s in calls.
+    eq((w1["time"]["split"], w1["time"]["ipc_transfer_ns"]), ("kernel", 106_000_000), "1001 kernel split")
+    eq(w1["kernel"]["futex_wait_ns"], 3 * S, "futex wait")
+    eq(by_pid(rep, 1000)["kernel"], None, "no kernel figures for 1000")
+
+
+def case_damaged(tmp):
+    d = os.path.join(tmp, "s")
+    synth("damaged", d)
+    p = run(d, expect=1)
+    rep = load(d)
+    validate(rep)
+    bad = {os.path.basename(x["file"]): x["error"] for x in rep["damaged"]}
+    eq(sorted(bad), ["2000.0.ipcrec", "2001.0.ipcrec", "2002.0.ipcrec", "2003.0.ipcrec", "2004.0.ipcrec"], "damaged files named")
+    check("magic" in bad["2000.0.ipcrec"], "foreign file: " + bad["2000.0.ipcrec"])
+    check("truncated" in bad["2001.0.ipcrec"], "cut header: " + bad["2001.0.ipcrec"])
+    check("version 99" in bad["2002.0.ipcrec"], "other version: " + bad["2002.0.ipcrec"])
+    check("10 of 100 intervals" in bad["2003.0.ipcrec"], "cut timeline: " + bad["2003.0.ipcrec"])
+    check("empty" in bad["2004.0.ipcrec"], "empty file: " + bad["2004.0.ipcrec"])
+    for f in bad:
+        check(f in p.stderr, f"{f} named on stderr")
+    # The good records are all there, and the one with a cut timeline keeps what it has.
+    eq(sorted(p_["pid"] for p_ in rep["processes"]), [1000, 1001, 1002, 1003, 1004, 1004, 2003], "records kept")
+    cut = by_pid(rep, 2003)
+    eq((cut["damaged"], sum(len(r["intervals"]) for r in rep["timeline"] if r["process"] == cut["index"])), (True, 10), "cut timeline kept")
+    eq(cell(rep, by_pid(rep, 1000), by_pid(rep, 1001))["bytes"], 4_002_000, "figures unchanged by the damage")
+
+
+def case_hosts(tmp):
+    a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+    synth("hosts", a, b)
+    out = os.path.join(tmp, "out")
+    run("-o", out, a, b)
+    rep = load(out)
+    validate(rep)
+    eq(len(rep["sessions"]), 2, "two sessions")
+    eq(len(rep["processes"]), 2, "same pid on two hosts: two processes")
+    eq(len(rep["channels"]), 1, "one TCP connection")
+    c = rep["channels"][0]
+    eq((c["paired"], c["bytes_sent"], c["bytes_received"]), (True, 123456, 123456), "paired across hosts")
+    eq(len(rep["matrix"]), 1, "one cell")
+    # Different monotonic clocks, one realtime: both start at 0.
+    eq([p["start_ns"] for p in rep["processes"]], [0, 0], "clocks aligned by realtime")
+    eq(rep["run"]["wall_ns"], 2 * S, "run wall across hosts")
+
+
+def case_options(tmp):
+    d = os.path.join(tmp, "s")
+    synth("basic", d)
+    p = subprocess.run([IPCPROF, "report", "--help"], capture_output=True, text=True)
+    eq(p.returncode, 0, "--help status")
+    check("SESSION_DIR" in p.stdout and "--format perfetto" in p.stdout, "--help text")
+    run(expect=2)
+    run(os.path.join(tmp, "missing"), expect=2)
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    p = run(empty, expect=2)
+    check("no readable" in p.stderr, "empty folder message")
+    run("--format", "nonsense", d, expect=2)
+    out = os.path.join(tmp, "out")
+    p = run("-q", "--format", "perfetto", "-o", out, d)
+    check("worker time" not in p.stderr, "-q: no summary")
+    with open(os.path.join(out, "ipcprof-trace.json")) as f:
+        tr = json.load(f)
+    ev = tr["traceEvents"]
+    ipc = [e for e in ev if e.get("cat") == "ipc"]
+    eq(len(ipc), 4, "one trace event per interval")
+    first = next(e for e in ipc if e["pid"] == 1000 and e["tid"] == 1000)
+    eq((first["ph"], first["ts"], first["dur"], first["args"]["bytes"]), ("X", 1e6, 2e6, 4_000_000), "trace event in microseconds")
+    names = [e["args"]["name"] for e in ev if e["ph"] == "M"]
+    check(any("<script>alert(1)</script>" in n for n in names), "trace names kept as data")
+    check(os.path.exists(os.path.join(out, "ipcprof-report.html")), "-o writes the HTML there")
+    check(not os.path.exists(os.path.join(d, "ipcprof-report.json")), "-o leaves the session alone")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    globals()["case_" + CASE](tmp)
+if failures:
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
+print("ok")

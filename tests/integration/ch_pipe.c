@@ -7,6 +7,8 @@
 
 static const size_t sizes[] = {1, 100, 4096, 65536, 100000, 300000};
 static char big[300000];
+/* volatile: the compiler must not know the length, or it calls read() itself. */
+static volatile size_t fortified_len = 1000;
 
 /* Reads to EOF, counting every call, the final one that returns 0 included. */
 static void drain(struct cr_chan *c, int fd, size_t chunk)
@@ -21,14 +23,15 @@ static void drain(struct cr_chan *c, int fd, size_t chunk)
         } while (n != 0);
 }
 
-/* read() into an array of known size: with _FORTIFY_SOURCE this calls __read_chk. */
-static void drain_fortified(struct cr_chan *c, int fd)
+/* read() into an array of known size with a length unknown at compile time: with
+ * _FORTIFY_SOURCE this calls __read_chk. */
+static void drain_fortified(struct cr_chan *c, int fd, size_t want)
 {
         char buf[1000];
         ssize_t n;
 
         do {
-                n = cr_count(c, CR_IN, read(fd, buf, sizeof(buf)));
+                n = cr_count(c, CR_IN, read(fd, buf, want));
                 if (n < 0 && errno != EINTR)
                         cr_die("read");
         } while (n != 0);
@@ -76,7 +79,7 @@ int main(void)
                         if (cr_count(&cup, CR_OUT, writev(up[1], iov, 3)) != 51010)
                                 cr_die("writev");
                 close(up[1]);
-                drain_fortified(&cside, side[0]);
+                drain_fortified(&cside, side[0], fortified_len);
                 cr_report(&cdown);
                 cr_report(&cup);
                 cr_report(&cside);

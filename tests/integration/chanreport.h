@@ -156,16 +156,32 @@ static inline int cr_dir_json(char *p, size_t n, const struct cr_dir *d)
             (unsigned long long)d->max);
 }
 
+/* Which image of this pid is reporting: 0, then +1 per exec (the record's <seq>). */
+static int cr_seq;
+
+/* How this process image began and ended, for programs that exec or spawn:
+ * origin "root", "fork", "exec" or "spawn"; end "exit" or "exec"; parent: the pid that made it. */
+static inline void cr_report_proc(const char *origin, const char *end, int parent)
+{
+        char line[256];
+        int n = snprintf(line, sizeof(line),
+                         "{\"type\":\"proc\",\"pid\":%d,\"seq\":%d,\"origin\":\"%s\","
+                         "\"end\":\"%s\",\"parent\":%d}\n",
+                         (int)getpid(), cr_seq, origin, end, parent);
+        cr_emit(line, (size_t)n);
+}
+
 static inline void cr_report(const struct cr_chan *c)
 {
         char line[1024];
         int n = snprintf(
             line, sizeof(line),
-            "{\"type\":\"chan\",\"pid\":%d,\"label\":\"%s\",\"kind\":\"%s\",\"name\":\"%s\","
+            "{\"type\":\"chan\",\"pid\":%d,\"seq\":%d,\"label\":\"%s\",\"kind\":\"%s\",\"name\":\"%"
+            "s\","
             "\"flags\":\"%s\",\"dev\":%llu,\"ino\":%llu,\"family\":%d,"
             "\"local_addr\":\"%s\",\"local_port\":%d,\"peer_addr\":\"%s\",\"peer_port\":%d,"
             "\"out\":",
-            (int)getpid(), c->label, c->kind, c->name, c->flags, (unsigned long long)c->dev,
+            (int)getpid(), cr_seq, c->label, c->kind, c->name, c->flags, (unsigned long long)c->dev,
             (unsigned long long)c->ino, c->family, c->laddr, c->lport, c->paddr, c->pport);
         n += cr_dir_json(line + n, sizeof(line) - (size_t)n, &c->d[CR_OUT]);
         n += snprintf(line + n, sizeof(line) - (size_t)n, ",\"in\":");

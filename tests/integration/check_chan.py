@@ -26,41 +26,51 @@ def key_match(rep, ch):
 
 
 def check_self(ck, chans):
-    """The program's own report: the two ends of a channel moved the same bytes."""
+    """The program's own report: what its processes wrote into a channel, they read from it."""
     by_label = {}
     for r in chans:
         by_label.setdefault(r['label'], []).append(r)
     for label, ends in by_label.items():
-        if len(ends) == 2 and ends[0]['pid'] != ends[1]['pid']:
-            a, b = ends
-            ck.eq(f'{label}: program: bytes out of {a["pid"]} = bytes into {b["pid"]}',
-                  b['in']['bytes'], a['out']['bytes'])
-            ck.eq(f'{label}: program: bytes out of {b["pid"]} = bytes into {a["pid"]}',
-                  a['in']['bytes'], b['out']['bytes'])
+        if len({(e['pid'], e.get('seq', 0)) for e in ends}) < 2:
+            continue
+        ck.eq(f'{label}: program: bytes written = bytes read, over {len(ends)} ends',
+              sum(e['in']['bytes'] for e in ends), sum(e['out']['bytes'] for e in ends))
     return by_label
 
 
-def check_procs(ck, recs, pids, root):
-    for pid in sorted(pids):
-        p = recs.proc(pid, 0)
-        if not ck.true(f'record {pid}.0.ipcrec exists', p is not None):
+ORIGINS = {'root': it.ORIGIN_ROOT, 'fork': it.ORIGIN_FORK, 'exec': it.ORIGIN_EXEC,
+           'spawn': it.ORIGIN_SPAWN}
+ENDS = {'exit': it.END_EXIT, 'exec': it.END_EXEC}
+
+
+def check_procs(ck, recs, images, root, said):
+    """images: the (pid, seq) that reported; said: their own 'proc' lines, if they wrote any.
+    Without one, the root is the first process and every other one a fork of it."""
+    for pid, seq in sorted(images):
+        p = recs.proc(pid, seq)
+        where = f'{pid}.{seq}'
+        if not ck.true(f'record {where}.ipcrec exists', p is not None):
             continue
-        ck.eq(f'{pid}: end_how', p['end_how'], it.END_EXIT)
-        ck.eq(f'{pid}: exit_status', p['exit_status'], 0)
-        ck.eq(f'{pid}: pid field', p['pid'], pid)
-        if pid == root:
-            ck.eq(f'{pid}: origin', p['origin'], it.ORIGIN_ROOT)
-            ck.eq(f'{pid}: parent_pid', p['parent_pid'], 0)
-        else:
-            ck.eq(f'{pid}: origin', p['origin'], it.ORIGIN_FORK)
-            ck.eq(f'{pid}: parent_pid', p['parent_pid'], root)
-            ck.eq(f'{pid}: ppid', p['ppid'], root)
-        ck.eq(f'{pid}: dropped', p['dropped'], {k: 0 for k in p['dropped']})
+        line = said.get((pid, seq))
+        if line is None:
+            line = {'origin': 'root' if pid == root else 'fork', 'end': 'exit',
+                    'parent': 0 if pid == root else root}
+        ck.eq(f'{where}: origin', p['origin'], ORIGINS[line['origin']])
+        ck.eq(f'{where}: end_how', p['end_how'], ENDS[line['end']])
+        if line['end'] == 'exit':
+            ck.eq(f'{where}: exit_status', p['exit_status'], 0)
+        if line['parent'] >= 0:
+            ck.eq(f'{where}: parent_pid', p['parent_pid'], line['parent'])
+        if line['origin'] in ('fork', 'spawn'):
+            ck.eq(f'{where}: ppid', p['ppid'], line['parent'])
+        ck.eq(f'{where}: seq field', p['seq'], seq)
+        ck.eq(f'{where}: pid field', p['pid'], pid)
+        ck.eq(f'{where}: dropped', p['dropped'], {k: 0 for k in p['dropped']})
 
 
 def check_channel(ck, recs, rep, matched):
-    where = f'{rep["label"]} in {rep["pid"]}'
-    found = [c for c in recs.chans(rep['pid']) if key_match(rep, c)]
+    where = f'{rep["label"]} in {rep["pid"]}.{rep.get("seq", 0)}'
+    found = [c for c in recs.chans(rep['pid'], rep.get('seq', 0)) if key_match(rep, c)]
     if not ck.true(f'{where}: channel in the record', bool(found),
                    f'kind {rep["kind"]} ino {rep["ino"]} ports {rep["local_port"]}/{rep["peer_port"]}'):
         return []
@@ -84,37 +94,38 @@ def check_channel(ck, recs, rep, matched):
 
 def check_pairs(ck, by_label, found):
     for label, ends in by_label.items():
-        if label.startswith('unpaired') or len(ends) != 2 or ends[0]['pid'] == ends[1]['pid']:
+        if label.startswith('unpaired') or len({(e['pid'], e.get('seq', 0)) for e in ends}) < 2:
             continue
-        a, b = (found.get((e['pid'], label), []) for e in ends)
-        if not a or not b:
+        chans = [found.get((e['pid'], e.get('seq', 0), label), []) for e in ends]
+        if not all(chans):
+            continue
+        ck.eq(f'{label}: records: bytes written = bytes read, over {len(ends)} ends',
+              sum(it.total(c, 'in', 'bytes') for c in chans),
+              sum(it.total(c, 'out', 'bytes') for c in chans))
+        if len(ends) != 2:
             continue
         kind = ends[0]['kind']
-        ca, cb = a[0], b[0]
+        ca, cb = chans[0][0], chans[1][0]
         if kind in ('pipe', 'fifo'):
             ck.eq(f'{label}: both ends share dev/ino', (ca['dev'], ca['ino']), (cb['dev'], cb['ino']))
         elif kind.startswith('unix_'):
             ck.eq(f'{label}: peer_ino of {ca["pid"]} is ino of {cb["pid"]}', ca['peer_ino'], cb['ino'])
             ck.eq(f'{label}: peer_ino of {cb["pid"]} is ino of {ca["pid"]}', cb['peer_ino'], ca['ino'])
-        else:
+        elif kind in ('tcp', 'udp'):
             ck.eq(f'{label}: 4-tuples mirrored',
                   (ca['local_addr'], ca['local_port'], ca['peer_addr'], ca['peer_port']),
                   (cb['peer_addr'], cb['peer_port'], cb['local_addr'], cb['local_port']))
-        ck.eq(f'{label}: records: out of {ca["pid"]} = into {cb["pid"]}',
-              it.total(b, 'in', 'bytes'), it.total(a, 'out', 'bytes'))
-        ck.eq(f'{label}: records: out of {cb["pid"]} = into {ca["pid"]}',
-              it.total(a, 'in', 'bytes'), it.total(b, 'out', 'bytes'))
 
 
 def check_fingerprints(ck, recs, rep, found):
     """The largest write of a channel, if big enough, left a fingerprint of its size."""
-    proc = recs.proc(rep['pid'], 0)
+    proc = recs.proc(rep['pid'], rep.get('seq', 0))
     size = rep['out']['max']
     if not proc or not found or not proc['fingerprint_min_bytes'] or size < proc['fingerprint_min_bytes']:
         return
     idx = {c['index'] for c in found}
-    fps = [f for f in recs.fingerprints if f['pid'] == rep['pid'] and f['channel'] in idx
-           and f['size'] == size]
+    fps = [f for f in recs.fingerprints if f['pid'] == rep['pid'] and f['seq'] == rep.get('seq', 0)
+           and f['channel'] in idx and f['size'] == size]
     ck.true(f'{rep["label"]} in {rep["pid"]}: fingerprint of the {size}-byte write', bool(fps))
 
 
@@ -181,14 +192,15 @@ def main():
             ck.true(str(e), False)
             s.close(False)
             ck.finish()
-        pids = {r['pid'] for r in lines}
-        root = s.pid
-        check_procs(ck, recs, pids, root)
-        ck.eq('records: one per process', sorted(p['pid'] for p in recs.procs), sorted(pids))
+        images = {(r['pid'], r.get('seq', 0)) for r in lines}
+        said = {(r['pid'], r['seq']): r for r in lines if r['type'] == 'proc'}
+        check_procs(ck, recs, images, s.pid, said)
+        ck.eq('records: one per process image', sorted((p['pid'], p['seq']) for p in recs.procs),
+              sorted(images))
         matched, found = set(), {}
         for rep in chans:
             f = check_channel(ck, recs, rep, matched)
-            found[(rep['pid'], rep['label'])] = f
+            found[(rep['pid'], rep.get('seq', 0), rep['label'])] = f
             check_fingerprints(ck, recs, rep, f)
         check_pairs(ck, by_label, found)
         for rep in maps:

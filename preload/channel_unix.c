@@ -109,8 +109,13 @@ static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 		unix_name(&sa, len, ch->name, sizeof(ch->name));
 	if (!ch->name[0]) {
 		len = sizeof(sa);
-		if (syscall(SYS_getpeername, info->fd, &sa, &len) == 0)
+		if (syscall(SYS_getpeername, info->fd, &sa, &len) == 0) {
 			unix_name(&sa, len, ch->name, sizeof(ch->name));
+			/* Connected with no name at either end: only socketpair() makes that. This
+			 * also tells a process that received its end across exec. */
+			if (!ch->name[0])
+				ch->flags |= IPCPROF_CH_SOCKETPAIR;
+		}
 	}
 	if (ch->name[0] == '@')
 		ch->flags |= IPCPROF_CH_ABSTRACT;
@@ -146,10 +151,22 @@ static int unix_closing(struct ipcprof_channel *ch, int fd)
 	return 0;
 }
 
+/* Sockets still open at the end are closed by the kernel after this: a last chance to ask. */
+static int unix_finish(struct ipcprof_record *rec)
+{
+	uint32_t n = rec->channels_used < IPCPROF_MAX_CHANNELS ? rec->channels_used
+							      : IPCPROF_MAX_CHANNELS;
+	for (uint32_t i = 0; i < n; i++)
+		if (!strcmp(rec->channels[i].plugin, "unix"))
+			unix_retry_peer(&rec->channels[i]);
+	return 0;
+}
+
 const struct ipcprof_plugin ipcprof_channel_unix = {
 	.version = IPCPROF_PLUGIN_VERSION,
 	.name = "unix",
 	.claim = unix_claim,
 	.account = unix_account,
 	.closing = unix_closing,
+	.finish = unix_finish,
 };

@@ -120,6 +120,8 @@ static void check_socketpair(int type, uint32_t kind)
 	assert_int_equal(b.peer_ino, ino_of(sv[0]));
 	assert_int_equal(a.family, AF_UNIX);
 	assert_string_equal(a.name, "");
+	if (type != SOCK_DGRAM) /* an unnamed dgram pair has no peer name to ask for */
+		assert_int_equal(a.flags & IPCPROF_CH_SOCKETPAIR, IPCPROF_CH_SOCKETPAIR);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -155,6 +157,7 @@ static void test_unix_abstract_named(void **state)
 	assert_string_equal(c.name, want); /* the client is unnamed: it carries its peer's name */
 	assert_string_equal(s.name, want);
 	assert_int_equal(c.flags & IPCPROF_CH_ABSTRACT, IPCPROF_CH_ABSTRACT);
+	assert_int_equal(c.flags & IPCPROF_CH_SOCKETPAIR, 0);
 	assert_int_equal(c.peer_ino, ino_of(acc));
 	assert_int_equal(s.peer_ino, ino_of(cli));
 	close(acc);

@@ -53,9 +53,16 @@ def column(label, session, demo_out):
     claimed = None
     if "bytes_sent" in demo and "bytes_received" in demo:
         claimed = int(demo["bytes_sent"]) + int(demo["bytes_received"])
-    # Bytes the workers moved through their channels, as the profiler counted them.
-    worker_bytes = sum(p.get("bytes_sent", 0) for p in workers) + \
-        sum(p.get("bytes_received", 0) for p in workers)
+    # Bytes the workers moved on channels between them and the main process alone (so not what
+    # they tell a helper such as the resource tracker): what the demo counts itself.
+    roots = {p["index"] for p in procs if p.get("parent") is None}
+    wset = {p["index"] for p in workers}
+    worker_bytes = 0
+    for c in rep.get("channels", []):
+        ends = c.get("endpoints", [])
+        if ends and all(e["process"] in roots | wset for e in ends):
+            worker_bytes += sum(e["in"]["bytes"] + e["out"]["bytes"] for e in ends
+                                if e["process"] in wset)
     return {
         "label": label,
         "wall": run["wall_ns"] / 1e9,
@@ -79,6 +86,13 @@ def fmt_bytes(n):
         if n >= size:
             return f"{n:,} ({n / size:.1f} {unit})"
     return f"{n:,}"
+
+
+def fmt_claim(c):
+    if c["claimed"] is None:
+        return "-"
+    same = "equal" if c["claimed"] == c["worker_bytes"] else "DIFFERENT"
+    return f"{c['claimed']:,} ({same})"
 
 
 def fmt_share(x):
@@ -108,9 +122,11 @@ def main(argv):
     rows = [
         ("", [c["label"] for c in cols]),
         ("wall time (profiled run)", [f"{c['wall']:.2f} s" for c in cols]),
+        ("  the demo's own timing", [f"{float(c['demo_wall']):.2f} s" if c["demo_wall"] else "-"
+                                     for c in cols]),
         ("bytes through pipes/sockets", [fmt_bytes(c["copied"]) for c in cols]),
-        ("  of which to/from workers", [fmt_bytes(c["worker_bytes"]) for c in cols]),
-        ("  the demo's own count", [fmt_bytes(c["claimed"]) for c in cols]),
+        ("  main <-> workers", [fmt_bytes(c["worker_bytes"]) for c in cols]),
+        ("  the demo's own count", [fmt_claim(c) for c in cols]),
         ("bytes shared (memory)", [fmt_bytes(c["shared"]) for c in cols]),
         ("workers", [str(c["workers"]) for c in cols]),
         ("data movement, worker time", [fmt_share(c["worker_share"]) for c in cols]),

@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # Runs the copy and shared-memory demos under ipcprof and prints their reports side by side.
+# Usage: scripts/demo.sh [--build-dir DIR]   (DIR: an existing build to use instead of ./build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-"$top/scripts/setup.sh"
-"$top/scripts/build.sh"
 
-ipcprof=build/report/ipcprof
-out=build/demo-runs
+build=
+if [ "${1:-}" = --build-dir ] && [ -n "${2:-}" ]; then
+	build=$2
+elif [ $# -gt 0 ]; then
+	echo "usage: scripts/demo.sh [--build-dir DIR]" >&2
+	exit 2
+fi
+if [ -z "$build" ]; then
+	"$top/scripts/setup.sh"
+	"$top/scripts/build.sh"
+	build=build
+fi
+
+ipcprof=$build/report/ipcprof
+out=$build/demo-runs
 py=/usr/bin/python3
 
 if ! "$ipcprof" record --help >/dev/null 2>&1; then
-	echo "demo: '$ipcprof record' does not work yet in this build, so there is no report to compare." >&2
-	echo "demo: the demos themselves run without it: build/demos/demo-copy, build/demos/demo-shm," >&2
-	echo "demo: build/demos/demo-owner and demos/python/*.py (with $py)." >&2
+	echo "demo: '$ipcprof record' does not work in this build, so there is no report to compare." >&2
+	echo "demo: the demos run without it: $build/demos/demo-copy, demo-shm and demo-owner," >&2
+	echo "demo: and demos/python/*.py with $py." >&2
 	exit 1
 fi
 
@@ -22,35 +34,38 @@ record() {
 	local name=$1
 	shift
 	rm -rf "${out:?}/$name"
-	echo "== $name: $*" >&2
-	if ! "$ipcprof" record -o "$out/$name" -- "$@" >"$out/$name.txt"; then
-		echo "demo: '$ipcprof record' failed on $name (its output is in $out/$name.txt)" >&2
+	echo "demo: running $name under ipcprof: $*" >&2
+	if ! "$ipcprof" record -q -o "$out/$name" -- "$@" >"$out/$name.txt" 2>"$out/$name.log"; then
+		cat "$out/$name.log" >&2
+		echo "demo: '$ipcprof record' failed on $name (output in $out/$name.txt)" >&2
 		exit 1
 	fi
 	if [ ! -f "$out/$name/ipcprof-report.json" ]; then
+		cat "$out/$name.log" >&2
 		echo "demo: no $out/$name/ipcprof-report.json: the report was not written" >&2
 		exit 1
 	fi
 }
 
 mkdir -p "$out"
-record c-copy build/demos/demo-copy
-record c-shm build/demos/demo-shm
-pairs=("C, copy through pipes" "$out/c-copy" "$out/c-copy.txt" --
-	"C, shared memory" "$out/c-shm" "$out/c-shm.txt")
+record c-copy "$build/demos/demo-copy"
+record c-shm "$build/demos/demo-shm"
 if "$py" -c 'import numpy' 2>/dev/null; then
 	record python-pool-copy "$py" demos/python/seed_pool.py
 	record python-pool-shm "$py" demos/python/pool_shared_memory.py
-	pypairs=("Python Pool, copy" "$out/python-pool-copy" "$out/python-pool-copy.txt" --
-		"Python Pool, shared memory" "$out/python-pool-shm" "$out/python-pool-shm.txt")
+	python=yes
 else
 	echo "demo: $py has no numpy: the Python demos are left out" >&2
-	pypairs=()
+	python=no
 fi
 
 echo
-"$py" demos/compare_reports.py "${pairs[@]}"
-if [ ${#pypairs[@]} -gt 0 ]; then
+"$py" demos/compare_reports.py \
+	"C, copy through pipes" "$out/c-copy" "$out/c-copy.txt" -- \
+	"C, shared memory" "$out/c-shm" "$out/c-shm.txt"
+if [ $python = yes ]; then
 	echo
-	"$py" demos/compare_reports.py "${pypairs[@]}"
+	"$py" demos/compare_reports.py \
+		"Python Pool, copy" "$out/python-pool-copy" "$out/python-pool-copy.txt" -- \
+		"Python Pool, shared memory" "$out/python-pool-shm" "$out/python-pool-shm.txt"
 fi

@@ -44,10 +44,16 @@ def column(label, session, demo_out):
     # Python's resource tracker, which waits on its pipe all run long).
     moved = basis = 0
     workers = [p for p in procs if is_worker(p)]
+    futex = None
     for p in workers:
         t = p["time"]
         moved += t["ipc_transfer_ns"] + t["ipc_wait_ns"]
         basis += t["basis_ns"]
+        # With the eBPF probes, time blocked on locks: a Pool worker waits on the task queue's
+        # lock while another worker reads its task, time the IPC calls themselves do not show.
+        k = p.get("kernel")
+        if k and "futex_wait_ns" in k:
+            futex = (futex or 0) + k["futex_wait_ns"]
     copied = sum(k["sent"] for k in run.get("bytes_by_kind", []) if k["kind"] in COPY_KINDS)
     demo = demo_figures(demo_out)
     claimed = None
@@ -72,6 +78,7 @@ def column(label, session, demo_out):
         "shared": run.get("shared_memory_bytes", 0),
         "workers": len(workers),
         "worker_share": moved / basis if basis else None,
+        "worker_futex": futex / basis if futex is not None and basis else None,
         "run_share": run.get("data_movement_share"),
         "verdict": run.get("verdict", ""),
         "html": os.path.abspath(os.path.join(session, "ipcprof-report.html")),
@@ -131,11 +138,14 @@ def main(argv):
         ("workers", [str(c["workers"]) for c in cols]),
         ("data movement, worker time", [fmt_share(c["worker_share"]) for c in cols]),
         ("data movement (report's run)", [fmt_share(c["run_share"]) for c in cols]),
+        ("worker time blocked on locks", [fmt_share(c["worker_futex"]) for c in cols]),
     ]
     w0 = max(len(r[0]) for r in rows)
     widths = [max(len(r[1][i]) for r in rows) for i in range(len(cols))]
     for name, vals in rows:
         print(f"{name:<{w0}}  " + "  ".join(f"{v:>{widths[i]}}" for i, v in enumerate(vals)))
+    print("(data movement: time inside pipe and socket calls, copying or waiting for the other")
+    print(" end, of the workers' wall time; blocked on locks: futex waits, seen by the eBPF probes)")
     print()
     for c in cols:
         print(f"{c['label']}: {c['verdict']}")

@@ -822,30 +822,28 @@ static bool module_known(uint64_t ip)
 }
 
 /*
- * libunwind is loaded on the first stack, privately (RTLD_LOCAL): linked in, its _Unwind_* names
+ * libunwind is loaded privately (RTLD_LOCAL): linked in, its _Unwind_* names
  * would take the place of libgcc's in the profiled program and change how C++ exceptions unwind.
  */
 typedef int (*unw_backtrace_fn)(void **, int);
 static unw_backtrace_fn unw_backtrace_ptr;
-static _Atomic int unwind_state; /* 0 not tried, 1 loading, 2 ready, 3 missing */
+
+/* Loaded at start-up, not on the first large call: dlopen allocates and locks. */
+static void unwind_init(void)
+{
+	if (!stack_min)
+		return;
+	void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_LAZY | RTLD_LOCAL);
+	if (h)
+		unw_backtrace_ptr = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
+	if (!unw_backtrace_ptr)
+		ipcprof_warn_once(IPCPROF_WARN_PLUGIN, "cannot load %s: call stacks are not recorded",
+				  IPCPROF_LIBUNWIND);
+}
 
 static int backtrace_raw(void **buf, int n)
 {
-	int st = atomic_load(&unwind_state);
-	if (st == 0) {
-		if (!atomic_compare_exchange_strong(&unwind_state, &st, 1))
-			return 0;
-		void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_LAZY | RTLD_LOCAL);
-		if (h)
-			unw_backtrace_ptr = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
-		if (!unw_backtrace_ptr)
-			ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
-					  "cannot load %s: call stacks are not recorded",
-					  IPCPROF_LIBUNWIND);
-		st = unw_backtrace_ptr ? 2 : 3;
-		atomic_store(&unwind_state, st);
-	}
-	return st == 2 ? unw_backtrace_ptr(buf, n) : 0;
+	return unw_backtrace_ptr ? unw_backtrace_ptr(buf, n) : 0;
 }
 
 static void stack_add(uint32_t ch, uint64_t bytes)
@@ -1241,6 +1239,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	}
 	ipcprof_rec = r;
 	plugins_init();
+	unwind_init();
 	if (pthread_atfork(NULL, NULL, child_after_fork) != 0)
 		ipcprof_warn_once(IPCPROF_WARN_FORK, "pthread_atfork failed: forked children are not profiled");
 	record_publish(r);

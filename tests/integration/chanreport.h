@@ -33,6 +33,7 @@ struct cr_dir {
 };
 
 struct cr_chan {
+        int pid; /* the process this end belongs to: 0 for the caller */
         char label[40];
         char kind[16];
         char name[112]; /* FIFO or socket path, "@name" for abstract; checked if not empty */
@@ -161,14 +162,20 @@ static int cr_seq;
 
 /* How this process image began and ended, for programs that exec or spawn:
  * origin "root", "fork", "exec" or "spawn"; end "exit" or "exec"; parent: the pid that made it. */
-static inline void cr_report_proc(const char *origin, const char *end, int parent)
+static inline void cr_report_proc_of(int pid, int seq, const char *origin, const char *end,
+                                     int parent)
 {
         char line[256];
         int n = snprintf(line, sizeof(line),
                          "{\"type\":\"proc\",\"pid\":%d,\"seq\":%d,\"origin\":\"%s\","
                          "\"end\":\"%s\",\"parent\":%d}\n",
-                         (int)getpid(), cr_seq, origin, end, parent);
+                         pid, seq, origin, end, parent);
         cr_emit(line, (size_t)n);
+}
+
+static inline void cr_report_proc(const char *origin, const char *end, int parent)
+{
+        cr_report_proc_of((int)getpid(), cr_seq, origin, end, parent);
 }
 
 static inline void cr_report(const struct cr_chan *c)
@@ -181,8 +188,9 @@ static inline void cr_report(const struct cr_chan *c)
             "\"flags\":\"%s\",\"dev\":%llu,\"ino\":%llu,\"family\":%d,"
             "\"local_addr\":\"%s\",\"local_port\":%d,\"peer_addr\":\"%s\",\"peer_port\":%d,"
             "\"out\":",
-            (int)getpid(), cr_seq, c->label, c->kind, c->name, c->flags, (unsigned long long)c->dev,
-            (unsigned long long)c->ino, c->family, c->laddr, c->lport, c->paddr, c->pport);
+            c->pid ? c->pid : (int)getpid(), cr_seq, c->label, c->kind, c->name, c->flags,
+            (unsigned long long)c->dev, (unsigned long long)c->ino, c->family, c->laddr, c->lport,
+            c->paddr, c->pport);
         n += cr_dir_json(line + n, sizeof(line) - (size_t)n, &c->d[CR_OUT]);
         n += snprintf(line + n, sizeof(line) - (size_t)n, ",\"in\":");
         n += cr_dir_json(line + n, sizeof(line) - (size_t)n, &c->d[CR_IN]);

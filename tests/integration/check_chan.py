@@ -56,9 +56,14 @@ def check_procs(ck, recs, images, root, said):
             line = {'origin': 'root' if pid == root else 'fork', 'end': 'exit',
                     'parent': 0 if pid == root else root}
         ck.eq(f'{where}: origin', p['origin'], ORIGINS[line['origin']])
-        ck.eq(f'{where}: end_how', p['end_how'], ENDS[line['end']])
-        if line['end'] == 'exit':
-            ck.eq(f'{where}: exit_status', p['exit_status'], 0)
+        how, _, num = line['end'].partition(':')
+        if how == 'signal':
+            ck.eq(f'{where}: end_how (killed, and waited for)', p['end_how'], it.END_SIGNAL)
+            ck.eq(f'{where}: term_signal', p['term_signal'], int(num))
+        else:
+            ck.eq(f'{where}: end_how', p['end_how'], ENDS[how])
+        if how == 'exit':
+            ck.eq(f'{where}: exit_status', p['exit_status'], int(num or 0))
         if line['parent'] >= 0:
             ck.eq(f'{where}: parent_pid', p['parent_pid'], line['parent'])
         if line['origin'] in ('fork', 'spawn'):

@@ -178,10 +178,28 @@ def check_end(ck, recs, exp, strace):
         return
     p = recs.proc(pid)
     if ck.true(f'worker {pid} (ended by signal {exp["signal"]}): has a record', p is not None):
-        ck.true(f'worker {pid}: end_how running or signal', p['end_how'] in (it.END_RUNNING, it.END_SIGNAL),
-                f'end_how {p["end_how"]}')
-        if p['end_how'] == it.END_SIGNAL:
-            ck.eq(f'worker {pid}: term_signal', p['term_signal'], exp['signal'])
+        # Its parent (the pool's process, or the forkserver) waits for it: the end is known.
+        ck.eq(f'worker {pid}: end_how', p['end_how'], it.END_SIGNAL)
+        ck.eq(f'worker {pid}: term_signal', p['term_signal'], exp['signal'])
+        check_worker_origin(ck, recs, pid, p, exp)
+
+
+def check_worker_origin(ck, recs, pid, p, exp):
+    """fork: forked by the root; spawn: spawned by the root; forkserver: forked by the
+    forkserver, which the root spawned."""
+    root = exp['root']
+    if exp['method'] == 'fork':
+        ck.eq(f'worker {pid}: origin', p['origin'], it.ORIGIN_FORK)
+        ck.eq(f'worker {pid}: parent_pid', p['parent_pid'], root)
+    elif exp['method'] == 'spawn':
+        ck.eq(f'worker {pid}: origin', p['origin'], it.ORIGIN_SPAWN)
+        ck.eq(f'worker {pid}: parent_pid', p['parent_pid'], root)
+    else:
+        ck.eq(f'worker {pid}: origin', p['origin'], it.ORIGIN_FORK)
+        server = recs.proc(p['parent_pid'])
+        if ck.true(f'worker {pid}: its forkserver {p["parent_pid"]} has a record', server is not None):
+            ck.eq(f'forkserver {p["parent_pid"]}: origin', server['origin'], it.ORIGIN_SPAWN)
+            ck.eq(f'forkserver {p["parent_pid"]}: parent_pid', server['parent_pid'], root)
 
 
 def main():
@@ -205,8 +223,18 @@ def main():
         trace = os.path.join(s.root, 'strace.txt')
         cmd = ['strace', '-f', '-y', '-qq', '-e', 'signal=none', '-e',
                'trace=clone,clone3,' + ','.join(TRACED), '-o', trace] + cmd
-    rc, out, _ = s.run(cmd, preload=not strace, extra_env=extra, timeout=120)
+    if not strace:
+        # The scenario's own output must not depend on the preload.
+        os.mkdir(marks + '.plain')
+        rc0, out0, err0 = s.run(cmd, preload=False, extra_env={'IPCTEST_MARKS': marks + '.plain'},
+                                timeout=120, tag='plain')
+        ck.eq('exit status without the preload', rc0, 0)
+        os.unlink(s.report)
+    rc, out, err = s.run(cmd, preload=not strace, extra_env=extra, timeout=120)
     ck.eq('exit status', rc, 0)
+    if not strace:
+        ck.eq('stdout identical with and without the preload', out, out0)
+        ck.eq('stderr identical with and without the preload', err, err0)
     lines = s.report_lines()
     exps = [line for line in lines if line['type'] != 'root']
     ck.true('the scenario said what to expect', bool(exps))

@@ -286,6 +286,7 @@ def pool_kill(ctx):
         i = sizes.index(held[pid])
         f.obj((res._job, i, mp_pool.mapstar, ((hold, (held[pid],)),), {}))
         emit({'type': 'expect_end', 'pid': pid, 'signal': 9 if pid == killed else 15,
+              'method': ctx.get_start_method(), 'root': os.getpid(),
               'dev': inq[0], 'ino': inq[1], 'in_bytes': f.bytes})
     print('pool_kill', len(workers))
 

@@ -1079,8 +1079,12 @@ static void build_totals(struct ipcprof_model *m)
                         g->bytes_out += g->chan[c].dir[IPCPROF_DIR_OUT].bytes;
                         g->bytes_in += g->chan[c].dir[IPCPROF_DIR_IN].bytes;
                 }
-                /* Workers: every process the run started, the first one(s) aside. */
-                if (g->parent >= 0) {
+                /* Workers: every process the run started; the first one, and what it exec'd
+                 * itself into, aside. */
+                int k = i;
+                while (m->img[k].parent >= 0 && m->img[k].proc.origin == IPCPROF_ORIGIN_EXEC)
+                        k = m->img[k].parent;
+                if (m->img[k].parent >= 0) {
                         attr_add(&m->workers, &g->attr);
                         m->nworkers++;
                 }

@@ -183,7 +183,7 @@ static __always_inline void flush_sched(struct ipcprof_bpf_live *l, __s32 tid, _
 
 static __always_inline __u8 fd_kind(struct task_struct *task, long fd, struct file **filep)
 {
-        struct files_struct *files = BPF_CORE_READ(task, files);
+        struct files_struct *files = task->files;
         struct fdtable *fdt;
         struct file **fda;
         struct file *f = NULL;
@@ -193,14 +193,16 @@ static __always_inline __u8 fd_kind(struct task_struct *task, long fd, struct fi
         *filep = NULL;
         if (!files || fd < 0)
                 return IPCPROF_KFD_OTHER;
-        fdt = BPF_CORE_READ(files, fdt);
-        if (!fdt || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+        fdt = files->fdt;
+        if (!fdt || (unsigned long)fd >= fdt->max_fds)
                 return IPCPROF_KFD_OTHER;
-        fda = BPF_CORE_READ(fdt, fd);
+        fda = fdt->fd;
         if (bpf_core_read(&f, sizeof(f), &fda[fd]) || !f)
                 return IPCPROF_KFD_OTHER;
         *filep = f;
         inode = BPF_CORE_READ(f, f_inode);
+        if (!inode)
+                return IPCPROF_KFD_OTHER;
         mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
         if (mode == S_IFIFO)
                 return BPF_CORE_READ(inode, i_sb, s_magic) == PIPEFS_MAGIC ? IPCPROF_KFD_PIPE
@@ -261,9 +263,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
         if (!l)
                 return 0;
         task = bpf_get_current_task_btf();
-        a0 = BPF_CORE_READ(regs, di);
-        a1 = BPF_CORE_READ(regs, si);
-        a2 = BPF_CORE_READ(regs, dx);
+        a0 = regs->di;
+        a1 = regs->si;
+        a2 = regs->dx;
         now = bpf_ktime_get_ns();
         /* Whatever was in flight ended unseen (the thread was followed in mid-call). */
         l->call = IPCPROF_BPF_CALL_NONE;
@@ -451,8 +453,8 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
 {
-        __s32 ptid = BPF_CORE_READ(prev, pid);
-        __s32 ntid = BPF_CORE_READ(next, pid);
+        __s32 ptid = prev->pid;
+        __s32 ntid = next->pid;
         struct ipcprof_bpf_live *p = bpf_map_lookup_elem(&live, &ptid);
         struct ipcprof_bpf_live *n = bpf_map_lookup_elem(&live, &ntid);
         __u64 now = 0;
@@ -479,7 +481,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup, struct task_struct *p)
 {
-        __s32 tid = BPF_CORE_READ(p, pid);
+        __s32 tid = p->pid;
         struct ipcprof_bpf_live *l = bpf_map_lookup_elem(&live, &tid);
 
         if (l && l->state == IPCPROF_BPF_BLOCKED)
@@ -490,9 +492,9 @@ int BPF_PROG(sched_wakeup, struct task_struct *p)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-        __s32 ptgid = BPF_CORE_READ(parent, tgid);
-        __s32 ctid = BPF_CORE_READ(child, pid);
-        __s32 ctgid = BPF_CORE_READ(child, tgid);
+        __s32 ptgid = parent->tgid;
+        __s32 ctid = child->pid;
+        __s32 ctgid = child->tgid;
         struct ipcprof_bpf_tracked *t = bpf_map_lookup_elem(&tracked, &ptgid);
         struct ipcprof_bpf_live nl = {};
         struct ipcprof_bpf_image *img, *pimg;
@@ -546,8 +548,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-        __s32 tgid = BPF_CORE_READ(p, tgid);
-        __s32 tid = BPF_CORE_READ(p, pid);
+        __s32 tgid = p->tgid;
+        __s32 tid = p->pid;
         __s32 otid = old_pid;
         struct ipcprof_bpf_tracked *t = bpf_map_lookup_elem(&tracked, &tgid);
         struct ipcprof_bpf_image *old, *img;
@@ -603,8 +605,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 {
-        __s32 tid = BPF_CORE_READ(p, pid);
-        __s32 tgid = BPF_CORE_READ(p, tgid);
+        __s32 tid = p->pid;
+        __s32 tgid = p->tgid;
         struct ipcprof_bpf_live *l = bpf_map_lookup_elem(&live, &tid);
         struct ipcprof_bpf_tracked *t;
         struct ipcprof_bpf_image *img;
@@ -626,7 +628,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
         if (img) {
                 img->end_ns = now;
                 img->end_how = IPCPROF_KEND_EXIT;
-                img->exit_code = BPF_CORE_READ(p, exit_code);
+                img->exit_code = p->exit_code;
         }
         bpf_map_delete_elem(&tracked, &tgid);
         return 0;

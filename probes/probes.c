@@ -10,6 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -20,6 +24,10 @@
 #include "ipcprof_bpf.h"
 #include "ipcprof.skel.h"
 #include "probes.h"
+
+/* Not in older headers. */
+#define IPCPROF_CAP_PERFMON 38
+#define IPCPROF_CAP_BPF 39
 
 _Static_assert(sizeof(struct ipcprof_kernel_stats) % sizeof(uint64_t) == 0,
                "the figures are summed as arrays of uint64_t");
@@ -69,6 +77,18 @@ static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
         return err;
 }
 
+/* Whether this process has capability cap in its effective set. */
+static bool has_cap(unsigned cap)
+{
+        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+        memset(data, 0, sizeof(data));
+        if (syscall(SYS_capget, &hdr, data) != 0)
+                return false;
+        return cap / 32 < _LINUX_CAPABILITY_U32S_3 && (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
 /* Whether the kernel has a tp_btf tracepoint of that name. */
 static int has_tracepoint(const struct btf *vmlinux, const char *name)
 {
@@ -93,6 +113,9 @@ int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
         if (why && whylen)
                 why[0] = '\0';
         libbpf_set_print(libbpf_quiet);
+        /* Kernels before 5.8 have no CAP_BPF/CAP_PERFMON: CAP_SYS_ADMIN covers both there. */
+        if (!has_cap(CAP_SYS_ADMIN) && !(has_cap(IPCPROF_CAP_BPF) && has_cap(IPCPROF_CAP_PERFMON)))
+                return fail(why, whylen, -EPERM, "needs CAP_BPF and CAP_PERFMON (run as root)");
         if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
                 return fail(why, whylen, -ENOTSUP,
                             "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
@@ -127,11 +150,10 @@ int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
 
         err = ipcprof_bpf__load(p->skel);
         if (err) {
-                if (err == -EPERM || err == -EACCES)
-                        fail(why, whylen, err, "needs CAP_BPF and CAP_PERFMON (run as root)");
-                else
-                        fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
-                             strerror(-err), IPCPROF_ENV_VERBOSE);
+                /* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from the
+                 * verifier. */
+                fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
+                     strerror(-err), IPCPROF_ENV_VERBOSE);
                 goto cleanup;
         }
         err = ipcprof_bpf__attach(p->skel);

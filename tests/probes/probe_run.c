@@ -26,8 +26,9 @@ int main(int argc, char **argv)
         }
         err = ipcprof_probes_start(&p, why, sizeof(why));
         if (err) {
-                /* Not permitted, or a kernel without what the probes need: not a failure here. */
-                if (err == -EPERM || err == -EACCES || err == -ENOTSUP || err == -ENOSYS) {
+                /* Not permitted, or a kernel without what the probes need: not a failure here.
+                 * A verifier's refusal (EACCES) is: the probes are broken. */
+                if (err == -EPERM || err == -ENOTSUP || err == -ENOSYS) {
                         printf("SKIP: eBPF probes not available: %s\n", why);
                         return EXIT_SKIP;
                 }

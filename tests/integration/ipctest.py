@@ -51,7 +51,8 @@ class Checker:
 
 def parse_args(argv):
     """--preload PATH --recdump PATH [--keep] then the rest (program and its arguments)."""
-    opts = {'preload': os.environ.get('IPCTEST_PRELOAD', ''), 'recdump': None, 'keep': False}
+    opts = {'preload': os.environ.get('IPCTEST_PRELOAD', ''), 'recdump': None, 'keep': False,
+            'env': {}}
     rest = []
     it = iter(argv)
     for a in it:
@@ -61,6 +62,9 @@ def parse_args(argv):
             opts['recdump'] = next(it)
         elif a == '--keep':
             opts['keep'] = True
+        elif a == '--env':
+            k, _, v = next(it).partition('=')
+            opts['env'][k] = v
         elif a == '--compare':
             opts['compare'] = True
         else:

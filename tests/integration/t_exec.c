@@ -20,12 +20,26 @@ static void write_n(int fd, size_t n, const char *origin, const char *end, int p
         cr_report_proc(origin, end, parent);
 }
 
+struct clone_arg {
+        int fd;
+        int parent;
+};
+
+/* clone() without CLONE_VM makes a process like fork() does. */
+static int cloned(void *p)
+{
+        const struct clone_arg *a = p;
+
+        write_n(a->fd, 500, "fork", "exit", a->parent);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         char self[4096], fdarg[16], parg[16];
         ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
         int p[2], status;
-        pid_t root = getpid(), c, s, v;
+        pid_t root = getpid(), c, s, v, k;
         posix_spawn_file_actions_t fa;
         struct cr_chan cr;
         ssize_t n;
@@ -80,6 +94,16 @@ int main(int argc, char **argv)
                 }
         }
 
+        {
+                static char stack[256 * 1024] __attribute__((aligned(16)));
+                static struct clone_arg arg;
+                arg.fd = p[1];
+                arg.parent = (int)root;
+                k = clone(cloned, stack + sizeof(stack), SIGCHLD, &arg);
+                if (k < 0)
+                        cr_die("clone");
+        }
+
         close(p[1]);
         cr_init(&cr, "p", "pipe", p[0]);
         do {
@@ -87,12 +111,12 @@ int main(int argc, char **argv)
                 if (n < 0)
                         cr_die("read");
         } while (n);
-        for (int i = 0; i < 3; i++) {
-                pid_t w = i == 0 ? c : i == 1 ? s : v;
+        for (int i = 0; i < 4; i++) {
+                pid_t w = i == 0 ? c : i == 1 ? s : i == 2 ? v : k;
                 if (waitpid(w, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
                         cr_die("child %d failed", (int)w);
         }
-        if (cr.d[CR_IN].bytes != 1000)
+        if (cr.d[CR_IN].bytes != 1500)
                 cr_die("read %llu bytes", (unsigned long long)cr.d[CR_IN].bytes);
         cr_report(&cr);
         cr_report_proc("root", "exit", 0);

@@ -266,6 +266,14 @@ def check_python(args, ck):
         ck.eq(f"{label} result", float(f["result"]), want_result)
         ck.true(f"{label} wall_s is a time", float(f["wall_s"]) > 0)
 
+    if "--preload" not in opts:
+        for script in ("seed_pool.py", "seed_shared_memory.py", "pool_shared_memory.py"):
+            for bad in (["--elements", "0"], ["--workers", "many"]):
+                p = run([PY, os.path.join(demo_dir, script)] + bad, expect=None)
+                ck.eq(f"{script} {' '.join(bad)}: exit status", p.returncode, 2)
+                ck.true(f"{script} {' '.join(bad)}: says why on stderr",
+                        "is not a whole number" in p.stderr and p.stdout == "")
+
     copy, shm, pool_shm = (runs["python-pool-copy"], runs["python-shared-memory"],
                            runs["python-pool-shared-memory"])
     ck.eq("pool copy: payload is the pickled arrays", int(copy["payload_bytes"]),

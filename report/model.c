@@ -119,6 +119,10 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
                 a->split_unknown = true;
         }
         a->ipc_transfer_ns = min_u64((uint64_t)(transfer + 0.5), a->ipc_ns);
+        /* On-CPU time inside calls is part of the measured CPU time: a sample that missed the
+         * long blocking calls cannot make it more. Without an end seen, rusage is missing. */
+        if (!img->wall_lower_bound || a->cpu_ns)
+                a->ipc_transfer_ns = min_u64(a->ipc_transfer_ns, a->cpu_ns);
         a->ipc_wait_ns = a->ipc_ns - a->ipc_transfer_ns;
         a->compute_ns = a->cpu_ns > a->ipc_transfer_ns ? a->cpu_ns - a->ipc_transfer_ns : 0;
         uint64_t busy = a->compute_ns + a->ipc_transfer_ns + a->ipc_wait_ns;

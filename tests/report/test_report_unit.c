@@ -168,14 +168,29 @@ static void test_attribute(void **state)
         assert_true(a.split_kernel);
         assert_int_equal(a.ipc_transfer_ns, S / 4);
 
+        /* samples that missed the long blocking calls: transfer is capped by the CPU time */
+        memset(chans, 0, sizeof(chans));
+        chans[0].dir[1] = (struct ipcprof_dir_stats){
+            .time_ns = 3 * S, .sampled_wall_ns = S / 1000, .sampled_cpu_ns = S / 1000};
+        image_with(&g, 4 * S, S / 10, 1);
+        ipcprof_attribute(&g, &a);
+        assert_int_equal(a.ipc_transfer_ns, S / 10);
+        assert_int_equal(a.ipc_wait_ns, 3 * S - S / 10);
+        assert_int_equal(a.compute_ns, 0);
+        /* ... unless the CPU time is unknown (killed unseen) */
+        g.wall_lower_bound = true;
+        g.proc.user_ns = 0;
+        ipcprof_attribute(&g, &a);
+        assert_int_equal(a.ipc_transfer_ns, 3 * S);
+
         /* a sample reporting more CPU than wall (clock skew) is capped at all on-CPU */
         memset(chans, 0, sizeof(chans));
         chans[0].dir[0] =
             (struct ipcprof_dir_stats){.time_ns = S, .sampled_wall_ns = S, .sampled_cpu_ns = 2 * S};
-        image_with(&g, 4 * S, 0, 1);
+        image_with(&g, 4 * S, 2 * S, 1);
         ipcprof_attribute(&g, &a);
         assert_int_equal(a.ipc_transfer_ns, S);
-        assert_int_equal(a.compute_ns, 0);
+        assert_int_equal(a.compute_ns, S);
 }
 
 static void role_of(const char *const *argv, uint32_t origin, const char *parent, int sib,

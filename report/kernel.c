@@ -64,23 +64,34 @@ static void image_figures(const struct ipcprof_kernel_stats *st, struct ipcprof_
         g->kernel_shm_fault_bytes += st->faults[IPCPROF_KFAULT_SHMEM].bytes;
 }
 
-/* The kernel's image of a record: same pid and seq, or else the one alive when it started. */
+/* The kernel's image of a record: the one of its pid that overlaps it most. Seqs may differ: the
+ * kernel follows the root from before its exec, the preload only after. */
 static const struct ipcprof_kernel_image *
 find_image(const char *base, const struct ipcprof_kernel_header *h, const struct ipcprof_image *g)
 {
-        const struct ipcprof_kernel_image *alive = NULL;
+        const struct ipcprof_kernel_image *best = NULL;
+        uint64_t best_overlap = 0;
+        uint64_t gs = g->proc.start_ns;
+        uint64_t ge = g->proc.end_ns ? g->proc.end_ns : UINT64_MAX;
+        if (!g->proc.end_ns && g->last_ns > gs)
+                ge = UINT64_MAX; /* killed unseen: open-ended */
         for (uint32_t i = 0; i < h->images; i++) {
                 const struct ipcprof_kernel_image *k =
                     (const void *)(base + h->header_size + (size_t)i * h->image_size);
                 if (k->pid != g->proc.pid)
                         continue;
-                if (k->seq == g->proc.seq)
-                        return k;
-                if (k->start_ns <= g->proc.start_ns &&
-                    (k->end_ns == 0 || k->end_ns >= g->proc.start_ns))
-                        alive = k;
+                uint64_t ks = k->start_ns, ke = k->end_ns ? k->end_ns : UINT64_MAX;
+                uint64_t s0 = ks > gs ? ks : gs, e0 = ke < ge ? ke : ge;
+                uint64_t overlap = e0 > s0 ? e0 - s0 : 0;
+                /* equal overlaps (e.g. figures without times): the same seq wins */
+                if (!best || overlap > best_overlap ||
+                    (overlap == best_overlap && k->seq == g->proc.seq &&
+                     best->seq != g->proc.seq)) {
+                        best = k;
+                        best_overlap = overlap;
+                }
         }
-        return alive;
+        return best;
 }
 
 int ipcprof_kernel_merge(struct ipcprof_model *m, int session)

@@ -267,7 +267,7 @@ static void kernel(const char *dir)
         basic(dir);
         struct {
                 struct ipcprof_kernel_header h;
-                struct ipcprof_kernel_image img[2];
+                struct ipcprof_kernel_image img[4];
         } *k = calloc(1, sizeof(*k));
         if (!k)
                 fail("calloc");
@@ -276,7 +276,7 @@ static void kernel(const char *dir)
         k->h.header_size = sizeof(k->h);
         k->h.image_size = sizeof(k->img[0]);
         k->h.thread_size = sizeof(struct ipcprof_kernel_thread);
-        k->h.images = 2;
+        k->h.images = 4;
         k->h.root_pid = 1000;
         k->img[0].pid = 1002;
         k->img[0].start_ns = S + S / 5;
@@ -297,6 +297,20 @@ static void kernel(const char *dir)
         c->time_ns = S;
         c->blocked_ns = 9 * S / 10;
         k->img[1].total.wait[IPCPROF_KWAIT_FUTEX].time_ns = 3 * S;
+        /* The kernel follows the root from before its exec: the preload's 1000.0 is its seq 1. */
+        k->img[2].pid = 1000;
+        k->img[2].start_ns = S / 4;
+        k->img[2].end_ns = S / 2;
+        k->img[2].end_how = IPCPROF_KEND_EXEC;
+        k->img[2].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_IN][0].time_ns = S / 10;
+        k->img[3].pid = 1000;
+        k->img[3].seq = 1;
+        k->img[3].start_ns = S / 2;
+        k->img[3].end_ns = 11 * S;
+        k->img[3].end_how = IPCPROF_KEND_EXIT;
+        c = &k->img[3].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_OUT][0];
+        c->time_ns = 2 * S;
+        c->blocked_ns = S;
         char p[4096];
         snprintf(p, sizeof(p), "%s/%s", dir, IPCPROF_KERNEL_FILE);
         FILE *f = fopen(p, "w");

@@ -190,7 +190,11 @@ def case_kernel(tmp):
     # 1001: a tenth on-CPU, applied to its 1.06 s in calls.
     eq((w1["time"]["split"], w1["time"]["ipc_transfer_ns"]), ("kernel", 106_000_000), "1001 kernel split")
     eq(w1["kernel"]["futex_wait_ns"], 3 * S, "futex wait")
-    eq(by_pid(rep, 1000)["kernel"], None, "no kernel figures for 1000")
+    # 1000.0 is the kernel's 1000 seq 1 (followed from before its exec): half on-CPU of 3.1 s.
+    main = by_pid(rep, 1000)
+    eq((main["kernel"]["ipc_oncpu_ns"], main["kernel"]["ipc_offcpu_ns"]), (S, S), "root matched by overlap")
+    eq(main["time"]["ipc_transfer_ns"], 31 * S // 20, "root kernel split")
+    eq(by_pid(rep, 1003)["kernel"], None, "no kernel figures for 1003")
 
 
 def case_damaged(tmp):

@@ -5,15 +5,22 @@
 
 #include "report.h"
 
-/* Trace pids must be unique: hosts after the first get their own range. */
-static json_int_t trace_pid(const struct ipcprof_model *m, int i)
+/* Trace pids must be unique: the hosts after the first get ranges of their own. */
+static int *host_numbers(const struct ipcprof_model *m)
 {
-        int host = 0;
-        for (int j = 0; j < i; j++)
-                if (strcmp(m->img[j].proc.boot_id, m->img[i].proc.boot_id) != 0 &&
-                    m->img[j].session != m->img[i].session)
-                        host = 1;
-        return (json_int_t)m->img[i].proc.pid + (json_int_t)host * 10000000;
+        int *host = malloc((size_t)(m->nimg ? m->nimg : 1) * sizeof(int));
+        int nhost = 0;
+        if (!host)
+                return NULL;
+        for (int i = 0; i < m->nimg; i++) {
+                host[i] = -1;
+                for (int j = 0; j < i && host[i] < 0; j++)
+                        if (!strcmp(m->img[j].proc.boot_id, m->img[i].proc.boot_id))
+                                host[i] = host[j];
+                if (host[i] < 0)
+                        host[i] = nhost++;
+        }
+        return host;
 }
 
 static double us(const struct ipcprof_model *m, const struct ipcprof_image *g, uint64_t t)
@@ -23,10 +30,13 @@ static double us(const struct ipcprof_model *m, const struct ipcprof_image *g, u
 
 int ipcprof_write_trace(const struct ipcprof_model *m, const char *path)
 {
+        int *host = host_numbers(m);
+        if (!host)
+                return -1;
         json_t *ev = json_array();
         for (int i = 0; i < m->nimg; i++) {
                 const struct ipcprof_image *g = &m->img[i];
-                json_int_t pid = trace_pid(m, i);
+                json_int_t pid = (json_int_t)g->proc.pid + (json_int_t)host[i] * 10000000;
                 char *cmd = ipcprof_argv_join(&g->proc);
                 char name[160];
                 snprintf(name, sizeof(name), "%s: %.120s", g->role, cmd ? cmd : "");
@@ -62,6 +72,7 @@ int ipcprof_write_trace(const struct ipcprof_model *m, const char *path)
                 }
         }
         json_t *root = json_pack("{s:o, s:s}", "traceEvents", ev, "displayTimeUnit", "ms");
+        free(host);
         int rc = json_dump_file(root, path, JSON_COMPACT);
         json_decref(root);
         return rc;

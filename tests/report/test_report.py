@@ -223,8 +223,11 @@ def case_hosts(tmp):
     a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
     synth("hosts", a, b)
     out = os.path.join(tmp, "out")
-    run("-o", out, a, b)
+    run("-q", "--format", "perfetto", "-o", out, a, b)
     rep = load(out)
+    with open(os.path.join(out, "ipcprof-trace.json")) as f:
+        ev = json.load(f)["traceEvents"]
+    eq(sorted(e["pid"] for e in ev if e["ph"] == "M"), [500, 10_000_500], "one trace process per host")
     validate(rep)
     eq(len(rep["sessions"]), 2, "two sessions")
     eq(len(rep["processes"]), 2, "same pid on two hosts: two processes")

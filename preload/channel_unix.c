@@ -124,7 +124,10 @@ static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 
 /*
  * A client that writes at once after connect() asks before the server has accepted: the peer is
- * then still an embryo without an inode. Ask again after 1, 2, 4, 8... calls, and at close.
+ * then still an embryo without an inode, and once the server has closed it is gone again. Ask
+ * after each of the first 32 calls, then after every power of two, and at close. A client whose
+ * server accepted, answered and closed between two of those keeps peer 0: the server's end,
+ * which saw the client's inode, still pairs the two.
  */
 static void unix_retry_peer(struct ipcprof_channel *ch)
 {
@@ -139,7 +142,7 @@ static int unix_account(struct ipcprof_channel *ch, const struct ipcprof_call *c
 	if (ch->peer_ino)
 		return 0;
 	uint64_t n = ch->dir[IPCPROF_DIR_OUT].calls + ch->dir[IPCPROF_DIR_IN].calls;
-	if ((n & (n - 1)) == 0)
+	if (n <= 32 || (n & (n - 1)) == 0)
 		unix_retry_peer(ch);
 	return 0;
 }

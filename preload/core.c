@@ -559,7 +559,7 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 		unsigned origin = fd_origin_of(fd);
 		if (origin & IPCPROF_FD_ORIGIN_CREATED)
 			c.flags |= IPCPROF_CH_CREATED;
-		if (origin & IPCPROF_FD_ORIGIN_SOCKETPAIR)
+		if ((origin & IPCPROF_FD_ORIGIN_SOCKETPAIR) && c.family == AF_UNIX)
 			c.flags |= IPCPROF_CH_SOCKETPAIR;
 		int slot = channel_slot(&c);
 		if (slot < 0) {
@@ -609,7 +609,9 @@ void ipcprof_fd_closing(int fd)
 		return;
 	uint64_t e = atomic_load_explicit(&ipcprof_fdtab[fd], memory_order_relaxed);
 	uint32_t v = (uint32_t)e;
-	ipcprof_fd_forget(fd);
+	/* Only the table: in a vfork child this is the parent's memory, and the parent's fd keeps
+	 * its origin. A number reused later gets its origin anew from the call that makes it. */
+	ipcprof_fd_reclassify(fd);
 	if ((uint32_t)(e >> 32) != ipcprof_gen || v < IPCPROF_FD_CHANNEL0 || !ipcprof_rec)
 		return;
 	uint8_t pi = channel_plugin[v - IPCPROF_FD_CHANNEL0];
@@ -642,7 +644,7 @@ static void thread_refresh(struct ipcprof_thread *th)
 		return;
 	th->gen = ipcprof_gen;
 	th->tid = (uint32_t)syscall(SYS_gettid);
-	th->last_interval = 0;
+	memset(th->open, 0, sizeof(th->open));
 }
 
 /* Calls close together on one thread merge into one interval; the gap that merges grows as the
@@ -666,22 +668,26 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 	if (!cap)
 		return;
 	struct ipcprof_interval *tl = ipcprof_record_timeline(r);
-	uint32_t used = __atomic_load_n(&r->intervals_used, __ATOMIC_RELAXED);
-	if (th->last_interval) {
-		struct ipcprof_interval *iv = &tl[th->last_interval - 1];
+	unsigned k;
+	for (k = 0; k < 4; k++)
+		if (th->open[k].slot && th->open[k].channel == ch && th->open[k].dir == dir)
+			break;
+	if (k < 4) {
+		struct ipcprof_interval *iv = &tl[th->open[k].slot - 1];
+		uint32_t used = __atomic_load_n(&r->intervals_used, __ATOMIC_RELAXED);
 		if (t0 <= iv->end_ns + merge_gap(used, cap)) {
-			if (iv->channel != ch || iv->dir != dir)
-				iv->reserved[0] = 1; /* more than one channel or direction */
 			iv->end_ns = t1;
 			iv->bytes += bytes;
 			iv->calls++;
 			return;
 		}
+	} else {
+		k = th->next_open++ % 4;
 	}
 	uint32_t i = ADD(r->intervals_used, 1);
 	if (i >= cap) {
 		ADD(r->dropped.intervals, 1);
-		th->last_interval = 0;
+		th->open[k].slot = 0;
 		return;
 	}
 	struct ipcprof_interval *iv = &tl[i];
@@ -692,7 +698,9 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 	iv->calls = 1;
 	iv->channel = (uint16_t)ch;
 	iv->dir = (uint8_t)dir;
-	th->last_interval = i + 1;
+	th->open[k].slot = i + 1;
+	th->open[k].channel = (uint16_t)ch;
+	th->open[k].dir = (uint16_t)dir;
 }
 
 /* A sampled hash of a payload: 64 words spread over it, and its length. Cost is bounded. */

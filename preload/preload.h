@@ -151,10 +151,14 @@ struct ipcprof_thread {
 	uint32_t guard;	    /* inside ipcprof: calls pass through uncounted */
 	uint32_t tid;
 	uint32_t sample_ctr;
-	uint32_t last_interval; /* index + 1 of the timeline slot this thread extends, 0 = none */
-	uint32_t last_channel;
-	uint32_t last_dir;
-	uint32_t reserved;
+	uint32_t next_open;	/* which of open[] a new interval replaces */
+	/* The thread's most recent intervals, one per channel and direction, that later calls
+	 * extend: alternating calls (a request, then its reply) each extend their own. */
+	struct {
+		uint32_t slot; /* index + 1 in the timeline, 0 = none */
+		uint16_t channel;
+		uint16_t dir;
+	} open[4];
 };
 extern IPCPROF_TLS struct ipcprof_thread ipcprof_thr;
 

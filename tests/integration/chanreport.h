@@ -30,7 +30,15 @@ enum { CR_OUT = 0, CR_IN = 1 };
 
 struct cr_dir {
         uint64_t calls, bytes, errors, eagain, max;
+        uint64_t hist[40]; /* successful calls by size, as ipcprof_hist_bucket() sorts them */
+        uint64_t min_ns;   /* the record's time_ns must be at least this (a known wait) */
 };
+
+static inline unsigned cr_bucket(uint64_t n)
+{
+        unsigned b = n ? 64u - (unsigned)__builtin_clzll(n) : 0u;
+        return b < 40 ? b : 39;
+}
 
 struct cr_chan {
         int pid; /* the process this end belongs to: 0 for the caller */
@@ -120,6 +128,7 @@ static inline ssize_t cr_count(struct cr_chan *c, int dir, ssize_t ret)
                         d->eagain++;
         } else {
                 d->bytes += (uint64_t)ret;
+                d->hist[cr_bucket((uint64_t)ret)]++;
                 if ((uint64_t)ret > d->max)
                         d->max = (uint64_t)ret;
         }
@@ -131,6 +140,7 @@ static inline void cr_count_bytes(struct cr_chan *c, int dir, uint64_t n)
 {
         c->d[dir].calls++;
         c->d[dir].bytes += n;
+        c->d[dir].hist[cr_bucket(n)]++;
         if (n > c->d[dir].max)
                 c->d[dir].max = n;
 }
@@ -150,11 +160,21 @@ static inline void cr_emit(const char *line, size_t len)
 
 static inline int cr_dir_json(char *p, size_t n, const struct cr_dir *d)
 {
-        return snprintf(
-            p, n, "{\"calls\":%llu,\"bytes\":%llu,\"errors\":%llu,\"eagain\":%llu,\"max\":%llu}",
-            (unsigned long long)d->calls, (unsigned long long)d->bytes,
-            (unsigned long long)d->errors, (unsigned long long)d->eagain,
-            (unsigned long long)d->max);
+        int k = snprintf(p, n,
+                         "{\"calls\":%llu,\"bytes\":%llu,\"errors\":%llu,\"eagain\":%llu,"
+                         "\"max\":%llu,\"min_ns\":%llu,\"hist\":{",
+                         (unsigned long long)d->calls, (unsigned long long)d->bytes,
+                         (unsigned long long)d->errors, (unsigned long long)d->eagain,
+                         (unsigned long long)d->max, (unsigned long long)d->min_ns);
+        const char *sep = "";
+
+        for (int i = 0; i < 40; i++)
+                if (d->hist[i]) {
+                        k += snprintf(p + k, n - (size_t)k, "%s\"%d\":%llu", sep, i,
+                                      (unsigned long long)d->hist[i]);
+                        sep = ",";
+                }
+        return k + snprintf(p + k, n - (size_t)k, "}}");
 }
 
 /* Which image of this pid is reporting: 0, then +1 per exec (the record's <seq>). */
@@ -180,7 +200,7 @@ static inline void cr_report_proc(const char *origin, const char *end, int paren
 
 static inline void cr_report(const struct cr_chan *c)
 {
-        char line[1024];
+        char line[4096];
         int n = snprintf(
             line, sizeof(line),
             "{\"type\":\"chan\",\"pid\":%d,\"seq\":%d,\"label\":\"%s\",\"kind\":\"%s\",\"name\":\"%"

@@ -95,8 +95,16 @@ def check_channel(ck, recs, rep, matched):
                               ('eagain', 'eagain'), ('max_call_bytes', 'max')):
             ck.eq(f'{where}: {d} {field}', it.total(found, d, field), rep[d][rfield])
         # Failed calls are counted in calls and errors, not in the size histogram.
-        ck.eq(f'{where}: {d} histogram counts every successful call', it.hist_sum(found, d),
-              rep[d]['calls'] - rep[d]['errors'])
+        hist = [0] * 40
+        for c in found:
+            for i, v in enumerate(c[d]['hist']):
+                hist[i] += v
+        ck.eq(f'{where}: {d} size histogram', {str(i): v for i, v in enumerate(hist) if v},
+              rep[d]['hist'])
+        if rep[d]['min_ns']:
+            ck.true(f'{where}: {d} time_ns covers a known wait of {rep[d]["min_ns"]} ns',
+                    it.total(found, d, 'time_ns') >= rep[d]['min_ns'],
+                    f'got {it.total(found, d, "time_ns")}')
     return found
 
 
@@ -123,6 +131,33 @@ def check_pairs(ck, by_label, found):
             ck.eq(f'{label}: 4-tuples mirrored',
                   (ca['local_addr'], ca['local_port'], ca['peer_addr'], ca['peer_port']),
                   (cb['peer_addr'], cb['peer_port'], cb['local_addr'], cb['local_port']))
+
+
+def check_timeline(ck, recs):
+    """A process's timeline intervals add up to the bytes and calls of its channels (when none
+    were dropped). Each interval should hold one channel and direction (record.h); the preload
+    also merges neighbours across channels, so only the per-process totals are exact."""
+    for p in recs.procs:
+        if not p['timeline_cap'] or p['dropped']['intervals'] or p['intervals_used'] > p['timeline_cap']:
+            continue
+        key = (p['pid'], p['seq'])
+        ivs = [iv for iv in recs.intervals if (iv['pid'], iv['seq']) == key]
+        chans = recs.chans(*key)
+        where = f'timeline of {key[0]}.{key[1]}'
+        ck.eq(f'{where}: bytes of all intervals = bytes of all channels',
+              sum(iv['bytes'] for iv in ivs),
+              sum(c[d]['bytes'] for c in chans for d in it.DIRS))
+        calls = sum(iv['calls'] for iv in ivs)
+        ok_calls = sum(c[d]['calls'] - c[d]['errors'] for c in chans for d in it.DIRS)
+        all_calls = sum(c[d]['calls'] for c in chans for d in it.DIRS)
+        ck.true(f'{where}: calls of all intervals', ok_calls <= calls <= all_calls,
+                f'{calls} in intervals; channels: {all_calls} calls, {all_calls - ok_calls} failed')
+        for iv in ivs:
+            if iv['reserved0']:
+                continue
+            c = [c for c in chans if c['index'] == iv['channel']]
+            ck.true(f'{where}: interval names a channel in use', bool(c) and iv['dir'] in (0, 1),
+                    str(iv))
 
 
 def check_fingerprints(ck, recs, rep, found):
@@ -195,7 +230,7 @@ def main():
     by_label = check_self(ck, chans)
     if not no_preload and rc == 0:
         try:
-            recs = s.records()
+            recs = s.records(timeline=True)
         except it.Failure as e:
             ck.true(str(e), False)
             s.close(False)
@@ -211,6 +246,7 @@ def main():
             found[(rep['pid'], rep.get('seq', 0), rep['label'])] = f
             check_fingerprints(ck, recs, rep, f)
         check_pairs(ck, by_label, found)
+        check_timeline(ck, recs)
         for rep in maps:
             check_mapping(ck, recs, rep)
         extra = [c for c in recs.channels if it.used(c) and (c['pid'], c['seq'], c['index']) not in matched]

@@ -146,10 +146,10 @@ class Session:
         with open(self.report) as f:
             return [json.loads(line) for line in f if line.strip()]
 
-    def records(self):
+    def records(self, timeline=False):
         """Every line recdump prints for rec/; recdump's own failure is a test failure."""
-        p = subprocess.run([self.opts['recdump'], self.rec], capture_output=True, text=True,
-                           timeout=60)
+        args = [self.opts['recdump']] + (['--timeline'] if timeline else []) + [self.rec]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
         if p.returncode != 0:
             raise Failure('recdump failed: ' + p.stderr.strip())
         return Records([json.loads(line) for line in p.stdout.splitlines() if line.strip()])
@@ -167,6 +167,7 @@ class Records:
         self.channels = [r for r in lines if r['type'] == 'channel']
         self.mappings = [r for r in lines if r['type'] == 'mapping']
         self.fingerprints = [r for r in lines if r['type'] == 'fingerprint']
+        self.intervals = [r for r in lines if r['type'] == 'interval']
 
     def proc(self, pid, seq=None):
         m = [p for p in self.procs if p['pid'] == pid and (seq is None or p['seq'] == seq)]

@@ -172,9 +172,9 @@ static void dump_timeline(struct ipcprof_record *r)
         for (uint32_t i = 0; i < n; i++)
                 printf("{\"type\":\"interval\",\"pid\":%d,\"seq\":%u,\"tid\":%u,\"channel\":%u,"
                        "\"dir\":%u,\"calls\":%u,\"bytes\":%" PRIu64 ",\"start_ns\":%" PRIu64
-                       ",\"end_ns\":%" PRIu64 "}\n",
+                       ",\"end_ns\":%" PRIu64 ",\"reserved0\":%u}\n",
                        r->proc.pid, r->proc.seq, t[i].tid, t[i].channel, t[i].dir, t[i].calls,
-                       t[i].bytes, t[i].start_ns, t[i].end_ns);
+                       t[i].bytes, t[i].start_ns, t[i].end_ns, t[i].reserved[0]);
 }
 
 /* Reads the whole file; the caller frees it. NULL with errno set on failure. */

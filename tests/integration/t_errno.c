@@ -144,6 +144,8 @@ int main(void)
         if (pipe(in) < 0)
                 cr_die("pipe");
         cr_init(&cin, "unpaired_eintr", "pipe", in[0]);
+        /* The read waits for the 50 ms timer: the record must show that wait. */
+        cin.d[CR_IN].min_ns = 40 * 1000 * 1000;
         setitimer(ITIMER_REAL, &it, NULL);
         SHOW("read interrupted", cr_count(&cin, CR_IN, read(in[0], buf, 10)));
         close(in[0]);

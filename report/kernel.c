@@ -128,6 +128,11 @@ int ipcprof_kernel_merge(struct ipcprof_model *m, int session)
                 goto out;
         }
         const struct ipcprof_kernel_header *h = p;
+        m->kernel_dropped[0] += h->dropped.images;
+        m->kernel_dropped[1] += h->dropped.threads;
+        m->kernel_dropped[2] += h->dropped.calls;
+        m->kernel_dropped[3] += h->dropped.mmsg_messages;
+        m->kernel_dropped[4] += h->dropped.fault_lookups;
         for (int i = 0; i < m->nimg; i++) {
                 struct ipcprof_image *g = &m->img[i];
                 if (g->session != session)

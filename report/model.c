@@ -1049,6 +1049,17 @@ static int build_findings(struct ipcprof_model *m)
                                  (unsigned long long)dr->internal_errors);
                 }
         }
+        const uint64_t *kd = m->kernel_dropped;
+        if (kd[0] + kd[1] + kd[2] + kd[3]) {
+                FIND_OR_FAIL(f = add_finding(m, &cap, "incomplete", 0));
+                snprintf(f->title, sizeof(f->title), "Some kernel figures are incomplete");
+                snprintf(f->detail, sizeof(f->detail),
+                         "The probes' tables were full: %llu processes and %llu threads were not "
+                         "followed, %llu calls and the bytes of %llu mmsg messages were not "
+                         "counted.",
+                         (unsigned long long)kd[0], (unsigned long long)kd[1],
+                         (unsigned long long)kd[2], (unsigned long long)kd[3]);
+        }
         /* Low compute-to-transfer ratio for the run. */
         const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
         uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;

@@ -166,7 +166,9 @@ struct ipcprof_model {
         struct ipcprof_finding *find;
         size_t nrow;
         struct ipcprof_trow *row;
-        bool kernel;  /* kernel figures were merged */
+        bool kernel; /* kernel figures were merged */
+        /* what the probes could not keep: images, threads, calls, mmsg messages, fault lookups */
+        uint64_t kernel_dropped[5];
         bool symbols; /* built with a symbolizer */
 
         /* run totals */

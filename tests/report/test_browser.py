@@ -25,7 +25,7 @@ if not browser:
 
 session = os.path.join(OUTDIR, "browser-session")
 shutil.rmtree(session, ignore_errors=True)
-subprocess.run([SYNTH, "basic", session], check=True)
+subprocess.run([SYNTH, "kernel", session], check=True)
 subprocess.run([IPCPROF, "report", "-q", session], check=True)
 page = "file://" + os.path.abspath(os.path.join(session, "ipcprof-report.html"))
 
@@ -50,13 +50,14 @@ check(not console, "console messages: " + "\n".join(console))
 check('data-rendered="yes"' in dom, "the report script ran to its end")
 check('id="errors"></div>' in dom, "no script error shown")
 check("of worker time was data movement" in dom, "verdict banner")
-for section in ("time-table", "tree", "matrix", "channels", "timeline", "findings", "sites"):
+for section in ("time-table", "tree", "matrix", "channels", "shm", "kernel", "timeline", "findings", "sites", "figures"):
     m = re.search(r'id="%s"[^>]*>(.*?)</(?:div|ul)>' % section, dom, re.S)
     check(m and len(m.group(1)) > 20, f"section {section} rendered")
 check(dom.count('class="bar"') == 6, "one time bar per process")
 check(len(re.findall(r"<rect ", dom)) >= 6, "timeline and histogram bars drawn")
 check(dom.count("<li><div class=\"kind\">") == 4, "four findings")
 check("pipe ino 100" in dom, "channel table")
+check('id="kernel-section" hidden' not in dom and "900.0 ms" in dom, "kernel view shown")
 check("~4.00 MB" in dom, "matrix cell")
 # The hostile process name is text: escaped in the DOM, never an element.
 check("&lt;script&gt;alert(1)&lt;/script&gt;" in dom, "hostile argv shown as text")

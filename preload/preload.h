@@ -150,7 +150,7 @@ struct ipcprof_thread {
 	uint32_t gen;	    /* ipcprof_gen when this state was last reset */
 	uint32_t guard;	    /* inside ipcprof: calls pass through uncounted */
 	uint32_t tid;
-	uint32_t sample_ctr;
+	uint32_t sample_left; /* calls until the next CPU-sampled one; 0: this one */
 	uint32_t next_open;	/* which of open[] a new interval replaces */
 	/* The thread's most recent intervals, one per channel and direction, that later calls
 	 * extend: alternating calls (a request, then its reply) each extend their own. */
@@ -234,11 +234,14 @@ struct ipcprof_timer {
 };
 static inline void ipcprof_timer_start(struct ipcprof_timer *t, size_t request)
 {
-	if (IPCPROF_UNLIKELY(ipcprof_thr.sample_ctr++ % ipcprof_cpu_sample == 0 ||
-			     request >= ((size_t)1 << 20)))
+	/* A countdown, not a modulo: a division would cost more than the rest of the path. */
+	if (IPCPROF_UNLIKELY(ipcprof_thr.sample_left-- == 0 || request >= ((size_t)1 << 20))) {
+		if (ipcprof_thr.sample_left == UINT32_MAX)
+			ipcprof_thr.sample_left = ipcprof_cpu_sample - 1;
 		t->cpu0 = ipcprof_thread_cpu_ns() | 1;
-	else
+	} else {
 		t->cpu0 = 0;
+	}
 	t->t0 = ipcprof_now();
 }
 

@@ -1101,8 +1101,8 @@ void ipcprof_finish(uint32_t end_how, int status)
 		if (m->kind && !(m->flags & IPCPROF_MAP_UNMAPPED))
 			m->resident_bytes = resident_bytes(m->addr, m->length);
 	}
-	if (stack_min)
-		modules_refresh();
+	/* No module refresh here: stack_add() did it when a stack had an unknown address, and a
+	 * fork child must not take the loader's lock that another thread of its parent held. */
 	for (unsigned i = 0; i < nplugins; i++)
 		if (plugins[i]->finish)
 			plugins[i]->finish(r);

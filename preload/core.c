@@ -1180,6 +1180,12 @@ static void child_after_fork(void)
 	}
 	r->mappings_used = n;
 	atomic_store(&ipcprof_live_maps, n);
+	/* Same image, same modules: the child need not walk the loader's list (and take its lock,
+	 * which another thread of the parent may have held at fork) for its first stack. */
+	uint32_t nm = parent->modules_used < IPCPROF_MAX_MODULES ? parent->modules_used
+								  : IPCPROF_MAX_MODULES;
+	memcpy(r->modules, parent->modules, nm * sizeof(r->modules[0]));
+	r->modules_used = nm;
 	sys_munmap(parent, parent->file_size);
 	for (unsigned i = 0; i < nplugins; i++)
 		if (plugins[i]->after_fork)

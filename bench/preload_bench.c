@@ -1,0 +1,192 @@
+/* Benchmark of the preload's cost: ns added per IPC and non-IPC call, and a messaging workload's wall-time ratio. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void must(bool ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "preload_bench: %s: %s\n", what, strerror(errno));
+		exit(2);
+	}
+}
+
+/* Worker: one pipe in this process, 1-byte write then read: ns per call. */
+static double ipc_calls(long n)
+{
+	int p[2];
+	char b = 1;
+	must(pipe(p) == 0, "pipe");
+	for (int i = 0; i < 1000; i++)
+		must(write(p[1], &b, 1) == 1 && read(p[0], &b, 1) == 1, "warm-up");
+	uint64_t t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		must(write(p[1], &b, 1) == 1, "write");
+		must(read(p[0], &b, 1) == 1, "read");
+	}
+	return (double)(now_ns() - t0) / (2.0 * (double)n);
+}
+
+/* Worker: writes to /dev/null, which the preload classifies once and then passes through. */
+static double non_ipc_calls(long n)
+{
+	int fd = open("/dev/null", O_WRONLY);
+	char b = 1;
+	must(fd >= 0, "open /dev/null");
+	for (int i = 0; i < 1000; i++)
+		must(write(fd, &b, 1) == 1, "warm-up");
+	uint64_t t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		must(write(fd, &b, 1) == 1, "write");
+	return (double)(now_ns() - t0) / (double)n;
+}
+
+/* Worker: parent and child ping-pong 64-byte messages over two pipes: wall ns in all. */
+static double messaging(long n)
+{
+	int a[2], b[2];
+	char msg[64] = {0};
+	must(pipe(a) == 0 && pipe(b) == 0, "pipe");
+	uint64_t t0 = now_ns();
+	pid_t pid = fork();
+	must(pid >= 0, "fork");
+	if (pid == 0) {
+		for (long i = 0; i < n; i++) {
+			must(read(a[0], msg, sizeof(msg)) == (ssize_t)sizeof(msg), "child read");
+			must(write(b[1], msg, sizeof(msg)) == (ssize_t)sizeof(msg), "child write");
+		}
+		_exit(0);
+	}
+	for (long i = 0; i < n; i++) {
+		must(write(a[1], msg, sizeof(msg)) == (ssize_t)sizeof(msg), "write");
+		must(read(b[0], msg, sizeof(msg)) == (ssize_t)sizeof(msg), "read");
+	}
+	int st;
+	must(waitpid(pid, &st, 0) == pid, "waitpid");
+	return (double)(now_ns() - t0);
+}
+
+/* Runs this program as a worker, with or without the preload, and reads the figure it prints. */
+static double run_worker(const char *self, const char *what, long n, const char *preload,
+			 const char *dir)
+{
+	int p[2];
+	must(pipe(p) == 0, "pipe");
+	pid_t pid = fork();
+	must(pid >= 0, "fork");
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		if (preload) {
+			setenv("LD_PRELOAD", preload, 1);
+			setenv("IPCPROF_DIR", dir, 1);
+			setenv("IPCPROF_REPORT", "0", 1);
+		} else {
+			unsetenv("LD_PRELOAD");
+		}
+		char nb[32];
+		snprintf(nb, sizeof(nb), "%ld", n);
+		execl(self, self, "--worker", what, nb, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char buf[64] = {0};
+	ssize_t got = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	must(got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker failed");
+	return strtod(buf, NULL);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--worker")) {
+		long n = atol(argv[3]);
+		double r = !strcmp(argv[2], "ipc")	   ? ipc_calls(n)
+			   : !strcmp(argv[2], "non-ipc") ? non_ipc_calls(n)
+							 : messaging(n);
+		printf("%.3f\n", r);
+		return 0;
+	}
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		fprintf(stderr, "Usage: %s PATH/libipcprof.so [ROUNDS]\n"
+				"Prints the preload's added cost per IPC and per non-IPC call (ns), and the\n"
+				"wall-time ratio of pipe ping-pong messaging with against without it.\n"
+				"Runs alternate with and without, and medians are reported.\n",
+			argv[0]);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *lib = argv[1];
+	int rounds = argc > 2 ? atoi(argv[2]) : 7;
+	if (rounds < 1 || rounds > 100)
+		rounds = 7;
+	char self[4096];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	must(sl > 0, "readlink /proc/self/exe");
+	self[sl] = 0;
+	char dir[] = "/tmp/ipcprof-bench-XXXXXX";
+	must(mkdtemp(dir) != NULL, "mkdtemp");
+
+	static const struct {
+		const char *what;
+		long n;
+		const char *unit;
+	} w[] = {{"ipc", 200000, "ns/call"}, {"non-ipc", 400000, "ns/call"}, {"messaging", 20000, "ns"}};
+	double off[3][100], on[3][100];
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < 3; k++) {
+			/* Alternate the order, so that drift on a shared machine falls on both sides. */
+			bool first_on = r % 2;
+			double a = run_worker(self, w[k].what, w[k].n, first_on ? lib : NULL, dir);
+			double b = run_worker(self, w[k].what, w[k].n, first_on ? NULL : lib, dir);
+			on[k][r] = first_on ? a : b;
+			off[k][r] = first_on ? b : a;
+		}
+	}
+	printf("preload cost, median of %d alternated runs each\n", rounds);
+	printf("  %-34s %10s %10s %10s\n", "workload", "without", "with", "added");
+	for (int k = 0; k < 2; k++) {
+		double a = median(off[k], rounds), b = median(on[k], rounds);
+		printf("  %-34s %10.1f %10.1f %+10.1f ns per call\n",
+		       k == 0 ? "IPC call (1-byte pipe write/read)" : "non-IPC call (write /dev/null)",
+		       a, b, b - a);
+	}
+	double ratios[100];
+	for (int r = 0; r < rounds; r++)
+		ratios[r] = on[2][r] / off[2][r];
+	double a = median(off[2], rounds), b = median(on[2], rounds);
+	printf("  %-34s %8.1f ms %8.1f ms   ratio %.3f (median of per-round ratios %.3f)\n",
+	       "pipe ping-pong, 20000 x 64 B", a / 1e6, b / 1e6, b / a, median(ratios, rounds));
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "preload_bench: could not remove %s\n", dir);
+	return 0;
+}

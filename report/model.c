@@ -67,8 +67,13 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 #define FNV0 0xcbf29ce484222325ull
 
-/* Hosts are told apart by boot id: pids and monotonic clocks are per boot. */
 static uint64_t boot_key(const struct ipcprof_image *g)
+{
+        return g->boot;
+}
+
+/* Hosts are told apart by boot id: pids and monotonic clocks are per boot. */
+static uint64_t compute_boot_key(const struct ipcprof_image *g)
 {
         if (g->proc.boot_id[0])
                 return fnv(FNV0, g->proc.boot_id, strlen(g->proc.boot_id));
@@ -1125,8 +1130,10 @@ static void build_totals(struct ipcprof_model *m)
 
 int ipcprof_model_build(struct ipcprof_model *m)
 {
-        for (int i = 0; i < m->nimg; i++)
+        for (int i = 0; i < m->nimg; i++) {
                 image_end(&m->img[i]);
+                m->img[i].boot = compute_boot_key(&m->img[i]);
+        }
         if (build_lineage(m) < 0)
                 return -1;
         build_clocks(m);

@@ -45,6 +45,7 @@ struct ipcprof_image {
         struct ipcprof_interval *intervals;
 
         /* derived by ipcprof_model_build */
+        uint64_t boot;    /* identifies its host's boot: pids and clocks are per boot */
         int parent;       /* index of the image that forked, spawned or exec'd it; -1 for none */
         char role[48];    /* "main", "spawned worker", "resource tracker", ... */
         uint64_t wall_ns; /* end - start */

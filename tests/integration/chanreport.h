@@ -12,6 +12,7 @@
  */
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -234,6 +235,45 @@ static inline void cr_report_mapping(const char *label, const char *kind, const 
             "\"dev\":%llu,\"ino\":%llu,\"length\":%llu,\"creator\":%d}\n",
             (int)getpid(), label, kind, name, (unsigned long long)st.st_dev,
             (unsigned long long)st.st_ino, (unsigned long long)length, creator);
+        cr_emit(line, (size_t)n);
+}
+
+/* Reports which fds are open and what they are (no inode numbers): the preload must add none,
+ * also across exec. The checker compares these lines with a run without the preload. */
+static inline void cr_report_fds(const char *who)
+{
+        char line[2048], link[64], target[256];
+        int n = snprintf(line, sizeof(line), "{\"type\":\"fds\",\"who\":\"%s\",\"fds\":\"", who);
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int fds[64], count = 0;
+
+        if (!d)
+                cr_die("opendir");
+        while ((e = readdir(d)) && count < 64)
+                if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
+                        fds[count++] = atoi(e->d_name);
+        closedir(d);
+        for (int i = 0; i < count; i++)
+                for (int j = i + 1; j < count; j++)
+                        if (fds[j] < fds[i]) {
+                                int t = fds[i];
+                                fds[i] = fds[j];
+                                fds[j] = t;
+                        }
+        for (int i = 0; i < count; i++) {
+                ssize_t len;
+                snprintf(link, sizeof(link), "/proc/self/fd/%d", fds[i]);
+                len = readlink(link, target, sizeof(target) - 1);
+                target[len > 0 ? len : 0] = '\0';
+                if (strchr(target, ':'))
+                        *strchr(target, ':') = '\0';
+                else if (target[0] == '/' && strncmp(target, "/dev/", 5))
+                        snprintf(target, sizeof(target), "file");
+                n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%d=%s", i ? " " : "", fds[i],
+                              target);
+        }
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "\"}\n");
         cr_emit(line, (size_t)n);
 }
 

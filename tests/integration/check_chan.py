@@ -207,11 +207,14 @@ def main():
         # regular file or a pipe (then its own output is IPC too).
         rc0, out0, err0 = s.run(cmd, preload=False, tag='plain')
         ck.eq('exit status without the preload', rc0, 0)
+        fds0 = sorted((r['who'], r['fds']) for r in s.report_lines() if r['type'] == 'fds')
         if os.path.exists(s.report):
             os.unlink(s.report)
     rc, out, err = s.run(cmd, preload=not no_preload, extra_env=opts['env'])
     ck.eq('exit status', rc, 0)
     if compare:
+        fds = sorted((r['who'], r['fds']) for r in s.report_lines() if r['type'] == 'fds')
+        ck.eq('open fds of every process the same with and without the preload', fds, fds0)
         ck.true('stdout identical with and without the preload', out == out0,
                 f'without:\n{out0.decode(errors="replace")}\nwith:\n{out.decode(errors="replace")}')
         ck.eq('stderr identical with and without the preload', err, err0)
@@ -235,7 +238,7 @@ def main():
             ck.true(str(e), False)
             s.close(False)
             ck.finish()
-        images = {(r['pid'], r.get('seq', 0)) for r in lines}
+        images = {(r['pid'], r.get('seq', 0)) for r in lines if 'pid' in r}
         said = {(r['pid'], r['seq']): r for r in lines if r['type'] == 'proc'}
         check_procs(ck, recs, images, s.pid, said)
         ck.eq('records: one per process image', sorted((p['pid'], p['seq']) for p in recs.procs),

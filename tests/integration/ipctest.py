@@ -28,11 +28,15 @@ class Checker:
         self.failures = []
         self.passed = 0
 
+    verbose = os.environ.get('IPCTEST_VERBOSE') == '1'
+
     def eq(self, what, got, want):
         if got != want:
             self.failures.append(f'{what}: expected {want!r}, got {got!r}')
         else:
             self.passed += 1
+            if self.verbose:
+                print(f'ok {what}: {got!r}')
         return got == want
 
     def true(self, what, cond, detail=''):
@@ -40,6 +44,8 @@ class Checker:
             self.failures.append(f'{what}' + (f' ({detail})' if detail else ''))
         else:
             self.passed += 1
+            if self.verbose:
+                print(f'ok {what}')
         return cond
 
     def finish(self):

@@ -9,13 +9,15 @@ extern char **environ;
 
 static char buf[4096];
 
-static void write_n(int fd, size_t n, const char *origin, const char *end, int parent)
+static void write_n(const char *who, int fd, size_t n, const char *origin, const char *end,
+                    int parent)
 {
         struct cr_chan c;
 
         cr_init(&c, "p", "pipe", fd);
         if (cr_count(&c, CR_OUT, write(fd, buf, n)) != (ssize_t)n)
                 cr_die("write");
+        cr_report_fds(who);
         cr_report(&c);
         cr_report_proc(origin, end, parent);
 }
@@ -30,7 +32,7 @@ static int cloned(void *p)
 {
         const struct clone_arg *a = p;
 
-        write_n(a->fd, 500, "fork", "exit", a->parent);
+        write_n("clone", a->fd, 500, "fork", "exit", a->parent);
         return 0;
 }
 
@@ -50,11 +52,12 @@ int main(int argc, char **argv)
         if (argc == 4 && !strcmp(argv[1], "stage2")) {
                 /* The same pid after exec: its second record, <pid>.1. */
                 cr_seq = 1;
-                write_n(atoi(argv[2]), 200, "exec", "exit", -1);
+                write_n("exec", atoi(argv[2]), 200, "exec", "exit", -1);
                 return 0;
         }
         if (argc == 5 && !strcmp(argv[1], "spawned")) {
-                write_n(atoi(argv[2]), (size_t)atoi(argv[3]), "spawn", "exit", atoi(argv[4]));
+                write_n(argv[3], atoi(argv[2]), (size_t)atoi(argv[3]), "spawn", "exit",
+                        atoi(argv[4]));
                 return 0;
         }
         alarm(20);
@@ -69,7 +72,7 @@ int main(int argc, char **argv)
         if (c == 0) {
                 char *args[] = {argv[0], "stage2", fdarg, parg, NULL};
                 close(p[0]);
-                write_n(p[1], 100, "fork", "exec", root);
+                write_n("fork", p[1], 100, "fork", "exec", root);
                 execv(self, args);
                 cr_die("execv");
         }
@@ -120,5 +123,6 @@ int main(int argc, char **argv)
                 cr_die("read %llu bytes", (unsigned long long)cr.d[CR_IN].bytes);
         cr_report(&cr);
         cr_report_proc("root", "exit", 0);
+        cr_report_fds("root");
         return 0;
 }

@@ -1,12 +1,15 @@
 """Runs a program under the eBPF probes and checks kernel.ipckrn against what the program says it did.
 
-Usage: check_probes.py --run PROBE_RUN --dump KRNDUMP [--check NAME]... PROGRAM [ARGS...]
+Usage: check_probes.py --run PROBE_RUN --dump KRNDUMP [--preload LIB --recdump RECDUMP]
+                       [--check NAME]... PROGRAM [ARGS...]
 A literal argument "dir" is replaced by a scratch folder. Exits 77 (skip) when the probes cannot
 be loaded here, with the reason printed.
 
 Always checked, for every process that reported: the kernel's calls, bytes, errors and EAGAINs per
 channel kind and direction equal the program's own counts exactly (summed over the process's
-images and syscall families), and kinds it did not report are untouched. --check adds:
+images and syscall families), and kinds it did not report are untouched. With --preload, the
+program also runs under libipcprof.so and the records' calls and bytes per process, channel kind
+and direction must equal the kernel's. --check adds:
   flow      the slow consumer's producer waits inside write(); the copy producer's writes are on-CPU
   shm       shared-memory page faults: one per page for the writer, no more than the pages for the
             reader, and not a byte through pipes or sockets
@@ -58,6 +61,10 @@ def parse(argv):
             opts['run'] = rest.pop(0)
         elif a == '--dump':
             opts['dump'] = rest.pop(0)
+        elif a == '--preload':
+            opts['preload'] = rest.pop(0)
+        elif a == '--recdump':
+            opts['recdump'] = rest.pop(0)
         elif a == '--check':
             opts['checks'].append(rest.pop(0))
         else:
@@ -197,6 +204,40 @@ def io_sum_all(krn, kind, d):
     return sum(io_sum(im['total'], kind, d, 'bytes') for im in krn['images'])
 
 
+PRELOAD_KIND = {1: 'pipe', 2: 'fifo', 3: 'unix_stream', 4: 'unix_dgram', 5: 'unix_seqpacket',
+                6: 'tcp', 7: 'udp'}
+
+
+def check_preload(ck, krn, recdump, rec):
+    """The preload's records and the kernel saw the same calls and bytes."""
+    p = subprocess.run([recdump, rec], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not ck.eq('recdump exit status', p.returncode, 0):
+        print(p.stderr)
+        return
+    lines = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
+    chans = [x for x in lines if x['type'] == 'channel']
+    ck.true('the preload left records', any(x['type'] == 'proc' for x in lines))
+    pre = {}
+    for c in chans:
+        kind = PRELOAD_KIND.get(c['kind'])
+        if kind:
+            for d in DIRS:
+                for f in ('calls', 'bytes'):
+                    key = (c['pid'], kind, d, f)
+                    pre[key] = pre.get(key, 0) + c[d][f]
+    pids = sorted({im['pid'] for im in krn['images']} | {k[0] for k in pre})
+    for pid in pids:
+        ims = pid_images(krn, pid)
+        for kind in IPC_KINDS:
+            for d in DIRS:
+                for f in ('calls', 'bytes'):
+                    ck.eq(f'{pid}: {kind} {d} {f}: kernel = preload',
+                          sum(io_sum(im['total'], kind, d, f) for im in ims),
+                          pre.get((pid, kind, d, f), 0))
+    moved = sum(v for k, v in pre.items() if k[3] == 'bytes')
+    print(f'preload and kernel: {moved} channel bytes over {len(pids)} processes')
+
+
 def check_tree(ck, krn, pids, root):
     for pid in pids:
         ims = pid_images(krn, pid)
@@ -229,8 +270,14 @@ def main():
         env = dict(os.environ, IPCTEST_REPORT=report)
         # Regular files: what the program prints must not be channel traffic.
         out_path, err_path = os.path.join(work, 'stdout'), os.path.join(work, 'stderr')
+        run = [opts['run']]
+        rec = os.path.join(work, 'rec')
+        if opts.get('preload'):
+            os.mkdir(rec, 0o700)
+            run += ['-e', 'LD_PRELOAD=' + opts['preload'], '-e', 'IPCPROF_DIR=' + rec,
+                    '-e', 'IPCPROF_REPORT=0']
         with open(out_path, 'wb') as out, open(err_path, 'wb') as err:
-            p = subprocess.run([opts['run'], work] + cmd, env=env, stdin=subprocess.DEVNULL,
+            p = subprocess.run(run + [work] + cmd, env=env, stdin=subprocess.DEVNULL,
                                stdout=out, stderr=err, timeout=240)
         with open(out_path, 'rb') as out, open(err_path, 'rb') as err:
             sys.stdout.write(out.read().decode(errors='replace'))
@@ -264,6 +311,8 @@ def main():
                                              root)}
         for c in opts['checks']:
             checks[c]()
+        if opts.get('preload'):
+            check_preload(ck, krn, opts['recdump'], rec)
         keep = bool(ck.failures) and os.environ.get('IPCTEST_KEEP') == '1'
     finally:
         if keep:

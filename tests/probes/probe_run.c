@@ -17,11 +17,14 @@ int main(int argc, char **argv)
 {
         struct ipcprof_probes *p = NULL;
         char why[256];
-        int err, status = 0, root_status = -1;
+        int err, status = 0, root_status = -1, argi = 1;
         pid_t pid, w;
 
-        if (argc < 3) {
-                fprintf(stderr, "usage: probe_run DIR PROGRAM [ARGS...]\n");
+        /* -e NAME=VALUE: set in the program's environment only (LD_PRELOAD must not reach us). */
+        while (argi + 1 < argc && !strcmp(argv[argi], "-e"))
+                argi += 2;
+        if (argc - argi < 2) {
+                fprintf(stderr, "usage: probe_run [-e NAME=VALUE]... DIR PROGRAM [ARGS...]\n");
                 return 2;
         }
         err = ipcprof_probes_start(&p, why, sizeof(why));
@@ -47,9 +50,12 @@ int main(int argc, char **argv)
         }
         if (pid == 0) {
                 /* Stopped, the child makes no call the probes would count while it waits. */
+                for (int i = 1; i < argi; i += 2)
+                        if (putenv(argv[i + 1]) != 0)
+                                _exit(127);
                 raise(SIGSTOP);
-                execvp(argv[2], argv + 2);
-                fprintf(stderr, "probe_run: %s: %s\n", argv[2], strerror(errno));
+                execvp(argv[argi + 1], argv + argi + 1);
+                fprintf(stderr, "probe_run: %s: %s\n", argv[argi + 1], strerror(errno));
                 _exit(127);
         }
         if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
@@ -72,15 +78,16 @@ int main(int argc, char **argv)
                 if (w == pid)
                         root_status = status;
         }
-        err = ipcprof_probes_finish(p, argv[1]);
+        err = ipcprof_probes_finish(p, argv[argi]);
         ipcprof_probes_free(p);
         if (err) {
-                fprintf(stderr, "probe_run: cannot write %s/kernel.ipckrn: %s\n", argv[1],
+                fprintf(stderr, "probe_run: cannot write %s/kernel.ipckrn: %s\n", argv[argi],
                         strerror(-err));
                 return 1;
         }
         if (!WIFEXITED(root_status) || WEXITSTATUS(root_status) != 0) {
-                fprintf(stderr, "probe_run: %s failed (wait status %#x)\n", argv[2], root_status);
+                fprintf(stderr, "probe_run: %s failed (wait status %#x)\n", argv[argi + 1],
+                        root_status);
                 return 1;
         }
         return 0;

@@ -129,18 +129,20 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--worker")) {
 		long n = atol(argv[3]);
-		double r = !strcmp(argv[2], "ipc")	   ? ipc_calls(n)
+		double r = !strcmp(argv[2], "ipc")       ? ipc_calls(n)
 			   : !strcmp(argv[2], "non-ipc") ? non_ipc_calls(n)
 							 : messaging(n);
 		printf("%.3f\n", r);
 		return 0;
 	}
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		fprintf(stderr, "Usage: %s PATH/libipcprof.so [ROUNDS]\n"
-				"Prints the preload's added cost per IPC and per non-IPC call (ns), and the\n"
-				"wall-time ratio of pipe ping-pong messaging with against without it.\n"
-				"Runs alternate with and without, and medians are reported.\n",
-			argv[0]);
+		fprintf(
+		    stderr,
+		    "Usage: %s PATH/libipcprof.so [ROUNDS]\n"
+		    "Prints the preload's added cost per IPC and per non-IPC call (ns), and the\n"
+		    "wall-time ratio of pipe ping-pong messaging with against without it.\n"
+		    "Runs alternate with and without, and medians are reported.\n",
+		    argv[0]);
 		return argc < 2 ? 2 : 0;
 	}
 	const char *lib = argv[1];
@@ -158,7 +160,8 @@ int main(int argc, char **argv)
 		const char *what;
 		long n;
 		const char *unit;
-	} w[] = {{"ipc", 200000, "ns/call"}, {"non-ipc", 400000, "ns/call"}, {"messaging", 20000, "ns"}};
+	} w[] = {
+	    {"ipc", 200000, "ns/call"}, {"non-ipc", 400000, "ns/call"}, {"messaging", 20000, "ns"}};
 	double off[3][100], on[3][100];
 	for (int r = 0; r < rounds; r++) {
 		for (int k = 0; k < 3; k++) {
@@ -175,7 +178,8 @@ int main(int argc, char **argv)
 	for (int k = 0; k < 2; k++) {
 		double a = median(off[k], rounds), b = median(on[k], rounds);
 		printf("  %-34s %10.1f %10.1f %+10.1f ns per call\n",
-		       k == 0 ? "IPC call (1-byte pipe write/read)" : "non-IPC call (write /dev/null)",
+		       k == 0 ? "IPC call (1-byte pipe write/read)"
+			      : "non-IPC call (write /dev/null)",
 		       a, b, b - a);
 	}
 	double ratios[100];

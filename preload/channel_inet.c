@@ -96,8 +96,8 @@ static int inet_account(struct ipcprof_channel *ch, const struct ipcprof_call *c
 }
 
 const struct ipcprof_plugin ipcprof_channel_inet = {
-	.version = IPCPROF_PLUGIN_VERSION,
-	.name = "inet",
-	.claim = inet_claim,
-	.account = inet_account,
+    .version = IPCPROF_PLUGIN_VERSION,
+    .name = "inet",
+    .claim = inet_claim,
+    .account = inet_account,
 };

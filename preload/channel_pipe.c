@@ -21,7 +21,7 @@ static int pipe_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 }
 
 const struct ipcprof_plugin ipcprof_channel_pipe = {
-	.version = IPCPROF_PLUGIN_VERSION,
-	.name = "pipe",
-	.claim = pipe_claim,
+    .version = IPCPROF_PLUGIN_VERSION,
+    .name = "pipe",
+    .claim = pipe_claim,
 };

@@ -22,7 +22,6 @@ void ipcprof_shm_devs_init(void)
 	}
 }
 
-
 enum { NOT_SHM, POSIX_SHM, MEMFD };
 
 /* Which kind of shared-memory object an fd is, and its name: "/psm_x" or "memfd:x". */
@@ -35,7 +34,8 @@ static int shm_kind(const struct ipcprof_fd_info *info, char *name, size_t size)
 		ipcprof_strlcpy(name, !strncmp(l, "/dev/shm/", 9) ? l + 8 : l, size);
 		return POSIX_SHM;
 	}
-	if (ipcprof_dev_memfd && info->st.st_dev == ipcprof_dev_memfd && !strncmp(l, "/memfd:", 7)) {
+	if (ipcprof_dev_memfd && info->st.st_dev == ipcprof_dev_memfd &&
+	    !strncmp(l, "/memfd:", 7)) {
 		ipcprof_strlcpy(name, l + 1, size);
 		char *del = strstr(name, " (deleted)");
 		if (del)
@@ -66,8 +66,8 @@ static int shm_claim_mapping(const struct ipcprof_fd_info *info, struct ipcprof_
 }
 
 const struct ipcprof_plugin ipcprof_channel_shm = {
-	.version = IPCPROF_PLUGIN_VERSION,
-	.name = "shm",
-	.claim = shm_claim,
-	.claim_mapping = shm_claim_mapping,
+    .version = IPCPROF_PLUGIN_VERSION,
+    .name = "shm",
+    .claim = shm_claim,
+    .claim_mapping = shm_claim_mapping,
 };

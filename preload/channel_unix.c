@@ -157,8 +157,8 @@ static int unix_closing(struct ipcprof_channel *ch, int fd)
 /* Sockets still open at the end are closed by the kernel after this: a last chance to ask. */
 static int unix_finish(struct ipcprof_record *rec)
 {
-	uint32_t n = rec->channels_used < IPCPROF_MAX_CHANNELS ? rec->channels_used
-							      : IPCPROF_MAX_CHANNELS;
+	uint32_t n =
+	    rec->channels_used < IPCPROF_MAX_CHANNELS ? rec->channels_used : IPCPROF_MAX_CHANNELS;
 	for (uint32_t i = 0; i < n; i++)
 		if (!strcmp(rec->channels[i].plugin, "unix"))
 			unix_retry_peer(&rec->channels[i]);
@@ -166,10 +166,10 @@ static int unix_finish(struct ipcprof_record *rec)
 }
 
 const struct ipcprof_plugin ipcprof_channel_unix = {
-	.version = IPCPROF_PLUGIN_VERSION,
-	.name = "unix",
-	.claim = unix_claim,
-	.account = unix_account,
-	.closing = unix_closing,
-	.finish = unix_finish,
+    .version = IPCPROF_PLUGIN_VERSION,
+    .name = "unix",
+    .claim = unix_claim,
+    .account = unix_account,
+    .closing = unix_closing,
+    .finish = unix_finish,
 };

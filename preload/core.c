@@ -25,8 +25,9 @@
  * single thread (glibc knows), a plain add is exact too, and several times cheaper.
  */
 #define ADD(field, v)                                                                              \
-	(IPCPROF_LIKELY(__libc_single_threaded) ? ((field) += (v)) - (v)                             \
-						: __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED))
+	(IPCPROF_LIKELY(__libc_single_threaded)                                                    \
+	     ? ((field) += (v)) - (v)                                                              \
+	     : __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED))
 
 struct ipcprof_real ipcprof_real;
 struct ipcprof_record *ipcprof_rec;
@@ -70,9 +71,9 @@ void *ipcprof_resolve(const char *name)
 	if (!p) {
 		/* glibc names a few functions differently from their public names. */
 		static const char *const alias[][2] = {
-			{"read_chk", "__read_chk"},	    {"recv_chk", "__recv_chk"},
-			{"recvfrom_chk", "__recvfrom_chk"}, {"pread_chk", "__pread_chk"},
-			{"pread64_chk", "__pread64_chk"},
+		    {"read_chk", "__read_chk"},         {"recv_chk", "__recv_chk"},
+		    {"recvfrom_chk", "__recvfrom_chk"}, {"pread_chk", "__pread_chk"},
+		    {"pread64_chk", "__pread64_chk"},
 		};
 		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
 			if (!strcmp(name, alias[i][0]))
@@ -121,8 +122,8 @@ bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || *end || s[0] == '-' || v > max) {
 		ipcprof_warn_once(IPCPROF_WARN_ENV,
-				  "%s=%s is not a number from 0 to %llu; using the default %llu", name,
-				  s, (unsigned long long)max, (unsigned long long)def);
+				  "%s=%s is not a number from 0 to %llu; using the default %llu",
+				  name, s, (unsigned long long)max, (unsigned long long)def);
 		return false;
 	}
 	*out = v;
@@ -221,7 +222,8 @@ static void fill_identity(struct ipcprof_process *p)
 	struct utsname u;
 	if (uname(&u) == 0)
 		ipcprof_strlcpy(p->hostname, u.nodename, sizeof(p->hostname));
-	read_small_file("/proc/sys/kernel/random/boot_id", p->boot_id, sizeof(p->boot_id) - 1, &len);
+	read_small_file("/proc/sys/kernel/random/boot_id", p->boot_id, sizeof(p->boot_id) - 1,
+			&len);
 	while (len && (p->boot_id[len - 1] == '\n'))
 		len--;
 	p->boot_id[len] = 0;
@@ -244,8 +246,9 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 			break;
 	}
 	if (fd < 0) {
-		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot create a record in %s: %s; not profiling",
-				  session_dir, strerror(errno));
+		ipcprof_warn_once(IPCPROF_WARN_RECORD,
+				  "cannot create a record in %s: %s; not profiling", session_dir,
+				  strerror(errno));
 		return NULL;
 	}
 	if (sys_ftruncate(fd, (off_t)record_file_size) != 0) {
@@ -316,9 +319,10 @@ static bool session_init(void)
 	if (!dir || !*dir) {
 		char cwd[PATH_MAX - 64];
 		if (!getcwd(cwd, sizeof(cwd))) {
-			ipcprof_warn_once(IPCPROF_WARN_SESSION,
-					  "cannot name a session folder (getcwd: %s); not profiling",
-					  strerror(errno));
+			ipcprof_warn_once(
+			    IPCPROF_WARN_SESSION,
+			    "cannot name a session folder (getcwd: %s); not profiling",
+			    strerror(errno));
 			return false;
 		}
 		time_t now = time(NULL);
@@ -337,9 +341,9 @@ static bool session_init(void)
 	}
 	struct stat st;
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		ipcprof_warn_once(IPCPROF_WARN_SESSION,
-				  "session folder %s is not a folder (or is a symlink); not profiling",
-				  dir);
+		ipcprof_warn_once(
+		    IPCPROF_WARN_SESSION,
+		    "session folder %s is not a folder (or is a symlink); not profiling", dir);
 		return false;
 	}
 	if (st.st_uid != geteuid()) {
@@ -349,9 +353,8 @@ static bool session_init(void)
 	}
 	if (dir[0] != '/') {
 		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)) ||
-		    snprintf(session_dir, sizeof(session_dir), "%s/%s", cwd, dir) >=
-			    (int)sizeof(session_dir)) {
+		if (!getcwd(cwd, sizeof(cwd)) || snprintf(session_dir, sizeof(session_dir), "%s/%s",
+							  cwd, dir) >= (int)sizeof(session_dir)) {
 			ipcprof_warn_once(IPCPROF_WARN_SESSION, "session folder path too long");
 			return false;
 		}
@@ -399,10 +402,12 @@ static void config_init(void)
 static void save_env(void)
 {
 	static const char *const names[] = {
-		"LD_PRELOAD",		      IPCPROF_ENV_DIR,	       IPCPROF_ENV_ROOT,
-		IPCPROF_ENV_REPORT,	      IPCPROF_ENV_PLUGINS,     IPCPROF_ENV_TIMELINE,
-		IPCPROF_ENV_STACK_MIN,	      IPCPROF_ENV_FINGERPRINT_MIN, IPCPROF_ENV_CPU_SAMPLE,
-		IPCPROF_ENV_VERBOSE,	      IPCPROF_ENV_TSC_HZ,      IPCPROF_ENV_COMMAND,
+	    "LD_PRELOAD",           IPCPROF_ENV_DIR,
+	    IPCPROF_ENV_ROOT,       IPCPROF_ENV_REPORT,
+	    IPCPROF_ENV_PLUGINS,    IPCPROF_ENV_TIMELINE,
+	    IPCPROF_ENV_STACK_MIN,  IPCPROF_ENV_FINGERPRINT_MIN,
+	    IPCPROF_ENV_CPU_SAMPLE, IPCPROF_ENV_VERBOSE,
+	    IPCPROF_ENV_TSC_HZ,     IPCPROF_ENV_COMMAND,
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && nsaved_env < MAX_ENV; i++) {
 		const char *v = getenv(names[i]);
@@ -432,9 +437,10 @@ bool ipcprof_is_self(void)
 static void plugin_add(const struct ipcprof_plugin *p, const char *from)
 {
 	if (!p || p->version != IPCPROF_PLUGIN_VERSION || !p->name || !p->claim) {
-		ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
-				  "plugin %s: wrong interface version (want %d) or no claim(); skipped",
-				  from, IPCPROF_PLUGIN_VERSION);
+		ipcprof_warn_once(
+		    IPCPROF_WARN_PLUGIN,
+		    "plugin %s: wrong interface version (want %d) or no claim(); skipped", from,
+		    IPCPROF_PLUGIN_VERSION);
 		return;
 	}
 	if (nplugins == MAX_PLUGINS) {
@@ -460,7 +466,7 @@ static void plugins_init(void)
 				continue;
 			}
 			ipcprof_plugin_entry_fn entry =
-				(ipcprof_plugin_entry_fn)dlsym(h, IPCPROF_PLUGIN_ENTRY);
+			    (ipcprof_plugin_entry_fn)dlsym(h, IPCPROF_PLUGIN_ENTRY);
 			if (!entry) {
 				ipcprof_warn_once(IPCPROF_WARN_PLUGIN, "plugin %s has no %s()", tok,
 						  IPCPROF_PLUGIN_ENTRY);
@@ -480,10 +486,9 @@ static void plugins_init(void)
 static unsigned fd_origin_of(int fd)
 {
 	return (unsigned)fd < IPCPROF_FDTAB_SIZE
-		       ? atomic_load_explicit(&ipcprof_fd_origin[fd], memory_order_relaxed)
-		       : 0;
+		   ? atomic_load_explicit(&ipcprof_fd_origin[fd], memory_order_relaxed)
+		   : 0;
 }
-
 
 /* Finds the entry of an endpoint seen before (a dup, or the same pipe's other end), or adds one. */
 static int channel_slot(const struct ipcprof_channel *c)
@@ -551,7 +556,8 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 		if (rc < 0 || c.kind == IPCPROF_KIND_NONE || c.kind >= IPCPROF_KIND_COUNT) {
 			ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
 					  "plugin %s failed on fd %d (%s); that fd is not counted",
-					  plugins[i]->name, fd, rc < 0 ? strerror(-rc) : "bad kind");
+					  plugins[i]->name, fd,
+					  rc < 0 ? strerror(-rc) : "bad kind");
 			state = IPCPROF_FD_UNTRACKED;
 			break;
 		}
@@ -631,8 +637,7 @@ void ipcprof_fd_made(int fd, unsigned origin)
 	atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
 	atomic_store_explicit(&ipcprof_fd_origin[fd], (uint8_t)origin, memory_order_relaxed);
 	uint32_t m = atomic_load_explicit(&fd_origin_max, memory_order_relaxed);
-	while ((uint32_t)fd > m &&
-	       !atomic_compare_exchange_weak(&fd_origin_max, &m, (uint32_t)fd))
+	while ((uint32_t)fd > m && !atomic_compare_exchange_weak(&fd_origin_max, &m, (uint32_t)fd))
 		;
 }
 
@@ -660,8 +665,8 @@ static uint64_t merge_gap(uint32_t used, uint32_t cap)
 	return 2000000000;
 }
 
-static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64_t t0,
-			 uint64_t t1, uint64_t bytes)
+static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64_t t0, uint64_t t1,
+			 uint64_t bytes)
 {
 	struct ipcprof_record *r = ipcprof_rec;
 	uint32_t cap = r->timeline_cap;
@@ -723,7 +728,8 @@ static void fingerprint_add(uint32_t ch, const void *buf, size_t n, uint64_t t)
 	struct ipcprof_record *r = ipcprof_rec;
 	uint64_t h = payload_hash(buf, n);
 	for (unsigned k = 0; k < IPCPROF_MAX_FINGERPRINTS; k++) {
-		struct ipcprof_fingerprint *f = &r->fingerprints[(h + k) % IPCPROF_MAX_FINGERPRINTS];
+		struct ipcprof_fingerprint *f =
+		    &r->fingerprints[(h + k) % IPCPROF_MAX_FINGERPRINTS];
 		uint64_t cur = __atomic_load_n(&f->hash, __ATOMIC_ACQUIRE);
 		if (cur == 0) {
 			uint64_t zero = 0;
@@ -845,7 +851,8 @@ static void unwind_init(void)
 	if (h)
 		unw_backtrace_ptr = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
 	if (!unw_backtrace_ptr)
-		ipcprof_warn_once(IPCPROF_WARN_PLUGIN, "cannot load %s: call stacks are not recorded",
+		ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
+				  "cannot load %s: call stacks are not recorded",
 				  IPCPROF_LIBUNWIND);
 }
 
@@ -951,10 +958,15 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 	uint8_t pi = channel_plugin[idx];
 	const struct ipcprof_plugin *p = pi ? plugins[pi - 1] : NULL;
 	if (p && p->account) {
-		struct ipcprof_call call = {.fd = ch->first_fd, .op = op, .dir = dir,
+		struct ipcprof_call call = {.fd = ch->first_fd,
+					    .op = op,
+					    .dir = dir,
 					    .err = ret < 0 ? err : 0,
-					    .ret = ret, .addr = addr, .addrlen = addrlen,
-					    .start_ns = t->t0, .end_ns = t1};
+					    .ret = ret,
+					    .addr = addr,
+					    .addrlen = addrlen,
+					    .start_ns = t->t0,
+					    .end_ns = t1};
 		th->guard++;
 		p->account(ch, &call);
 		th->guard--;
@@ -971,7 +983,8 @@ static uint64_t resident_bytes(uint64_t addr, uint64_t len)
 	int fd = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	uint64_t first = addr / (uint64_t)page, last = (addr + len + (uint64_t)page - 1) / (uint64_t)page;
+	uint64_t first = addr / (uint64_t)page,
+		 last = (addr + len + (uint64_t)page - 1) / (uint64_t)page;
 	uint64_t present = 0, buf[512];
 	for (uint64_t p = first; p < last;) {
 		uint64_t n = last - p < 512 ? last - p : 512;
@@ -1040,8 +1053,8 @@ void ipcprof_map_removed(void *addr, size_t len)
 	    !ipcprof_is_self())
 		return;
 	uint64_t lo = (uint64_t)(uintptr_t)addr, hi = lo + len;
-	uint32_t used = r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used
-							       : IPCPROF_MAX_MAPPINGS;
+	uint32_t used =
+	    r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used : IPCPROF_MAX_MAPPINGS;
 	for (uint32_t i = 0; i < used; i++) {
 		struct ipcprof_mapping *m = &r->mappings[i];
 		if (!m->kind || (m->flags & IPCPROF_MAP_UNMAPPED) || m->addr >= hi ||
@@ -1061,8 +1074,8 @@ void ipcprof_map_moved(void *old_addr, size_t old_len, void *new_addr, size_t ne
 	if (!r || !atomic_load_explicit(&ipcprof_live_maps, memory_order_relaxed) ||
 	    !ipcprof_is_self())
 		return;
-	uint32_t used = r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used
-							       : IPCPROF_MAX_MAPPINGS;
+	uint32_t used =
+	    r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used : IPCPROF_MAX_MAPPINGS;
 	for (uint32_t i = 0; i < used; i++) {
 		struct ipcprof_mapping *m = &r->mappings[i];
 		if (m->kind && !(m->flags & IPCPROF_MAP_UNMAPPED) &&
@@ -1094,8 +1107,8 @@ void ipcprof_finish(uint32_t end_how, int status)
 		r->proc.nivcsw = (uint64_t)ru.ru_nivcsw;
 		r->proc.maxrss_kb = (uint64_t)ru.ru_maxrss;
 	}
-	uint32_t used = r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used
-							       : IPCPROF_MAX_MAPPINGS;
+	uint32_t used =
+	    r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used : IPCPROF_MAX_MAPPINGS;
 	for (uint32_t i = 0; i < used; i++) {
 		struct ipcprof_mapping *m = &r->mappings[i];
 		if (m->kind && !(m->flags & IPCPROF_MAP_UNMAPPED))
@@ -1166,7 +1179,7 @@ static void child_after_fork(void)
 	memcpy(r->proc.boot_id, parent->proc.boot_id, sizeof(r->proc.boot_id));
 	/* Shared mappings live on in the child. */
 	uint32_t used = parent->mappings_used < IPCPROF_MAX_MAPPINGS ? parent->mappings_used
-								    : IPCPROF_MAX_MAPPINGS;
+								     : IPCPROF_MAX_MAPPINGS;
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < used; i++) {
 		const struct ipcprof_mapping *m = &parent->mappings[i];
@@ -1182,8 +1195,8 @@ static void child_after_fork(void)
 	atomic_store(&ipcprof_live_maps, n);
 	/* Same image, same modules: the child need not walk the loader's list (and take its lock,
 	 * which another thread of the parent may have held at fork) for its first stack. */
-	uint32_t nm = parent->modules_used < IPCPROF_MAX_MODULES ? parent->modules_used
-								  : IPCPROF_MAX_MODULES;
+	uint32_t nm =
+	    parent->modules_used < IPCPROF_MAX_MODULES ? parent->modules_used : IPCPROF_MAX_MODULES;
 	memcpy(r->modules, parent->modules, nm * sizeof(r->modules[0]));
 	r->modules_used = nm;
 	sys_munmap(parent, parent->file_size);
@@ -1255,7 +1268,8 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	plugins_init();
 	unwind_init();
 	if (pthread_atfork(NULL, NULL, child_after_fork) != 0)
-		ipcprof_warn_once(IPCPROF_WARN_FORK, "pthread_atfork failed: forked children are not profiled");
+		ipcprof_warn_once(IPCPROF_WARN_FORK,
+				  "pthread_atfork failed: forked children are not profiled");
 	record_publish(r);
 	ipcprof_ready = true;
 	if (v && !strcmp(v, "1"))

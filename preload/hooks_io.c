@@ -24,7 +24,7 @@
 	} while (0)
 
 #define OUT IPCPROF_DIR_OUT
-#define IN IPCPROF_DIR_IN
+#define IN  IPCPROF_DIR_IN
 
 static size_t iov_total(const struct iovec *iov, int n)
 {
@@ -107,8 +107,7 @@ IPCPROF_API ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 
 IPCPROF_API ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
-	COUNT_CALL(fd, OUT, IPCPROF_OP_PWRITE, n, buf, n, NULL, 0,
-		   REAL(pwrite64)(fd, buf, n, off));
+	COUNT_CALL(fd, OUT, IPCPROF_OP_PWRITE, n, buf, n, NULL, 0, REAL(pwrite64)(fd, buf, n, off));
 }
 
 IPCPROF_API ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)

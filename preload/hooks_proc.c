@@ -135,8 +135,7 @@ IPCPROF_API int execveat(int dirfd, const char *path, char *const argv[], char *
 
 /* Collects execl-style arguments into argv[] on the stack; returns the envp after the NULL
  * when want_env, or environ. */
-static char *const *collect_args(const char *arg0, va_list ap, char **argv, bool want_env,
-				 bool *ok)
+static char *const *collect_args(const char *arg0, va_list ap, char **argv, bool want_env, bool *ok)
 {
 	size_t n = 0;
 	argv[n++] = (char *)arg0;
@@ -322,7 +321,8 @@ static bool find_command(char *out, size_t size)
 	if (!slash)
 		return false;
 	*slash = 0;
-	static const char *const rel[] = {"../report/ipcprof", "../bin/ipcprof", "../../bin/ipcprof"};
+	static const char *const rel[] = {"../report/ipcprof", "../bin/ipcprof",
+					  "../../bin/ipcprof"};
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 		snprintf(out, size, "%s/%s", dir, rel[i]);
 		if (access(out, X_OK) == 0)
@@ -339,8 +339,9 @@ void ipcprof_report_at_end(const char *dir, bool root)
 	int saved = errno;
 	char cmd[PATH_MAX];
 	if (!find_command(cmd, sizeof(cmd))) {
-		fprintf(stderr, "ipcprof: records are in %s (the ipcprof command was not found: "
-				"set %s, or run `ipcprof report %s`)\n",
+		fprintf(stderr,
+			"ipcprof: records are in %s (the ipcprof command was not found: "
+			"set %s, or run `ipcprof report %s`)\n",
 			dir, IPCPROF_ENV_COMMAND, dir);
 		errno = saved;
 		return;

@@ -46,9 +46,9 @@ static int eventfd_claim(const struct ipcprof_fd_info *info, struct ipcprof_chan
 }
 
 static const struct ipcprof_plugin eventfd_plugin = {
-	.version = IPCPROF_PLUGIN_VERSION,
-	.name = "eventfd",
-	.claim = eventfd_claim,
+    .version = IPCPROF_PLUGIN_VERSION,
+    .name = "eventfd",
+    .claim = eventfd_claim,
 };
 
 __attribute__((visibility("default"))) const struct ipcprof_plugin *ipcprof_plugin_entry(void)

@@ -21,9 +21,9 @@
 #include "ipcprof/plugin.h"
 #include "ipcprof/record.h"
 
-#define IPCPROF_API __attribute__((visibility("default")))
-#define IPCPROF_TLS __thread __attribute__((tls_model("initial-exec")))
-#define IPCPROF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define IPCPROF_API         __attribute__((visibility("default")))
+#define IPCPROF_TLS         __thread __attribute__((tls_model("initial-exec")))
+#define IPCPROF_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define IPCPROF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* The real functions, resolved with dlsym(RTLD_NEXT) once, early. */
@@ -121,22 +121,21 @@ static inline void *ipcprof_real_get(void **slot, const char *name)
 #define REAL(fn) ((__typeof__(ipcprof_real.fn))ipcprof_real_get((void **)&ipcprof_real.fn, #fn))
 
 /* The fortified variants and libc's start, which glibc's headers do not declare. */
-int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-		      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
-		      void *stack_end);
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
+		      void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
 ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
-ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-		       struct sockaddr *addr, socklen_t *alen);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr,
+		       socklen_t *alen);
 
 /* fd table entry values (low 32 bits; the high 32 hold the generation they belong to). */
-#define IPCPROF_FD_UNKNOWN 0u
-#define IPCPROF_FD_NOT_IPC 1u
-#define IPCPROF_FD_UNTRACKED 2u /* IPC but no room, or a plugin failed: pass through */
-#define IPCPROF_FD_CHANNEL0 16u /* channel index i is stored as IPCPROF_FD_CHANNEL0 + i */
-#define IPCPROF_FDTAB_SIZE 65536
+#define IPCPROF_FD_UNKNOWN   0u
+#define IPCPROF_FD_NOT_IPC   1u
+#define IPCPROF_FD_UNTRACKED 2u  /* IPC but no room, or a plugin failed: pass through */
+#define IPCPROF_FD_CHANNEL0  16u /* channel index i is stored as IPCPROF_FD_CHANNEL0 + i */
+#define IPCPROF_FDTAB_SIZE   65536
 
 /* Global state. The record pointer is NULL when profiling is off in this process. */
 extern struct ipcprof_record *ipcprof_rec;
@@ -147,11 +146,11 @@ extern uint32_t ipcprof_cpu_sample;
 
 /* Per-thread state. */
 struct ipcprof_thread {
-	uint32_t gen;	    /* ipcprof_gen when this state was last reset */
-	uint32_t guard;	    /* inside ipcprof: calls pass through uncounted */
+	uint32_t gen;   /* ipcprof_gen when this state was last reset */
+	uint32_t guard; /* inside ipcprof: calls pass through uncounted */
 	uint32_t tid;
 	uint32_t sample_left; /* calls until the next CPU-sampled one; 0: this one */
-	uint32_t next_open;	/* which of open[] a new interval replaces */
+	uint32_t next_open;   /* which of open[] a new interval replaces */
 	/* The thread's most recent intervals, one per channel and direction, that later calls
 	 * extend: alternating calls (a request, then its reply) each extend their own. */
 	struct {
@@ -199,7 +198,8 @@ static inline struct ipcprof_channel *ipcprof_channel_of(int fd)
 }
 
 /* Where an fd came from: kept per fd, turned into channel and mapping flags at classification. */
-#define IPCPROF_FD_ORIGIN_CREATED 0x1u	  /* made in this process (pipe, socket, accept, shm_open O_CREAT...) */
+#define IPCPROF_FD_ORIGIN_CREATED                                                                  \
+	0x1u /* made in this process (pipe, socket, accept, shm_open O_CREAT...) */
 #define IPCPROF_FD_ORIGIN_SOCKETPAIR 0x2u /* one end of a socketpair() */
 extern _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
 
@@ -291,7 +291,7 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 /* envp plus those of saved[] ("NAME=value") whose NAME it lacks, in out[] (cap entries); envp
  * itself when none is missing or out is too small. No heap, no state: vfork-safe. */
 char *const *ipcprof_env_merge(char *const *envp, char *const *saved, unsigned nsaved, char **out,
-				size_t cap);
+			       size_t cap);
 
 /* Says msg on stderr once per key (a small integer), prefixed "ipcprof: ". */
 void ipcprof_warn_once(unsigned key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

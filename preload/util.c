@@ -36,8 +36,8 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &info->sock_type, &l) != 0)
 			info->sock_type = -1;
 	} else if (fmt == 0 || fmt == S_IFIFO ||
-		   (fmt == S_IFREG && (info->st.st_dev == ipcprof_dev_shm ||
-				       info->st.st_dev == ipcprof_dev_memfd))) {
+		   (fmt == S_IFREG &&
+		    (info->st.st_dev == ipcprof_dev_shm || info->st.st_dev == ipcprof_dev_memfd))) {
 		char p[32];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 		ssize_t n = sys_readlink(p, link, linksize - 1);
@@ -48,7 +48,7 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 }
 
 char *const *ipcprof_env_merge(char *const *envp, char *const *saved, unsigned nsaved, char **out,
-				size_t cap)
+			       size_t cap)
 {
 	if (!nsaved || !envp || nsaved > 64)
 		return envp;

@@ -26,326 +26,326 @@
 
 static void usage(FILE *f)
 {
-        fprintf(
-            f,
-            "Usage: ipcprof record [OPTIONS] -- PROGRAM [ARGS...]\n"
-            "Runs PROGRAM with every process it starts under ipcprof, then writes the report.\n"
-            "\n"
-            "Options:\n"
-            "  -o, --output DIR   session folder for the records and reports (created, mode 0700;\n"
-            "                     default ./ipcprof-YYYYMMDD-HHMMSS-PID)\n"
-            "      --no-probes    do not load the eBPF probes even when permitted\n"
-            "      --no-preload   profile with the eBPF probes alone (static binaries, Go "
-            "programs)\n"
-            "      --no-report    keep the records, write no report (see `ipcprof report DIR`)\n"
-            "  -q, --quiet        no terminal summary, only the report paths\n"
-            "  -h, --help         this help\n"
-            "\n"
-            "The exit status is PROGRAM's (128+N when signal N ended it), or 125 when ipcprof\n"
-            "could not run it. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN, ...)\n"
-            "are passed through the environment; see docs/settings.md.\n");
+	fprintf(
+	    f,
+	    "Usage: ipcprof record [OPTIONS] -- PROGRAM [ARGS...]\n"
+	    "Runs PROGRAM with every process it starts under ipcprof, then writes the report.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -o, --output DIR   session folder for the records and reports (created, mode 0700;\n"
+	    "                     default ./ipcprof-YYYYMMDD-HHMMSS-PID)\n"
+	    "      --no-probes    do not load the eBPF probes even when permitted\n"
+	    "      --no-preload   profile with the eBPF probes alone (static binaries, Go "
+	    "programs)\n"
+	    "      --no-report    keep the records, write no report (see `ipcprof report DIR`)\n"
+	    "  -q, --quiet        no terminal summary, only the report paths\n"
+	    "  -h, --help         this help\n"
+	    "\n"
+	    "The exit status is PROGRAM's (128+N when signal N ended it), or 125 when ipcprof\n"
+	    "could not run it. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN, ...)\n"
+	    "are passed through the environment; see docs/settings.md.\n");
 }
 
 /* The preload next to this command: in the build tree, or installed. */
 static bool find_preload(char *out, size_t size)
 {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n > 0) {
-                self[n] = 0;
-                char *slash = strrchr(self, '/');
-                if (slash) {
-                        *slash = 0;
-                        static const char *const rel[] = {
-                            "../preload/libipcprof.so",
-                            "../lib/libipcprof.so",
-                            "../lib/x86_64-linux-gnu/libipcprof.so",
-                            "../lib64/libipcprof.so",
-                        };
-                        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-                                char p[PATH_MAX + 64];
-                                snprintf(p, sizeof(p), "%s/%s", self, rel[i]);
-                                if (access(p, R_OK) == 0 && realpath(p, out))
-                                        return true;
-                        }
-                }
-        }
-        snprintf(out, size, "%s/libipcprof.so", IPCPROF_LIBDIR);
-        return access(out, R_OK) == 0;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			static const char *const rel[] = {
+			    "../preload/libipcprof.so",
+			    "../lib/libipcprof.so",
+			    "../lib/x86_64-linux-gnu/libipcprof.so",
+			    "../lib64/libipcprof.so",
+			};
+			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				char p[PATH_MAX + 64];
+				snprintf(p, sizeof(p), "%s/%s", self, rel[i]);
+				if (access(p, R_OK) == 0 && realpath(p, out))
+					return true;
+			}
+		}
+	}
+	snprintf(out, size, "%s/libipcprof.so", IPCPROF_LIBDIR);
+	return access(out, R_OK) == 0;
 }
 
 static bool folder_has_records(const char *dir)
 {
-        DIR *d = opendir(dir);
-        if (!d)
-                return false;
-        bool found = false;
-        struct dirent *e;
-        while ((e = readdir(d)) && !found) {
-                size_t l = strlen(e->d_name);
-                found = l > 7 && !strcmp(e->d_name + l - 7, ".ipcrec");
-        }
-        closedir(d);
-        return found;
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while ((e = readdir(d)) && !found) {
+		size_t l = strlen(e->d_name);
+		found = l > 7 && !strcmp(e->d_name + l - 7, ".ipcrec");
+	}
+	closedir(d);
+	return found;
 }
 
 /* Makes the session folder: new, or an existing empty folder of ours (never a symlink). */
 static int make_session(const char *want, char *out, size_t size)
 {
-        if (!want) {
-                time_t now = time(NULL);
-                struct tm tm;
-                localtime_r(&now, &tm);
-                snprintf(out, size, "ipcprof-%04d%02d%02d-%02d%02d%02d-%d", tm.tm_year + 1900,
-                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                         (int)getpid());
-        } else if (snprintf(out, size, "%s", want) >= (int)size) {
-                fprintf(stderr, "ipcprof record: output folder name too long\n");
-                return -1;
-        }
-        if (mkdir(out, 0700) != 0 && errno != EEXIST) {
-                fprintf(stderr, "ipcprof record: cannot create %s: %s\n", out, strerror(errno));
-                return -1;
-        }
-        struct stat st;
-        if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                fprintf(stderr, "ipcprof record: %s is not a folder (symlinks are refused)\n", out);
-                return -1;
-        }
-        if (st.st_uid != geteuid()) {
-                fprintf(stderr, "ipcprof record: %s belongs to another user\n", out);
-                return -1;
-        }
-        if (folder_has_records(out)) {
-                fprintf(
-                    stderr,
-                    "ipcprof record: %s already holds a session's records; choose another folder\n",
-                    out);
-                return -1;
-        }
-        char abs[PATH_MAX];
-        if (!realpath(out, abs)) {
-                fprintf(stderr, "ipcprof record: %s: %s\n", out, strerror(errno));
-                return -1;
-        }
-        snprintf(out, size, "%s", abs);
-        return 0;
+	if (!want) {
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		snprintf(out, size, "ipcprof-%04d%02d%02d-%02d%02d%02d-%d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)getpid());
+	} else if (snprintf(out, size, "%s", want) >= (int)size) {
+		fprintf(stderr, "ipcprof record: output folder name too long\n");
+		return -1;
+	}
+	if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "ipcprof record: cannot create %s: %s\n", out, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ipcprof record: %s is not a folder (symlinks are refused)\n", out);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		fprintf(stderr, "ipcprof record: %s belongs to another user\n", out);
+		return -1;
+	}
+	if (folder_has_records(out)) {
+		fprintf(
+		    stderr,
+		    "ipcprof record: %s already holds a session's records; choose another folder\n",
+		    out);
+		return -1;
+	}
+	char abs[PATH_MAX];
+	if (!realpath(out, abs)) {
+		fprintf(stderr, "ipcprof record: %s: %s\n", out, strerror(errno));
+		return -1;
+	}
+	snprintf(out, size, "%s", abs);
+	return 0;
 }
 
 static int set_preload_env(const char *lib)
 {
-        const char *old = getenv("LD_PRELOAD");
-        if (old && *old) {
-                size_t n = strlen(lib) + strlen(old) + 2;
-                char *v = malloc(n);
-                if (!v)
-                        return -1;
-                snprintf(v, n, "%s:%s", lib, old);
-                int r = setenv("LD_PRELOAD", v, 1);
-                free(v);
-                return r;
-        }
-        return setenv("LD_PRELOAD", lib, 1);
+	const char *old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		size_t n = strlen(lib) + strlen(old) + 2;
+		char *v = malloc(n);
+		if (!v)
+			return -1;
+		snprintf(v, n, "%s:%s", lib, old);
+		int r = setenv("LD_PRELOAD", v, 1);
+		free(v);
+		return r;
+	}
+	return setenv("LD_PRELOAD", lib, 1);
 }
 
 static volatile sig_atomic_t child_pid;
 
 static void forward_signal(int sig)
 {
-        if (child_pid > 0)
-                kill(child_pid, sig);
+	if (child_pid > 0)
+		kill(child_pid, sig);
 }
 
 static uint64_t mono_ns(void)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int ipcprof_cmd_record(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"output", required_argument, NULL, 'o'},
-            {"no-probes", no_argument, NULL, 'P'},
-            {"no-preload", no_argument, NULL, 'L'},
-            {"no-report", no_argument, NULL, 'R'},
-            {"quiet", no_argument, NULL, 'q'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
-        const char *output = NULL;
-        bool probes = true, preload = true, report = true, quiet = false;
-        int c;
-        optind = 0; /* a full reset: another command may have run getopt before */
-        while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'o':
-                        output = optarg;
-                        break;
-                case 'P':
-                        probes = false;
-                        break;
-                case 'L':
-                        preload = false;
-                        break;
-                case 'R':
-                        report = false;
-                        break;
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        fprintf(stderr, "Try 'ipcprof record --help'.\n");
-                        return 125;
-                }
-        }
-        if (optind >= argc) {
-                fprintf(stderr,
-                        "ipcprof record: no program to run (ipcprof record -- PROGRAM ARGS...)\n");
-                return 125;
-        }
-        char **cmd = argv + optind;
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"no-probes", no_argument, NULL, 'P'},
+	    {"no-preload", no_argument, NULL, 'L'},
+	    {"no-report", no_argument, NULL, 'R'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *output = NULL;
+	bool probes = true, preload = true, report = true, quiet = false;
+	int c;
+	optind = 0; /* a full reset: another command may have run getopt before */
+	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'P':
+			probes = false;
+			break;
+		case 'L':
+			preload = false;
+			break;
+		case 'R':
+			report = false;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'ipcprof record --help'.\n");
+			return 125;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr,
+			"ipcprof record: no program to run (ipcprof record -- PROGRAM ARGS...)\n");
+		return 125;
+	}
+	char **cmd = argv + optind;
 
-        char lib[PATH_MAX];
-        if (preload && !find_preload(lib, sizeof(lib))) {
-                fprintf(stderr,
-                        "ipcprof record: libipcprof.so not found next to this command or in %s\n",
-                        IPCPROF_LIBDIR);
-                return 125;
-        }
-        char dir[PATH_MAX];
-        if (make_session(output, dir, sizeof(dir)) != 0)
-                return 125;
+	char lib[PATH_MAX];
+	if (preload && !find_preload(lib, sizeof(lib))) {
+		fprintf(stderr,
+			"ipcprof record: libipcprof.so not found next to this command or in %s\n",
+			IPCPROF_LIBDIR);
+		return 125;
+	}
+	char dir[PATH_MAX];
+	if (make_session(output, dir, sizeof(dir)) != 0)
+		return 125;
 
-        void *kp = NULL;
+	void *kp = NULL;
 #if IPCPROF_HAVE_PROBES
-        struct ipcprof_probes *pr = NULL;
-        if (probes) {
-                char why[256] = "";
-                if (ipcprof_probes_start(&pr, why, sizeof(why)) != 0) {
-                        fprintf(stderr, "ipcprof: eBPF probes off: %s%s\n", why,
-                                preload ? "; recording with the preload alone" : "");
-                        pr = NULL;
-                }
-        }
-        kp = pr;
+	struct ipcprof_probes *pr = NULL;
+	if (probes) {
+		char why[256] = "";
+		if (ipcprof_probes_start(&pr, why, sizeof(why)) != 0) {
+			fprintf(stderr, "ipcprof: eBPF probes off: %s%s\n", why,
+				preload ? "; recording with the preload alone" : "");
+			pr = NULL;
+		}
+	}
+	kp = pr;
 #else
-        if (probes && !preload)
-                fprintf(stderr, "ipcprof: this build has no eBPF probes\n");
+	if (probes && !preload)
+		fprintf(stderr, "ipcprof: this build has no eBPF probes\n");
 #endif
-        if (!preload && !kp) {
-                fprintf(stderr,
-                        "ipcprof record: --no-preload needs the eBPF probes, which are off\n");
-                return 125;
-        }
+	if (!preload && !kp) {
+		fprintf(stderr,
+			"ipcprof record: --no-preload needs the eBPF probes, which are off\n");
+		return 125;
+	}
 
-        if (preload && set_preload_env(lib) != 0) {
-                fprintf(stderr, "ipcprof record: cannot set LD_PRELOAD\n");
-                return 125;
-        }
-        char self[PATH_MAX];
-        ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (sl > 0) {
-                self[sl] = 0;
-                setenv(IPCPROF_ENV_COMMAND, self, 1);
-        }
-        setenv(IPCPROF_ENV_DIR, dir, 1);
-        setenv(IPCPROF_ENV_REPORT, "0", 1); /* this command reports once the whole run is over */
-        unsetenv(IPCPROF_ENV_ROOT);         /* the program's first process is the session's root */
+	if (preload && set_preload_env(lib) != 0) {
+		fprintf(stderr, "ipcprof record: cannot set LD_PRELOAD\n");
+		return 125;
+	}
+	char self[PATH_MAX];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl > 0) {
+		self[sl] = 0;
+		setenv(IPCPROF_ENV_COMMAND, self, 1);
+	}
+	setenv(IPCPROF_ENV_DIR, dir, 1);
+	setenv(IPCPROF_ENV_REPORT, "0", 1); /* this command reports once the whole run is over */
+	unsetenv(IPCPROF_ENV_ROOT);         /* the program's first process is the session's root */
 
-        /* The child waits on a pipe until the probes follow it, so that they see all it does. */
-        int go[2], err[2];
-        if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-                perror("ipcprof record: pipe");
-                return 125;
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-                perror("ipcprof record: fork");
-                return 125;
-        }
-        if (pid == 0) {
-                close(go[1]);
-                close(err[0]);
-                char b;
-                while (read(go[0], &b, 1) < 0 && errno == EINTR)
-                        ;
-                execvp(cmd[0], cmd);
-                int e = errno;
-                ssize_t w = write(err[1], &e, sizeof(e));
-                (void)w;
-                _exit(127);
-        }
-        close(go[0]);
-        close(err[1]);
-        child_pid = pid;
-        struct sigaction sa = {.sa_handler = forward_signal};
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESTART;
-        int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-        for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
-                sigaction(fwd[i], &sa, NULL);
+	/* The child waits on a pipe until the probes follow it, so that they see all it does. */
+	int go[2], err[2];
+	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+		perror("ipcprof record: pipe");
+		return 125;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("ipcprof record: fork");
+		return 125;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(err[0]);
+		char b;
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		execvp(cmd[0], cmd);
+		int e = errno;
+		ssize_t w = write(err[1], &e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	close(go[0]);
+	close(err[1]);
+	child_pid = pid;
+	struct sigaction sa = {.sa_handler = forward_signal};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+		sigaction(fwd[i], &sa, NULL);
 #if IPCPROF_HAVE_PROBES
-        if (pr && ipcprof_probes_follow(pr, pid) != 0) {
-                fprintf(stderr,
-                        "ipcprof: eBPF probes cannot follow the program; continuing without\n");
-                ipcprof_probes_free(pr);
-                pr = NULL;
-        }
+	if (pr && ipcprof_probes_follow(pr, pid) != 0) {
+		fprintf(stderr,
+			"ipcprof: eBPF probes cannot follow the program; continuing without\n");
+		ipcprof_probes_free(pr);
+		pr = NULL;
+	}
 #endif
-        close(go[1]);
-        int exec_errno = 0;
-        ssize_t got;
-        while ((got = read(err[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
-                ;
-        close(err[0]);
+	close(go[1]);
+	int exec_errno = 0;
+	ssize_t got;
+	while ((got = read(err[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+		;
+	close(err[0]);
 
-        int status = 0;
-        struct rusage ru;
-        while (wait4(pid, &status, 0, &ru) < 0) {
-                if (errno != EINTR) {
-                        perror("ipcprof record: wait");
-                        return 125;
-                }
-        }
-        child_pid = 0;
-        if (got == (ssize_t)sizeof(exec_errno)) {
-                fprintf(stderr, "ipcprof record: cannot run %s: %s\n", cmd[0],
-                        strerror(exec_errno));
+	int status = 0;
+	struct rusage ru;
+	while (wait4(pid, &status, 0, &ru) < 0) {
+		if (errno != EINTR) {
+			perror("ipcprof record: wait");
+			return 125;
+		}
+	}
+	child_pid = 0;
+	if (got == (ssize_t)sizeof(exec_errno)) {
+		fprintf(stderr, "ipcprof record: cannot run %s: %s\n", cmd[0],
+			strerror(exec_errno));
 #if IPCPROF_HAVE_PROBES
-                ipcprof_probes_free(pr);
+		ipcprof_probes_free(pr);
 #endif
-                rmdir(dir);
-                return exec_errno == ENOENT ? 127 : 126;
-        }
-        if (preload)
-                ipcprof_record_end(dir, pid, status, &ru, mono_ns());
+		rmdir(dir);
+		return exec_errno == ENOENT ? 127 : 126;
+	}
+	if (preload)
+		ipcprof_record_end(dir, pid, status, &ru, mono_ns());
 #if IPCPROF_HAVE_PROBES
-        if (pr) {
-                int r = ipcprof_probes_finish(pr, dir);
-                if (r < 0)
-                        fprintf(stderr, "ipcprof: eBPF probes: cannot write their figures: %s\n",
-                                strerror(-r));
-                ipcprof_probes_free(pr);
-        }
+	if (pr) {
+		int r = ipcprof_probes_finish(pr, dir);
+		if (r < 0)
+			fprintf(stderr, "ipcprof: eBPF probes: cannot write their figures: %s\n",
+				strerror(-r));
+		ipcprof_probes_free(pr);
+	}
 #endif
-        if (report) {
-                char *rargv[] = {"report", quiet ? "--quiet" : dir, quiet ? dir : NULL, NULL};
-                int rargc = quiet ? 3 : 2;
-                fflush(stdout);
-                if (ipcprof_cmd_report(rargc, rargv) == 2)
-                        fprintf(stderr, "ipcprof: the report failed; the records stay in %s\n",
-                                dir);
-        } else {
-                fprintf(stderr, "ipcprof: records in %s (report them with `ipcprof report %s`)\n",
-                        dir, dir);
-        }
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return WEXITSTATUS(status);
+	if (report) {
+		char *rargv[] = {"report", quiet ? "--quiet" : dir, quiet ? dir : NULL, NULL};
+		int rargc = quiet ? 3 : 2;
+		fflush(stdout);
+		if (ipcprof_cmd_report(rargc, rargv) == 2)
+			fprintf(stderr, "ipcprof: the report failed; the records stay in %s\n",
+				dir);
+	} else {
+		fprintf(stderr, "ipcprof: records in %s (report them with `ipcprof report %s`)\n",
+			dir, dir);
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
 }

@@ -4,27 +4,27 @@
 
 /* Session folder. Set by `ipcprof record -o`, or by the first process, which makes
  * ./ipcprof-YYYYMMDD-HHMMSS-PID; every descendant writes its record there. */
-#define IPCPROF_ENV_DIR "IPCPROF_DIR"
+#define IPCPROF_ENV_DIR             "IPCPROF_DIR"
 /* pid of the session's first process: it writes the report when it exits. Set by ipcprof. */
-#define IPCPROF_ENV_ROOT "IPCPROF_ROOT_PID"
+#define IPCPROF_ENV_ROOT            "IPCPROF_ROOT_PID"
 /* "0" turns the report at the end off (records stay). Default: on, unless under `ipcprof record`,
  * which reports itself. */
-#define IPCPROF_ENV_REPORT "IPCPROF_REPORT"
+#define IPCPROF_ENV_REPORT          "IPCPROF_REPORT"
 /* Colon-separated list of channel plugins (.so) to load. */
-#define IPCPROF_ENV_PLUGINS "IPCPROF_PLUGINS"
+#define IPCPROF_ENV_PLUGINS         "IPCPROF_PLUGINS"
 /* Timeline capacity in intervals per process (default 65536, 0 = no timeline). */
-#define IPCPROF_ENV_TIMELINE "IPCPROF_TIMELINE"
+#define IPCPROF_ENV_TIMELINE        "IPCPROF_TIMELINE"
 /* Calls moving at least this many bytes record their call stack (default 1048576, 0 = never). */
-#define IPCPROF_ENV_STACK_MIN "IPCPROF_STACK_MIN"
+#define IPCPROF_ENV_STACK_MIN       "IPCPROF_STACK_MIN"
 /* Writes of at least this many bytes get a content fingerprint (default 65536, 0 = never). */
 #define IPCPROF_ENV_FINGERPRINT_MIN "IPCPROF_FINGERPRINT_MIN"
 /* One call in this many also reads the thread CPU clock (default 64; 1 = every call). */
-#define IPCPROF_ENV_CPU_SAMPLE "IPCPROF_CPU_SAMPLE"
+#define IPCPROF_ENV_CPU_SAMPLE      "IPCPROF_CPU_SAMPLE"
 /* "1" prints what the preload does to stderr. */
-#define IPCPROF_ENV_VERBOSE "IPCPROF_VERBOSE"
+#define IPCPROF_ENV_VERBOSE         "IPCPROF_VERBOSE"
 /* Set by the root process: TSC ticks per second, so that children need not calibrate again. */
-#define IPCPROF_ENV_TSC_HZ "IPCPROF_TSC_HZ"
+#define IPCPROF_ENV_TSC_HZ          "IPCPROF_TSC_HZ"
 /* Path of the ipcprof command, for the report at the end of a bare LD_PRELOAD run. */
-#define IPCPROF_ENV_COMMAND "IPCPROF_COMMAND"
+#define IPCPROF_ENV_COMMAND         "IPCPROF_COMMAND"
 
 #endif

@@ -40,10 +40,11 @@
 struct ipcprof_fd_info {
 	int fd;
 	int sock_domain; /* SO_DOMAIN, or -1 when the fd is not a socket */
-	int sock_type;	 /* SO_TYPE, or -1 */
+	int sock_type;   /* SO_TYPE, or -1 */
 	int reserved;
-	struct stat st;	  /* fstat() of the fd */
-	const char *link; /* readlink of /proc/self/fd/<fd> for anonymous inodes ("anon_inode:[eventfd]"),
+	struct stat st; /* fstat() of the fd */
+	const char
+	    *link; /* readlink of /proc/self/fd/<fd> for anonymous inodes ("anon_inode:[eventfd]"),
 			     memfds and tmpfs files; "" otherwise */
 };
 
@@ -72,11 +73,12 @@ enum ipcprof_op {
 /* One counted call, as account() sees it after the call returned. */
 struct ipcprof_call {
 	int fd;
-	int op;	 /* enum ipcprof_op */
+	int op;  /* enum ipcprof_op */
 	int dir; /* enum ipcprof_dir */
 	int err; /* errno when ret < 0, else 0 */
 	long ret;
-	const struct sockaddr *addr; /* destination (sendto/sendmsg) or source (recvfrom), or NULL */
+	const struct sockaddr
+	    *addr; /* destination (sendto/sendmsg) or source (recvfrom), or NULL */
 	socklen_t addrlen;
 	uint64_t start_ns;
 	uint64_t end_ns;

@@ -18,20 +18,20 @@
  * start_realtime_ns. All fields are little-endian fixed-width integers or NUL-terminated strings.
  */
 
-#define IPCPROF_RECORD_MAGIC "IPCPREC"	/* 8 bytes with the NUL */
+#define IPCPROF_RECORD_MAGIC   "IPCPREC" /* 8 bytes with the NUL */
 #define IPCPROF_RECORD_VERSION 1
-#define IPCPROF_RECORD_SUFFIX ".ipcrec"
+#define IPCPROF_RECORD_SUFFIX  ".ipcrec"
 
-#define IPCPROF_MAX_CHANNELS 512
-#define IPCPROF_MAX_MAPPINGS 256
+#define IPCPROF_MAX_CHANNELS     512
+#define IPCPROF_MAX_MAPPINGS     256
 #define IPCPROF_MAX_FINGERPRINTS 256
-#define IPCPROF_MAX_STACKS 256
-#define IPCPROF_STACK_DEPTH 32
-#define IPCPROF_MAX_MODULES 256
-#define IPCPROF_HIST_BUCKETS 40
-#define IPCPROF_ARGV_BYTES 4096
-#define IPCPROF_NAME_BYTES 108
-#define IPCPROF_PATH_BYTES 256
+#define IPCPROF_MAX_STACKS       256
+#define IPCPROF_STACK_DEPTH      32
+#define IPCPROF_MAX_MODULES      256
+#define IPCPROF_HIST_BUCKETS     40
+#define IPCPROF_ARGV_BYTES       4096
+#define IPCPROF_NAME_BYTES       108
+#define IPCPROF_PATH_BYTES       256
 #define IPCPROF_DEFAULT_TIMELINE 65536
 
 /* Direction of a call on a channel. */
@@ -44,31 +44,31 @@ enum ipcprof_dir {
 /* What kind of channel an endpoint is. */
 enum ipcprof_kind {
 	IPCPROF_KIND_NONE = 0,
-	IPCPROF_KIND_PIPE = 1,		 /* anonymous pipe */
-	IPCPROF_KIND_FIFO = 2,		 /* named pipe (mkfifo) */
-	IPCPROF_KIND_UNIX_STREAM = 3,	 /* AF_UNIX SOCK_STREAM */
-	IPCPROF_KIND_UNIX_DGRAM = 4,	 /* AF_UNIX SOCK_DGRAM */
+	IPCPROF_KIND_PIPE = 1,           /* anonymous pipe */
+	IPCPROF_KIND_FIFO = 2,           /* named pipe (mkfifo) */
+	IPCPROF_KIND_UNIX_STREAM = 3,    /* AF_UNIX SOCK_STREAM */
+	IPCPROF_KIND_UNIX_DGRAM = 4,     /* AF_UNIX SOCK_DGRAM */
 	IPCPROF_KIND_UNIX_SEQPACKET = 5, /* AF_UNIX SOCK_SEQPACKET */
 	IPCPROF_KIND_TCP = 6,
 	IPCPROF_KIND_UDP = 7,
-	IPCPROF_KIND_SHM = 8,	/* an fd of a shared-memory object read or written directly */
+	IPCPROF_KIND_SHM = 8,    /* an fd of a shared-memory object read or written directly */
 	IPCPROF_KIND_PLUGIN = 9, /* claimed by a third-party plugin: see plugin[] */
 	IPCPROF_KIND_COUNT
 };
 
 /* ipcprof_channel.flags */
-#define IPCPROF_CH_LOCAL 0x1u	    /* both ends on this host: inter-process communication */
-#define IPCPROF_CH_NETWORK 0x2u    /* TCP/UDP to another host */
+#define IPCPROF_CH_LOCAL      0x1u /* both ends on this host: inter-process communication */
+#define IPCPROF_CH_NETWORK    0x2u /* TCP/UDP to another host */
 #define IPCPROF_CH_SOCKETPAIR 0x4u /* created by socketpair() in this process or an ancestor */
-#define IPCPROF_CH_ABSTRACT 0x8u   /* unix socket in the abstract namespace (name starts with '@') */
-#define IPCPROF_CH_CREATED 0x10u   /* created in this process (pipe, socketpair, socket, accept) */
+#define IPCPROF_CH_ABSTRACT   0x8u /* unix socket in the abstract namespace (name starts with '@') */
+#define IPCPROF_CH_CREATED    0x10u /* created in this process (pipe, socketpair, socket, accept) */
 
 /* Figures for one direction of one channel endpoint. */
 struct ipcprof_dir_stats {
-	uint64_t calls;	 /* calls that returned, successful or not */
-	uint64_t bytes;	 /* bytes moved by successful calls */
-	uint64_t errors; /* calls that returned -1, EAGAIN included */
-	uint64_t eagain; /* of those, EAGAIN/EWOULDBLOCK */
+	uint64_t calls;   /* calls that returned, successful or not */
+	uint64_t bytes;   /* bytes moved by successful calls */
+	uint64_t errors;  /* calls that returned -1, EAGAIN included */
+	uint64_t eagain;  /* of those, EAGAIN/EWOULDBLOCK */
 	uint64_t time_ns; /* wall time spent inside the calls */
 	/*
 	 * A sample of the calls also reads the thread's CPU clock around the call; the
@@ -85,8 +85,8 @@ struct ipcprof_dir_stats {
 
 /* One channel endpoint as this process saw it. */
 struct ipcprof_channel {
-	uint32_t kind;	/* enum ipcprof_kind */
-	uint32_t flags; /* IPCPROF_CH_* */
+	uint32_t kind;   /* enum ipcprof_kind */
+	uint32_t flags;  /* IPCPROF_CH_* */
 	char plugin[16]; /* name of the plugin that claimed it */
 	/* Pairing across processes: pipes and FIFOs share (dev, ino) at both ends; a unix socket
 	 * pairs its ino with the peer's peer_ino; TCP/UDP pair by the 4-tuple. */
@@ -100,7 +100,7 @@ struct ipcprof_channel {
 	uint8_t local_addr[16]; /* IPv4 as IPv4-mapped IPv6 */
 	uint8_t peer_addr[16];
 	char name[IPCPROF_NAME_BYTES]; /* FIFO path, socket path ('@' = abstract), plugin detail */
-	int32_t first_fd;		/* fd it was first seen on */
+	int32_t first_fd;              /* fd it was first seen on */
 	uint32_t reserved1;
 	uint64_t first_ns; /* first seen */
 	uint64_t last_ns;  /* last call */
@@ -109,16 +109,17 @@ struct ipcprof_channel {
 
 /* ipcprof_mapping.kind */
 enum ipcprof_map_kind {
-	IPCPROF_MAP_POSIX_SHM = 1,   /* shm_open object (/dev/shm) */
-	IPCPROF_MAP_MEMFD = 2,	     /* memfd_create object */
-	IPCPROF_MAP_SHARED_ANON = 3, /* MAP_SHARED|MAP_ANONYMOUS, shared with children through fork */
+	IPCPROF_MAP_POSIX_SHM = 1, /* shm_open object (/dev/shm) */
+	IPCPROF_MAP_MEMFD = 2,     /* memfd_create object */
+	IPCPROF_MAP_SHARED_ANON =
+	    3, /* MAP_SHARED|MAP_ANONYMOUS, shared with children through fork */
 	IPCPROF_MAP_SHARED_FILE = 4, /* MAP_SHARED of another tmpfs file */
 };
 
 /* ipcprof_mapping.flags */
 #define IPCPROF_MAP_INHERITED 0x1u /* mapped by an ancestor, inherited through fork */
-#define IPCPROF_MAP_UNMAPPED 0x2u  /* munmap'd before the end (unmap_ns is set) */
-#define IPCPROF_MAP_CREATOR 0x4u   /* this process created the object (O_CREAT, memfd_create) */
+#define IPCPROF_MAP_UNMAPPED  0x2u /* munmap'd before the end (unmap_ns is set) */
+#define IPCPROF_MAP_CREATOR   0x4u /* this process created the object (O_CREAT, memfd_create) */
 
 /* One shared-memory mapping. */
 struct ipcprof_mapping {
@@ -132,7 +133,8 @@ struct ipcprof_mapping {
 	uint64_t object_size; /* size of the object when mapped (fstat) */
 	uint64_t map_ns;
 	uint64_t unmap_ns;
-	uint64_t resident_bytes; /* pages of the mapping resident when last measured (munmap or exit) */
+	uint64_t
+	    resident_bytes; /* pages of the mapping resident when last measured (munmap or exit) */
 	int32_t prot;
 	int32_t map_flags;
 	char name[IPCPROF_NAME_BYTES]; /* "/psm_x" for shm_open, "memfd:x", "" for anonymous */
@@ -161,7 +163,7 @@ struct ipcprof_stack {
 
 /* A loaded module (executable or shared object), for symbolizing stacks. */
 struct ipcprof_module {
-	uint64_t base; /* load bias: runtime address - ELF virtual address */
+	uint64_t base;  /* load bias: runtime address - ELF virtual address */
 	uint64_t start; /* lowest and highest runtime address of its PT_LOAD segments */
 	uint64_t end;
 	uint32_t build_id_len;
@@ -177,7 +179,7 @@ struct ipcprof_interval {
 	uint32_t tid;
 	uint32_t calls;
 	uint16_t channel; /* index into channels[] */
-	uint8_t dir;	  /* enum ipcprof_dir */
+	uint8_t dir;      /* enum ipcprof_dir */
 	uint8_t reserved[5];
 };
 
@@ -192,17 +194,17 @@ enum ipcprof_origin {
 /* How a process image ended. */
 enum ipcprof_end {
 	IPCPROF_END_RUNNING = 0, /* no end seen: still running, or killed unseen (SIGKILL) */
-	IPCPROF_END_EXIT = 1,	 /* exit status in exit_status */
-	IPCPROF_END_EXEC = 2,	 /* replaced by exec: record pid.(seq+1) continues */
-	IPCPROF_END_SIGNAL = 3,	 /* killed by term_signal (seen by the parent's wait) */
+	IPCPROF_END_EXIT = 1,    /* exit status in exit_status */
+	IPCPROF_END_EXEC = 2,    /* replaced by exec: record pid.(seq+1) continues */
+	IPCPROF_END_SIGNAL = 3,  /* killed by term_signal (seen by the parent's wait) */
 };
 
 struct ipcprof_process {
 	int32_t pid;
-	int32_t ppid;	    /* getppid() at start */
+	int32_t ppid;       /* getppid() at start */
 	int32_t parent_pid; /* the profiled process that forked or exec'd it; 0 for the root */
 	uint32_t origin;    /* enum ipcprof_origin */
-	uint32_t seq;	    /* the <seq> of the file name */
+	uint32_t seq;       /* the <seq> of the file name */
 	uint32_t argc;
 	uint32_t argv_len; /* bytes used in argv[], NUL-separated */
 	uint32_t end_how;  /* enum ipcprof_end */
@@ -238,19 +240,19 @@ struct ipcprof_dropped {
 };
 
 struct ipcprof_record {
-	char magic[8];		 /* IPCPROF_RECORD_MAGIC */
-	uint32_t version;	 /* IPCPROF_RECORD_VERSION */
-	uint32_t record_size;	 /* sizeof(struct ipcprof_record) */
-	uint32_t interval_size;	 /* sizeof(struct ipcprof_interval) */
-	uint32_t timeline_cap;	 /* intervals that follow the record */
-	uint64_t file_size;	 /* record_size + timeline_cap * interval_size */
-	uint32_t channels_used;	 /* entries in use; an entry with kind 0 is being filled */
+	char magic[8];          /* IPCPROF_RECORD_MAGIC */
+	uint32_t version;       /* IPCPROF_RECORD_VERSION */
+	uint32_t record_size;   /* sizeof(struct ipcprof_record) */
+	uint32_t interval_size; /* sizeof(struct ipcprof_interval) */
+	uint32_t timeline_cap;  /* intervals that follow the record */
+	uint64_t file_size;     /* record_size + timeline_cap * interval_size */
+	uint32_t channels_used; /* entries in use; an entry with kind 0 is being filled */
 	uint32_t mappings_used;
 	uint32_t modules_used;
-	uint32_t intervals_used; /* may exceed timeline_cap; only the first timeline_cap exist */
-	uint64_t stack_min_bytes;     /* calls of at least this size record their stack */
+	uint32_t intervals_used;  /* may exceed timeline_cap; only the first timeline_cap exist */
+	uint64_t stack_min_bytes; /* calls of at least this size record their stack */
 	uint64_t fingerprint_min_bytes; /* writes of at least this size are fingerprinted */
-	uint64_t last_ns;		/* updated by fork, exec, munmap and exit: a lower bound */
+	uint64_t last_ns;               /* updated by fork, exec, munmap and exit: a lower bound */
 	struct ipcprof_process proc;
 	struct ipcprof_dropped dropped;
 	struct ipcprof_channel channels[IPCPROF_MAX_CHANNELS];

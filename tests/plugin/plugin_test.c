@@ -101,14 +101,15 @@ static void scan(const char *dir, struct seen *s)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		int fd = open(path, O_RDONLY);
 		struct stat st;
-		if (fd < 0 || fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(struct ipcprof_record)) {
+		if (fd < 0 || fstat(fd, &st) != 0 ||
+		    (size_t)st.st_size < sizeof(struct ipcprof_record)) {
 			CHECK(0, "%s: unreadable or short record", path);
 			if (fd >= 0)
 				close(fd);
 			continue;
 		}
 		const struct ipcprof_record *r =
-			mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		    mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 		close(fd);
 		CHECK(r != MAP_FAILED, "mmap %s", path);
 		if (r == MAP_FAILED)
@@ -180,8 +181,8 @@ int main(int argc, char **argv)
 	/* Without it, an eventfd is not IPC to the built-in plugins: nothing counted. */
 	CHECK(run(self, argv[1], NULL, without, out, sizeof(out)) == 0, "workload failed");
 	scan(without, &s);
-	CHECK(s.records == 2 && s.eventfd_channels == 0, "without the plugin: %d records, %d channels",
-	      s.records, s.eventfd_channels);
+	CHECK(s.records == 2 && s.eventfd_channels == 0,
+	      "without the plugin: %d records, %d channels", s.records, s.eventfd_channels);
 
 	/* A plugin that cannot load is said once and changes nothing else. */
 	CHECK(run(self, argv[1], "/nonexistent/plugin.so", bad, out, sizeof(out)) == 0,

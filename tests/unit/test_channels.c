@@ -202,10 +202,13 @@ static void test_udp_learns_peer_from_sendto(void **state)
 	assert_int_equal(c.kind, IPCPROF_KIND_UDP);
 	assert_int_equal(c.peer_port, 0);
 	assert_int_equal(c.flags & (IPCPROF_CH_LOCAL | IPCPROF_CH_NETWORK), 0);
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9),
-				 .sin_addr.s_addr = htonl(0x7f000001)};
-	struct ipcprof_call call = {.fd = u, .op = IPCPROF_OP_SENDTO, .dir = IPCPROF_DIR_OUT,
-				    .ret = 5, .addr = (struct sockaddr *)&to,
+	struct sockaddr_in to = {
+	    .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(0x7f000001)};
+	struct ipcprof_call call = {.fd = u,
+				    .op = IPCPROF_OP_SENDTO,
+				    .dir = IPCPROF_DIR_OUT,
+				    .ret = 5,
+				    .addr = (struct sockaddr *)&to,
 				    .addrlen = sizeof(to)};
 	assert_int_equal(ipcprof_channel_inet.account(&c, &call), 0);
 	assert_int_equal(c.peer_port, 9);
@@ -343,18 +346,18 @@ static void test_record_end(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hist_bucket),
-		cmocka_unit_test(test_pipe_both_ends_pair),
-		cmocka_unit_test(test_fifo_named),
-		cmocka_unit_test(test_regular_file_not_ipc),
-		cmocka_unit_test(test_unix_socketpairs),
-		cmocka_unit_test(test_unix_abstract_named),
-		cmocka_unit_test(test_tcp_loopback_is_local),
-		cmocka_unit_test(test_udp_learns_peer_from_sendto),
-		cmocka_unit_test(test_shm_objects),
-		cmocka_unit_test(test_env_merge),
-		cmocka_unit_test(test_strlcpy),
-		cmocka_unit_test(test_record_end),
+	    cmocka_unit_test(test_hist_bucket),
+	    cmocka_unit_test(test_pipe_both_ends_pair),
+	    cmocka_unit_test(test_fifo_named),
+	    cmocka_unit_test(test_regular_file_not_ipc),
+	    cmocka_unit_test(test_unix_socketpairs),
+	    cmocka_unit_test(test_unix_abstract_named),
+	    cmocka_unit_test(test_tcp_loopback_is_local),
+	    cmocka_unit_test(test_udp_learns_peer_from_sendto),
+	    cmocka_unit_test(test_shm_objects),
+	    cmocka_unit_test(test_env_merge),
+	    cmocka_unit_test(test_strlcpy),
+	    cmocka_unit_test(test_record_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

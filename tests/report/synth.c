@@ -8,8 +8,8 @@
 
 #include "synth.h"
 
-struct ipcprof_record *synth_new(int pid, uint32_t seq, int parent_pid, uint32_t origin,
-                                 const char *const *argv, uint32_t timeline_cap)
+struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, uint32_t origin,
+                                         const char *const *argv, uint32_t timeline_cap)
 {
         size_t size =
             sizeof(struct ipcprof_record) + timeline_cap * sizeof(struct ipcprof_interval);
@@ -46,8 +46,8 @@ struct ipcprof_record *synth_new(int pid, uint32_t seq, int parent_pid, uint32_t
         return r;
 }
 
-int synth_channel(struct ipcprof_record *r, uint32_t kind, uint64_t dev, uint64_t ino,
-                  uint64_t peer_ino, int fd)
+int ipcprof_synth_channel(struct ipcprof_record *r, uint32_t kind, uint64_t dev, uint64_t ino,
+                          uint64_t peer_ino, int fd)
 {
         int i = (int)r->channels_used++;
         struct ipcprof_channel *c = &r->channels[i];
@@ -60,8 +60,8 @@ int synth_channel(struct ipcprof_record *r, uint32_t kind, uint64_t dev, uint64_
         return i;
 }
 
-void synth_io(struct ipcprof_record *r, int ch, int dir, uint64_t calls, uint64_t bytes,
-              uint64_t time_ns, uint64_t cpu_ns, int sampled)
+void ipcprof_synth_io(struct ipcprof_record *r, int ch, int dir, uint64_t calls, uint64_t bytes,
+                      uint64_t time_ns, uint64_t cpu_ns, int sampled)
 {
         struct ipcprof_dir_stats *s = &r->channels[ch].dir[dir];
         s->calls += calls;
@@ -79,8 +79,8 @@ void synth_io(struct ipcprof_record *r, int ch, int dir, uint64_t calls, uint64_
                 s->hist[ipcprof_hist_bucket(each)] += calls;
 }
 
-void synth_interval(struct ipcprof_record *r, int ch, int dir, uint32_t tid, uint64_t start_ns,
-                    uint64_t end_ns, uint64_t bytes, uint32_t calls)
+void ipcprof_synth_interval(struct ipcprof_record *r, int ch, int dir, uint32_t tid,
+                            uint64_t start_ns, uint64_t end_ns, uint64_t bytes, uint32_t calls)
 {
         uint32_t i = r->intervals_used++;
         if (i >= r->timeline_cap)
@@ -95,7 +95,7 @@ void synth_interval(struct ipcprof_record *r, int ch, int dir, uint32_t tid, uin
         v->dir = (uint8_t)dir;
 }
 
-int synth_write(const char *dir, const struct ipcprof_record *r)
+int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r)
 {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%d.%u%s", dir, r->proc.pid, r->proc.seq,

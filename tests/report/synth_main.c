@@ -23,7 +23,7 @@ static void fail(const char *what)
 
 static void put(const char *dir, struct ipcprof_record *r)
 {
-        if (!r || synth_write(dir, r) != 0)
+        if (!r || ipcprof_synth_write(dir, r) != 0)
                 fail(dir);
         free(r);
 }
@@ -91,28 +91,28 @@ static void basic(const char *dir)
         struct ipcprof_record *r;
         int a, b, c, u, x;
 
-        r = synth_new(1000, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 16);
+        r = ipcprof_synth_new(1000, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 16);
         r->proc.start_ns = 1 * S;
         r->proc.start_realtime_ns = 1700000000 * S;
         r->proc.end_ns = 11 * S;
         r->proc.end_how = IPCPROF_END_EXIT;
         r->proc.user_ns = 2 * S;
         r->proc.sys_ns = 1 * S;
-        a = synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 5);
-        synth_io(r, a, IPCPROF_DIR_OUT, 4, 4000000, 2 * S, S / 2 * 1, 1);
+        a = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 5);
+        ipcprof_synth_io(r, a, IPCPROF_DIR_OUT, 4, 4000000, 2 * S, S / 2 * 1, 1);
         /* only half the calls' time was sampled: the ratio is what counts */
         r->channels[a].dir[IPCPROF_DIR_OUT].sampled_wall_ns = S;
         r->channels[a].dir[IPCPROF_DIR_OUT].sampled_cpu_ns = S / 2;
-        b = synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 6);
-        synth_io(r, b, IPCPROF_DIR_IN, 10, 1000, S / 10, 0, 1);
-        u = synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 200, 201, 7);
-        synth_io(r, u, IPCPROF_DIR_OUT, 3, 3000000, S, S, 1);
-        synth_io(r, u, IPCPROF_DIR_IN, 1, 500, 0, 0, 1);
-        c = synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 8);
-        synth_io(r, c, IPCPROF_DIR_OUT, 3, 6000, 0, 0, 1);
-        x = synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 300, 0, 9);
+        b = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 6);
+        ipcprof_synth_io(r, b, IPCPROF_DIR_IN, 10, 1000, S / 10, 0, 1);
+        u = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 200, 201, 7);
+        ipcprof_synth_io(r, u, IPCPROF_DIR_OUT, 3, 3000000, S, S, 1);
+        ipcprof_synth_io(r, u, IPCPROF_DIR_IN, 1, 500, 0, 0, 1);
+        c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 8);
+        ipcprof_synth_io(r, c, IPCPROF_DIR_OUT, 3, 6000, 0, 0, 1);
+        x = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 300, 0, 9);
         snprintf(r->channels[x].name, sizeof(r->channels[x].name), "<img src=x onerror=alert(2)>");
-        synth_io(r, x, IPCPROF_DIR_OUT, 1, 50, 0, 0, 1);
+        ipcprof_synth_io(r, x, IPCPROF_DIR_OUT, 1, 50, 0, 0, 1);
         r->fingerprints[3] = (struct ipcprof_fingerprint){
             .hash = 0xabc, .size = 1000000, .count = 4, .channel = (uint32_t)a};
         r->mappings_used = 1;
@@ -124,12 +124,12 @@ static void basic(const char *dir)
                                                   .object_size = 8000000,
                                                   .resident_bytes = 8000000,
                                                   .name = "/psm_test"};
-        synth_interval(r, a, IPCPROF_DIR_OUT, 1000, 2 * S, 4 * S, 4000000, 4);
-        synth_interval(r, u, IPCPROF_DIR_OUT, 1010, 5 * S, 6 * S, 3000000, 3);
+        ipcprof_synth_interval(r, a, IPCPROF_DIR_OUT, 1000, 2 * S, 4 * S, 4000000, 4);
+        ipcprof_synth_interval(r, u, IPCPROF_DIR_OUT, 1010, 5 * S, 6 * S, 3000000, 3);
         synth_marker_write(r, a, 4000000);
         put(dir, r);
 
-        r = synth_new(1001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
+        r = ipcprof_synth_new(1001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
         r->proc.start_ns = S + S / 10;
         r->proc.start_realtime_ns = 1700000000 * S + S / 10;
         r->proc.end_ns = 10 * S;
@@ -137,22 +137,22 @@ static void basic(const char *dir)
         r->proc.term_signal = 15;
         r->proc.user_ns = 3 * S;
         r->proc.sys_ns = S / 2;
-        a = synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 3);
-        synth_io(r, a, IPCPROF_DIR_IN, 64, 4000000, S, S / 4, 1);
-        b = synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 4);
-        synth_io(r, b, IPCPROF_DIR_OUT, 10, 1000, S / 100, S / 100, 1);
-        c = synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 5);
-        synth_io(r, c, IPCPROF_DIR_IN, 1, 2000, 0, 0, 1);
-        int t = synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 6);
+        a = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 3);
+        ipcprof_synth_io(r, a, IPCPROF_DIR_IN, 64, 4000000, S, S / 4, 1);
+        b = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 4);
+        ipcprof_synth_io(r, b, IPCPROF_DIR_OUT, 10, 1000, S / 100, S / 100, 1);
+        c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 5);
+        ipcprof_synth_io(r, c, IPCPROF_DIR_IN, 1, 2000, 0, 0, 1);
+        int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 6);
         struct ipcprof_channel *tc = &r->channels[t];
         tc->family = 10;
         tc->local_port = 5000;
         tc->peer_port = 40000;
         memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
         memcpy(tc->peer_addr, tc->local_addr, 16);
-        synth_io(r, t, IPCPROF_DIR_OUT, 1, 777, 0, 0, 1);
-        int d = synth_channel(r, IPCPROF_KIND_PIPE, 12, 103, 0, 7);
-        synth_io(r, d, IPCPROF_DIR_OUT, 5000, 500000, S / 20, S / 20, 1);
+        ipcprof_synth_io(r, t, IPCPROF_DIR_OUT, 1, 777, 0, 0, 1);
+        int d = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 103, 0, 7);
+        ipcprof_synth_io(r, d, IPCPROF_DIR_OUT, 5000, 500000, S / 20, S / 20, 1);
         r->mappings_used = 1;
         r->mappings[0] = (struct ipcprof_mapping){.kind = IPCPROF_MAP_POSIX_SHM,
                                                   .dev = 30,
@@ -161,34 +161,34 @@ static void basic(const char *dir)
                                                   .object_size = 8000000,
                                                   .resident_bytes = 4000000,
                                                   .name = "/psm_test"};
-        synth_interval(r, a, IPCPROF_DIR_IN, 1001, 2 * S, 3 * S, 4000000, 64);
+        ipcprof_synth_interval(r, a, IPCPROF_DIR_IN, 1001, 2 * S, 3 * S, 4000000, 64);
         put(dir, r);
 
         /* Killed unseen: no end, its last sign of life is an interval ending at 6.1 s. */
-        r = synth_new(1002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
+        r = ipcprof_synth_new(1002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
         r->proc.start_ns = S + S / 5;
         r->proc.start_realtime_ns = 1700000000 * S + S / 5;
         r->last_ns = 5 * S;
         r->proc.user_ns = S / 2;
-        u = synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 201, 200, 3);
-        synth_io(r, u, IPCPROF_DIR_IN, 40, 3000000, 2 * S, 0, 0);
-        synth_io(r, u, IPCPROF_DIR_OUT, 1, 500, 0, 0, 0);
-        c = synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 4);
-        synth_io(r, c, IPCPROF_DIR_IN, 2, 4000, 0, 0, 0);
-        synth_interval(r, u, IPCPROF_DIR_IN, 1002, 5 * S, 6 * S + S / 10, 3000000, 40);
+        u = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 201, 200, 3);
+        ipcprof_synth_io(r, u, IPCPROF_DIR_IN, 40, 3000000, 2 * S, 0, 0);
+        ipcprof_synth_io(r, u, IPCPROF_DIR_OUT, 1, 500, 0, 0, 0);
+        c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 4);
+        ipcprof_synth_io(r, c, IPCPROF_DIR_IN, 2, 4000, 0, 0, 0);
+        ipcprof_synth_interval(r, u, IPCPROF_DIR_IN, 1002, 5 * S, 6 * S + S / 10, 3000000, 40);
         put(dir, r);
 
         static const char *const tracker[] = {
             "/usr/bin/python3", "-c", "from multiprocessing.resource_tracker import main;main(5)",
             NULL};
-        r = synth_new(1003, 0, 1000, IPCPROF_ORIGIN_SPAWN, tracker, 0);
+        r = ipcprof_synth_new(1003, 0, 1000, IPCPROF_ORIGIN_SPAWN, tracker, 0);
         r->proc.start_ns = 2 * S;
         r->proc.start_realtime_ns = 1700000000 * S + S;
         r->proc.end_ns = 3 * S;
         r->proc.end_how = IPCPROF_END_EXIT;
         put(dir, r);
 
-        r = synth_new(1004, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
+        r = ipcprof_synth_new(1004, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
         r->proc.start_ns = 2 * S;
         r->proc.start_realtime_ns = 1700000000 * S + S;
         r->proc.end_ns = 3 * S;
@@ -198,20 +198,20 @@ static void basic(const char *dir)
 
         static const char *const hostile[] = {"<script>alert(1)</script>", "</script><b>x",
                                               "bad\xff\xfeutf8", "\x1b[31mred", NULL};
-        r = synth_new(1004, 1, 1000, IPCPROF_ORIGIN_EXEC, hostile, 4);
+        r = ipcprof_synth_new(1004, 1, 1000, IPCPROF_ORIGIN_EXEC, hostile, 4);
         r->proc.start_ns = 3 * S;
         r->proc.start_realtime_ns = 1700000000 * S + 2 * S;
         r->proc.end_ns = 4 * S;
         r->proc.end_how = IPCPROF_END_EXIT;
         r->proc.user_ns = 3 * S / 10; /* rusage counts the image before exec too */
-        t = synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
+        t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
         tc = &r->channels[t];
         tc->family = 10;
         tc->local_port = 40000;
         tc->peer_port = 5000;
         memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
         memcpy(tc->peer_addr, tc->local_addr, 16);
-        synth_io(r, t, IPCPROF_DIR_IN, 1, 777, S / 1000, S / 1000, 1);
+        ipcprof_synth_io(r, t, IPCPROF_DIR_IN, 1, 777, S / 1000, S / 1000, 1);
         put(dir, r);
 }
 
@@ -227,7 +227,8 @@ static void damaged(const char *dir)
         fputs("this is not a record at all, just text in a file with the suffix\n", f);
         fclose(f);
         /* header cut in the middle */
-        struct ipcprof_record *r = synth_new(2001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
+        struct ipcprof_record *r =
+            ipcprof_synth_new(2001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
         r->proc.start_ns = 2 * S;
         snprintf(p, sizeof(p), "%s/2001.0.ipcrec", dir);
         if (!(f = fopen(p, "w")))
@@ -236,18 +237,18 @@ static void damaged(const char *dir)
         fclose(f);
         free(r);
         /* another record format version */
-        r = synth_new(2002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
+        r = ipcprof_synth_new(2002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
         r->version = 99;
         put(dir, r);
         /* timeline cut short: the record itself is whole, so it still counts */
-        r = synth_new(2003, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 100);
+        r = ipcprof_synth_new(2003, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 100);
         r->proc.start_ns = 2 * S;
         r->proc.end_ns = 3 * S;
         r->proc.end_how = IPCPROF_END_EXIT;
         for (int i = 0; i < 100; i++)
-                synth_interval(r, synth_channel(r, IPCPROF_KIND_PIPE, 12, 5000 + (uint64_t)i, 0, 3),
-                               IPCPROF_DIR_OUT, 2003, 2 * S + (uint64_t)i, 2 * S + (uint64_t)i + 1,
-                               1, 1);
+                ipcprof_synth_interval(
+                    r, ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 5000 + (uint64_t)i, 0, 3),
+                    IPCPROF_DIR_OUT, 2003, 2 * S + (uint64_t)i, 2 * S + (uint64_t)i + 1, 1, 1);
         put(dir, r);
         snprintf(p, sizeof(p), "%s/2003.0.ipcrec", dir);
         if (truncate(p,
@@ -325,7 +326,8 @@ static void hosts(const char *dir1, const char *dir2)
         static const uint8_t ha[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
         static const uint8_t hb[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
         for (int h = 0; h < 2; h++) {
-                struct ipcprof_record *r = synth_new(500, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 4);
+                struct ipcprof_record *r =
+                    ipcprof_synth_new(500, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 4);
                 snprintf(r->proc.hostname, sizeof(r->proc.hostname), "host-%c", 'a' + h);
                 snprintf(r->proc.boot_id, sizeof(r->proc.boot_id), "boot-%c", 'a' + h);
                 /* different monotonic clocks, one realtime */
@@ -334,7 +336,7 @@ static void hosts(const char *dir1, const char *dir2)
                 r->proc.end_ns = r->proc.start_ns + 2 * S;
                 r->proc.end_how = IPCPROF_END_EXIT;
                 r->proc.user_ns = S;
-                int t = synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
+                int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
                 struct ipcprof_channel *c = &r->channels[t];
                 c->flags = IPCPROF_CH_NETWORK;
                 c->family = 2;
@@ -342,9 +344,10 @@ static void hosts(const char *dir1, const char *dir2)
                 c->peer_port = h ? 51000 : 8000;
                 memcpy(c->local_addr, h ? hb : ha, 16);
                 memcpy(c->peer_addr, h ? ha : hb, 16);
-                synth_io(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 10, 123456, S / 2, S / 4, 1);
-                synth_interval(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 500,
-                               r->proc.start_ns + S / 2, r->proc.start_ns + S, 123456, 10);
+                ipcprof_synth_io(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 10, 123456, S / 2,
+                                 S / 4, 1);
+                ipcprof_synth_interval(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 500,
+                                       r->proc.start_ns + S / 2, r->proc.start_ns + S, 123456, 10);
                 put(h ? dir2 : dir1, r);
         }
 }
@@ -353,28 +356,29 @@ static void hosts(const char *dir1, const char *dir2)
 static void many(const char *dir, int n, uint32_t timeline)
 {
         for (int i = 0; i < n; i++) {
-                struct ipcprof_record *r =
-                    synth_new(10000 + i, 0, i ? 10000 : 0,
-                              i ? IPCPROF_ORIGIN_FORK : IPCPROF_ORIGIN_ROOT, py_main, timeline);
+                struct ipcprof_record *r = ipcprof_synth_new(
+                    10000 + i, 0, i ? 10000 : 0, i ? IPCPROF_ORIGIN_FORK : IPCPROF_ORIGIN_ROOT,
+                    py_main, timeline);
                 r->proc.start_ns = S + (uint64_t)i * 1000;
                 r->proc.start_realtime_ns = 1700000000 * S + (uint64_t)i * 1000;
                 r->proc.end_ns = 20 * S;
                 r->proc.end_how = IPCPROF_END_EXIT;
                 r->proc.user_ns = 5 * S;
                 for (int d = 1; d <= 5; d++) {
-                        int o = synth_channel(r, IPCPROF_KIND_PIPE, 12,
-                                              (uint64_t)i * 8 + (uint64_t)d, 0, 2 * d);
-                        synth_io(r, o, IPCPROF_DIR_OUT, 100, 1000000, S / 10, S / 20, 1);
+                        int o = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12,
+                                                      (uint64_t)i * 8 + (uint64_t)d, 0, 2 * d);
+                        ipcprof_synth_io(r, o, IPCPROF_DIR_OUT, 100, 1000000, S / 10, S / 20, 1);
                         int from = (i - d + n) % n;
-                        int in = synth_channel(r, IPCPROF_KIND_PIPE, 12,
-                                               (uint64_t)from * 8 + (uint64_t)d, 0, 2 * d + 1);
-                        synth_io(r, in, IPCPROF_DIR_IN, 200, 1000000, S / 5, S / 20, 1);
+                        int in =
+                            ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12,
+                                                  (uint64_t)from * 8 + (uint64_t)d, 0, 2 * d + 1);
+                        ipcprof_synth_io(r, in, IPCPROF_DIR_IN, 200, 1000000, S / 5, S / 20, 1);
                         for (uint32_t k = 0; k < timeline / 10; k++) {
                                 uint64_t t0 = 2 * S + (uint64_t)(d * 100 + (int)k) * 1000000;
-                                synth_interval(r, o, IPCPROF_DIR_OUT, (uint32_t)(10000 + i), t0,
-                                               t0 + 500000, 10000, 1);
-                                synth_interval(r, in, IPCPROF_DIR_IN, (uint32_t)(10000 + i),
-                                               t0 + 500000, t0 + 900000, 5000, 2);
+                                ipcprof_synth_interval(r, o, IPCPROF_DIR_OUT, (uint32_t)(10000 + i),
+                                                       t0, t0 + 500000, 10000, 1);
+                                ipcprof_synth_interval(r, in, IPCPROF_DIR_IN, (uint32_t)(10000 + i),
+                                                       t0 + 500000, t0 + 900000, 5000, 2);
                         }
                 }
                 r->fingerprints[1] = (struct ipcprof_fingerprint){

@@ -20,7 +20,7 @@ static void test_record_check(void **state)
 {
         (void)state;
         char msg[256];
-        struct ipcprof_record *r = synth_new(1, 0, 0, IPCPROF_ORIGIN_ROOT, argv_py, 10);
+        struct ipcprof_record *r = ipcprof_synth_new(1, 0, 0, IPCPROF_ORIGIN_ROOT, argv_py, 10);
         size_t size = r->file_size;
         assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), 0);
         /* a timeline cut short is usable, and says how much is left */
@@ -196,7 +196,7 @@ static void test_attribute(void **state)
 static void role_of(const char *const *argv, uint32_t origin, const char *parent, int sib,
                     const char *want)
 {
-        struct ipcprof_record *r = synth_new(5, 0, 1, origin, argv, 0);
+        struct ipcprof_record *r = ipcprof_synth_new(5, 0, 1, origin, argv, 0);
         char role[48];
         ipcprof_role(&r->proc, parent, sib, role, sizeof(role));
         assert_string_equal(role, want);

@@ -5,89 +5,90 @@
 #include <ipcprof/kernel.h>
 
 /* Images (pid, seq) the probes can follow; image ids are dense, 1 is the root. */
-#define IPCPROF_BPF_MAX_IMAGES 8192
+#define IPCPROF_BPF_MAX_IMAGES  8192
 /* Threads alive at once, and threads over the whole session (one figures entry each). */
-#define IPCPROF_BPF_MAX_LIVE 8192
+#define IPCPROF_BPF_MAX_LIVE    8192
 #define IPCPROF_BPF_MAX_THREADS 16384
 /* The most messages one sendmmsg/recvmmsg handles (UIO_MAXIOV). */
-#define IPCPROF_BPF_MAX_MMSG 1024
+#define IPCPROF_BPF_MAX_MMSG    1024
 
 /* Value of the image table (an array indexed by image id). pid 0 = unused slot. */
 struct ipcprof_bpf_image {
-        int32_t pid;
-        int32_t parent_pid;
-        uint32_t seq;
-        uint32_t end_how;
-        int32_t exit_code;
-        uint32_t threads;
-        uint64_t start_ns;
-        uint64_t end_ns;
-        char comm[IPCPROF_KERNEL_COMM_BYTES];
-        char exe[IPCPROF_KERNEL_PATH_BYTES];
+	int32_t pid;
+	int32_t parent_pid;
+	uint32_t seq;
+	uint32_t end_how;
+	int32_t exit_code;
+	uint32_t threads;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	char comm[IPCPROF_KERNEL_COMM_BYTES];
+	char exe[IPCPROF_KERNEL_PATH_BYTES];
 };
 
 /* The process table: tgid -> the image it runs now. A process leaves it when it exits. */
 struct ipcprof_bpf_tracked {
-        uint32_t image;
-        uint32_t seq;
+	uint32_t image;
+	uint32_t seq;
 };
 
 /* Thread states, as the scheduler's events leave them. */
 enum ipcprof_bpf_state {
-        IPCPROF_BPF_RUNNING = 0,
-        IPCPROF_BPF_BLOCKED = 1,
-        IPCPROF_BPF_RUNQ = 2,
+	IPCPROF_BPF_RUNNING = 0,
+	IPCPROF_BPF_BLOCKED = 1,
+	IPCPROF_BPF_RUNQ = 2,
 };
 
 /* A call in flight. */
 enum ipcprof_bpf_call {
-        IPCPROF_BPF_CALL_NONE = 0,
-        IPCPROF_BPF_CALL_IO = 1,
-        IPCPROF_BPF_CALL_WAIT = 2,
+	IPCPROF_BPF_CALL_NONE = 0,
+	IPCPROF_BPF_CALL_IO = 1,
+	IPCPROF_BPF_CALL_WAIT = 2,
 };
 
 #define IPCPROF_BPF_NO_KIND 0xffu
 
 /* A live thread of the profiled tree: tid -> its state. Deleted when the thread exits. */
 struct ipcprof_bpf_live {
-        uint32_t image;
-        int32_t tgid;
-        uint64_t start_ns;
-        uint64_t since_ns; /* entered the current state */
-        uint32_t state;    /* enum ipcprof_bpf_state */
-        uint32_t call;     /* enum ipcprof_bpf_call */
-        uint8_t family;    /* enum ipcprof_kfamily, or the enum ipcprof_kwait of a wait */
-        uint8_t kind_in;   /* enum ipcprof_kfd of the fd read from, or IPCPROF_BPF_NO_KIND */
-        uint8_t kind_out;  /* enum ipcprof_kfd of the fd written to, or IPCPROF_BPF_NO_KIND */
-        uint8_t reserved[5];
-        uint64_t call_start_ns;
-        uint64_t call_blocked_ns;
-        uint64_t call_runq_ns;
-        uint64_t call_blocks;
-        uint64_t call_run_ns; /* on a CPU since the call began (up to since_ns) */
-        uint64_t mmsg_vec;    /* user address of the struct mmsghdr array of an mmsg call */
-        /* The thread's life so far, moved into its figures when it exits or execs. */
-        uint64_t run_ns;
-        uint64_t blocked_ns;
-        uint64_t runq_ns;
-        uint64_t voluntary_switches;
-        uint64_t involuntary_switches;
+	uint32_t image;
+	int32_t tgid;
+	uint64_t start_ns;
+	uint64_t since_ns; /* entered the current state */
+	uint32_t state;    /* enum ipcprof_bpf_state */
+	uint32_t call;     /* enum ipcprof_bpf_call */
+	uint8_t family;    /* enum ipcprof_kfamily, or the enum ipcprof_kwait of a wait */
+	uint8_t kind_in;   /* enum ipcprof_kfd of the fd read from, or IPCPROF_BPF_NO_KIND */
+	uint8_t kind_out;  /* enum ipcprof_kfd of the fd written to, or IPCPROF_BPF_NO_KIND */
+	uint8_t reserved[1];
+	uint32_t nr; /* syscall number of the call in flight */
+	uint64_t call_start_ns;
+	uint64_t call_blocked_ns;
+	uint64_t call_runq_ns;
+	uint64_t call_blocks;
+	uint64_t call_run_ns; /* on a CPU since the call began (up to since_ns) */
+	uint64_t mmsg_vec;    /* user address of the struct mmsghdr array of an mmsg call */
+	/* The thread's life so far, moved into its figures when it exits or execs. */
+	uint64_t run_ns;
+	uint64_t blocked_ns;
+	uint64_t runq_ns;
+	uint64_t voluntary_switches;
+	uint64_t involuntary_switches;
 };
 
 /* Key of the figures table: one entry per thread per image. */
 struct ipcprof_bpf_tkey {
-        uint32_t image;
-        int32_t tid;
+	uint32_t image;
+	int32_t tid;
 };
 
 /* Value of the figures table. */
 struct ipcprof_bpf_tstats {
-        int32_t pid;
-        int32_t tid;
-        uint64_t start_ns;
-        uint64_t end_ns;
-        char comm[IPCPROF_KERNEL_COMM_BYTES];
-        struct ipcprof_kernel_stats stats;
+	int32_t pid;
+	int32_t tid;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	char comm[IPCPROF_KERNEL_COMM_BYTES];
+	struct ipcprof_kernel_stats stats;
 };
 
 #endif

@@ -27,39 +27,39 @@
 
 /* Not in older headers. */
 #define IPCPROF_CAP_PERFMON 38
-#define IPCPROF_CAP_BPF 39
+#define IPCPROF_CAP_BPF     39
 
 _Static_assert(sizeof(struct ipcprof_kernel_stats) % sizeof(uint64_t) == 0,
-               "the figures are summed as arrays of uint64_t");
+	       "the figures are summed as arrays of uint64_t");
 
 struct ipcprof_probes {
-        struct ipcprof_bpf *skel;
-        pid_t root;
-        uint64_t start_ns;
-        uint64_t follow_ns;
+	struct ipcprof_bpf *skel;
+	pid_t root;
+	uint64_t start_ns;
+	uint64_t follow_ns;
 };
 
 /* One figures entry read back from the kernel. */
 struct thread_fig {
-        struct ipcprof_bpf_tkey key;
-        struct ipcprof_bpf_tstats v;
+	struct ipcprof_bpf_tkey key;
+	struct ipcprof_bpf_tstats v;
 };
 
 static uint64_t now_ns(void)
 {
-        struct timespec ts;
+	struct timespec ts;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-        const char *v = getenv(IPCPROF_ENV_VERBOSE);
+	const char *v = getenv(IPCPROF_ENV_VERBOSE);
 
-        if (level == LIBBPF_DEBUG || !v || strcmp(v, "1") != 0)
-                return 0;
-        return vfprintf(stderr, fmt, ap);
+	if (level == LIBBPF_DEBUG || !v || strcmp(v, "1") != 0)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
 }
 
 static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
@@ -67,423 +67,423 @@ static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
 
 static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
 {
-        va_list ap;
+	va_list ap;
 
-        if (why && whylen) {
-                va_start(ap, fmt);
-                vsnprintf(why, whylen, fmt, ap);
-                va_end(ap);
-        }
-        return err;
+	if (why && whylen) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
 }
 
 /* Whether this process has capability cap in its effective set. */
 static bool has_cap(unsigned cap)
 {
-        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-        memset(data, 0, sizeof(data));
-        if (syscall(SYS_capget, &hdr, data) != 0)
-                return false;
-        return cap / 32 < _LINUX_CAPABILITY_U32S_3 && (data[cap / 32].effective >> (cap % 32)) & 1;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	return cap / 32 < _LINUX_CAPABILITY_U32S_3 && (data[cap / 32].effective >> (cap % 32)) & 1;
 }
 
 /* Whether the kernel has a tp_btf tracepoint of that name. */
 static int has_tracepoint(const struct btf *vmlinux, const char *name)
 {
-        char type[128];
+	char type[128];
 
-        snprintf(type, sizeof(type), "btf_trace_%s", name);
-        return btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) >= 0;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) >= 0;
 }
 
 int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
 {
-        /* Without these the probes cannot tell what they need to; the page faults are extra. */
-        static const char *const required[] = {
-            "sys_enter",          "sys_exit",           "sched_switch",      "sched_wakeup",
-            "sched_process_fork", "sched_process_exec", "sched_process_exit"};
-        struct ipcprof_probes *p;
-        struct btf *vmlinux;
-        size_t i;
-        int err;
+	/* Without these the probes cannot tell what they need to; the page faults are extra. */
+	static const char *const required[] = {
+	    "sys_enter",          "sys_exit",           "sched_switch",      "sched_wakeup",
+	    "sched_process_fork", "sched_process_exec", "sched_process_exit"};
+	struct ipcprof_probes *p;
+	struct btf *vmlinux;
+	size_t i;
+	int err;
 
-        *out = NULL;
-        if (why && whylen)
-                why[0] = '\0';
-        libbpf_set_print(libbpf_quiet);
-        /* Kernels before 5.8 have no CAP_BPF/CAP_PERFMON: CAP_SYS_ADMIN covers both there. */
-        if (!has_cap(CAP_SYS_ADMIN) && !(has_cap(IPCPROF_CAP_BPF) && has_cap(IPCPROF_CAP_PERFMON)))
-                return fail(why, whylen, -EPERM, "needs CAP_BPF and CAP_PERFMON (run as root)");
-        if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-                return fail(why, whylen, -ENOTSUP,
-                            "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
-        vmlinux = btf__load_vmlinux_btf();
-        if (!vmlinux)
-                return fail(why, whylen, -errno ? -errno : -ENOTSUP,
-                            "cannot read the kernel's BTF: %s", strerror(errno));
-        for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-                if (!has_tracepoint(vmlinux, required[i])) {
-                        btf__free(vmlinux);
-                        return fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint",
-                                    required[i]);
-                }
-        }
-        p = calloc(1, sizeof(*p));
-        if (!p) {
-                btf__free(vmlinux);
-                return fail(why, whylen, -ENOMEM, "out of memory");
-        }
-        p->skel = ipcprof_bpf__open();
-        if (!p->skel) {
-                err = -errno;
-                btf__free(vmlinux);
-                free(p);
-                return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
-        }
-        if (!has_tracepoint(vmlinux, "page_fault_user"))
-                bpf_program__set_autoload(p->skel->progs.page_fault_user, false);
-        if (!has_tracepoint(vmlinux, "page_fault_kernel"))
-                bpf_program__set_autoload(p->skel->progs.page_fault_kernel, false);
-        btf__free(vmlinux);
+	*out = NULL;
+	if (why && whylen)
+		why[0] = '\0';
+	libbpf_set_print(libbpf_quiet);
+	/* Kernels before 5.8 have no CAP_BPF/CAP_PERFMON: CAP_SYS_ADMIN covers both there. */
+	if (!has_cap(CAP_SYS_ADMIN) && !(has_cap(IPCPROF_CAP_BPF) && has_cap(IPCPROF_CAP_PERFMON)))
+		return fail(why, whylen, -EPERM, "needs CAP_BPF and CAP_PERFMON (run as root)");
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		return fail(why, whylen, -ENOTSUP,
+			    "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return fail(why, whylen, -errno ? -errno : -ENOTSUP,
+			    "cannot read the kernel's BTF: %s", strerror(errno));
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (!has_tracepoint(vmlinux, required[i])) {
+			btf__free(vmlinux);
+			return fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint",
+				    required[i]);
+		}
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		btf__free(vmlinux);
+		return fail(why, whylen, -ENOMEM, "out of memory");
+	}
+	p->skel = ipcprof_bpf__open();
+	if (!p->skel) {
+		err = -errno;
+		btf__free(vmlinux);
+		free(p);
+		return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
+	}
+	if (!has_tracepoint(vmlinux, "page_fault_user"))
+		bpf_program__set_autoload(p->skel->progs.page_fault_user, false);
+	if (!has_tracepoint(vmlinux, "page_fault_kernel"))
+		bpf_program__set_autoload(p->skel->progs.page_fault_kernel, false);
+	btf__free(vmlinux);
 
-        err = ipcprof_bpf__load(p->skel);
-        if (err) {
-                /* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from the
+	err = ipcprof_bpf__load(p->skel);
+	if (err) {
+		/* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from the
                  * verifier. */
-                fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
-                     strerror(-err), IPCPROF_ENV_VERBOSE);
-                goto cleanup;
-        }
-        err = ipcprof_bpf__attach(p->skel);
-        if (err) {
-                if (err == -EPERM || err == -EACCES)
-                        fail(why, whylen, err, "needs CAP_BPF and CAP_PERFMON (run as root)");
-                else
-                        fail(why, whylen, err, "cannot attach the probes: %s", strerror(-err));
-                goto cleanup;
-        }
-        p->start_ns = now_ns();
-        *out = p;
-        return 0;
+		fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
+		     strerror(-err), IPCPROF_ENV_VERBOSE);
+		goto cleanup;
+	}
+	err = ipcprof_bpf__attach(p->skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			fail(why, whylen, err, "needs CAP_BPF and CAP_PERFMON (run as root)");
+		else
+			fail(why, whylen, err, "cannot attach the probes: %s", strerror(-err));
+		goto cleanup;
+	}
+	p->start_ns = now_ns();
+	*out = p;
+	return 0;
 cleanup:
-        ipcprof_probes_free(p);
-        return err;
+	ipcprof_probes_free(p);
+	return err;
 }
 
 static void read_text(const char *path, char *buf, size_t len)
 {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
 
-        if (fd >= 0)
-                close(fd);
-        buf[n > 0 ? n : 0] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 int ipcprof_probes_follow(struct ipcprof_probes *p, pid_t root)
 {
-        struct ipcprof_bpf_image img = {0};
-        struct ipcprof_bpf_tracked t = {0};
-        struct ipcprof_bpf_live l = {0};
-        char path[64];
-        uint32_t id;
-        ssize_t n;
-        int err;
+	struct ipcprof_bpf_image img = {0};
+	struct ipcprof_bpf_tracked t = {0};
+	struct ipcprof_bpf_live l = {0};
+	char path[64];
+	uint32_t id;
+	ssize_t n;
+	int err;
 
-        if (!p || root <= 0)
-                return -EINVAL;
-        /* The BPF side hands out ids with atomic adds on the same mmap'd variable. */
-        id = __atomic_fetch_add(&p->skel->data->next_image, 1, __ATOMIC_RELAXED);
-        if (id >= IPCPROF_BPF_MAX_IMAGES)
-                return -ENOSPC;
-        img.pid = root;
-        img.parent_pid = getpid();
-        img.threads = 1;
-        img.start_ns = now_ns();
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int)root);
-        read_text(path, img.comm, sizeof(img.comm));
-        snprintf(path, sizeof(path), "/proc/%d/exe", (int)root);
-        n = readlink(path, img.exe, sizeof(img.exe) - 1);
-        img.exe[n > 0 ? n : 0] = '\0';
-        err = bpf_map__update_elem(p->skel->maps.images, &id, sizeof(id), &img, sizeof(img), 0);
-        if (err)
-                return err;
-        /* The child waits for us, asleep: the wakeup that ends the wait is seen. */
-        l.image = id;
-        l.tgid = root;
-        l.start_ns = img.start_ns;
-        l.since_ns = img.start_ns;
-        l.state = IPCPROF_BPF_BLOCKED;
-        l.kind_in = l.kind_out = IPCPROF_BPF_NO_KIND;
-        err = bpf_map__update_elem(p->skel->maps.live, &root, sizeof(root), &l, sizeof(l), 0);
-        if (err)
-                return err;
-        t.image = id;
-        err = bpf_map__update_elem(p->skel->maps.tracked, &root, sizeof(root), &t, sizeof(t), 0);
-        if (err)
-                return err;
-        if (!p->root) {
-                p->root = root;
-                p->follow_ns = img.start_ns;
-        }
-        return 0;
+	if (!p || root <= 0)
+		return -EINVAL;
+	/* The BPF side hands out ids with atomic adds on the same mmap'd variable. */
+	id = __atomic_fetch_add(&p->skel->data->next_image, 1, __ATOMIC_RELAXED);
+	if (id >= IPCPROF_BPF_MAX_IMAGES)
+		return -ENOSPC;
+	img.pid = root;
+	img.parent_pid = getpid();
+	img.threads = 1;
+	img.start_ns = now_ns();
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)root);
+	read_text(path, img.comm, sizeof(img.comm));
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)root);
+	n = readlink(path, img.exe, sizeof(img.exe) - 1);
+	img.exe[n > 0 ? n : 0] = '\0';
+	err = bpf_map__update_elem(p->skel->maps.images, &id, sizeof(id), &img, sizeof(img), 0);
+	if (err)
+		return err;
+	/* The child waits for us, asleep: the wakeup that ends the wait is seen. */
+	l.image = id;
+	l.tgid = root;
+	l.start_ns = img.start_ns;
+	l.since_ns = img.start_ns;
+	l.state = IPCPROF_BPF_BLOCKED;
+	l.kind_in = l.kind_out = IPCPROF_BPF_NO_KIND;
+	err = bpf_map__update_elem(p->skel->maps.live, &root, sizeof(root), &l, sizeof(l), 0);
+	if (err)
+		return err;
+	t.image = id;
+	err = bpf_map__update_elem(p->skel->maps.tracked, &root, sizeof(root), &t, sizeof(t), 0);
+	if (err)
+		return err;
+	if (!p->root) {
+		p->root = root;
+		p->follow_ns = img.start_ns;
+	}
+	return 0;
 }
 
 static void add_stats(struct ipcprof_kernel_stats *to, const struct ipcprof_kernel_stats *from)
 {
-        uint64_t *t = (uint64_t *)(void *)to;
-        const uint64_t *f = (const uint64_t *)(const void *)from;
-        size_t i;
+	uint64_t *t = (uint64_t *)(void *)to;
+	const uint64_t *f = (const uint64_t *)(const void *)from;
+	size_t i;
 
-        for (i = 0; i < sizeof(*to) / sizeof(uint64_t); i++)
-                t[i] += f[i];
+	for (i = 0; i < sizeof(*to) / sizeof(uint64_t); i++)
+		t[i] += f[i];
 }
 
 static int cmp_fig(const void *a, const void *b)
 {
-        const struct thread_fig *x = a, *y = b;
+	const struct thread_fig *x = a, *y = b;
 
-        if (x->key.image != y->key.image)
-                return x->key.image < y->key.image ? -1 : 1;
-        return x->key.tid < y->key.tid ? -1 : x->key.tid > y->key.tid;
+	if (x->key.image != y->key.image)
+		return x->key.image < y->key.image ? -1 : 1;
+	return x->key.tid < y->key.tid ? -1 : x->key.tid > y->key.tid;
 }
 
 static struct thread_fig *find_fig(struct thread_fig *figs, size_t n, uint32_t image, int32_t tid)
 {
-        size_t i;
+	size_t i;
 
-        for (i = 0; i < n; i++)
-                if (figs[i].key.image == image && figs[i].key.tid == tid)
-                        return &figs[i];
-        return NULL;
+	for (i = 0; i < n; i++)
+		if (figs[i].key.image == image && figs[i].key.tid == tid)
+			return &figs[i];
+	return NULL;
 }
 
 /* Reads the figures table, plus the sched figures of threads still alive (not yet moved). */
 static int collect_figures(struct ipcprof_probes *p, uint64_t end, struct thread_fig **out,
-                           size_t *count)
+			   size_t *count)
 {
-        struct bpf_map *figures = p->skel->maps.figures, *live = p->skel->maps.live;
-        struct ipcprof_bpf_tkey key, next;
-        struct thread_fig *figs = NULL, *f;
-        size_t n = 0, cap = 0;
-        int32_t tid, ntid;
-        int err, first = 1;
+	struct bpf_map *figures = p->skel->maps.figures, *live = p->skel->maps.live;
+	struct ipcprof_bpf_tkey key, next;
+	struct thread_fig *figs = NULL, *f;
+	size_t n = 0, cap = 0;
+	int32_t tid, ntid;
+	int err, first = 1;
 
-        while (bpf_map__get_next_key(figures, first ? NULL : &key, &next, sizeof(next)) == 0) {
-                first = 0;
-                key = next;
-                if (n == cap) {
-                        struct thread_fig *g;
+	while (bpf_map__get_next_key(figures, first ? NULL : &key, &next, sizeof(next)) == 0) {
+		first = 0;
+		key = next;
+		if (n == cap) {
+			struct thread_fig *g;
 
-                        cap = cap ? 2 * cap : 64;
-                        g = realloc(figs, cap * sizeof(*figs));
-                        if (!g) {
-                                free(figs);
-                                return -ENOMEM;
-                        }
-                        figs = g;
-                }
-                err = bpf_map__lookup_elem(figures, &key, sizeof(key), &figs[n].v,
-                                           sizeof(figs[n].v), 0);
-                if (err == -ENOENT)
-                        continue;
-                if (err) {
-                        free(figs);
-                        return err;
-                }
-                figs[n].key = key;
-                n++;
-        }
-        first = 1;
-        while (bpf_map__get_next_key(live, first ? NULL : &tid, &ntid, sizeof(ntid)) == 0) {
-                struct ipcprof_bpf_live l;
-                struct ipcprof_kernel_sched *s;
-                uint64_t d;
+			cap = cap ? 2 * cap : 64;
+			g = realloc(figs, cap * sizeof(*figs));
+			if (!g) {
+				free(figs);
+				return -ENOMEM;
+			}
+			figs = g;
+		}
+		err = bpf_map__lookup_elem(figures, &key, sizeof(key), &figs[n].v,
+					   sizeof(figs[n].v), 0);
+		if (err == -ENOENT)
+			continue;
+		if (err) {
+			free(figs);
+			return err;
+		}
+		figs[n].key = key;
+		n++;
+	}
+	first = 1;
+	while (bpf_map__get_next_key(live, first ? NULL : &tid, &ntid, sizeof(ntid)) == 0) {
+		struct ipcprof_bpf_live l;
+		struct ipcprof_kernel_sched *s;
+		uint64_t d;
 
-                first = 0;
-                tid = ntid;
-                if (bpf_map__lookup_elem(live, &tid, sizeof(tid), &l, sizeof(l), 0))
-                        continue;
-                f = find_fig(figs, n, l.image, tid);
-                if (!f) {
-                        if (n == cap) {
-                                struct thread_fig *g;
+		first = 0;
+		tid = ntid;
+		if (bpf_map__lookup_elem(live, &tid, sizeof(tid), &l, sizeof(l), 0))
+			continue;
+		f = find_fig(figs, n, l.image, tid);
+		if (!f) {
+			if (n == cap) {
+				struct thread_fig *g;
 
-                                cap = cap ? 2 * cap : 64;
-                                g = realloc(figs, cap * sizeof(*figs));
-                                if (!g) {
-                                        free(figs);
-                                        return -ENOMEM;
-                                }
-                                figs = g;
-                        }
-                        f = &figs[n++];
-                        memset(f, 0, sizeof(*f));
-                        f->key.image = l.image;
-                        f->key.tid = tid;
-                        f->v.pid = l.tgid;
-                        f->v.tid = tid;
-                        f->v.start_ns = l.start_ns;
-                }
-                s = &f->v.stats.sched;
-                d = end > l.since_ns ? end - l.since_ns : 0;
-                s->run_ns += l.run_ns + (l.state == IPCPROF_BPF_RUNNING ? d : 0);
-                s->blocked_ns += l.blocked_ns + (l.state == IPCPROF_BPF_BLOCKED ? d : 0);
-                s->runq_ns += l.runq_ns + (l.state == IPCPROF_BPF_RUNQ ? d : 0);
-                s->voluntary_switches += l.voluntary_switches;
-                s->involuntary_switches += l.involuntary_switches;
-        }
-        qsort(figs, n, sizeof(*figs), cmp_fig);
-        *out = figs;
-        *count = n;
-        return 0;
+				cap = cap ? 2 * cap : 64;
+				g = realloc(figs, cap * sizeof(*figs));
+				if (!g) {
+					free(figs);
+					return -ENOMEM;
+				}
+				figs = g;
+			}
+			f = &figs[n++];
+			memset(f, 0, sizeof(*f));
+			f->key.image = l.image;
+			f->key.tid = tid;
+			f->v.pid = l.tgid;
+			f->v.tid = tid;
+			f->v.start_ns = l.start_ns;
+		}
+		s = &f->v.stats.sched;
+		d = end > l.since_ns ? end - l.since_ns : 0;
+		s->run_ns += l.run_ns + (l.state == IPCPROF_BPF_RUNNING ? d : 0);
+		s->blocked_ns += l.blocked_ns + (l.state == IPCPROF_BPF_BLOCKED ? d : 0);
+		s->runq_ns += l.runq_ns + (l.state == IPCPROF_BPF_RUNQ ? d : 0);
+		s->voluntary_switches += l.voluntary_switches;
+		s->involuntary_switches += l.involuntary_switches;
+	}
+	qsort(figs, n, sizeof(*figs), cmp_fig);
+	*out = figs;
+	*count = n;
+	return 0;
 }
 
 static int write_all(int fd, const void *buf, size_t len)
 {
-        const char *b = buf;
+	const char *b = buf;
 
-        while (len) {
-                ssize_t w = write(fd, b, len);
+	while (len) {
+		ssize_t w = write(fd, b, len);
 
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                b += w;
-                len -= (size_t)w;
-        }
-        return 0;
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		b += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }
 
 static int write_file(const char *session_dir, const struct ipcprof_kernel_header *h,
-                      const struct ipcprof_kernel_image *images,
-                      const struct ipcprof_kernel_thread *threads)
+		      const struct ipcprof_kernel_image *images,
+		      const struct ipcprof_kernel_thread *threads)
 {
-        char path[PATH_MAX], tmp[PATH_MAX];
-        int fd, err;
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd, err;
 
-        if (snprintf(path, sizeof(path), "%s/%s", session_dir, IPCPROF_KERNEL_FILE) >=
-                (int)sizeof(path) ||
-            snprintf(tmp, sizeof(tmp), "%s/.%s.%d", session_dir, IPCPROF_KERNEL_FILE,
-                     (int)getpid()) >= (int)sizeof(tmp))
-                return -ENAMETOOLONG;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        err = write_all(fd, h, sizeof(*h));
-        if (!err)
-                err = write_all(fd, images, (size_t)h->images * sizeof(*images));
-        if (!err)
-                err = write_all(fd, threads, (size_t)h->threads * sizeof(*threads));
-        if (close(fd) && !err)
-                err = -errno;
-        /* Renamed only when complete: a reader never sees half a file. */
-        if (!err && rename(tmp, path))
-                err = -errno;
-        if (err)
-                unlink(tmp);
-        return err;
+	if (snprintf(path, sizeof(path), "%s/%s", session_dir, IPCPROF_KERNEL_FILE) >=
+		(int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.%d", session_dir, IPCPROF_KERNEL_FILE,
+		     (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, h, sizeof(*h));
+	if (!err)
+		err = write_all(fd, images, (size_t)h->images * sizeof(*images));
+	if (!err)
+		err = write_all(fd, threads, (size_t)h->threads * sizeof(*threads));
+	if (close(fd) && !err)
+		err = -errno;
+	/* Renamed only when complete: a reader never sees half a file. */
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
 }
 
 int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 {
-        struct ipcprof_kernel_header h = {0};
-        struct ipcprof_kernel_image *images = NULL;
-        struct ipcprof_kernel_thread *threads = NULL;
-        struct thread_fig *figs = NULL;
-        size_t nfigs = 0, fi = 0;
-        uint32_t id, nids;
-        int err;
+	struct ipcprof_kernel_header h = {0};
+	struct ipcprof_kernel_image *images = NULL;
+	struct ipcprof_kernel_thread *threads = NULL;
+	struct thread_fig *figs = NULL;
+	size_t nfigs = 0, fi = 0;
+	uint32_t id, nids;
+	int err;
 
-        if (!p || !session_dir)
-                return -EINVAL;
-        /* Stop counting first, so that the figures read are one consistent picture. */
-        ipcprof_bpf__detach(p->skel);
-        memcpy(h.magic, IPCPROF_KERNEL_MAGIC, sizeof(h.magic));
-        h.version = IPCPROF_KERNEL_VERSION;
-        h.header_size = sizeof(h);
-        h.image_size = sizeof(*images);
-        h.thread_size = sizeof(*threads);
-        h.root_pid = p->root;
-        h.page_size = (uint32_t)sysconf(_SC_PAGESIZE);
-        h.start_ns = p->start_ns;
-        h.follow_ns = p->follow_ns;
-        h.end_ns = now_ns();
-        h.dropped = p->skel->bss->dropped;
+	if (!p || !session_dir)
+		return -EINVAL;
+	/* Stop counting first, so that the figures read are one consistent picture. */
+	ipcprof_bpf__detach(p->skel);
+	memcpy(h.magic, IPCPROF_KERNEL_MAGIC, sizeof(h.magic));
+	h.version = IPCPROF_KERNEL_VERSION;
+	h.header_size = sizeof(h);
+	h.image_size = sizeof(*images);
+	h.thread_size = sizeof(*threads);
+	h.root_pid = p->root;
+	h.page_size = (uint32_t)sysconf(_SC_PAGESIZE);
+	h.start_ns = p->start_ns;
+	h.follow_ns = p->follow_ns;
+	h.end_ns = now_ns();
+	h.dropped = p->skel->bss->dropped;
 
-        err = collect_figures(p, h.end_ns, &figs, &nfigs);
-        if (err)
-                return err;
-        nids = p->skel->data->next_image;
-        if (nids > IPCPROF_BPF_MAX_IMAGES)
-                nids = IPCPROF_BPF_MAX_IMAGES;
-        images = calloc(nids ? nids : 1, sizeof(*images));
-        threads = calloc(nfigs ? nfigs : 1, sizeof(*threads));
-        if (!images || !threads) {
-                err = -ENOMEM;
-                goto out;
-        }
-        for (id = 1; id < nids; id++) {
-                struct ipcprof_kernel_image *im = &images[h.images];
-                struct ipcprof_bpf_image b;
-                size_t first, k;
+	err = collect_figures(p, h.end_ns, &figs, &nfigs);
+	if (err)
+		return err;
+	nids = p->skel->data->next_image;
+	if (nids > IPCPROF_BPF_MAX_IMAGES)
+		nids = IPCPROF_BPF_MAX_IMAGES;
+	images = calloc(nids ? nids : 1, sizeof(*images));
+	threads = calloc(nfigs ? nfigs : 1, sizeof(*threads));
+	if (!images || !threads) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (id = 1; id < nids; id++) {
+		struct ipcprof_kernel_image *im = &images[h.images];
+		struct ipcprof_bpf_image b;
+		size_t first, k;
 
-                if (bpf_map__lookup_elem(p->skel->maps.images, &id, sizeof(id), &b, sizeof(b), 0) ||
-                    b.pid == 0)
-                        continue;
-                im->pid = b.pid;
-                im->parent_pid = b.parent_pid;
-                im->seq = b.seq;
-                im->end_how = b.end_how;
-                im->exit_code = b.exit_code;
-                im->threads = b.threads;
-                im->start_ns = b.start_ns;
-                im->end_ns = b.end_ns;
-                memcpy(im->comm, b.comm, sizeof(im->comm));
-                im->comm[sizeof(im->comm) - 1] = '\0';
-                memcpy(im->exe, b.exe, sizeof(im->exe));
-                im->exe[sizeof(im->exe) - 1] = '\0';
-                while (fi < nfigs && figs[fi].key.image < id)
-                        fi++;
-                first = fi;
-                while (fi < nfigs && figs[fi].key.image == id)
-                        add_stats(&im->total, &figs[fi++].v.stats);
-                if (fi - first > 1) {
-                        im->thread_first = h.threads;
-                        im->thread_count = (uint32_t)(fi - first);
-                        for (k = first; k < fi; k++) {
-                                struct ipcprof_kernel_thread *t = &threads[h.threads++];
+		if (bpf_map__lookup_elem(p->skel->maps.images, &id, sizeof(id), &b, sizeof(b), 0) ||
+		    b.pid == 0)
+			continue;
+		im->pid = b.pid;
+		im->parent_pid = b.parent_pid;
+		im->seq = b.seq;
+		im->end_how = b.end_how;
+		im->exit_code = b.exit_code;
+		im->threads = b.threads;
+		im->start_ns = b.start_ns;
+		im->end_ns = b.end_ns;
+		memcpy(im->comm, b.comm, sizeof(im->comm));
+		im->comm[sizeof(im->comm) - 1] = '\0';
+		memcpy(im->exe, b.exe, sizeof(im->exe));
+		im->exe[sizeof(im->exe) - 1] = '\0';
+		while (fi < nfigs && figs[fi].key.image < id)
+			fi++;
+		first = fi;
+		while (fi < nfigs && figs[fi].key.image == id)
+			add_stats(&im->total, &figs[fi++].v.stats);
+		if (fi - first > 1) {
+			im->thread_first = h.threads;
+			im->thread_count = (uint32_t)(fi - first);
+			for (k = first; k < fi; k++) {
+				struct ipcprof_kernel_thread *t = &threads[h.threads++];
 
-                                t->pid = b.pid;
-                                t->tid = figs[k].key.tid;
-                                t->seq = b.seq;
-                                t->image = h.images;
-                                t->start_ns = figs[k].v.start_ns;
-                                t->end_ns = figs[k].v.end_ns;
-                                memcpy(t->comm, figs[k].v.comm, sizeof(t->comm));
-                                t->comm[sizeof(t->comm) - 1] = '\0';
-                                t->stats = figs[k].v.stats;
-                        }
-                }
-                h.images++;
-        }
-        err = write_file(session_dir, &h, images, threads);
+				t->pid = b.pid;
+				t->tid = figs[k].key.tid;
+				t->seq = b.seq;
+				t->image = h.images;
+				t->start_ns = figs[k].v.start_ns;
+				t->end_ns = figs[k].v.end_ns;
+				memcpy(t->comm, figs[k].v.comm, sizeof(t->comm));
+				t->comm[sizeof(t->comm) - 1] = '\0';
+				t->stats = figs[k].v.stats;
+			}
+		}
+		h.images++;
+	}
+	err = write_file(session_dir, &h, images, threads);
 out:
-        free(images);
-        free(threads);
-        free(figs);
-        return err;
+	free(images);
+	free(threads);
+	free(figs);
+	return err;
 }
 
 void ipcprof_probes_free(struct ipcprof_probes *p)
 {
-        if (!p)
-                return;
-        ipcprof_bpf__destroy(p->skel);
-        free(p);
+	if (!p)
+		return;
+	ipcprof_bpf__destroy(p->skel);
+	free(p);
 }

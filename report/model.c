@@ -5,1144 +5,1148 @@
 
 #include "report.h"
 
-#define TIMELINE_ROW_MAX 2000     /* intervals per thread row shown */
+#define TIMELINE_ROW_MAX   2000   /* intervals per thread row shown */
 #define TIMELINE_TOTAL_MAX 200000 /* intervals in all rows shown */
 
 void ipcprof_model_init(struct ipcprof_model *m)
 {
-        memset(m, 0, sizeof(*m));
+	memset(m, 0, sizeof(*m));
 }
 
 void ipcprof_model_free(struct ipcprof_model *m)
 {
-        for (int i = 0; i < m->nimg; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                free(g->file);
-                free(g->chan);
-                free(g->map);
-                free(g->fp);
-                free(g->stack);
-                free(g->mod);
-                free(g->intervals);
-                free(g->chan_link);
-                free(g->chan_side);
-        }
-        free(m->img);
-        for (int i = 0; i < m->ndamage; i++) {
-                free(m->damage[i].file);
-                free(m->damage[i].error);
-        }
-        free(m->damage);
-        for (int i = 0; i < m->nlink; i++)
-                free(m->link[i].end);
-        free(m->link);
-        free(m->cell);
-        for (int i = 0; i < m->nshm; i++)
-                free(m->shm[i].img);
-        free(m->shm);
-        for (int i = 0; i < m->nsite; i++) {
-                for (int k = 0; k < m->site[i].depth; k++) {
-                        free(m->site[i].frame[k].symbol);
-                        free(m->site[i].frame[k].srcfile);
-                }
-                free(m->site[i].key);
-        }
-        free(m->site);
-        free(m->find);
-        for (size_t i = 0; i < m->nrow; i++)
-                free(m->row[i].iv);
-        free(m->row);
-        memset(m, 0, sizeof(*m));
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		free(g->file);
+		free(g->chan);
+		free(g->map);
+		free(g->fp);
+		free(g->stack);
+		free(g->mod);
+		free(g->intervals);
+		free(g->chan_link);
+		free(g->chan_side);
+	}
+	free(m->img);
+	for (int i = 0; i < m->ndamage; i++) {
+		free(m->damage[i].file);
+		free(m->damage[i].error);
+	}
+	free(m->damage);
+	for (int i = 0; i < m->nlink; i++)
+		free(m->link[i].end);
+	free(m->link);
+	free(m->cell);
+	for (int i = 0; i < m->nshm; i++)
+		free(m->shm[i].img);
+	free(m->shm);
+	for (int i = 0; i < m->nsite; i++) {
+		for (int k = 0; k < m->site[i].depth; k++) {
+			free(m->site[i].frame[k].symbol);
+			free(m->site[i].frame[k].srcfile);
+		}
+		free(m->site[i].key);
+	}
+	free(m->site);
+	free(m->find);
+	for (size_t i = 0; i < m->nrow; i++)
+		free(m->row[i].iv);
+	free(m->row);
+	memset(m, 0, sizeof(*m));
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
-        const unsigned char *c = p;
-        for (size_t i = 0; i < n; i++) {
-                h ^= c[i];
-                h *= 0x100000001b3ull;
-        }
-        return h;
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
 }
 
 #define FNV0 0xcbf29ce484222325ull
 
 static uint64_t boot_key(const struct ipcprof_image *g)
 {
-        return g->boot;
+	return g->boot;
 }
 
 /* Hosts are told apart by boot id: pids and monotonic clocks are per boot. */
 static uint64_t compute_boot_key(const struct ipcprof_image *g)
 {
-        if (g->proc.boot_id[0])
-                return fnv(FNV0, g->proc.boot_id, strlen(g->proc.boot_id));
-        uint64_t h = fnv(FNV0, g->proc.hostname, strlen(g->proc.hostname));
-        return fnv(h, &g->session, sizeof(g->session));
+	if (g->proc.boot_id[0])
+		return fnv(FNV0, g->proc.boot_id, strlen(g->proc.boot_id));
+	uint64_t h = fnv(FNV0, g->proc.hostname, strlen(g->proc.hostname));
+	return fnv(h, &g->session, sizeof(g->session));
 }
 
 /* Attribution. */
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
-        return a < b ? a : b;
+	return a < b ? a : b;
 }
 
 void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 {
-        memset(a, 0, sizeof(*a));
-        a->cpu_ns = img->proc.user_ns + img->proc.sys_ns;
-        uint64_t swall = 0, scpu = 0, unsampled = 0;
-        double transfer = 0;
-        for (uint32_t c = 0; c < img->nchan; c++) {
-                for (int d = 0; d < IPCPROF_NDIR; d++) {
-                        const struct ipcprof_dir_stats *s = &img->chan[c].dir[d];
-                        a->ipc_ns += s->time_ns;
-                        if (s->sampled_wall_ns) {
-                                swall += s->sampled_wall_ns;
-                                scpu += min_u64(s->sampled_cpu_ns, s->sampled_wall_ns);
-                                transfer +=
-                                    (double)s->time_ns *
-                                    ((double)min_u64(s->sampled_cpu_ns, s->sampled_wall_ns) /
-                                     (double)s->sampled_wall_ns);
-                        } else {
-                                unsampled += s->time_ns;
-                        }
-                }
-        }
-        if (img->kernel && img->kernel_oncpu_ns + img->kernel_offcpu_ns > 0) {
-                /* The kernel saw every switch: scale its split onto the calls' measured time. */
-                double f = (double)img->kernel_oncpu_ns /
-                           (double)(img->kernel_oncpu_ns + img->kernel_offcpu_ns);
-                transfer = (double)a->ipc_ns * f;
-                a->split_kernel = true;
-        } else if (swall) {
-                /* Calls on channels never sampled take the process's average ratio. */
-                transfer += (double)unsampled * ((double)scpu / (double)swall);
-                a->split_sampled = true;
-        } else if (a->ipc_ns) {
-                a->split_unknown = true;
-        }
-        a->ipc_transfer_ns = min_u64((uint64_t)(transfer + 0.5), a->ipc_ns);
-        /* On-CPU time inside calls is part of the measured CPU time: a sample that missed the
+	memset(a, 0, sizeof(*a));
+	a->cpu_ns = img->proc.user_ns + img->proc.sys_ns;
+	uint64_t swall = 0, scpu = 0, unsampled = 0;
+	double transfer = 0;
+	for (uint32_t c = 0; c < img->nchan; c++) {
+		for (int d = 0; d < IPCPROF_NDIR; d++) {
+			const struct ipcprof_dir_stats *s = &img->chan[c].dir[d];
+			a->ipc_ns += s->time_ns;
+			if (s->sampled_wall_ns) {
+				swall += s->sampled_wall_ns;
+				scpu += min_u64(s->sampled_cpu_ns, s->sampled_wall_ns);
+				transfer +=
+				    (double)s->time_ns *
+				    ((double)min_u64(s->sampled_cpu_ns, s->sampled_wall_ns) /
+				     (double)s->sampled_wall_ns);
+			} else {
+				unsampled += s->time_ns;
+			}
+		}
+	}
+	if (img->kernel && img->kernel_oncpu_ns + img->kernel_offcpu_ns > 0) {
+		/* The kernel saw every switch: scale its split onto the calls' measured time. */
+		double f = (double)img->kernel_oncpu_ns /
+			   (double)(img->kernel_oncpu_ns + img->kernel_offcpu_ns);
+		transfer = (double)a->ipc_ns * f;
+		a->split_kernel = true;
+	} else if (swall) {
+		/* Calls on channels never sampled take the process's average ratio. */
+		transfer += (double)unsampled * ((double)scpu / (double)swall);
+		a->split_sampled = true;
+	} else if (a->ipc_ns) {
+		a->split_unknown = true;
+	}
+	a->ipc_transfer_ns = min_u64((uint64_t)(transfer + 0.5), a->ipc_ns);
+	/* On-CPU time inside calls is part of the measured CPU time: a sample that missed the
          * long blocking calls cannot make it more. Without an end seen, rusage is missing. */
-        if (!img->wall_lower_bound || a->cpu_ns)
-                a->ipc_transfer_ns = min_u64(a->ipc_transfer_ns, a->cpu_ns);
-        a->ipc_wait_ns = a->ipc_ns - a->ipc_transfer_ns;
-        a->compute_ns = a->cpu_ns > a->ipc_transfer_ns ? a->cpu_ns - a->ipc_transfer_ns : 0;
-        uint64_t busy = a->compute_ns + a->ipc_transfer_ns + a->ipc_wait_ns;
-        if (busy > img->wall_ns) {
-                /* Several threads: their summed time exceeds wall time, so shares are of that sum.
+	if (!img->wall_lower_bound || a->cpu_ns)
+		a->ipc_transfer_ns = min_u64(a->ipc_transfer_ns, a->cpu_ns);
+	a->ipc_wait_ns = a->ipc_ns - a->ipc_transfer_ns;
+	a->compute_ns = a->cpu_ns > a->ipc_transfer_ns ? a->cpu_ns - a->ipc_transfer_ns : 0;
+	uint64_t busy = a->compute_ns + a->ipc_transfer_ns + a->ipc_wait_ns;
+	if (busy > img->wall_ns) {
+		/* Several threads: their summed time exceeds wall time, so shares are of that sum.
                  */
-                a->basis_ns = busy;
-                a->basis_thread_sum = true;
-        } else {
-                a->basis_ns = img->wall_ns;
-        }
-        a->other_ns = a->basis_ns - busy;
+		a->basis_ns = busy;
+		a->basis_thread_sum = true;
+	} else {
+		a->basis_ns = img->wall_ns;
+	}
+	a->other_ns = a->basis_ns - busy;
 }
 
 static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 {
-        t->basis_ns += a->basis_ns;
-        t->basis_thread_sum |= a->basis_thread_sum;
-        t->cpu_ns += a->cpu_ns;
-        t->ipc_ns += a->ipc_ns;
-        t->ipc_transfer_ns += a->ipc_transfer_ns;
-        t->ipc_wait_ns += a->ipc_wait_ns;
-        t->compute_ns += a->compute_ns;
-        t->other_ns += a->other_ns;
-        t->split_sampled |= a->split_sampled;
-        t->split_kernel |= a->split_kernel;
-        t->split_unknown |= a->split_unknown;
+	t->basis_ns += a->basis_ns;
+	t->basis_thread_sum |= a->basis_thread_sum;
+	t->cpu_ns += a->cpu_ns;
+	t->ipc_ns += a->ipc_ns;
+	t->ipc_transfer_ns += a->ipc_transfer_ns;
+	t->ipc_wait_ns += a->ipc_wait_ns;
+	t->compute_ns += a->compute_ns;
+	t->other_ns += a->other_ns;
+	t->split_sampled |= a->split_sampled;
+	t->split_kernel |= a->split_kernel;
+	t->split_unknown |= a->split_unknown;
 }
 
 /* Roles. */
 
 static const char *argv_find(const struct ipcprof_process *p, const char *needle)
 {
-        size_t n = p->argv_len < sizeof(p->argv) ? p->argv_len : sizeof(p->argv);
-        return memmem(p->argv, n, needle, strlen(needle));
+	size_t n = p->argv_len < sizeof(p->argv) ? p->argv_len : sizeof(p->argv);
+	return memmem(p->argv, n, needle, strlen(needle));
 }
 
 static const char *base_name(const char *path)
 {
-        const char *s = strrchr(path, '/');
-        return s ? s + 1 : path;
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
 }
 
 void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int siblings, char *out,
-                  size_t outlen)
+		  size_t outlen)
 {
-        if (argv_find(p, "multiprocessing.resource_tracker"))
-                snprintf(out, outlen, "resource tracker");
-        else if (argv_find(p, "multiprocessing.forkserver"))
-                snprintf(out, outlen, "forkserver");
-        else if (argv_find(p, "spawn_main") || argv_find(p, "--multiprocessing-fork"))
-                snprintf(out, outlen, "spawned worker");
-        else if (p->origin == IPCPROF_ORIGIN_FORK && parent_role &&
-                 !strcmp(parent_role, "forkserver"))
-                snprintf(out, outlen, "worker (forkserver)");
-        else if (p->origin == IPCPROF_ORIGIN_FORK && siblings > 1)
-                snprintf(out, outlen, "forked worker");
-        else if (p->origin == IPCPROF_ORIGIN_FORK)
-                snprintf(out, outlen, "forked child");
-        else if (!parent_role)
-                snprintf(out, outlen, "main");
-        else
-                snprintf(out, outlen, "exec %.32s", base_name(p->argv[0] ? p->argv : p->exe));
+	if (argv_find(p, "multiprocessing.resource_tracker"))
+		snprintf(out, outlen, "resource tracker");
+	else if (argv_find(p, "multiprocessing.forkserver"))
+		snprintf(out, outlen, "forkserver");
+	else if (argv_find(p, "spawn_main") || argv_find(p, "--multiprocessing-fork"))
+		snprintf(out, outlen, "spawned worker");
+	else if (p->origin == IPCPROF_ORIGIN_FORK && parent_role &&
+		 !strcmp(parent_role, "forkserver"))
+		snprintf(out, outlen, "worker (forkserver)");
+	else if (p->origin == IPCPROF_ORIGIN_FORK && siblings > 1)
+		snprintf(out, outlen, "forked worker");
+	else if (p->origin == IPCPROF_ORIGIN_FORK)
+		snprintf(out, outlen, "forked child");
+	else if (!parent_role)
+		snprintf(out, outlen, "main");
+	else
+		snprintf(out, outlen, "exec %.32s", base_name(p->argv[0] ? p->argv : p->exe));
 }
 
 /* Lineage and times. */
 
 struct pidkey {
-        uint64_t boot;
-        int32_t pid;
-        uint32_t seq;
-        int img;
+	uint64_t boot;
+	int32_t pid;
+	uint32_t seq;
+	int img;
 };
 
 static int cmp_pidkey(const void *a, const void *b)
 {
-        const struct pidkey *x = a, *y = b;
-        if (x->boot != y->boot)
-                return x->boot < y->boot ? -1 : 1;
-        if (x->pid != y->pid)
-                return x->pid < y->pid ? -1 : 1;
-        if (x->seq != y->seq)
-                return x->seq < y->seq ? -1 : 1;
-        return 0;
+	const struct pidkey *x = a, *y = b;
+	if (x->boot != y->boot)
+		return x->boot < y->boot ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
 }
 
 static void image_end(struct ipcprof_image *g)
 {
-        const struct ipcprof_process *p = &g->proc;
-        if (p->end_how != IPCPROF_END_RUNNING && p->end_ns >= p->start_ns && p->end_ns) {
-                g->end_ns = p->end_ns;
-                g->wall_lower_bound = false;
-        } else {
-                /* Killed unseen: the latest sign of life is a lower bound of the end. */
-                uint64_t e = g->last_ns;
-                for (size_t i = 0; i < g->nint; i++)
-                        if (g->intervals[i].end_ns > e)
-                                e = g->intervals[i].end_ns;
-                for (uint32_t c = 0; c < g->nchan; c++)
-                        if (g->chan[c].last_ns > e)
-                                e = g->chan[c].last_ns;
-                if (p->end_ns > e)
-                        e = p->end_ns;
-                g->end_ns = e > p->start_ns ? e : p->start_ns;
-                g->wall_lower_bound = true;
-        }
-        g->wall_ns = g->end_ns - p->start_ns;
+	const struct ipcprof_process *p = &g->proc;
+	if (p->end_how != IPCPROF_END_RUNNING && p->end_ns >= p->start_ns && p->end_ns) {
+		g->end_ns = p->end_ns;
+		g->wall_lower_bound = false;
+	} else {
+		/* Killed unseen: the latest sign of life is a lower bound of the end. */
+		uint64_t e = g->last_ns;
+		for (size_t i = 0; i < g->nint; i++)
+			if (g->intervals[i].end_ns > e)
+				e = g->intervals[i].end_ns;
+		for (uint32_t c = 0; c < g->nchan; c++)
+			if (g->chan[c].last_ns > e)
+				e = g->chan[c].last_ns;
+		if (p->end_ns > e)
+			e = p->end_ns;
+		g->end_ns = e > p->start_ns ? e : p->start_ns;
+		g->wall_lower_bound = true;
+	}
+	g->wall_ns = g->end_ns - p->start_ns;
 }
 
 static int build_lineage(struct ipcprof_model *m)
 {
-        int n = m->nimg;
-        struct pidkey *k = malloc((size_t)(n ? n : 1) * sizeof(*k));
-        int *children = calloc((size_t)(n ? n : 1), sizeof(int));
-        if (!k || !children) {
-                free(k);
-                free(children);
-                return -1;
-        }
-        for (int i = 0; i < n; i++)
-                k[i] = (struct pidkey){boot_key(&m->img[i]), m->img[i].proc.pid, m->img[i].proc.seq,
-                                       i};
-        qsort(k, (size_t)n, sizeof(*k), cmp_pidkey);
-        for (int i = 0; i < n; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                g->parent = -1;
-                struct pidkey want = {boot_key(g), g->proc.pid, 0, 0};
-                if (g->proc.seq > 0 && g->proc.origin == IPCPROF_ORIGIN_EXEC) {
-                        want.seq = g->proc.seq - 1;
-                        struct pidkey *f = bsearch(&want, k, (size_t)n, sizeof(*k), cmp_pidkey);
-                        if (f)
-                                g->parent = f->img;
-                        continue;
-                }
-                if (g->proc.parent_pid <= 0 || g->proc.origin == IPCPROF_ORIGIN_ROOT)
-                        continue;
-                /* The parent's image that was running when this one started: the latest seq that
+	int n = m->nimg;
+	struct pidkey *k = malloc((size_t)(n ? n : 1) * sizeof(*k));
+	int *children = calloc((size_t)(n ? n : 1), sizeof(int));
+	if (!k || !children) {
+		free(k);
+		free(children);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		k[i] = (struct pidkey){boot_key(&m->img[i]), m->img[i].proc.pid, m->img[i].proc.seq,
+				       i};
+	qsort(k, (size_t)n, sizeof(*k), cmp_pidkey);
+	for (int i = 0; i < n; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		g->parent = -1;
+		struct pidkey want = {boot_key(g), g->proc.pid, 0, 0};
+		if (g->proc.seq > 0 && g->proc.origin == IPCPROF_ORIGIN_EXEC) {
+			want.seq = g->proc.seq - 1;
+			struct pidkey *f = bsearch(&want, k, (size_t)n, sizeof(*k), cmp_pidkey);
+			if (f)
+				g->parent = f->img;
+			continue;
+		}
+		if (g->proc.parent_pid <= 0 || g->proc.origin == IPCPROF_ORIGIN_ROOT)
+			continue;
+		/* The parent's image that was running when this one started: the latest seq that
                  * started no later. */
-                want.pid = g->proc.parent_pid;
-                for (int j = 0; j < n; j++) {
-                        if (k[j].boot != want.boot || k[j].pid != want.pid)
-                                continue;
-                        const struct ipcprof_image *pg = &m->img[k[j].img];
-                        if (pg->proc.start_ns <= g->proc.start_ns || g->parent < 0)
-                                g->parent = k[j].img;
-                }
-        }
-        free(k);
-        for (int i = 0; i < n; i++)
-                if (m->img[i].parent >= 0 && m->img[i].proc.origin == IPCPROF_ORIGIN_FORK)
-                        children[m->img[i].parent]++;
-        /* Roles go parent first: a child's role can depend on its parent's. */
-        int *done = calloc((size_t)(n ? n : 1), sizeof(int));
-        if (!done) {
-                free(children);
-                return -1;
-        }
-        for (int pass = 0, left = n; left > 0 && pass <= n; pass++) {
-                for (int i = 0; i < n; i++) {
-                        struct ipcprof_image *g = &m->img[i];
-                        if (done[i] || (g->parent >= 0 && !done[g->parent] && pass < n))
-                                continue;
-                        const char *pr = g->parent >= 0 ? m->img[g->parent].role : NULL;
-                        int sib = g->parent >= 0 ? children[g->parent] : 0;
-                        ipcprof_role(&g->proc, pr, sib, g->role, sizeof(g->role));
-                        done[i] = 1;
-                        left--;
-                }
-        }
-        free(done);
-        free(children);
-        /* A process keeps its rusage across exec: the image after an exec counts only its own. */
-        for (int i = 0; i < n; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                if (g->parent < 0 || g->proc.origin != IPCPROF_ORIGIN_EXEC)
-                        continue;
-                const struct ipcprof_process *pp = &m->img[g->parent].proc;
-                if (pp->end_how == IPCPROF_END_EXEC && g->proc.user_ns >= pp->user_ns &&
-                    g->proc.sys_ns >= pp->sys_ns) {
-                        g->proc.user_ns -= pp->user_ns;
-                        g->proc.sys_ns -= pp->sys_ns;
-                }
-        }
-        return 0;
+		want.pid = g->proc.parent_pid;
+		for (int j = 0; j < n; j++) {
+			if (k[j].boot != want.boot || k[j].pid != want.pid)
+				continue;
+			const struct ipcprof_image *pg = &m->img[k[j].img];
+			if (pg->proc.start_ns <= g->proc.start_ns || g->parent < 0)
+				g->parent = k[j].img;
+		}
+	}
+	free(k);
+	for (int i = 0; i < n; i++)
+		if (m->img[i].parent >= 0 && m->img[i].proc.origin == IPCPROF_ORIGIN_FORK)
+			children[m->img[i].parent]++;
+	/* Roles go parent first: a child's role can depend on its parent's. */
+	int *done = calloc((size_t)(n ? n : 1), sizeof(int));
+	if (!done) {
+		free(children);
+		return -1;
+	}
+	for (int pass = 0, left = n; left > 0 && pass <= n; pass++) {
+		for (int i = 0; i < n; i++) {
+			struct ipcprof_image *g = &m->img[i];
+			if (done[i] || (g->parent >= 0 && !done[g->parent] && pass < n))
+				continue;
+			const char *pr = g->parent >= 0 ? m->img[g->parent].role : NULL;
+			int sib = g->parent >= 0 ? children[g->parent] : 0;
+			ipcprof_role(&g->proc, pr, sib, g->role, sizeof(g->role));
+			done[i] = 1;
+			left--;
+		}
+	}
+	free(done);
+	free(children);
+	/* A process keeps its rusage across exec: the image after an exec counts only its own. */
+	for (int i = 0; i < n; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		if (g->parent < 0 || g->proc.origin != IPCPROF_ORIGIN_EXEC)
+			continue;
+		const struct ipcprof_process *pp = &m->img[g->parent].proc;
+		if (pp->end_how == IPCPROF_END_EXEC && g->proc.user_ns >= pp->user_ns &&
+		    g->proc.sys_ns >= pp->sys_ns) {
+			g->proc.user_ns -= pp->user_ns;
+			g->proc.sys_ns -= pp->sys_ns;
+		}
+	}
+	return 0;
 }
 
 static void build_clocks(struct ipcprof_model *m)
 {
-        /* One offset per host keeps its processes on one clock; realtime aligns the hosts. */
-        for (int i = 0; i < m->nimg; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                uint64_t b = boot_key(g);
-                int first = i;
-                for (int j = 0; j < i; j++)
-                        if (boot_key(&m->img[j]) == b) {
-                                first = j;
-                                break;
-                        }
-                if (first != i) {
-                        g->clock_offset_ns = m->img[first].clock_offset_ns;
-                } else {
-                        g->clock_offset_ns =
-                            g->proc.start_realtime_ns
-                                ? (int64_t)g->proc.start_realtime_ns - (int64_t)g->proc.start_ns
-                                : 0;
-                }
-        }
-        int64_t start = INT64_MAX, end = INT64_MIN;
-        for (int i = 0; i < m->nimg; i++) {
-                const struct ipcprof_image *g = &m->img[i];
-                int64_t s = (int64_t)g->proc.start_ns + g->clock_offset_ns;
-                int64_t e = (int64_t)g->end_ns + g->clock_offset_ns;
-                if (s < start)
-                        start = s;
-                if (e > end)
-                        end = e;
-        }
-        m->run_start_rt_ns = m->nimg ? start : 0;
-        m->run_wall_ns = m->nimg && end > start ? (uint64_t)(end - start) : 0;
+	/* One offset per host keeps its processes on one clock; realtime aligns the hosts. */
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		uint64_t b = boot_key(g);
+		int first = i;
+		for (int j = 0; j < i; j++)
+			if (boot_key(&m->img[j]) == b) {
+				first = j;
+				break;
+			}
+		if (first != i) {
+			g->clock_offset_ns = m->img[first].clock_offset_ns;
+		} else {
+			g->clock_offset_ns =
+			    g->proc.start_realtime_ns
+				? (int64_t)g->proc.start_realtime_ns - (int64_t)g->proc.start_ns
+				: 0;
+		}
+	}
+	int64_t start = INT64_MAX, end = INT64_MIN;
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		int64_t s = (int64_t)g->proc.start_ns + g->clock_offset_ns;
+		int64_t e = (int64_t)g->end_ns + g->clock_offset_ns;
+		if (s < start)
+			start = s;
+		if (e > end)
+			end = e;
+	}
+	m->run_start_rt_ns = m->nimg ? start : 0;
+	m->run_wall_ns = m->nimg && end > start ? (uint64_t)(end - start) : 0;
 }
 
 /* Pairing channel ends into links. */
 
 enum pair_rule {
-        RULE_SHARED, /* one buffer: whatever any end writes, the other ends read (pipes) */
-        RULE_SIDES,  /* two sides: one side's writes are read on the other side (sockets) */
+	RULE_SHARED, /* one buffer: whatever any end writes, the other ends read (pipes) */
+	RULE_SIDES,  /* two sides: one side's writes are read on the other side (sockets) */
 };
 
 struct ep {
-        uint64_t node, peer;
-        int img, chan;
-        int rule;
-        int link;
-        int side;
+	uint64_t node, peer;
+	int img, chan;
+	int rule;
+	int link;
+	int side;
 };
 
 static int is_loopback(const uint8_t a[16])
 {
-        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        static const uint8_t v6lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-        if (!memcmp(a, v4mapped, 12))
-                return a[12] == 127;
-        return !memcmp(a, v6lo, 16);
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t v6lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	if (!memcmp(a, v4mapped, 12))
+		return a[12] == 127;
+	return !memcmp(a, v6lo, 16);
 }
 
 static int is_zero(const uint8_t *a, size_t n)
 {
-        for (size_t i = 0; i < n; i++)
-                if (a[i])
-                        return 0;
-        return 1;
+	for (size_t i = 0; i < n; i++)
+		if (a[i])
+			return 0;
+	return 1;
 }
 
 static uint64_t tuple_key(uint32_t kind, uint64_t scope, const uint8_t *la, uint16_t lp,
-                          const uint8_t *pa, uint16_t pp)
+			  const uint8_t *pa, uint16_t pp)
 {
-        uint64_t h = fnv(FNV0, "inet", 4);
-        h = fnv(h, &kind, sizeof(kind));
-        h = fnv(h, &scope, sizeof(scope));
-        h = fnv(h, la, 16);
-        h = fnv(h, &lp, sizeof(lp));
-        h = fnv(h, pa, 16);
-        return fnv(h, &pp, sizeof(pp)) | 1;
+	uint64_t h = fnv(FNV0, "inet", 4);
+	h = fnv(h, &kind, sizeof(kind));
+	h = fnv(h, &scope, sizeof(scope));
+	h = fnv(h, la, 16);
+	h = fnv(h, &lp, sizeof(lp));
+	h = fnv(h, pa, 16);
+	return fnv(h, &pp, sizeof(pp)) | 1;
 }
 
 static void endpoint_key(const struct ipcprof_image *g, int c, struct ep *e)
 {
-        const struct ipcprof_channel *ch = &g->chan[c];
-        uint64_t boot = boot_key(g);
-        uint64_t h;
-        e->peer = 0;
-        switch (ch->kind) {
-        case IPCPROF_KIND_UNIX_STREAM:
-        case IPCPROF_KIND_UNIX_DGRAM:
-        case IPCPROF_KIND_UNIX_SEQPACKET:
-                e->rule = RULE_SIDES;
-                if (!ch->ino) {
-                        e->node = fnv(fnv(FNV0, &g, sizeof(g)), &c, sizeof(c)) | 1;
-                        return;
-                }
-                h = fnv(fnv(FNV0, "unix", 4), &boot, sizeof(boot));
-                e->node = fnv(h, &ch->ino, sizeof(ch->ino)) | 1;
-                if (ch->peer_ino)
-                        e->peer = fnv(h, &ch->peer_ino, sizeof(ch->peer_ino)) | 1;
-                return;
-        case IPCPROF_KIND_TCP:
-        case IPCPROF_KIND_UDP: {
-                e->rule = RULE_SIDES;
-                /* Loopback addresses mean the same thing on every host: scope them to theirs. */
-                uint64_t scope =
-                    is_loopback(ch->local_addr) || is_loopback(ch->peer_addr) ? boot : 0;
-                e->node = tuple_key(ch->kind, scope, ch->local_addr, ch->local_port, ch->peer_addr,
-                                    ch->peer_port);
-                if (ch->peer_port || !is_zero(ch->peer_addr, 16))
-                        e->peer = tuple_key(ch->kind, scope, ch->peer_addr, ch->peer_port,
-                                            ch->local_addr, ch->local_port);
-                return;
-        }
-        default:
-                e->rule = RULE_SHARED;
-                h = fnv(fnv(FNV0, "pipe", 4), &boot, sizeof(boot));
-                if (ch->kind == IPCPROF_KIND_PLUGIN || ch->kind == IPCPROF_KIND_SHM) {
-                        h = fnv(h, &ch->kind, sizeof(ch->kind));
-                        h = fnv(h, ch->plugin, strlen(ch->plugin));
-                }
-                h = fnv(h, &ch->dev, sizeof(ch->dev));
-                e->node = fnv(h, &ch->ino, sizeof(ch->ino)) | 1;
-                if (!ch->dev && !ch->ino) /* unknown identity: pair with nothing */
-                        e->node = fnv(fnv(FNV0, &g, sizeof(g)), &c, sizeof(c)) | 1;
-                return;
-        }
+	const struct ipcprof_channel *ch = &g->chan[c];
+	uint64_t boot = boot_key(g);
+	uint64_t h;
+	e->peer = 0;
+	switch (ch->kind) {
+	case IPCPROF_KIND_UNIX_STREAM:
+	case IPCPROF_KIND_UNIX_DGRAM:
+	case IPCPROF_KIND_UNIX_SEQPACKET:
+		e->rule = RULE_SIDES;
+		if (!ch->ino) {
+			e->node = fnv(fnv(FNV0, &g, sizeof(g)), &c, sizeof(c)) | 1;
+			return;
+		}
+		h = fnv(fnv(FNV0, "unix", 4), &boot, sizeof(boot));
+		e->node = fnv(h, &ch->ino, sizeof(ch->ino)) | 1;
+		if (ch->peer_ino)
+			e->peer = fnv(h, &ch->peer_ino, sizeof(ch->peer_ino)) | 1;
+		return;
+	case IPCPROF_KIND_TCP:
+	case IPCPROF_KIND_UDP: {
+		e->rule = RULE_SIDES;
+		/* Loopback addresses mean the same thing on every host: scope them to theirs. */
+		uint64_t scope =
+		    is_loopback(ch->local_addr) || is_loopback(ch->peer_addr) ? boot : 0;
+		e->node = tuple_key(ch->kind, scope, ch->local_addr, ch->local_port, ch->peer_addr,
+				    ch->peer_port);
+		if (ch->peer_port || !is_zero(ch->peer_addr, 16))
+			e->peer = tuple_key(ch->kind, scope, ch->peer_addr, ch->peer_port,
+					    ch->local_addr, ch->local_port);
+		return;
+	}
+	default:
+		e->rule = RULE_SHARED;
+		h = fnv(fnv(FNV0, "pipe", 4), &boot, sizeof(boot));
+		if (ch->kind == IPCPROF_KIND_PLUGIN || ch->kind == IPCPROF_KIND_SHM) {
+			h = fnv(h, &ch->kind, sizeof(ch->kind));
+			h = fnv(h, ch->plugin, strlen(ch->plugin));
+		}
+		h = fnv(h, &ch->dev, sizeof(ch->dev));
+		e->node = fnv(h, &ch->ino, sizeof(ch->ino)) | 1;
+		if (!ch->dev && !ch->ino) /* unknown identity: pair with nothing */
+			e->node = fnv(fnv(FNV0, &g, sizeof(g)), &c, sizeof(c)) | 1;
+		return;
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)
 {
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-        return x < y ? -1 : x > y;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 static int find_root(int *uf, int x)
 {
-        while (uf[x] != x) {
-                uf[x] = uf[uf[x]];
-                x = uf[x];
-        }
-        return x;
+	while (uf[x] != x) {
+		uf[x] = uf[uf[x]];
+		x = uf[x];
+	}
+	return x;
 }
 
 static int node_index(const uint64_t *nodes, size_t n, uint64_t v)
 {
-        const uint64_t *f = bsearch(&v, nodes, n, sizeof(*nodes), cmp_u64);
-        return f ? (int)(f - nodes) : -1;
+	const uint64_t *f = bsearch(&v, nodes, n, sizeof(*nodes), cmp_u64);
+	return f ? (int)(f - nodes) : -1;
 }
 
 static int cmp_ep_link(const void *a, const void *b)
 {
-        const struct ep *x = a, *y = b;
-        if (x->link != y->link)
-                return x->link < y->link ? -1 : 1;
-        if (x->img != y->img)
-                return x->img < y->img ? -1 : 1;
-        return x->chan < y->chan ? -1 : x->chan > y->chan;
+	const struct ep *x = a, *y = b;
+	if (x->link != y->link)
+		return x->link < y->link ? -1 : 1;
+	if (x->img != y->img)
+		return x->img < y->img ? -1 : 1;
+	return x->chan < y->chan ? -1 : x->chan > y->chan;
 }
 
 static int cmp_cell(const void *a, const void *b)
 {
-        const struct ipcprof_cell *x = a, *y = b;
-        if (x->from != y->from)
-                return x->from < y->from ? -1 : 1;
-        return x->to < y->to ? -1 : x->to > y->to;
+	const struct ipcprof_cell *x = a, *y = b;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->to < y->to ? -1 : x->to > y->to;
 }
 
 static void fmt_addr(const uint8_t a[16], uint16_t port, char *out, size_t outlen)
 {
-        char s[INET6_ADDRSTRLEN];
-        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (!memcmp(a, v4mapped, 12)) {
-                inet_ntop(AF_INET, a + 12, s, sizeof(s));
-                snprintf(out, outlen, "%s:%u", s, port);
-        } else {
-                inet_ntop(AF_INET6, a, s, sizeof(s));
-                snprintf(out, outlen, "[%s]:%u", s, port);
-        }
+	char s[INET6_ADDRSTRLEN];
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (!memcmp(a, v4mapped, 12)) {
+		inet_ntop(AF_INET, a + 12, s, sizeof(s));
+		snprintf(out, outlen, "%s:%u", s, port);
+	} else {
+		inet_ntop(AF_INET6, a, s, sizeof(s));
+		snprintf(out, outlen, "[%s]:%u", s, port);
+	}
 }
 
 static void link_label(const struct ipcprof_model *m, struct ipcprof_link *l)
 {
-        const struct ipcprof_channel *ch = &m->img[l->end[0].image].chan[l->end[0].chan];
-        const char *k = ipcprof_kind_name(l->kind);
-        char a[64], b[64];
-        switch (l->kind) {
-        case IPCPROF_KIND_TCP:
-        case IPCPROF_KIND_UDP:
-                fmt_addr(ch->local_addr, ch->local_port, a, sizeof(a));
-                fmt_addr(ch->peer_addr, ch->peer_port, b, sizeof(b));
-                snprintf(l->label, sizeof(l->label), "%s %s - %s", k, a, b);
-                break;
-        case IPCPROF_KIND_UNIX_STREAM:
-        case IPCPROF_KIND_UNIX_DGRAM:
-        case IPCPROF_KIND_UNIX_SEQPACKET:
-                if (ch->name[0])
-                        snprintf(l->label, sizeof(l->label), "%s %s", k, ch->name);
-                else
-                        snprintf(l->label, sizeof(l->label), "%s ino %llu", k,
-                                 (unsigned long long)ch->ino);
-                break;
-        case IPCPROF_KIND_PLUGIN:
-                snprintf(l->label, sizeof(l->label), "%s %s", ch->plugin, ch->name);
-                break;
-        default:
-                if (ch->name[0])
-                        snprintf(l->label, sizeof(l->label), "%s %s", k, ch->name);
-                else
-                        snprintf(l->label, sizeof(l->label), "%s ino %llu", k,
-                                 (unsigned long long)ch->ino);
-        }
+	const struct ipcprof_channel *ch = &m->img[l->end[0].image].chan[l->end[0].chan];
+	const char *k = ipcprof_kind_name(l->kind);
+	char a[64], b[64];
+	switch (l->kind) {
+	case IPCPROF_KIND_TCP:
+	case IPCPROF_KIND_UDP:
+		fmt_addr(ch->local_addr, ch->local_port, a, sizeof(a));
+		fmt_addr(ch->peer_addr, ch->peer_port, b, sizeof(b));
+		snprintf(l->label, sizeof(l->label), "%s %s - %s", k, a, b);
+		break;
+	case IPCPROF_KIND_UNIX_STREAM:
+	case IPCPROF_KIND_UNIX_DGRAM:
+	case IPCPROF_KIND_UNIX_SEQPACKET:
+		if (ch->name[0])
+			snprintf(l->label, sizeof(l->label), "%s %s", k, ch->name);
+		else
+			snprintf(l->label, sizeof(l->label), "%s ino %llu", k,
+				 (unsigned long long)ch->ino);
+		break;
+	case IPCPROF_KIND_PLUGIN:
+		snprintf(l->label, sizeof(l->label), "%s %s", ch->plugin, ch->name);
+		break;
+	default:
+		if (ch->name[0])
+			snprintf(l->label, sizeof(l->label), "%s %s", k, ch->name);
+		else
+			snprintf(l->label, sizeof(l->label), "%s ino %llu", k,
+				 (unsigned long long)ch->ino);
+	}
 }
 
 static int push_cell(struct ipcprof_model *m, size_t *cap, struct ipcprof_cell c)
 {
-        if (m->ncell == *cap) {
-                size_t nc = *cap ? 2 * *cap : 256;
-                struct ipcprof_cell *p = realloc(m->cell, nc * sizeof(*p));
-                if (!p)
-                        return -1;
-                m->cell = p;
-                *cap = nc;
-        }
-        m->cell[m->ncell++] = c;
-        return 0;
+	if (m->ncell == *cap) {
+		size_t nc = *cap ? 2 * *cap : 256;
+		struct ipcprof_cell *p = realloc(m->cell, nc * sizeof(*p));
+		if (!p)
+			return -1;
+		m->cell = p;
+		*cap = nc;
+	}
+	m->cell[m->ncell++] = c;
+	return 0;
 }
 
 /* Splits each writer's bytes among the ends that could have read them, by the bytes they read. */
 static int link_cells(struct ipcprof_model *m, struct ipcprof_link *l, int rule, size_t *cap)
 {
-        size_t before = m->ncell;
-        for (int w = 0; w < l->nend; w++) {
-                const struct ipcprof_endpoint *we = &l->end[w];
-                const struct ipcprof_dir_stats *out =
-                    &m->img[we->image].chan[we->chan].dir[IPCPROF_DIR_OUT];
-                if (!out->bytes)
-                        continue;
-                uint64_t total_in = 0;
-                int nr = 0;
-                for (int r = 0; r < l->nend; r++) {
-                        const struct ipcprof_endpoint *re = &l->end[r];
-                        const struct ipcprof_dir_stats *in =
-                            &m->img[re->image].chan[re->chan].dir[IPCPROF_DIR_IN];
-                        if (re->image == we->image || !in->bytes ||
-                            (rule == RULE_SIDES && re->side == we->side))
-                                continue;
-                        total_in += in->bytes;
-                        nr++;
-                }
-                for (int r = 0; r < l->nend && total_in; r++) {
-                        const struct ipcprof_endpoint *re = &l->end[r];
-                        const struct ipcprof_dir_stats *in =
-                            &m->img[re->image].chan[re->chan].dir[IPCPROF_DIR_IN];
-                        if (re->image == we->image || !in->bytes ||
-                            (rule == RULE_SIDES && re->side == we->side))
-                                continue;
-                        /* The writers this reader could have read from share its read time. */
-                        uint64_t reader_from = 0;
-                        for (int w2 = 0; w2 < l->nend; w2++) {
-                                const struct ipcprof_endpoint *e2 = &l->end[w2];
-                                if (e2->image == re->image ||
-                                    (rule == RULE_SIDES && e2->side == re->side))
-                                        continue;
-                                reader_from +=
-                                    m->img[e2->image].chan[e2->chan].dir[IPCPROF_DIR_OUT].bytes;
-                        }
-                        double f = (double)in->bytes / (double)total_in;
-                        double wf = reader_from ? (double)out->bytes / (double)reader_from : 0;
-                        struct ipcprof_cell c = {
-                            .from = we->image,
-                            .to = re->image,
-                            .bytes = nr == 1 ? out->bytes
-                                             : (uint64_t)((unsigned __int128)out->bytes *
-                                                          in->bytes / total_in),
-                            .time_ns = (uint64_t)((double)out->time_ns * f +
-                                                  (double)in->time_ns * (wf < 1 ? wf : 1)),
-                            .estimated = nr > 1,
-                        };
-                        if (push_cell(m, cap, c) < 0)
-                                return -1;
-                }
-        }
-        l->paired = m->ncell > before;
-        return 0;
+	size_t before = m->ncell;
+	for (int w = 0; w < l->nend; w++) {
+		const struct ipcprof_endpoint *we = &l->end[w];
+		const struct ipcprof_dir_stats *out =
+		    &m->img[we->image].chan[we->chan].dir[IPCPROF_DIR_OUT];
+		if (!out->bytes)
+			continue;
+		uint64_t total_in = 0;
+		int nr = 0;
+		for (int r = 0; r < l->nend; r++) {
+			const struct ipcprof_endpoint *re = &l->end[r];
+			const struct ipcprof_dir_stats *in =
+			    &m->img[re->image].chan[re->chan].dir[IPCPROF_DIR_IN];
+			if (re->image == we->image || !in->bytes ||
+			    (rule == RULE_SIDES && re->side == we->side))
+				continue;
+			total_in += in->bytes;
+			nr++;
+		}
+		for (int r = 0; r < l->nend && total_in; r++) {
+			const struct ipcprof_endpoint *re = &l->end[r];
+			const struct ipcprof_dir_stats *in =
+			    &m->img[re->image].chan[re->chan].dir[IPCPROF_DIR_IN];
+			if (re->image == we->image || !in->bytes ||
+			    (rule == RULE_SIDES && re->side == we->side))
+				continue;
+			/* The writers this reader could have read from share its read time. */
+			uint64_t reader_from = 0;
+			for (int w2 = 0; w2 < l->nend; w2++) {
+				const struct ipcprof_endpoint *e2 = &l->end[w2];
+				if (e2->image == re->image ||
+				    (rule == RULE_SIDES && e2->side == re->side))
+					continue;
+				reader_from +=
+				    m->img[e2->image].chan[e2->chan].dir[IPCPROF_DIR_OUT].bytes;
+			}
+			double f = (double)in->bytes / (double)total_in;
+			double wf = reader_from ? (double)out->bytes / (double)reader_from : 0;
+			struct ipcprof_cell c = {
+			    .from = we->image,
+			    .to = re->image,
+			    .bytes = nr == 1 ? out->bytes
+					     : (uint64_t)((unsigned __int128)out->bytes *
+							  in->bytes / total_in),
+			    .time_ns = (uint64_t)((double)out->time_ns * f +
+						  (double)in->time_ns * (wf < 1 ? wf : 1)),
+			    .estimated = nr > 1,
+			};
+			if (push_cell(m, cap, c) < 0)
+				return -1;
+		}
+	}
+	l->paired = m->ncell > before;
+	return 0;
 }
 
 static int build_links(struct ipcprof_model *m)
 {
-        size_t n = 0;
-        for (int i = 0; i < m->nimg; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                g->chan_link = malloc((g->nchan ? g->nchan : 1) * sizeof(int));
-                g->chan_side = malloc((g->nchan ? g->nchan : 1) * sizeof(int));
-                if (!g->chan_link || !g->chan_side)
-                        return -1;
-                for (uint32_t c = 0; c < g->nchan; c++) {
-                        g->chan_link[c] = -1;
-                        g->chan_side[c] = 0;
-                        if (g->chan[c].kind != IPCPROF_KIND_NONE &&
-                            g->chan[c].dir[0].calls + g->chan[c].dir[1].calls > 0)
-                                n++;
-                }
-        }
-        struct ep *e = malloc((n ? n : 1) * sizeof(*e));
-        uint64_t *nodes = malloc((2 * n + 1) * sizeof(*nodes));
-        int *uf = malloc((2 * n + 1) * sizeof(int));
-        if (!e || !nodes || !uf) {
-                free(e);
-                free(nodes);
-                free(uf);
-                return -1;
-        }
-        size_t k = 0, nn = 0;
-        for (int i = 0; i < m->nimg; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                for (uint32_t c = 0; c < g->nchan; c++) {
-                        if (g->chan[c].kind == IPCPROF_KIND_NONE ||
-                            g->chan[c].dir[0].calls + g->chan[c].dir[1].calls == 0)
-                                continue;
-                        e[k].img = i;
-                        e[k].chan = (int)c;
-                        endpoint_key(g, (int)c, &e[k]);
-                        nodes[nn++] = e[k].node;
-                        if (e[k].peer)
-                                nodes[nn++] = e[k].peer;
-                        k++;
-                }
-        }
-        qsort(nodes, nn, sizeof(*nodes), cmp_u64);
-        size_t u = 0;
-        for (size_t i = 0; i < nn; i++)
-                if (!u || nodes[u - 1] != nodes[i])
-                        nodes[u++] = nodes[i];
-        for (size_t i = 0; i < u; i++)
-                uf[i] = (int)i;
-        for (size_t i = 0; i < n; i++) {
-                if (!e[i].peer)
-                        continue;
-                int a = find_root(uf, node_index(nodes, u, e[i].node));
-                int b = find_root(uf, node_index(nodes, u, e[i].peer));
-                if (a != b)
-                        uf[a < b ? b : a] = a < b ? a : b;
-        }
-        for (size_t i = 0; i < n; i++) {
-                e[i].side = node_index(nodes, u, e[i].node);
-                e[i].link = find_root(uf, e[i].side);
-        }
-        qsort(e, n, sizeof(*e), cmp_ep_link);
-        int nlinks = 0;
-        for (size_t i = 0; i < n; i++)
-                if (!i || e[i].link != e[i - 1].link)
-                        nlinks++;
-        m->link = calloc((size_t)(nlinks ? nlinks : 1), sizeof(*m->link));
-        if (!m->link)
-                goto fail;
-        size_t cap = 0;
-        for (size_t i = 0; i < n;) {
-                size_t j = i;
-                while (j < n && e[j].link == e[i].link)
-                        j++;
-                struct ipcprof_link *l = &m->link[m->nlink];
-                l->nend = (int)(j - i);
-                l->end = malloc((size_t)l->nend * sizeof(*l->end));
-                if (!l->end)
-                        goto fail;
-                l->kind = m->img[e[i].img].chan[e[i].chan].kind;
-                for (size_t q = i; q < j; q++) {
-                        struct ipcprof_image *g = &m->img[e[q].img];
-                        const struct ipcprof_channel *ch = &g->chan[e[q].chan];
-                        l->end[q - i] =
-                            (struct ipcprof_endpoint){e[q].img, e[q].chan, (uint64_t)e[q].side};
-                        g->chan_link[e[q].chan] = m->nlink;
-                        g->chan_side[e[q].chan] = e[q].side;
-                        l->bytes_out += ch->dir[IPCPROF_DIR_OUT].bytes;
-                        l->bytes_in += ch->dir[IPCPROF_DIR_IN].bytes;
-                        for (int d = 0; d < IPCPROF_NDIR; d++) {
-                                l->calls += ch->dir[d].calls;
-                                l->time_ns += ch->dir[d].time_ns;
-                                for (int b = 0; b < IPCPROF_HIST_BUCKETS; b++)
-                                        l->hist[b] += ch->dir[d].hist[b];
-                        }
-                }
-                m->nlink++;
-                link_label(m, l);
-                if (link_cells(m, l, e[i].rule, &cap) < 0)
-                        goto fail;
-                if (l->kind < IPCPROF_KIND_COUNT) {
-                        m->kind_out[l->kind] += l->bytes_out;
-                        m->kind_in[l->kind] += l->bytes_in;
-                        m->kind_calls[l->kind] += l->calls;
-                        m->kind_links[l->kind]++;
-                }
-                i = j;
-        }
-        /* One cell per (sender, receiver) over all links. */
-        if (m->ncell)
-                qsort(m->cell, m->ncell, sizeof(*m->cell), cmp_cell);
-        size_t w = 0;
-        for (size_t i = 0; i < m->ncell; i++) {
-                if (w && m->cell[w - 1].from == m->cell[i].from &&
-                    m->cell[w - 1].to == m->cell[i].to) {
-                        m->cell[w - 1].bytes += m->cell[i].bytes;
-                        m->cell[w - 1].time_ns += m->cell[i].time_ns;
-                        m->cell[w - 1].estimated |= m->cell[i].estimated;
-                } else {
-                        m->cell[w++] = m->cell[i];
-                }
-        }
-        m->ncell = w;
-        free(e);
-        free(nodes);
-        free(uf);
-        return 0;
+	size_t n = 0;
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		g->chan_link = malloc((g->nchan ? g->nchan : 1) * sizeof(int));
+		g->chan_side = malloc((g->nchan ? g->nchan : 1) * sizeof(int));
+		if (!g->chan_link || !g->chan_side)
+			return -1;
+		for (uint32_t c = 0; c < g->nchan; c++) {
+			g->chan_link[c] = -1;
+			g->chan_side[c] = 0;
+			if (g->chan[c].kind != IPCPROF_KIND_NONE &&
+			    g->chan[c].dir[0].calls + g->chan[c].dir[1].calls > 0)
+				n++;
+		}
+	}
+	struct ep *e = malloc((n ? n : 1) * sizeof(*e));
+	uint64_t *nodes = malloc((2 * n + 1) * sizeof(*nodes));
+	int *uf = malloc((2 * n + 1) * sizeof(int));
+	if (!e || !nodes || !uf) {
+		free(e);
+		free(nodes);
+		free(uf);
+		return -1;
+	}
+	size_t k = 0, nn = 0;
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		for (uint32_t c = 0; c < g->nchan; c++) {
+			if (g->chan[c].kind == IPCPROF_KIND_NONE ||
+			    g->chan[c].dir[0].calls + g->chan[c].dir[1].calls == 0)
+				continue;
+			e[k].img = i;
+			e[k].chan = (int)c;
+			endpoint_key(g, (int)c, &e[k]);
+			nodes[nn++] = e[k].node;
+			if (e[k].peer)
+				nodes[nn++] = e[k].peer;
+			k++;
+		}
+	}
+	qsort(nodes, nn, sizeof(*nodes), cmp_u64);
+	size_t u = 0;
+	for (size_t i = 0; i < nn; i++)
+		if (!u || nodes[u - 1] != nodes[i])
+			nodes[u++] = nodes[i];
+	for (size_t i = 0; i < u; i++)
+		uf[i] = (int)i;
+	for (size_t i = 0; i < n; i++) {
+		if (!e[i].peer)
+			continue;
+		int a = find_root(uf, node_index(nodes, u, e[i].node));
+		int b = find_root(uf, node_index(nodes, u, e[i].peer));
+		if (a != b)
+			uf[a < b ? b : a] = a < b ? a : b;
+	}
+	for (size_t i = 0; i < n; i++) {
+		e[i].side = node_index(nodes, u, e[i].node);
+		e[i].link = find_root(uf, e[i].side);
+	}
+	qsort(e, n, sizeof(*e), cmp_ep_link);
+	int nlinks = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!i || e[i].link != e[i - 1].link)
+			nlinks++;
+	m->link = calloc((size_t)(nlinks ? nlinks : 1), sizeof(*m->link));
+	if (!m->link)
+		goto fail;
+	size_t cap = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && e[j].link == e[i].link)
+			j++;
+		struct ipcprof_link *l = &m->link[m->nlink];
+		l->nend = (int)(j - i);
+		l->end = malloc((size_t)l->nend * sizeof(*l->end));
+		if (!l->end)
+			goto fail;
+		l->kind = m->img[e[i].img].chan[e[i].chan].kind;
+		for (size_t q = i; q < j; q++) {
+			struct ipcprof_image *g = &m->img[e[q].img];
+			const struct ipcprof_channel *ch = &g->chan[e[q].chan];
+			l->end[q - i] =
+			    (struct ipcprof_endpoint){e[q].img, e[q].chan, (uint64_t)e[q].side};
+			g->chan_link[e[q].chan] = m->nlink;
+			g->chan_side[e[q].chan] = e[q].side;
+			l->bytes_out += ch->dir[IPCPROF_DIR_OUT].bytes;
+			l->bytes_in += ch->dir[IPCPROF_DIR_IN].bytes;
+			for (int d = 0; d < IPCPROF_NDIR; d++) {
+				l->calls += ch->dir[d].calls;
+				l->time_ns += ch->dir[d].time_ns;
+				for (int b = 0; b < IPCPROF_HIST_BUCKETS; b++)
+					l->hist[b] += ch->dir[d].hist[b];
+			}
+		}
+		m->nlink++;
+		link_label(m, l);
+		if (link_cells(m, l, e[i].rule, &cap) < 0)
+			goto fail;
+		if (l->kind < IPCPROF_KIND_COUNT) {
+			m->kind_out[l->kind] += l->bytes_out;
+			m->kind_in[l->kind] += l->bytes_in;
+			m->kind_calls[l->kind] += l->calls;
+			m->kind_links[l->kind]++;
+		}
+		i = j;
+	}
+	/* One cell per (sender, receiver) over all links. */
+	if (m->ncell)
+		qsort(m->cell, m->ncell, sizeof(*m->cell), cmp_cell);
+	size_t w = 0;
+	for (size_t i = 0; i < m->ncell; i++) {
+		if (w && m->cell[w - 1].from == m->cell[i].from &&
+		    m->cell[w - 1].to == m->cell[i].to) {
+			m->cell[w - 1].bytes += m->cell[i].bytes;
+			m->cell[w - 1].time_ns += m->cell[i].time_ns;
+			m->cell[w - 1].estimated |= m->cell[i].estimated;
+		} else {
+			m->cell[w++] = m->cell[i];
+		}
+	}
+	m->ncell = w;
+	free(e);
+	free(nodes);
+	free(uf);
+	return 0;
 fail:
-        free(e);
-        free(nodes);
-        free(uf);
-        return -1;
+	free(e);
+	free(nodes);
+	free(uf);
+	return -1;
 }
 
 /* Shared memory. */
 
 static int build_shm(struct ipcprof_model *m)
 {
-        int cap = 0;
-        for (int i = 0; i < m->nimg; i++) {
-                const struct ipcprof_image *g = &m->img[i];
-                for (uint32_t k = 0; k < g->nmap; k++) {
-                        const struct ipcprof_mapping *mp = &g->map[k];
-                        if (!mp->kind)
-                                continue;
-                        int found = -1;
-                        for (int s = 0; s < m->nshm && found < 0; s++) {
-                                const struct ipcprof_image *g0 = &m->img[m->shm[s].img[0]];
-                                const struct ipcprof_mapping *m0 = NULL;
-                                for (uint32_t q = 0; q < g0->nmap; q++)
-                                        if (g0->map[q].kind == m->shm[s].kind &&
-                                            !strcmp(g0->map[q].name, m->shm[s].name))
-                                                m0 = &g0->map[q];
-                                if (m0 && m0->kind == mp->kind && m0->dev == mp->dev &&
-                                    m0->ino == mp->ino && !strcmp(m0->name, mp->name) &&
-                                    boot_key(g0) == boot_key(g))
-                                        found = s;
-                        }
-                        if (found < 0) {
-                                if (m->nshm == cap) {
-                                        cap = cap ? 2 * cap : 16;
-                                        struct ipcprof_shm *p =
-                                            realloc(m->shm, (size_t)cap * sizeof(*p));
-                                        if (!p)
-                                                return -1;
-                                        m->shm = p;
-                                }
-                                struct ipcprof_shm *s = &m->shm[m->nshm];
-                                memset(s, 0, sizeof(*s));
-                                s->kind = mp->kind;
-                                memcpy(s->name, mp->name, sizeof(s->name));
-                                s->img = malloc((size_t)m->nimg * sizeof(int));
-                                if (!s->img)
-                                        return -1;
-                                found = m->nshm++;
-                        }
-                        struct ipcprof_shm *s = &m->shm[found];
-                        uint64_t size = mp->object_size > mp->length ? mp->object_size : mp->length;
-                        if (size > s->size)
-                                s->size = size;
-                        if (mp->resident_bytes > s->resident_bytes)
-                                s->resident_bytes = mp->resident_bytes;
-                        if (!s->nimg || s->img[s->nimg - 1] != i)
-                                s->img[s->nimg++] = i;
-                }
-        }
-        for (int s = 0; s < m->nshm; s++)
-                m->shm_bytes += m->shm[s].size;
-        return 0;
+	int cap = 0;
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		for (uint32_t k = 0; k < g->nmap; k++) {
+			const struct ipcprof_mapping *mp = &g->map[k];
+			if (!mp->kind)
+				continue;
+			int found = -1;
+			for (int s = 0; s < m->nshm && found < 0; s++) {
+				const struct ipcprof_image *g0 = &m->img[m->shm[s].img[0]];
+				const struct ipcprof_mapping *m0 = NULL;
+				for (uint32_t q = 0; q < g0->nmap; q++)
+					if (g0->map[q].kind == m->shm[s].kind &&
+					    !strcmp(g0->map[q].name, m->shm[s].name))
+						m0 = &g0->map[q];
+				if (m0 && m0->kind == mp->kind && m0->dev == mp->dev &&
+				    m0->ino == mp->ino && !strcmp(m0->name, mp->name) &&
+				    boot_key(g0) == boot_key(g))
+					found = s;
+			}
+			if (found < 0) {
+				if (m->nshm == cap) {
+					cap = cap ? 2 * cap : 16;
+					struct ipcprof_shm *p =
+					    realloc(m->shm, (size_t)cap * sizeof(*p));
+					if (!p)
+						return -1;
+					m->shm = p;
+				}
+				struct ipcprof_shm *s = &m->shm[m->nshm];
+				memset(s, 0, sizeof(*s));
+				s->kind = mp->kind;
+				memcpy(s->name, mp->name, sizeof(s->name));
+				s->img = malloc((size_t)m->nimg * sizeof(int));
+				if (!s->img)
+					return -1;
+				found = m->nshm++;
+			}
+			struct ipcprof_shm *s = &m->shm[found];
+			uint64_t size = mp->object_size > mp->length ? mp->object_size : mp->length;
+			if (size > s->size)
+				s->size = size;
+			if (mp->resident_bytes > s->resident_bytes)
+				s->resident_bytes = mp->resident_bytes;
+			if (!s->nimg || s->img[s->nimg - 1] != i)
+				s->img[s->nimg++] = i;
+		}
+	}
+	for (int s = 0; s < m->nshm; s++)
+		m->shm_bytes += m->shm[s].size;
+	return 0;
 }
 
 /* Timeline rows. */
 
 static int cmp_iv(const void *a, const void *b)
 {
-        const struct ipcprof_interval *x = a, *y = b;
-        if (x->tid != y->tid)
-                return x->tid < y->tid ? -1 : 1;
-        return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
+	const struct ipcprof_interval *x = a, *y = b;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
 }
 
 /* Merges neighbours closer than gap: the display cannot show what is finer anyway. */
 static size_t merge_row(struct ipcprof_interval *iv, size_t n, uint64_t gap)
 {
-        size_t w = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (w && iv[i].start_ns <= iv[w - 1].end_ns + gap) {
-                        struct ipcprof_interval *p = &iv[w - 1];
-                        if (iv[i].bytes > p->bytes) {
-                                p->channel = iv[i].channel;
-                                p->dir = iv[i].dir;
-                        }
-                        if (iv[i].end_ns > p->end_ns)
-                                p->end_ns = iv[i].end_ns;
-                        p->bytes += iv[i].bytes;
-                        p->calls += iv[i].calls;
-                } else {
-                        iv[w++] = iv[i];
-                }
-        }
-        return w;
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w && iv[i].start_ns <= iv[w - 1].end_ns + gap) {
+			struct ipcprof_interval *p = &iv[w - 1];
+			if (iv[i].bytes > p->bytes) {
+				p->channel = iv[i].channel;
+				p->dir = iv[i].dir;
+			}
+			if (iv[i].end_ns > p->end_ns)
+				p->end_ns = iv[i].end_ns;
+			p->bytes += iv[i].bytes;
+			p->calls += iv[i].calls;
+		} else {
+			iv[w++] = iv[i];
+		}
+	}
+	return w;
 }
 
 static int build_rows(struct ipcprof_model *m)
 {
-        size_t cap = 0;
-        size_t nrows_est = 0;
-        for (int i = 0; i < m->nimg; i++)
-                nrows_est += m->img[i].nint ? 1 : 0;
-        size_t per_row = nrows_est ? TIMELINE_TOTAL_MAX / nrows_est : TIMELINE_ROW_MAX;
-        if (per_row > TIMELINE_ROW_MAX)
-                per_row = TIMELINE_ROW_MAX;
-        if (per_row < 50)
-                per_row = 50;
-        for (int i = 0; i < m->nimg; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                if (!g->nint)
-                        continue;
-                struct ipcprof_interval *all = malloc(g->nint * sizeof(*all));
-                if (!all)
-                        return -1;
-                memcpy(all, g->intervals, g->nint * sizeof(*all));
-                qsort(all, g->nint, sizeof(*all), cmp_iv);
-                for (size_t a = 0; a < g->nint;) {
-                        size_t b = a;
-                        while (b < g->nint && all[b].tid == all[a].tid)
-                                b++;
-                        if (m->nrow == cap) {
-                                cap = cap ? 2 * cap : 32;
-                                struct ipcprof_trow *r = realloc(m->row, cap * sizeof(*r));
-                                if (!r) {
-                                        free(all);
-                                        return -1;
-                                }
-                                m->row = r;
-                        }
-                        struct ipcprof_trow *row = &m->row[m->nrow];
-                        row->image = i;
-                        row->tid = all[a].tid;
-                        row->n = b - a;
-                        row->iv = malloc(row->n * sizeof(*row->iv));
-                        if (!row->iv) {
-                                free(all);
-                                return -1;
-                        }
-                        memcpy(row->iv, all + a, row->n * sizeof(*row->iv));
-                        row->merged = false;
-                        uint64_t span = g->wall_ns ? g->wall_ns : 1;
-                        for (uint64_t gap = span / (4 * per_row) + 1; row->n > per_row; gap *= 2) {
-                                row->n = merge_row(row->iv, row->n, gap);
-                                row->merged = true;
-                        }
-                        m->nrow++;
-                        a = b;
-                }
-                free(all);
-        }
-        return 0;
+	size_t cap = 0;
+	size_t nrows_est = 0;
+	for (int i = 0; i < m->nimg; i++)
+		nrows_est += m->img[i].nint ? 1 : 0;
+	size_t per_row = nrows_est ? TIMELINE_TOTAL_MAX / nrows_est : TIMELINE_ROW_MAX;
+	if (per_row > TIMELINE_ROW_MAX)
+		per_row = TIMELINE_ROW_MAX;
+	if (per_row < 50)
+		per_row = 50;
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		if (!g->nint)
+			continue;
+		struct ipcprof_interval *all = malloc(g->nint * sizeof(*all));
+		if (!all)
+			return -1;
+		memcpy(all, g->intervals, g->nint * sizeof(*all));
+		qsort(all, g->nint, sizeof(*all), cmp_iv);
+		for (size_t a = 0; a < g->nint;) {
+			size_t b = a;
+			while (b < g->nint && all[b].tid == all[a].tid)
+				b++;
+			if (m->nrow == cap) {
+				cap = cap ? 2 * cap : 32;
+				struct ipcprof_trow *r = realloc(m->row, cap * sizeof(*r));
+				if (!r) {
+					free(all);
+					return -1;
+				}
+				m->row = r;
+			}
+			struct ipcprof_trow *row = &m->row[m->nrow];
+			row->image = i;
+			row->tid = all[a].tid;
+			row->n = b - a;
+			row->iv = malloc(row->n * sizeof(*row->iv));
+			if (!row->iv) {
+				free(all);
+				return -1;
+			}
+			memcpy(row->iv, all + a, row->n * sizeof(*row->iv));
+			row->merged = false;
+			uint64_t span = g->wall_ns ? g->wall_ns : 1;
+			for (uint64_t gap = span / (4 * per_row) + 1; row->n > per_row; gap *= 2) {
+				row->n = merge_row(row->iv, row->n, gap);
+				row->merged = true;
+			}
+			m->nrow++;
+			a = b;
+		}
+		free(all);
+	}
+	return 0;
 }
 
 /* Call sites: one per recorded stack; ipcprof_symbolize names the frames and merges them. */
 static int build_sites(struct ipcprof_model *m)
 {
-        int n = 0;
-        for (int i = 0; i < m->nimg; i++)
-                n += (int)m->img[i].nstack;
-        m->site = calloc((size_t)(n ? n : 1), sizeof(*m->site));
-        if (!m->site)
-                return -1;
-        for (int i = 0; i < m->nimg; i++) {
-                const struct ipcprof_image *g = &m->img[i];
-                for (uint32_t s = 0; s < g->nstack; s++) {
-                        const struct ipcprof_stack *st = &g->stack[s];
-                        struct ipcprof_site *site = &m->site[m->nsite++];
-                        site->bytes = st->bytes;
-                        site->calls = st->calls;
-                        site->nimg = 1;
-                        site->first_image = i;
-                        site->kind = st->channel < g->nchan ? g->chan[st->channel].kind : 0;
-                        site->depth = (int)st->depth;
-                        for (int k = 0; k < site->depth; k++)
-                                site->frame[k].ip = st->ip[k];
-                }
-        }
-        return 0;
+	int n = 0;
+	for (int i = 0; i < m->nimg; i++)
+		n += (int)m->img[i].nstack;
+	m->site = calloc((size_t)(n ? n : 1), sizeof(*m->site));
+	if (!m->site)
+		return -1;
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		for (uint32_t s = 0; s < g->nstack; s++) {
+			const struct ipcprof_stack *st = &g->stack[s];
+			struct ipcprof_site *site = &m->site[m->nsite++];
+			site->bytes = st->bytes;
+			site->calls = st->calls;
+			site->nimg = 1;
+			site->first_image = i;
+			site->kind = st->channel < g->nchan ? g->chan[st->channel].kind : 0;
+			site->depth = (int)st->depth;
+			for (int k = 0; k < site->depth; k++)
+				site->frame[k].ip = st->ip[k];
+		}
+	}
+	return 0;
 }
 
 /* Findings. */
 
 static struct ipcprof_finding *add_finding(struct ipcprof_model *m, int *cap, const char *kind,
-                                           double weight)
+					   double weight)
 {
-        if (m->nfind == *cap) {
-                *cap = *cap ? 2 * *cap : 16;
-                struct ipcprof_finding *f = realloc(m->find, (size_t)*cap * sizeof(*f));
-                if (!f)
-                        return NULL;
-                m->find = f;
-        }
-        struct ipcprof_finding *f = &m->find[m->nfind++];
-        memset(f, 0, sizeof(*f));
-        snprintf(f->kind, sizeof(f->kind), "%s", kind);
-        f->weight = weight;
-        return f;
+	if (m->nfind == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		struct ipcprof_finding *f = realloc(m->find, (size_t)*cap * sizeof(*f));
+		if (!f)
+			return NULL;
+		m->find = f;
+	}
+	struct ipcprof_finding *f = &m->find[m->nfind++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->kind, sizeof(f->kind), "%s", kind);
+	f->weight = weight;
+	return f;
 }
 
 static void who(const struct ipcprof_model *m, int i, char *out, size_t outlen)
 {
-        const struct ipcprof_image *g = &m->img[i];
-        snprintf(out, outlen, "PID %d (%s)", g->proc.pid, g->role);
+	const struct ipcprof_image *g = &m->img[i];
+	snprintf(out, outlen, "PID %d (%s)", g->proc.pid, g->role);
 }
 
 static const char *link_name(const struct ipcprof_model *m, const struct ipcprof_image *g,
-                             uint32_t c)
+			     uint32_t c)
 {
-        int l = c < g->nchan ? g->chan_link[c] : -1;
-        return l >= 0 ? m->link[l].label : "a channel";
+	int l = c < g->nchan ? g->chan_link[c] : -1;
+	return l >= 0 ? m->link[l].label : "a channel";
 }
 
 static int cmp_finding(const void *a, const void *b)
 {
-        const struct ipcprof_finding *x = a, *y = b;
-        return x->weight > y->weight ? -1 : x->weight < y->weight;
+	const struct ipcprof_finding *x = a, *y = b;
+	return x->weight > y->weight ? -1 : x->weight < y->weight;
 }
 
 #define FIND_OR_FAIL(f)                                                                            \
-        do {                                                                                       \
-                if (!(f))                                                                          \
-                        return -1;                                                                 \
-        } while (0)
+	do {                                                                                       \
+		if (!(f))                                                                          \
+			return -1;                                                                 \
+	} while (0)
 
 static int build_findings(struct ipcprof_model *m)
 {
-        int cap = 0;
-        char b1[32], b2[32], t1[32], t2[32], w1[96], w2[96];
-        struct ipcprof_finding *f;
-        for (int i = 0; i < m->nimg; i++) {
-                const struct ipcprof_image *g = &m->img[i];
-                who(m, i, w1, sizeof(w1));
-                /* Large payloads sent repeatedly. */
-                for (uint32_t k = 0; k < g->nfp; k++) {
-                        const struct ipcprof_fingerprint *fp = &g->fp[k];
-                        if (fp->count < 2 || fp->channel >= g->nchan)
-                                continue;
-                        const struct ipcprof_dir_stats *o =
-                            &g->chan[fp->channel].dir[IPCPROF_DIR_OUT];
-                        double rate =
-                            o->time_ns ? (double)o->bytes / ((double)o->time_ns / 1e9) : 0;
-                        double secs = rate > 0 ? (double)(fp->size * (fp->count - 1)) / rate : 0;
-                        FIND_OR_FAIL(f = add_finding(m, &cap, "repeated_payload", secs));
-                        ipcprof_fmt_bytes(fp->size, b1, sizeof(b1));
-                        ipcprof_fmt_bytes(fp->size * fp->count, b2, sizeof(b2));
-                        snprintf(f->title, sizeof(f->title),
-                                 "The same %s payload was sent %llu times (%s) by %s", b1,
-                                 (unsigned long long)fp->count, b2, w1);
-                        ipcprof_fmt_ns((uint64_t)(secs * 1e9), t1, sizeof(t1));
-                        snprintf(
-                            f->detail, sizeof(f->detail),
-                            "Identical content went out on %s %llu times. Sending it once and "
-                            "sharing it (shared memory, or inheriting it through fork) would save "
-                            "about %s of writing, plus the receivers' reading and decoding.",
-                            link_name(m, g, fp->channel), (unsigned long long)fp->count, t1);
-                }
-                /* Many small messages, and writers held up by slow readers. */
-                for (uint32_t c = 0; c < g->nchan; c++) {
-                        for (int d = 0; d < IPCPROF_NDIR; d++) {
-                                const struct ipcprof_dir_stats *s = &g->chan[c].dir[d];
-                                if (s->calls >= 1000 && s->bytes / s->calls < 1024 &&
-                                    s->time_ns >= 1000000) {
-                                        FIND_OR_FAIL(f = add_finding(m, &cap, "small_messages",
-                                                                     (double)s->time_ns / 1e9));
-                                        ipcprof_fmt_ns(s->time_ns, t1, sizeof(t1));
-                                        snprintf(f->title, sizeof(f->title),
-                                                 "%s made %llu %s calls averaging %llu bytes (%s)",
-                                                 w1, (unsigned long long)s->calls,
-                                                 d == IPCPROF_DIR_OUT ? "write" : "read",
-                                                 (unsigned long long)(s->bytes / s->calls), t1);
-                                        snprintf(
-                                            f->detail, sizeof(f->detail),
-                                            "On %s each call costs a system call and a wake-up of "
-                                            "the peer. Batching messages (send lists, larger "
-                                            "chunksize in Pool.map) cuts the calls.",
-                                            link_name(m, g, c));
-                                }
-                        }
-                        const struct ipcprof_dir_stats *o = &g->chan[c].dir[IPCPROF_DIR_OUT];
-                        if (!o->time_ns || g->chan_link[c] < 0)
-                                continue;
-                        double oncpu = o->sampled_wall_ns
-                                           ? (double)o->sampled_cpu_ns / (double)o->sampled_wall_ns
-                                           : 1.0;
-                        double wait = (double)o->time_ns * (1 - (oncpu < 1 ? oncpu : 1));
-                        if (wait < 10e6 || wait < 0.05 * (double)g->attr.basis_ns)
-                                continue;
-                        const struct ipcprof_link *l = &m->link[g->chan_link[c]];
-                        char readers[200] = "";
-                        size_t rl = 0;
-                        for (int e = 0; e < l->nend && rl < sizeof(readers) - 40; e++) {
-                                const struct ipcprof_endpoint *re = &l->end[e];
-                                const struct ipcprof_image *rg = &m->img[re->image];
-                                if (re->image == i || !rg->chan[re->chan].dir[IPCPROF_DIR_IN].bytes)
-                                        continue;
-                                rl += (size_t)snprintf(readers + rl, sizeof(readers) - rl, "%s%d",
-                                                       rl ? ", " : "", rg->proc.pid);
-                        }
-                        FIND_OR_FAIL(f = add_finding(m, &cap, "slow_reader", wait / 1e9));
-                        ipcprof_fmt_ns((uint64_t)wait, t1, sizeof(t1));
-                        snprintf(f->title, sizeof(f->title),
-                                 "%.90s waited %s blocked writing to %.160s", w1, t1, l->label);
-                        snprintf(
-                            f->detail, sizeof(f->detail),
-                            "The writer spent %.0f%% of its time in those writes off-CPU "
-                            "(estimated): the reader%s (PID %s) did not drain the channel fast "
-                            "enough. Speed up or add readers, or give the channel more buffer.",
-                            100.0 * wait / (double)(g->attr.basis_ns ? g->attr.basis_ns : 1),
-                            rl && strchr(readers, ',') ? "s" : "", rl ? readers : "unprofiled");
-                }
-                /* Incomplete figures. */
-                const struct ipcprof_dropped *dr = &g->dropped;
-                uint64_t lost =
-                    dr->channels + dr->mappings + dr->untracked_fds + dr->internal_errors;
-                if (lost || g->intervals_lost) {
-                        FIND_OR_FAIL(f = add_finding(m, &cap, "incomplete", 0));
-                        snprintf(f->title, sizeof(f->title), "Some figures of %s are incomplete",
-                                 w1);
-                        snprintf(f->detail, sizeof(f->detail),
-                                 "Not counted: %llu channels, %llu mappings and %llu calls on "
-                                 "untracked fds (tables full); %llu timeline intervals beyond its "
-                                 "capacity (raise IPCPROF_TIMELINE); %llu internal errors.",
-                                 (unsigned long long)dr->channels, (unsigned long long)dr->mappings,
-                                 (unsigned long long)dr->untracked_fds,
-                                 (unsigned long long)g->intervals_lost,
-                                 (unsigned long long)dr->internal_errors);
-                }
-        }
-        const uint64_t *kd = m->kernel_dropped;
-        if (kd[0] + kd[1] + kd[2] + kd[3]) {
-                FIND_OR_FAIL(f = add_finding(m, &cap, "incomplete", 0));
-                snprintf(f->title, sizeof(f->title), "Some kernel figures are incomplete");
-                snprintf(f->detail, sizeof(f->detail),
-                         "The probes' tables were full: %llu processes and %llu threads were not "
-                         "followed, %llu calls and the bytes of %llu mmsg messages were not "
-                         "counted.",
-                         (unsigned long long)kd[0], (unsigned long long)kd[1],
-                         (unsigned long long)kd[2], (unsigned long long)kd[3]);
-        }
-        /* Low compute-to-transfer ratio for the run. */
-        const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
-        uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
-        if (move >= 1000000 && w->compute_ns < 2 * move) {
-                FIND_OR_FAIL(f = add_finding(m, &cap, "low_compute_ratio", (double)move / 1e9));
-                ipcprof_fmt_ns(w->compute_ns, t1, sizeof(t1));
-                ipcprof_fmt_ns(move, t2, sizeof(t2));
-                snprintf(f->title, sizeof(f->title),
-                         "%s computed for %s and moved data for %s (ratio %.2f)",
-                         m->nworkers ? "Workers" : "Processes", t1, t2,
-                         (double)w->compute_ns / (double)move);
-                snprintf(f->detail, sizeof(f->detail),
-                         "Parallel work pays only when each process computes much longer than it "
-                         "takes to move its data. Share the data in memory "
-                         "(multiprocessing.shared_memory, numpy arrays in shared buffers), send "
-                         "indices or file names instead of the data, or move the computation to "
-                         "where the data is.");
-        }
-        (void)w2;
-        if (m->nfind)
-                qsort(m->find, (size_t)m->nfind, sizeof(*m->find), cmp_finding);
-        return 0;
+	int cap = 0;
+	char b1[32], b2[32], t1[32], t2[32], w1[96], w2[96];
+	struct ipcprof_finding *f;
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		who(m, i, w1, sizeof(w1));
+		/* Large payloads sent repeatedly. */
+		for (uint32_t k = 0; k < g->nfp; k++) {
+			const struct ipcprof_fingerprint *fp = &g->fp[k];
+			if (fp->count < 2 || fp->channel >= g->nchan)
+				continue;
+			const struct ipcprof_dir_stats *o =
+			    &g->chan[fp->channel].dir[IPCPROF_DIR_OUT];
+			double rate =
+			    o->time_ns ? (double)o->bytes / ((double)o->time_ns / 1e9) : 0;
+			double secs = rate > 0 ? (double)(fp->size * (fp->count - 1)) / rate : 0;
+			FIND_OR_FAIL(f = add_finding(m, &cap, "repeated_payload", secs));
+			ipcprof_fmt_bytes(fp->size, b1, sizeof(b1));
+			ipcprof_fmt_bytes(fp->size * fp->count, b2, sizeof(b2));
+			snprintf(f->title, sizeof(f->title),
+				 "The same %s payload was sent %llu times (%s) by %s", b1,
+				 (unsigned long long)fp->count, b2, w1);
+			ipcprof_fmt_ns((uint64_t)(secs * 1e9), t1, sizeof(t1));
+			snprintf(
+			    f->detail, sizeof(f->detail),
+			    "Identical content went out on %s %llu times. Sending it once and "
+			    "sharing it (shared memory, or inheriting it through fork) would save "
+			    "about %s of writing, plus the receivers' reading and decoding.",
+			    link_name(m, g, fp->channel), (unsigned long long)fp->count, t1);
+		}
+		/* Many small messages, and writers held up by slow readers. */
+		for (uint32_t c = 0; c < g->nchan; c++) {
+			for (int d = 0; d < IPCPROF_NDIR; d++) {
+				const struct ipcprof_dir_stats *s = &g->chan[c].dir[d];
+				if (s->calls >= 1000 && s->bytes / s->calls < 1024 &&
+				    s->time_ns >= 1000000) {
+					FIND_OR_FAIL(f = add_finding(m, &cap, "small_messages",
+								     (double)s->time_ns / 1e9));
+					ipcprof_fmt_ns(s->time_ns, t1, sizeof(t1));
+					snprintf(f->title, sizeof(f->title),
+						 "%s made %llu %s calls averaging %llu bytes (%s)",
+						 w1, (unsigned long long)s->calls,
+						 d == IPCPROF_DIR_OUT ? "write" : "read",
+						 (unsigned long long)(s->bytes / s->calls), t1);
+					snprintf(
+					    f->detail, sizeof(f->detail),
+					    "On %s each call costs a system call and a wake-up of "
+					    "the peer. Batching messages (send lists, larger "
+					    "chunksize in Pool.map) cuts the calls.",
+					    link_name(m, g, c));
+				}
+			}
+			const struct ipcprof_dir_stats *o = &g->chan[c].dir[IPCPROF_DIR_OUT];
+			if (!o->time_ns || g->chan_link[c] < 0)
+				continue;
+			/* The kernel's split, when it ran, is the process's; else the sample's. */
+			double oncpu =
+			    g->attr.split_kernel && g->attr.ipc_ns
+				? (double)g->attr.ipc_transfer_ns / (double)g->attr.ipc_ns
+			    : o->sampled_wall_ns
+				? (double)o->sampled_cpu_ns / (double)o->sampled_wall_ns
+				: 1.0;
+			double wait = (double)o->time_ns * (1 - (oncpu < 1 ? oncpu : 1));
+			if (wait < 10e6 || wait < 0.05 * (double)g->attr.basis_ns)
+				continue;
+			const struct ipcprof_link *l = &m->link[g->chan_link[c]];
+			char readers[200] = "";
+			size_t rl = 0;
+			for (int e = 0; e < l->nend && rl < sizeof(readers) - 40; e++) {
+				const struct ipcprof_endpoint *re = &l->end[e];
+				const struct ipcprof_image *rg = &m->img[re->image];
+				if (re->image == i || !rg->chan[re->chan].dir[IPCPROF_DIR_IN].bytes)
+					continue;
+				rl += (size_t)snprintf(readers + rl, sizeof(readers) - rl, "%s%d",
+						       rl ? ", " : "", rg->proc.pid);
+			}
+			FIND_OR_FAIL(f = add_finding(m, &cap, "slow_reader", wait / 1e9));
+			ipcprof_fmt_ns((uint64_t)wait, t1, sizeof(t1));
+			snprintf(f->title, sizeof(f->title),
+				 "%.90s waited %s blocked writing to %.160s", w1, t1, l->label);
+			snprintf(
+			    f->detail, sizeof(f->detail),
+			    "The writer spent %.0f%% of its time in those writes off-CPU "
+			    "(estimated): the reader%s (PID %s) did not drain the channel fast "
+			    "enough. Speed up or add readers, or give the channel more buffer.",
+			    100.0 * wait / (double)(g->attr.basis_ns ? g->attr.basis_ns : 1),
+			    rl && strchr(readers, ',') ? "s" : "", rl ? readers : "unprofiled");
+		}
+		/* Incomplete figures. */
+		const struct ipcprof_dropped *dr = &g->dropped;
+		uint64_t lost =
+		    dr->channels + dr->mappings + dr->untracked_fds + dr->internal_errors;
+		if (lost || g->intervals_lost) {
+			FIND_OR_FAIL(f = add_finding(m, &cap, "incomplete", 0));
+			snprintf(f->title, sizeof(f->title), "Some figures of %s are incomplete",
+				 w1);
+			snprintf(f->detail, sizeof(f->detail),
+				 "Not counted: %llu channels, %llu mappings and %llu calls on "
+				 "untracked fds (tables full); %llu timeline intervals beyond its "
+				 "capacity (raise IPCPROF_TIMELINE); %llu internal errors.",
+				 (unsigned long long)dr->channels, (unsigned long long)dr->mappings,
+				 (unsigned long long)dr->untracked_fds,
+				 (unsigned long long)g->intervals_lost,
+				 (unsigned long long)dr->internal_errors);
+		}
+	}
+	const uint64_t *kd = m->kernel_dropped;
+	if (kd[0] + kd[1] + kd[2] + kd[3]) {
+		FIND_OR_FAIL(f = add_finding(m, &cap, "incomplete", 0));
+		snprintf(f->title, sizeof(f->title), "Some kernel figures are incomplete");
+		snprintf(f->detail, sizeof(f->detail),
+			 "The probes' tables were full: %llu processes and %llu threads were not "
+			 "followed, %llu calls and the bytes of %llu mmsg messages were not "
+			 "counted.",
+			 (unsigned long long)kd[0], (unsigned long long)kd[1],
+			 (unsigned long long)kd[2], (unsigned long long)kd[3]);
+	}
+	/* Low compute-to-transfer ratio for the run. */
+	const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
+	uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
+	if (move >= 1000000 && w->compute_ns < 2 * move) {
+		FIND_OR_FAIL(f = add_finding(m, &cap, "low_compute_ratio", (double)move / 1e9));
+		ipcprof_fmt_ns(w->compute_ns, t1, sizeof(t1));
+		ipcprof_fmt_ns(move, t2, sizeof(t2));
+		snprintf(f->title, sizeof(f->title),
+			 "%s computed for %s and moved data for %s (ratio %.2f)",
+			 m->nworkers ? "Workers" : "Processes", t1, t2,
+			 (double)w->compute_ns / (double)move);
+		snprintf(f->detail, sizeof(f->detail),
+			 "Parallel work pays only when each process computes much longer than it "
+			 "takes to move its data. Share the data in memory "
+			 "(multiprocessing.shared_memory, numpy arrays in shared buffers), send "
+			 "indices or file names instead of the data, or move the computation to "
+			 "where the data is.");
+	}
+	(void)w2;
+	if (m->nfind)
+		qsort(m->find, (size_t)m->nfind, sizeof(*m->find), cmp_finding);
+	return 0;
 }
 
 static void build_totals(struct ipcprof_model *m)
 {
-        m->nworkers = 0;
-        for (int i = 0; i < m->nimg; i++) {
-                struct ipcprof_image *g = &m->img[i];
-                attr_add(&m->total, &g->attr);
-                for (uint32_t c = 0; c < g->nchan; c++) {
-                        g->bytes_out += g->chan[c].dir[IPCPROF_DIR_OUT].bytes;
-                        g->bytes_in += g->chan[c].dir[IPCPROF_DIR_IN].bytes;
-                }
-                /* Workers: every process the run started; the first one, and what it exec'd
+	m->nworkers = 0;
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		attr_add(&m->total, &g->attr);
+		for (uint32_t c = 0; c < g->nchan; c++) {
+			g->bytes_out += g->chan[c].dir[IPCPROF_DIR_OUT].bytes;
+			g->bytes_in += g->chan[c].dir[IPCPROF_DIR_IN].bytes;
+		}
+		/* Workers: every process the run started; the first one, and what it exec'd
                  * itself into, aside. */
-                int k = i;
-                while (m->img[k].parent >= 0 && m->img[k].proc.origin == IPCPROF_ORIGIN_EXEC)
-                        k = m->img[k].parent;
-                if (m->img[k].parent >= 0) {
-                        attr_add(&m->workers, &g->attr);
-                        m->nworkers++;
-                }
-        }
-        const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
-        uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
-        char t1[32], t2[32];
-        ipcprof_fmt_ns(move, t1, sizeof(t1));
-        ipcprof_fmt_ns(w->basis_ns, t2, sizeof(t2));
-        if (!m->nimg)
-                snprintf(m->verdict, sizeof(m->verdict), "No process records were found.");
-        else if (!move)
-                snprintf(m->verdict, sizeof(m->verdict),
-                         "No time was spent moving data between processes.");
-        else
-                snprintf(m->verdict, sizeof(m->verdict),
-                         "%.0f%% of %s time was data movement (%s of %s in %d process%s)",
-                         100.0 * (double)move / (double)(w->basis_ns ? w->basis_ns : 1),
-                         m->nworkers ? "worker" : "process", t1, t2,
-                         m->nworkers ? m->nworkers : m->nimg,
-                         (m->nworkers ? m->nworkers : m->nimg) == 1 ? "" : "es");
+		int k = i;
+		while (m->img[k].parent >= 0 && m->img[k].proc.origin == IPCPROF_ORIGIN_EXEC)
+			k = m->img[k].parent;
+		if (m->img[k].parent >= 0) {
+			attr_add(&m->workers, &g->attr);
+			m->nworkers++;
+		}
+	}
+	const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
+	uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
+	char t1[32], t2[32];
+	ipcprof_fmt_ns(move, t1, sizeof(t1));
+	ipcprof_fmt_ns(w->basis_ns, t2, sizeof(t2));
+	if (!m->nimg)
+		snprintf(m->verdict, sizeof(m->verdict), "No process records were found.");
+	else if (!move)
+		snprintf(m->verdict, sizeof(m->verdict),
+			 "No time was spent moving data between processes.");
+	else
+		snprintf(m->verdict, sizeof(m->verdict),
+			 "%.0f%% of %s time was data movement (%s of %s in %d process%s)",
+			 100.0 * (double)move / (double)(w->basis_ns ? w->basis_ns : 1),
+			 m->nworkers ? "worker" : "process", t1, t2,
+			 m->nworkers ? m->nworkers : m->nimg,
+			 (m->nworkers ? m->nworkers : m->nimg) == 1 ? "" : "es");
 }
 
 int ipcprof_model_build(struct ipcprof_model *m)
 {
-        for (int i = 0; i < m->nimg; i++) {
-                image_end(&m->img[i]);
-                m->img[i].boot = compute_boot_key(&m->img[i]);
-        }
-        if (build_lineage(m) < 0)
-                return -1;
-        build_clocks(m);
-        for (int i = 0; i < m->nimg; i++)
-                ipcprof_attribute(&m->img[i], &m->img[i].attr);
-        if (build_links(m) < 0 || build_shm(m) < 0 || build_rows(m) < 0 || build_sites(m) < 0)
-                return -1;
-        if (ipcprof_symbolize(m) < 0)
-                return -1;
-        build_totals(m);
-        return build_findings(m);
+	for (int i = 0; i < m->nimg; i++) {
+		image_end(&m->img[i]);
+		m->img[i].boot = compute_boot_key(&m->img[i]);
+	}
+	if (build_lineage(m) < 0)
+		return -1;
+	build_clocks(m);
+	for (int i = 0; i < m->nimg; i++)
+		ipcprof_attribute(&m->img[i], &m->img[i].attr);
+	if (build_links(m) < 0 || build_shm(m) < 0 || build_rows(m) < 0 || build_sites(m) < 0)
+		return -1;
+	if (ipcprof_symbolize(m) < 0)
+		return -1;
+	build_totals(m);
+	return build_findings(m);
 }

@@ -291,8 +291,35 @@ def pool_kill(ctx):
     print('pool_kill', len(workers))
 
 
+# --- the seed example: one big array sent to every task --------------------------------------
+
+def seed(ctx):
+    import numpy as np
+    a = np.arange(200_000, dtype=np.float64)
+    pool = ctx.Pool(2)
+    workers = [p.pid for p in pool._pool]
+    inq = ident(pool._inqueue._writer.fileno())
+    res = pool.map_async(np.sum, [a] * 4, chunksize=1)
+    got = res.get(60)
+    pool.close()
+    pool.join()
+    assert got == [a.sum()] * 4, got
+    tasks = Flow()
+    for i in range(4):
+        tasks.obj((res._job, i, mp_pool.mapstar, ((np.sum, (a,)),), {}))
+    size = max(tasks.big)
+    for _ in workers:
+        tasks.obj(None)
+    flow_both('seed_tasks', 'pipe', inq, [os.getpid()], workers, tasks)
+    # The four task pickles differ only in the task index near their start: the sampled
+    # fingerprint must see one payload sent four times, the seed's mistake.
+    emit({'type': 'expect_repeat', 'pid': os.getpid(), 'dev': inq[0], 'ino': inq[1],
+          'size': size, 'count': 4})
+    print('seed', [float(x) for x in got])
+
+
 SCENARIOS = {'pool': pool_map, 'queue': queue, 'duplex': duplex, 'executor': executor,
-             'shm': shm, 'pool_kill': pool_kill}
+             'shm': shm, 'pool_kill': pool_kill, 'seed': seed}
 
 
 def main():

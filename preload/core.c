@@ -251,7 +251,21 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 				  strerror(errno));
 		return NULL;
 	}
-	if (sys_ftruncate(fd, (off_t)record_file_size) != 0) {
+	/*
+	 * The blocks are reserved now: a sparse file would leave its holes to be filled when the
+	 * program touches them, and on a full disk that fill is a SIGBUS in the profiled program.
+	 * A full disk is better found here, where it only means not profiling.
+	 */
+	int fa = (int)syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_file_size);
+	if (fa != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
+		ipcprof_warn_once(IPCPROF_WARN_RECORD,
+				  "cannot reserve %llu bytes for %s: %s; not profiling",
+				  (unsigned long long)record_file_size, path, strerror(errno));
+		sys_close(fd);
+		sys_unlink(path);
+		return NULL;
+	}
+	if (fa != 0 && sys_ftruncate(fd, (off_t)record_file_size) != 0) {
 		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot size %s: %s; not profiling", path,
 				  strerror(errno));
 		sys_close(fd);

@@ -12,7 +12,7 @@
 #define IPCPROF_ENV_REPORT          "IPCPROF_REPORT"
 /* Colon-separated list of channel plugins (.so) to load. */
 #define IPCPROF_ENV_PLUGINS         "IPCPROF_PLUGINS"
-/* Timeline capacity in intervals per process (default 65536, 0 = no timeline). */
+/* Timeline capacity in intervals per process (default 16384, 0 = no timeline). */
 #define IPCPROF_ENV_TIMELINE        "IPCPROF_TIMELINE"
 /* Calls moving at least this many bytes record their call stack (default 1048576, 0 = never). */
 #define IPCPROF_ENV_STACK_MIN       "IPCPROF_STACK_MIN"

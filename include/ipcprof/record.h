@@ -32,7 +32,7 @@
 #define IPCPROF_ARGV_BYTES       4096
 #define IPCPROF_NAME_BYTES       108
 #define IPCPROF_PATH_BYTES       256
-#define IPCPROF_DEFAULT_TIMELINE 65536
+#define IPCPROF_DEFAULT_TIMELINE 16384
 
 /* Direction of a call on a channel. */
 enum ipcprof_dir {

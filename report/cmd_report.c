@@ -12,192 +12,192 @@
 
 static void usage(FILE *f)
 {
-        fprintf(
-            f,
-            "Usage: ipcprof report [OPTIONS] SESSION_DIR...\n"
-            "Reads every *.ipcrec record in the session folders (several folders merge into one\n"
-            "report, e.g. one job on several hosts) and writes:\n"
-            "  ipcprof-report.json   every figure, described by ipcprof-report.schema.json\n"
-            "  ipcprof-report.html   the same as one self-contained page (no network access)\n"
-            "  a summary on stderr   per process and per channel\n"
-            "\n"
-            "Options:\n"
-            "  -o, --output DIR      write the files into DIR (default: the first session folder)\n"
-            "  -f, --format perfetto also write ipcprof-trace.json, the timeline as Chrome trace\n"
-            "                        events for ui.perfetto.dev or chrome://tracing\n"
-            "  -q, --quiet           no summary on stderr\n"
-            "  -h, --help            this help\n"
-            "\n"
-            "Exit status: 0 when every record was read, 1 when some were damaged (each is named\n"
-            "on stderr; the others are reported), 2 when no report could be written.\n");
+	fprintf(
+	    f,
+	    "Usage: ipcprof report [OPTIONS] SESSION_DIR...\n"
+	    "Reads every *.ipcrec record in the session folders (several folders merge into one\n"
+	    "report, e.g. one job on several hosts) and writes:\n"
+	    "  ipcprof-report.json   every figure, described by ipcprof-report.schema.json\n"
+	    "  ipcprof-report.html   the same as one self-contained page (no network access)\n"
+	    "  a summary on stderr   per process and per channel\n"
+	    "\n"
+	    "Options:\n"
+	    "  -o, --output DIR      write the files into DIR (default: the first session folder)\n"
+	    "  -f, --format perfetto also write ipcprof-trace.json, the timeline as Chrome trace\n"
+	    "                        events for ui.perfetto.dev or chrome://tracing\n"
+	    "  -q, --quiet           no summary on stderr\n"
+	    "  -h, --help            this help\n"
+	    "\n"
+	    "Exit status: 0 when every record was read, 1 when some were damaged (each is named\n"
+	    "on stderr; the others are reported), 2 when no report could be written.\n");
 }
 
 static char *join_path(const char *dir, const char *name)
 {
-        size_t n = strlen(dir) + strlen(name) + 2;
-        char *p = malloc(n);
-        if (p)
-                snprintf(p, n, "%s/%s", dir, name);
-        return p;
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
 }
 
 static int write_json(const char *text, size_t len, const char *path)
 {
-        FILE *f = fopen(path, "we");
-        if (!f)
-                return -1;
-        int rc = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -1;
-        return fclose(f) == 0 ? rc : -1;
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	int rc = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -1;
+	return fclose(f) == 0 ? rc : -1;
 }
 
 /* Written next to the final name and renamed, so that a reader never sees half a file. */
 static int write_file(const char *text, size_t len, const char *path, bool html)
 {
-        size_t n = strlen(path) + 8;
-        char *tmp = malloc(n);
-        if (!tmp)
-                return -1;
-        snprintf(tmp, n, "%s.tmp", path);
-        int rc = html ? ipcprof_write_html(text, len, tmp) : write_json(text, len, tmp);
-        if (rc == 0 && rename(tmp, path) != 0)
-                rc = -1;
-        if (rc != 0)
-                unlink(tmp);
-        free(tmp);
-        return rc;
+	size_t n = strlen(path) + 8;
+	char *tmp = malloc(n);
+	if (!tmp)
+		return -1;
+	snprintf(tmp, n, "%s.tmp", path);
+	int rc = html ? ipcprof_write_html(text, len, tmp) : write_json(text, len, tmp);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -1;
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
 }
 
 int ipcprof_cmd_report(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"output", required_argument, NULL, 'o'},
-            {"format", required_argument, NULL, 'f'},
-            {"quiet", no_argument, NULL, 'q'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
-        const char *outdir = NULL;
-        bool perfetto = false, quiet = false;
-        int c;
-        optind = 0; /* another command may have run getopt before */
-        while ((c = getopt_long(argc, argv, "+o:f:qh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'o':
-                        outdir = optarg;
-                        break;
-                case 'f': {
-                        char *list = strdup(optarg);
-                        char *save = NULL;
-                        for (char *t = list ? strtok_r(list, ",", &save) : NULL; t;
-                             t = strtok_r(NULL, ",", &save)) {
-                                if (!strcmp(t, "perfetto") || !strcmp(t, "chrome") ||
-                                    !strcmp(t, "all")) {
-                                        perfetto = true;
-                                } else if (strcmp(t, "json") && strcmp(t, "html") &&
-                                           strcmp(t, "text")) {
-                                        fprintf(
-                                            stderr,
-                                            "ipcprof report: unknown format '%s' (json, html and "
-                                            "text are always written; perfetto adds the trace)\n",
-                                            t);
-                                        free(list);
-                                        return 2;
-                                }
-                        }
-                        free(list);
-                        break;
-                }
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind >= argc) {
-                fprintf(stderr, "ipcprof report: no session folder given\n");
-                usage(stderr);
-                return 2;
-        }
-        struct ipcprof_model m;
-        ipcprof_model_init(&m);
-        m.nsession = argc - optind;
-        m.session = argv + optind;
-        int status = 0;
-        for (int s = 0; s < m.nsession; s++) {
-                if (ipcprof_session_load(&m, s) < 0) {
-                        fprintf(stderr, "ipcprof report: cannot read %s: %s\n", m.session[s],
-                                strerror(errno));
-                        status = 2;
-                }
-                ipcprof_kernel_merge(&m, s);
-        }
-        for (int d = 0; d < m.ndamage; d++) {
-                char f[512], e[300];
-                ipcprof_term_str(m.damage[d].file, f, sizeof(f));
-                ipcprof_term_str(m.damage[d].error, e, sizeof(e));
-                fprintf(stderr, "ipcprof report: damaged record %s: %s\n", f, e);
-        }
-        if (status == 2)
-                goto out;
-        if (!m.nimg) {
-                fprintf(stderr, "ipcprof report: no readable *%s record in %s%s\n",
-                        IPCPROF_RECORD_SUFFIX, m.session[0],
-                        m.nsession > 1 ? " and the others" : "");
-                status = 2;
-                goto out;
-        }
-        if (ipcprof_model_build(&m) < 0) {
-                fprintf(stderr, "ipcprof report: out of memory\n");
-                status = 2;
-                goto out;
-        }
-        if (!outdir)
-                outdir = m.session[0];
-        if (mkdir(outdir, 0700) < 0 && errno != EEXIST) {
-                fprintf(stderr, "ipcprof report: cannot create %s: %s\n", outdir, strerror(errno));
-                status = 2;
-                goto out;
-        }
-        json_t *j = ipcprof_report_json(&m);
-        size_t len = 0;
-        char *text = j ? ipcprof_json_text(j, &len) : NULL;
-        char *jp = join_path(outdir, "ipcprof-report.json");
-        char *hp = join_path(outdir, "ipcprof-report.html");
-        char *tp = join_path(outdir, "ipcprof-trace.json");
-        if (!j || !text || !jp || !hp || !tp) {
-                fprintf(stderr, "ipcprof report: out of memory\n");
-                status = 2;
-        } else if (write_file(text, len, jp, false) < 0) {
-                fprintf(stderr, "ipcprof report: cannot write %s: %s\n", jp, strerror(errno));
-                status = 2;
-        } else if (write_file(text, len, hp, true) < 0) {
-                fprintf(stderr, "ipcprof report: cannot write %s: %s\n", hp, strerror(errno));
-                status = 2;
-        } else if (perfetto && ipcprof_write_trace(&m, tp) < 0) {
-                fprintf(stderr, "ipcprof report: cannot write %s: %s\n", tp, strerror(errno));
-                status = 2;
-        }
-        if (status != 2) {
-                if (!quiet)
-                        ipcprof_write_summary(&m, stderr);
-                fprintf(stderr, "\nipcprof: report: %s\n", hp);
-                if (perfetto)
-                        fprintf(stderr, "ipcprof: trace (open in ui.perfetto.dev): %s\n", tp);
-                if (m.ndamage)
-                        status = 1;
-        }
-        json_decref(j);
-        free(text);
-        free(jp);
-        free(hp);
-        free(tp);
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *outdir = NULL;
+	bool perfetto = false, quiet = false;
+	int c;
+	optind = 0; /* another command may have run getopt before */
+	while ((c = getopt_long(argc, argv, "+o:f:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			outdir = optarg;
+			break;
+		case 'f': {
+			char *list = strdup(optarg);
+			char *save = NULL;
+			for (char *t = list ? strtok_r(list, ",", &save) : NULL; t;
+			     t = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(t, "perfetto") || !strcmp(t, "chrome") ||
+				    !strcmp(t, "all")) {
+					perfetto = true;
+				} else if (strcmp(t, "json") && strcmp(t, "html") &&
+					   strcmp(t, "text")) {
+					fprintf(
+					    stderr,
+					    "ipcprof report: unknown format '%s' (json, html and "
+					    "text are always written; perfetto adds the trace)\n",
+					    t);
+					free(list);
+					return 2;
+				}
+			}
+			free(list);
+			break;
+		}
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "ipcprof report: no session folder given\n");
+		usage(stderr);
+		return 2;
+	}
+	struct ipcprof_model m;
+	ipcprof_model_init(&m);
+	m.nsession = argc - optind;
+	m.session = argv + optind;
+	int status = 0;
+	for (int s = 0; s < m.nsession; s++) {
+		if (ipcprof_session_load(&m, s) < 0) {
+			fprintf(stderr, "ipcprof report: cannot read %s: %s\n", m.session[s],
+				strerror(errno));
+			status = 2;
+		}
+		ipcprof_kernel_merge(&m, s);
+	}
+	for (int d = 0; d < m.ndamage; d++) {
+		char f[512], e[300];
+		ipcprof_term_str(m.damage[d].file, f, sizeof(f));
+		ipcprof_term_str(m.damage[d].error, e, sizeof(e));
+		fprintf(stderr, "ipcprof report: damaged record %s: %s\n", f, e);
+	}
+	if (status == 2)
+		goto out;
+	if (!m.nimg) {
+		fprintf(stderr, "ipcprof report: no readable *%s record in %s%s\n",
+			IPCPROF_RECORD_SUFFIX, m.session[0],
+			m.nsession > 1 ? " and the others" : "");
+		status = 2;
+		goto out;
+	}
+	if (ipcprof_model_build(&m) < 0) {
+		fprintf(stderr, "ipcprof report: out of memory\n");
+		status = 2;
+		goto out;
+	}
+	if (!outdir)
+		outdir = m.session[0];
+	if (mkdir(outdir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "ipcprof report: cannot create %s: %s\n", outdir, strerror(errno));
+		status = 2;
+		goto out;
+	}
+	json_t *j = ipcprof_report_json(&m);
+	size_t len = 0;
+	char *text = j ? ipcprof_json_text(j, &len) : NULL;
+	char *jp = join_path(outdir, "ipcprof-report.json");
+	char *hp = join_path(outdir, "ipcprof-report.html");
+	char *tp = join_path(outdir, "ipcprof-trace.json");
+	if (!j || !text || !jp || !hp || !tp) {
+		fprintf(stderr, "ipcprof report: out of memory\n");
+		status = 2;
+	} else if (write_file(text, len, jp, false) < 0) {
+		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", jp, strerror(errno));
+		status = 2;
+	} else if (write_file(text, len, hp, true) < 0) {
+		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", hp, strerror(errno));
+		status = 2;
+	} else if (perfetto && ipcprof_write_trace(&m, tp) < 0) {
+		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", tp, strerror(errno));
+		status = 2;
+	}
+	if (status != 2) {
+		if (!quiet)
+			ipcprof_write_summary(&m, stderr);
+		fprintf(stderr, "\nipcprof: report: %s\n", hp);
+		if (perfetto)
+			fprintf(stderr, "ipcprof: trace (open in ui.perfetto.dev): %s\n", tp);
+		if (m.ndamage)
+			status = 1;
+	}
+	json_decref(j);
+	free(text);
+	free(jp);
+	free(hp);
+	free(tp);
 out:
-        m.session = NULL;
-        ipcprof_model_free(&m);
-        return status;
+	m.session = NULL;
+	ipcprof_model_free(&m);
+	return status;
 }

@@ -140,6 +140,12 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 		a->basis_ns = img->wall_ns;
 	}
 	a->other_ns = a->basis_ns - busy;
+	if (img->kernel) {
+		/* Waits of several threads may overlap: never more than the time left. */
+		a->sync_wait_ns = min_u64(img->kernel_futex_ns + img->kernel_poll_ns, a->other_ns);
+		a->other_ns -= a->sync_wait_ns;
+		a->has_sync = true;
+	}
 }
 
 static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
@@ -152,6 +158,8 @@ static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 	t->ipc_wait_ns += a->ipc_wait_ns;
 	t->compute_ns += a->compute_ns;
 	t->other_ns += a->other_ns;
+	t->sync_wait_ns += a->sync_wait_ns;
+	t->has_sync |= a->has_sync;
 	t->split_sampled |= a->split_sampled;
 	t->split_kernel |= a->split_kernel;
 	t->split_unknown |= a->split_unknown;

@@ -5,152 +5,152 @@
 #include "report.h"
 
 #define PROCESSES_SHOWN 20
-#define CHANNELS_SHOWN 10
-#define FINDINGS_SHOWN 5
+#define CHANNELS_SHOWN  10
+#define FINDINGS_SHOWN  5
 
 static double pct(uint64_t part, uint64_t whole)
 {
-        return whole ? 100.0 * (double)part / (double)whole : 0.0;
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
 static const struct ipcprof_model *sort_model;
 
 static int cmp_img_move(const void *a, const void *b)
 {
-        const struct ipcprof_attr *x = &sort_model->img[*(const int *)a].attr;
-        const struct ipcprof_attr *y = &sort_model->img[*(const int *)b].attr;
-        uint64_t mx = x->ipc_ns, my = y->ipc_ns;
-        if (mx != my)
-                return mx > my ? -1 : 1;
-        return *(const int *)a - *(const int *)b;
+	const struct ipcprof_attr *x = &sort_model->img[*(const int *)a].attr;
+	const struct ipcprof_attr *y = &sort_model->img[*(const int *)b].attr;
+	uint64_t mx = x->ipc_ns, my = y->ipc_ns;
+	if (mx != my)
+		return mx > my ? -1 : 1;
+	return *(const int *)a - *(const int *)b;
 }
 
 static int cmp_link_bytes(const void *a, const void *b)
 {
-        const struct ipcprof_link *x = &sort_model->link[*(const int *)a];
-        const struct ipcprof_link *y = &sort_model->link[*(const int *)b];
-        uint64_t bx = x->bytes_out > x->bytes_in ? x->bytes_out : x->bytes_in;
-        uint64_t by = y->bytes_out > y->bytes_in ? y->bytes_out : y->bytes_in;
-        if (bx != by)
-                return bx > by ? -1 : 1;
-        return *(const int *)a - *(const int *)b;
+	const struct ipcprof_link *x = &sort_model->link[*(const int *)a];
+	const struct ipcprof_link *y = &sort_model->link[*(const int *)b];
+	uint64_t bx = x->bytes_out > x->bytes_in ? x->bytes_out : x->bytes_in;
+	uint64_t by = y->bytes_out > y->bytes_in ? y->bytes_out : y->bytes_in;
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	return *(const int *)a - *(const int *)b;
 }
 
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 {
-        char b1[32], b2[32], t1[32], t2[32], s[200];
-        const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
-        uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
-        fprintf(f, "ipcprof: %s\n", m->verdict);
-        ipcprof_fmt_ns(m->run_wall_ns, t1, sizeof(t1));
-        ipcprof_fmt_bytes(m->shm_bytes, b2, sizeof(b2));
-        int paired = 0;
-        for (int l = 0; l < m->nlink; l++)
-                paired += m->link[l].paired;
-        fprintf(f,
-                "  run %s, %d process%s, %d channel%s (%d between profiled processes), %s in "
-                "%d shared-memory object%s\n",
-                t1, m->nimg, m->nimg == 1 ? "" : "es", m->nlink, m->nlink == 1 ? "" : "s", paired,
-                b2, m->nshm, m->nshm == 1 ? "" : "s");
-        if (move)
-                fprintf(f, "  compute-to-transfer ratio %.2f (%s)\n",
-                        (double)w->compute_ns / (double)move,
-                        m->nworkers ? "workers" : "all processes");
-        if (!m->nimg)
-                return;
+	char b1[32], b2[32], t1[32], t2[32], s[200];
+	const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
+	uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
+	fprintf(f, "ipcprof: %s\n", m->verdict);
+	ipcprof_fmt_ns(m->run_wall_ns, t1, sizeof(t1));
+	ipcprof_fmt_bytes(m->shm_bytes, b2, sizeof(b2));
+	int paired = 0;
+	for (int l = 0; l < m->nlink; l++)
+		paired += m->link[l].paired;
+	fprintf(f,
+		"  run %s, %d process%s, %d channel%s (%d between profiled processes), %s in "
+		"%d shared-memory object%s\n",
+		t1, m->nimg, m->nimg == 1 ? "" : "es", m->nlink, m->nlink == 1 ? "" : "s", paired,
+		b2, m->nshm, m->nshm == 1 ? "" : "s");
+	if (move)
+		fprintf(f, "  compute-to-transfer ratio %.2f (%s)\n",
+			(double)w->compute_ns / (double)move,
+			m->nworkers ? "workers" : "all processes");
+	if (!m->nimg)
+		return;
 
-        int *order = malloc((size_t)(m->nimg > m->nlink ? m->nimg : m->nlink + 1) * sizeof(int));
-        if (!order)
-                return;
-        sort_model = m;
-        for (int i = 0; i < m->nimg; i++)
-                order[i] = i;
-        qsort(order, (size_t)m->nimg, sizeof(int), cmp_img_move);
-        fprintf(f, "\n  %7s %-18s %10s %9s %6s %6s %6s %6s %9s %9s  %s\n", "PID", "ROLE", "WALL",
-                "CPU", "COMP%", "XFER%", "WAIT%", "MOVE%", "SENT", "RECEIVED", "COMMAND");
-        for (int k = 0; k < m->nimg && k < PROCESSES_SHOWN; k++) {
-                const struct ipcprof_image *g = &m->img[order[k]];
-                const struct ipcprof_attr *a = &g->attr;
-                char wall[40], cmdline[64];
-                ipcprof_fmt_ns(g->wall_ns, t1, sizeof(t1));
-                snprintf(wall, sizeof(wall), "%s%s", g->wall_lower_bound ? ">=" : "", t1);
-                ipcprof_fmt_ns(a->cpu_ns, t2, sizeof(t2));
-                ipcprof_fmt_bytes(g->bytes_out, b1, sizeof(b1));
-                ipcprof_fmt_bytes(g->bytes_in, b2, sizeof(b2));
-                char *cmd = ipcprof_argv_join(&g->proc);
-                ipcprof_term_str(cmd ? cmd : "", cmdline, sizeof(cmdline));
-                free(cmd);
-                ipcprof_term_str(g->role, s, sizeof(s));
-                fprintf(f, "  %7d %-18.18s %10s %9s %6.1f %6.1f %6.1f %6.1f %9s %9s  %s\n",
-                        g->proc.pid, s, wall, t2, pct(a->compute_ns, a->basis_ns),
-                        pct(a->ipc_transfer_ns, a->basis_ns), pct(a->ipc_wait_ns, a->basis_ns),
-                        pct(a->ipc_transfer_ns + a->ipc_wait_ns, a->basis_ns), b1, b2, cmdline);
-        }
-        if (m->nimg > PROCESSES_SHOWN)
-                fprintf(f, "  ... and %d more processes (see the HTML report)\n",
-                        m->nimg - PROCESSES_SHOWN);
+	int *order = malloc((size_t)(m->nimg > m->nlink ? m->nimg : m->nlink + 1) * sizeof(int));
+	if (!order)
+		return;
+	sort_model = m;
+	for (int i = 0; i < m->nimg; i++)
+		order[i] = i;
+	qsort(order, (size_t)m->nimg, sizeof(int), cmp_img_move);
+	fprintf(f, "\n  %7s %-18s %10s %9s %6s %6s %6s %6s %9s %9s  %s\n", "PID", "ROLE", "WALL",
+		"CPU", "COMP%", "XFER%", "WAIT%", "MOVE%", "SENT", "RECEIVED", "COMMAND");
+	for (int k = 0; k < m->nimg && k < PROCESSES_SHOWN; k++) {
+		const struct ipcprof_image *g = &m->img[order[k]];
+		const struct ipcprof_attr *a = &g->attr;
+		char wall[40], cmdline[64];
+		ipcprof_fmt_ns(g->wall_ns, t1, sizeof(t1));
+		snprintf(wall, sizeof(wall), "%s%s", g->wall_lower_bound ? ">=" : "", t1);
+		ipcprof_fmt_ns(a->cpu_ns, t2, sizeof(t2));
+		ipcprof_fmt_bytes(g->bytes_out, b1, sizeof(b1));
+		ipcprof_fmt_bytes(g->bytes_in, b2, sizeof(b2));
+		char *cmd = ipcprof_argv_join(&g->proc);
+		ipcprof_term_str(cmd ? cmd : "", cmdline, sizeof(cmdline));
+		free(cmd);
+		ipcprof_term_str(g->role, s, sizeof(s));
+		fprintf(f, "  %7d %-18.18s %10s %9s %6.1f %6.1f %6.1f %6.1f %9s %9s  %s\n",
+			g->proc.pid, s, wall, t2, pct(a->compute_ns, a->basis_ns),
+			pct(a->ipc_transfer_ns, a->basis_ns), pct(a->ipc_wait_ns, a->basis_ns),
+			pct(a->ipc_transfer_ns + a->ipc_wait_ns, a->basis_ns), b1, b2, cmdline);
+	}
+	if (m->nimg > PROCESSES_SHOWN)
+		fprintf(f, "  ... and %d more processes (see the HTML report)\n",
+			m->nimg - PROCESSES_SHOWN);
 
-        if (m->nlink) {
-                fprintf(f, "\n  %-14s %8s %10s %10s %10s\n", "KIND", "CHANNELS", "SENT", "RECEIVED",
-                        "CALLS");
-                for (uint32_t k = 1; k < IPCPROF_KIND_COUNT; k++) {
-                        if (!m->kind_links[k])
-                                continue;
-                        ipcprof_fmt_bytes(m->kind_out[k], b1, sizeof(b1));
-                        ipcprof_fmt_bytes(m->kind_in[k], b2, sizeof(b2));
-                        fprintf(f, "  %-14s %8d %10s %10s %10llu\n", ipcprof_kind_name(k),
-                                m->kind_links[k], b1, b2, (unsigned long long)m->kind_calls[k]);
-                }
-                for (int l = 0; l < m->nlink; l++)
-                        order[l] = l;
-                qsort(order, (size_t)m->nlink, sizeof(int), cmp_link_bytes);
-                fprintf(f, "\n  %-44s %10s %9s %10s  %s\n", "CHANNEL", "BYTES", "CALLS", "TIME",
-                        "PROCESSES (writers > readers)");
-                for (int k = 0; k < m->nlink && k < CHANNELS_SHOWN; k++) {
-                        const struct ipcprof_link *l = &m->link[order[k]];
-                        char ends[128] = "", lab[200];
-                        size_t el = 0;
-                        for (int d = IPCPROF_DIR_OUT; d <= IPCPROF_DIR_IN; d++) {
-                                if (d == IPCPROF_DIR_IN && el < sizeof(ends) - 3)
-                                        el += (size_t)snprintf(ends + el, sizeof(ends) - el, " >");
-                                for (int e = 0; e < l->nend && el < sizeof(ends) - 16; e++) {
-                                        const struct ipcprof_endpoint *ep = &l->end[e];
-                                        const struct ipcprof_channel *ch =
-                                            &m->img[ep->image].chan[ep->chan];
-                                        if (!ch->dir[d].bytes)
-                                                continue;
-                                        el += (size_t)snprintf(ends + el, sizeof(ends) - el, " %d",
-                                                               m->img[ep->image].proc.pid);
-                                }
-                        }
-                        ipcprof_fmt_bytes(l->bytes_out > l->bytes_in ? l->bytes_out : l->bytes_in,
-                                          b1, sizeof(b1));
-                        ipcprof_fmt_ns(l->time_ns, t1, sizeof(t1));
-                        ipcprof_term_str(l->label, lab, 45);
-                        fprintf(f, "  %-44s %10s %9llu %10s %s%s\n", lab, b1,
-                                (unsigned long long)l->calls, t1, ends,
-                                l->paired ? "" : " (unpaired)");
-                }
-                if (m->nlink > CHANNELS_SHOWN)
-                        fprintf(f, "  ... and %d more channels\n", m->nlink - CHANNELS_SHOWN);
-        }
-        free(order);
+	if (m->nlink) {
+		fprintf(f, "\n  %-14s %8s %10s %10s %10s\n", "KIND", "CHANNELS", "SENT", "RECEIVED",
+			"CALLS");
+		for (uint32_t k = 1; k < IPCPROF_KIND_COUNT; k++) {
+			if (!m->kind_links[k])
+				continue;
+			ipcprof_fmt_bytes(m->kind_out[k], b1, sizeof(b1));
+			ipcprof_fmt_bytes(m->kind_in[k], b2, sizeof(b2));
+			fprintf(f, "  %-14s %8d %10s %10s %10llu\n", ipcprof_kind_name(k),
+				m->kind_links[k], b1, b2, (unsigned long long)m->kind_calls[k]);
+		}
+		for (int l = 0; l < m->nlink; l++)
+			order[l] = l;
+		qsort(order, (size_t)m->nlink, sizeof(int), cmp_link_bytes);
+		fprintf(f, "\n  %-44s %10s %9s %10s  %s\n", "CHANNEL", "BYTES", "CALLS", "TIME",
+			"PROCESSES (writers > readers)");
+		for (int k = 0; k < m->nlink && k < CHANNELS_SHOWN; k++) {
+			const struct ipcprof_link *l = &m->link[order[k]];
+			char ends[128] = "", lab[200];
+			size_t el = 0;
+			for (int d = IPCPROF_DIR_OUT; d <= IPCPROF_DIR_IN; d++) {
+				if (d == IPCPROF_DIR_IN && el < sizeof(ends) - 3)
+					el += (size_t)snprintf(ends + el, sizeof(ends) - el, " >");
+				for (int e = 0; e < l->nend && el < sizeof(ends) - 16; e++) {
+					const struct ipcprof_endpoint *ep = &l->end[e];
+					const struct ipcprof_channel *ch =
+					    &m->img[ep->image].chan[ep->chan];
+					if (!ch->dir[d].bytes)
+						continue;
+					el += (size_t)snprintf(ends + el, sizeof(ends) - el, " %d",
+							       m->img[ep->image].proc.pid);
+				}
+			}
+			ipcprof_fmt_bytes(l->bytes_out > l->bytes_in ? l->bytes_out : l->bytes_in,
+					  b1, sizeof(b1));
+			ipcprof_fmt_ns(l->time_ns, t1, sizeof(t1));
+			ipcprof_term_str(l->label, lab, 45);
+			fprintf(f, "  %-44s %10s %9llu %10s %s%s\n", lab, b1,
+				(unsigned long long)l->calls, t1, ends,
+				l->paired ? "" : " (unpaired)");
+		}
+		if (m->nlink > CHANNELS_SHOWN)
+			fprintf(f, "  ... and %d more channels\n", m->nlink - CHANNELS_SHOWN);
+	}
+	free(order);
 
-        if (m->nfind) {
-                fprintf(f, "\n  Findings:\n");
-                for (int k = 0; k < m->nfind && k < FINDINGS_SHOWN; k++) {
-                        char title[300];
-                        ipcprof_term_str(m->find[k].title, title, sizeof(title));
-                        fprintf(f, "  - %s\n", title);
-                }
-        }
-        int lower = 0;
-        for (int i = 0; i < m->nimg; i++)
-                lower += m->img[i].wall_lower_bound;
-        fprintf(f,
-                "\n  COMP = CPU outside IPC calls; XFER = on-CPU inside IPC calls (%s); WAIT = "
-                "blocked in IPC calls.\n",
-                m->total.split_kernel ? "kernel figures" : "estimated from sampled calls");
-        if (lower)
-                fprintf(f, "  >= : no end was seen (killed?), wall time is a lower bound.\n");
+	if (m->nfind) {
+		fprintf(f, "\n  Findings:\n");
+		for (int k = 0; k < m->nfind && k < FINDINGS_SHOWN; k++) {
+			char title[300];
+			ipcprof_term_str(m->find[k].title, title, sizeof(title));
+			fprintf(f, "  - %s\n", title);
+		}
+	}
+	int lower = 0;
+	for (int i = 0; i < m->nimg; i++)
+		lower += m->img[i].wall_lower_bound;
+	fprintf(f,
+		"\n  COMP = CPU outside IPC calls; XFER = on-CPU inside IPC calls (%s); WAIT = "
+		"blocked in IPC calls.\n",
+		m->total.split_kernel ? "kernel figures" : "estimated from sampled calls");
+	if (lower)
+		fprintf(f, "  >= : no end was seen (killed?), wall time is a lower bound.\n");
 }

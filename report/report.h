@@ -11,178 +11,181 @@
 
 /* How the time of one process image divides (see docs/report.md for each figure's source). */
 struct ipcprof_attr {
-        uint64_t basis_ns;        /* wall time, or the threads' summed time when that is larger */
-        bool basis_thread_sum;    /* basis_ns is the threads' summed time, not wall */
-        uint64_t cpu_ns;          /* user + sys from rusage (measured) */
-        uint64_t ipc_ns;          /* wall time inside IPC calls, summed over threads (measured) */
-        uint64_t ipc_transfer_ns; /* on-CPU part of ipc_ns (estimated, or from the kernel) */
-        uint64_t ipc_wait_ns;     /* blocked part of ipc_ns */
-        uint64_t compute_ns;      /* cpu_ns - ipc_transfer_ns */
-        uint64_t other_ns;        /* basis - compute - transfer - wait: off-CPU outside IPC calls */
-        bool split_sampled;       /* the on-CPU split comes from sampled thread CPU clocks */
-        bool split_kernel;        /* ... from the kernel's scheduler figures */
-        bool split_unknown;       /* no sample at all: ipc_ns counted as wait */
+	uint64_t basis_ns;        /* wall time, or the threads' summed time when that is larger */
+	bool basis_thread_sum;    /* basis_ns is the threads' summed time, not wall */
+	uint64_t cpu_ns;          /* user + sys from rusage (measured) */
+	uint64_t ipc_ns;          /* wall time inside IPC calls, summed over threads (measured) */
+	uint64_t ipc_transfer_ns; /* on-CPU part of ipc_ns (estimated, or from the kernel) */
+	uint64_t ipc_wait_ns;     /* blocked part of ipc_ns */
+	uint64_t compute_ns;      /* cpu_ns - ipc_transfer_ns */
+	uint64_t other_ns;     /* basis - compute - transfer - wait - sync: off-CPU outside IPC */
+	uint64_t sync_wait_ns; /* of the off-CPU time outside IPC calls, the kernel's futex and
+                                   * poll waits (idle Pool workers wait for the queue's lock) */
+	bool has_sync;         /* sync_wait_ns is known: the probes ran */
+	bool split_sampled;    /* the on-CPU split comes from sampled thread CPU clocks */
+	bool split_kernel;     /* ... from the kernel's scheduler figures */
+	bool split_unknown;    /* no sample at all: ipc_ns counted as wait */
 };
 
 /* One process image: one *.ipcrec file, with only the used parts of its tables kept. */
 struct ipcprof_image {
-        char *file;       /* path of the record */
-        int session;      /* index of its session folder */
-        bool damaged;     /* read, but with a warning (e.g. a truncated timeline) */
-        uint64_t last_ns; /* the record's lower bound of its end */
-        uint64_t stack_min_bytes;
-        uint64_t fingerprint_min_bytes;
-        struct ipcprof_process proc;
-        struct ipcprof_dropped dropped;
-        uint32_t nchan, nmap, nfp, nstack, nmod;
-        size_t nint;
-        uint64_t intervals_lost; /* intervals_used beyond what the file holds */
-        struct ipcprof_channel *chan;
-        struct ipcprof_mapping *map;
-        struct ipcprof_fingerprint *fp;
-        struct ipcprof_stack *stack;
-        struct ipcprof_module *mod;
-        struct ipcprof_interval *intervals;
+	char *file;       /* path of the record */
+	int session;      /* index of its session folder */
+	bool damaged;     /* read, but with a warning (e.g. a truncated timeline) */
+	uint64_t last_ns; /* the record's lower bound of its end */
+	uint64_t stack_min_bytes;
+	uint64_t fingerprint_min_bytes;
+	struct ipcprof_process proc;
+	struct ipcprof_dropped dropped;
+	uint32_t nchan, nmap, nfp, nstack, nmod;
+	size_t nint;
+	uint64_t intervals_lost; /* intervals_used beyond what the file holds */
+	struct ipcprof_channel *chan;
+	struct ipcprof_mapping *map;
+	struct ipcprof_fingerprint *fp;
+	struct ipcprof_stack *stack;
+	struct ipcprof_module *mod;
+	struct ipcprof_interval *intervals;
 
-        /* derived by ipcprof_model_build */
-        uint64_t boot;    /* identifies its host's boot: pids and clocks are per boot */
-        int parent;       /* index of the image that forked, spawned or exec'd it; -1 for none */
-        char role[48];    /* "main", "spawned worker", "resource tracker", ... */
-        uint64_t wall_ns; /* end - start */
-        bool wall_lower_bound;   /* no end was seen: wall_ns is a lower bound */
-        uint64_t end_ns;         /* end, or its lower bound */
-        int64_t clock_offset_ns; /* added to CLOCK_MONOTONIC times to align hosts (realtime) */
-        struct ipcprof_attr attr;
-        uint64_t bytes_out, bytes_in;
-        int *chan_link; /* per channel: index of its link, -1 when it moved nothing */
-        int *chan_side; /* per channel: side number within the link */
-        /* kernel figures, when a kernel.ipckrn was found for this pid */
-        bool kernel;
-        uint64_t kernel_oncpu_ns;  /* inside IPC calls, on a CPU */
-        uint64_t kernel_offcpu_ns; /* inside IPC calls, asleep or waiting for a CPU */
-        uint64_t kernel_bytes;     /* bytes the IPC calls returned */
-        uint64_t kernel_calls;
-        uint64_t kernel_futex_ns;   /* in futex waits (locks, semaphores: idle Pool workers) */
-        uint64_t kernel_poll_ns;    /* in poll/select/epoll waits */
-        uint64_t kernel_shm_faults; /* page faults on shared memory */
-        uint64_t kernel_shm_fault_bytes;
+	/* derived by ipcprof_model_build */
+	uint64_t boot;    /* identifies its host's boot: pids and clocks are per boot */
+	int parent;       /* index of the image that forked, spawned or exec'd it; -1 for none */
+	char role[48];    /* "main", "spawned worker", "resource tracker", ... */
+	uint64_t wall_ns; /* end - start */
+	bool wall_lower_bound;   /* no end was seen: wall_ns is a lower bound */
+	uint64_t end_ns;         /* end, or its lower bound */
+	int64_t clock_offset_ns; /* added to CLOCK_MONOTONIC times to align hosts (realtime) */
+	struct ipcprof_attr attr;
+	uint64_t bytes_out, bytes_in;
+	int *chan_link; /* per channel: index of its link, -1 when it moved nothing */
+	int *chan_side; /* per channel: side number within the link */
+	/* kernel figures, when a kernel.ipckrn was found for this pid */
+	bool kernel;
+	uint64_t kernel_oncpu_ns;  /* inside IPC calls, on a CPU */
+	uint64_t kernel_offcpu_ns; /* inside IPC calls, asleep or waiting for a CPU */
+	uint64_t kernel_bytes;     /* bytes the IPC calls returned */
+	uint64_t kernel_calls;
+	uint64_t kernel_futex_ns;   /* in futex waits (locks, semaphores: idle Pool workers) */
+	uint64_t kernel_poll_ns;    /* in poll/select/epoll waits */
+	uint64_t kernel_shm_faults; /* page faults on shared memory */
+	uint64_t kernel_shm_fault_bytes;
 };
 
 /* One end of a link: a channel of one image. */
 struct ipcprof_endpoint {
-        int image;
-        int chan;
-        uint64_t side; /* endpoints on the same side share a socket or address pair */
+	int image;
+	int chan;
+	uint64_t side; /* endpoints on the same side share a socket or address pair */
 };
 
 /* A channel as a whole: the endpoints of every process that used one pipe, socket or connection. */
 struct ipcprof_link {
-        uint32_t kind;
-        bool paired; /* data moved between at least two profiled processes */
-        int nend;
-        struct ipcprof_endpoint *end;
-        uint64_t bytes_out, bytes_in, calls, time_ns;
-        uint64_t hist[IPCPROF_HIST_BUCKETS]; /* sizes of the calls of every endpoint, both ways */
-        char label[160];
+	uint32_t kind;
+	bool paired; /* data moved between at least two profiled processes */
+	int nend;
+	struct ipcprof_endpoint *end;
+	uint64_t bytes_out, bytes_in, calls, time_ns;
+	uint64_t hist[IPCPROF_HIST_BUCKETS]; /* sizes of the calls of every endpoint, both ways */
+	char label[160];
 };
 
 /* Bytes that one process sent to another (a communication-matrix cell). */
 struct ipcprof_cell {
-        int from, to;
-        uint64_t bytes;
-        uint64_t time_ns;
-        bool estimated; /* a link with several writers and readers: split by bytes read */
+	int from, to;
+	uint64_t bytes;
+	uint64_t time_ns;
+	bool estimated; /* a link with several writers and readers: split by bytes read */
 };
 
 /* One shared-memory object and the images that mapped it. */
 struct ipcprof_shm {
-        uint32_t kind;
-        char name[IPCPROF_NAME_BYTES];
-        uint64_t size;
-        uint64_t resident_bytes; /* largest resident size seen by one mapper */
-        int nimg;
-        int *img;
+	uint32_t kind;
+	char name[IPCPROF_NAME_BYTES];
+	uint64_t size;
+	uint64_t resident_bytes; /* largest resident size seen by one mapper */
+	int nimg;
+	int *img;
 };
 
 /* A symbolized frame. */
 struct ipcprof_frame {
-        uint64_t ip;
-        const char *module; /* NULL when no module covers ip */
-        char *symbol;       /* NULL when unknown */
-        uint64_t offset;    /* ip - symbol start */
-        char *srcfile;
-        int line;
+	uint64_t ip;
+	const char *module; /* NULL when no module covers ip */
+	char *symbol;       /* NULL when unknown */
+	uint64_t offset;    /* ip - symbol start */
+	char *srcfile;
+	int line;
 };
 
 /* A call site (a stack that moved much data), summed over the images that share it. */
 struct ipcprof_site {
-        uint64_t bytes, calls;
-        int nimg;
-        int first_image;
-        uint32_t kind;
-        int depth;
-        struct ipcprof_frame frame[IPCPROF_STACK_DEPTH];
-        char *key; /* the symbolized frames joined, for merging */
+	uint64_t bytes, calls;
+	int nimg;
+	int first_image;
+	uint32_t kind;
+	int depth;
+	struct ipcprof_frame frame[IPCPROF_STACK_DEPTH];
+	char *key; /* the symbolized frames joined, for merging */
 };
 
 /* Advice drawn from the measurements. */
 struct ipcprof_finding {
-        char kind[32];   /* repeated_payload, small_messages, low_compute_ratio, slow_reader,
+	char kind[32];   /* repeated_payload, small_messages, low_compute_ratio, slow_reader,
                             incomplete */
-        char title[512]; /* one line, with the key figure */
-        char detail[1024];
-        double weight; /* sort key: seconds at stake */
+	char title[512]; /* one line, with the key figure */
+	char detail[1024];
+	double weight; /* sort key: seconds at stake */
 };
 
 struct ipcprof_damage {
-        char *file;
-        char *error;
+	char *file;
+	char *error;
 };
 
 /* A timeline row: IPC intervals of one thread, with short gaps merged for display. */
 struct ipcprof_trow {
-        int image;
-        uint32_t tid;
-        size_t n;
-        struct ipcprof_interval *iv; /* times are CLOCK_MONOTONIC of the image's host */
-        bool merged;
+	int image;
+	uint32_t tid;
+	size_t n;
+	struct ipcprof_interval *iv; /* times are CLOCK_MONOTONIC of the image's host */
+	bool merged;
 };
 
 struct ipcprof_model {
-        int nsession;
-        char **session;
-        int nimg, capimg;
-        struct ipcprof_image *img;
-        int ndamage, capdamage;
-        struct ipcprof_damage *damage;
-        int nlink;
-        struct ipcprof_link *link;
-        size_t ncell;
-        struct ipcprof_cell *cell;
-        int nshm;
-        struct ipcprof_shm *shm;
-        int nsite;
-        struct ipcprof_site *site;
-        int nfind;
-        struct ipcprof_finding *find;
-        size_t nrow;
-        struct ipcprof_trow *row;
-        bool kernel; /* kernel figures were merged */
-        /* what the probes could not keep: images, threads, calls, mmsg messages, fault lookups */
-        uint64_t kernel_dropped[5];
-        bool symbols; /* built with a symbolizer */
+	int nsession;
+	char **session;
+	int nimg, capimg;
+	struct ipcprof_image *img;
+	int ndamage, capdamage;
+	struct ipcprof_damage *damage;
+	int nlink;
+	struct ipcprof_link *link;
+	size_t ncell;
+	struct ipcprof_cell *cell;
+	int nshm;
+	struct ipcprof_shm *shm;
+	int nsite;
+	struct ipcprof_site *site;
+	int nfind;
+	struct ipcprof_finding *find;
+	size_t nrow;
+	struct ipcprof_trow *row;
+	bool kernel; /* kernel figures were merged */
+	/* what the probes could not keep: images, threads, calls, mmsg messages, fault lookups */
+	uint64_t kernel_dropped[5];
+	bool symbols; /* built with a symbolizer */
 
-        /* run totals */
-        int64_t run_start_rt_ns; /* realtime of the earliest start */
-        uint64_t run_wall_ns;
-        struct ipcprof_attr total;   /* sums over every image */
-        struct ipcprof_attr workers; /* sums over the images other than the roots */
-        int nworkers;
-        uint64_t kind_out[IPCPROF_KIND_COUNT], kind_in[IPCPROF_KIND_COUNT];
-        uint64_t kind_calls[IPCPROF_KIND_COUNT];
-        int kind_links[IPCPROF_KIND_COUNT];
-        uint64_t shm_bytes;
-        char verdict[256];
+	/* run totals */
+	int64_t run_start_rt_ns; /* realtime of the earliest start */
+	uint64_t run_wall_ns;
+	struct ipcprof_attr total;   /* sums over every image */
+	struct ipcprof_attr workers; /* sums over the images other than the roots */
+	int nworkers;
+	uint64_t kind_out[IPCPROF_KIND_COUNT], kind_in[IPCPROF_KIND_COUNT];
+	uint64_t kind_calls[IPCPROF_KIND_COUNT];
+	int kind_links[IPCPROF_KIND_COUNT];
+	uint64_t shm_bytes;
+	char verdict[256];
 };
 
 /* Reading. */
@@ -215,7 +218,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a);
 
 /* The role of a process told from its argv and its lineage, e.g. "spawned worker". */
 void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int siblings, char *out,
-                  size_t outlen);
+		  size_t outlen);
 
 /* Symbolizes the call sites (libdw when available; otherwise addresses and modules only). */
 int ipcprof_symbolize(struct ipcprof_model *m);

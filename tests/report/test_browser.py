@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The HTML report in headless Chromium: no console message, main sections rendered, hostile
 names shown as text, a screenshot kept in the test's build folder."""
+import json
 import os
 import re
 import shutil
@@ -54,8 +55,11 @@ for section in ("time-table", "tree", "matrix", "channels", "shm", "kernel", "ti
     m = re.search(r'id="%s"[^>]*>(.*?)</(?:div|ul)>' % section, dom, re.S)
     check(m and len(m.group(1)) > 20, f"section {section} rendered")
 check(dom.count('class="bar"') == 6, "one time bar per process")
+check('class="c-sync"' in dom, "kernel sync waits in the time bars")
 check(len(re.findall(r"<rect ", dom)) >= 6, "timeline and histogram bars drawn")
-check(dom.count("<li><div class=\"kind\">") == 4, "four findings")
+with open(os.path.join(session, "ipcprof-report.json")) as f:
+    nfind = len(json.load(f)["findings"])
+check(nfind >= 4 and dom.count("<li><div class=\"kind\">") == nfind, "every finding shown")
 check("pipe ino 100" in dom, "channel table")
 check('id="kernel-section" hidden' not in dom and "900.0 ms" in dom, "kernel view shown")
 check("~4.00 MB" in dom, "matrix cell")

@@ -94,6 +94,7 @@ def case_basic(tmp):
        (1 * S, 2 * S, 11 * S // 10, 59 * S // 10), "root categories")
     eq(t["split"], "sampled", "root split")
     eq(t["serialization_ns"], None, "serialization is not measured")
+    eq((t["sync_wait_ns"], t["shares"]["sync_wait"]), (None, None), "sync wait needs the probes")
     sh = t["shares"]
     for k, v in (("compute", 0.1), ("ipc_transfer", 0.2), ("ipc_wait", 0.11), ("other", 0.59), ("data_movement", 0.31)):
         near(sh[k], v, f"root share {k}")
@@ -190,6 +191,10 @@ def case_kernel(tmp):
     # 1001: a tenth on-CPU, applied to its 1.06 s in calls.
     eq((w1["time"]["split"], w1["time"]["ipc_transfer_ns"]), ("kernel", 106_000_000), "1001 kernel split")
     eq(w1["kernel"]["futex_wait_ns"], 3 * S, "futex wait")
+    # Its 3 s in futexes come out of its 4.446 s off-CPU outside IPC calls.
+    eq((w1["time"]["sync_wait_ns"], w1["time"]["other_ns"]), (3 * S, 1_446_000_000), "sync wait carved from other")
+    near(w1["time"]["shares"]["sync_wait"], 3 / 8.9, "sync wait share")
+    eq(by_pid(rep, 1003)["time"]["sync_wait_ns"], None, "no sync figure without the kernel's")
     # 1000.0 is the kernel's 1000 seq 1 (followed from before its exec): half on-CPU of 3.1 s.
     main = by_pid(rep, 1000)
     eq((main["kernel"]["ipc_oncpu_ns"], main["kernel"]["ipc_offcpu_ns"]), (S, S), "root matched by overlap")

@@ -42,10 +42,12 @@ static void write_all(int fd, const char *buf, size_t n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "Usage: %s MESSAGES SIZE\n"
-				"Sends MESSAGES messages of SIZE bytes to a child through a pipe; the child\n"
-				"sends each back through another. Prints the payload bytes moved.\n",
-			argv[0]);
+		fprintf(
+		    stderr,
+		    "Usage: %s MESSAGES SIZE\n"
+		    "Sends MESSAGES messages of SIZE bytes to a child through a pipe; the child\n"
+		    "sends each back through another. Prints the payload bytes moved.\n",
+		    argv[0]);
 		return 2;
 	}
 	long n = atol(argv[1]);

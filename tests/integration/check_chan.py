@@ -1,4 +1,4 @@
-"""Runs a channel test program under libipcprof.so and checks the records against what it says it moved.
+"""Runs a channel test program under libipcprof.so; checks the records against what it says it moved.
 
 Usage: check_chan.py --preload LIB --recdump RECDUMP PROGRAM [dir]
 A literal argument "dir" is replaced by a scratch folder. With IPCTEST_NO_PRELOAD=1 only the
@@ -80,7 +80,8 @@ def check_channel(ck, recs, rep, matched):
     where = f'{rep["label"]} in {rep["pid"]}.{rep.get("seq", 0)}'
     found = [c for c in recs.chans(rep['pid'], rep.get('seq', 0)) if key_match(rep, c)]
     if not ck.true(f'{where}: channel in the record', bool(found),
-                   f'kind {rep["kind"]} ino {rep["ino"]} ports {rep["local_port"]}/{rep["peer_port"]}'):
+                   f'kind {rep["kind"]} ino {rep["ino"]} '
+                   f'ports {rep["local_port"]}/{rep["peer_port"]}'):
         return []
     for c in found:
         matched.add((c['pid'], c['seq'], c['index']))
@@ -123,7 +124,8 @@ def check_pairs(ck, by_label, found):
         kind = ends[0]['kind']
         ca, cb = chans[0][0], chans[1][0]
         if kind in ('pipe', 'fifo'):
-            ck.eq(f'{label}: both ends share dev/ino', (ca['dev'], ca['ino']), (cb['dev'], cb['ino']))
+            ck.eq(f'{label}: both ends share dev/ino', (ca['dev'], ca['ino']),
+                  (cb['dev'], cb['ino']))
         elif kind.startswith('unix_'):
             # One side knowing its peer pairs them. A client that writes before the server
             # accepts and reads after the server closed may never see its peer's inode, so a
@@ -146,7 +148,8 @@ def check_timeline(ck, recs):
     were dropped). Each interval should hold one channel and direction (record.h); the preload
     also merges neighbours across channels, so only the per-process totals are exact."""
     for p in recs.procs:
-        if not p['timeline_cap'] or p['dropped']['intervals'] or p['intervals_used'] > p['timeline_cap']:
+        if (not p['timeline_cap'] or p['dropped']['intervals']
+                or p['intervals_used'] > p['timeline_cap']):
             continue
         key = (p['pid'], p['seq'])
         ivs = [iv for iv in recs.intervals if (iv['pid'], iv['seq']) == key]
@@ -172,7 +175,8 @@ def check_fingerprints(ck, recs, rep, found):
     """The largest write of a channel, if big enough, left a fingerprint of its size."""
     proc = recs.proc(rep['pid'], rep.get('seq', 0))
     size = rep['out']['max']
-    if not proc or not found or not proc['fingerprint_min_bytes'] or size < proc['fingerprint_min_bytes']:
+    fmin = proc['fingerprint_min_bytes'] if proc else 0
+    if not found or not fmin or size < fmin:
         return
     idx = {c['index'] for c in found}
     fps = [f for f in recs.fingerprints if f['pid'] == rep['pid'] and f['seq'] == rep.get('seq', 0)
@@ -182,12 +186,12 @@ def check_fingerprints(ck, recs, rep, found):
 
 def check_mapping(ck, recs, rep):
     where = f'mapping {rep["label"]} in {rep["pid"]}'
-    maps = [m for m in recs.mappings if m['pid'] == rep['pid'] and m['kind'] == it.MAP_KIND[rep['kind']]
-            and m['length'] == rep['length']]
+    mine = [m for m in recs.mappings if m['pid'] == rep['pid']]
+    maps = [m for m in mine if m['kind'] == it.MAP_KIND[rep['kind']] and m['length'] == rep['length']]
     if rep['kind'] != 'shared_anon':
         maps = [m for m in maps if m['ino'] == rep['ino']]
     if not ck.true(f'{where}: in the record (kind {rep["kind"]}, {rep["length"]} bytes)', bool(maps),
-                   f'record has {[(m["kind"], m["name"], m["length"]) for m in recs.mappings if m["pid"] == rep["pid"]]}'):
+                   f'record has {[(m["kind"], m["name"], m["length"]) for m in mine]}'):
         return
     if rep['name']:
         ck.true(f'{where}: name {rep["name"]}', any(m['name'] == rep['name'] for m in maps),
@@ -233,7 +237,8 @@ def main():
             p.close(True)
             ck.eq('exit status with stdout a pipe', (rc3, rc2), (0, 0))
             ck.true('stdout identical with and without the preload, stdout a pipe', out2 == out3,
-                    f'without:\n{out3.decode(errors="replace")}\nwith:\n{out2.decode(errors="replace")}')
+                    f'without:\n{out3.decode(errors="replace")}\n'
+                    f'with:\n{out2.decode(errors="replace")}')
     lines = s.report_lines()
     chans = [r for r in lines if r['type'] == 'chan']
     maps = [r for r in lines if r['type'] == 'mapping']
@@ -260,10 +265,12 @@ def main():
         check_timeline(ck, recs)
         for rep in maps:
             check_mapping(ck, recs, rep)
-        extra = [c for c in recs.channels if it.used(c) and (c['pid'], c['seq'], c['index']) not in matched]
+        extra = [c for c in recs.channels
+                 if it.used(c) and (c['pid'], c['seq'], c['index']) not in matched]
         ck.true('no channel counted that the program did not use', not extra,
                 '; '.join(f'{c["pid"]}: {c["kind_name"]} ino {c["ino"]} fd {c["first_fd"]} '
-                          f'out {c["out"]["calls"]}/{c["out"]["bytes"]} in {c["in"]["calls"]}/{c["in"]["bytes"]}'
+                          f'out {c["out"]["calls"]}/{c["out"]["bytes"]} '
+                          f'in {c["in"]["calls"]}/{c["in"]["bytes"]}'
                           for c in extra))
     s.close(not ck.failures)
     ck.finish()

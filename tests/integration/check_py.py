@@ -66,7 +66,8 @@ def strace_channels(path):
                 continue
             key = (int(tgid.get(pid, pid)), int(ino.group(1)))
             ch = chans.setdefault(key, {'pid': key[0], 'seq': 0, 'index': len(chans),
-                                        'ino': key[1], 'dev': None, 'kind_name': target.split(':')[0],
+                                        'ino': key[1], 'dev': None,
+                                        'kind_name': target.split(':')[0],
                                         'out': empty_dir(), 'in': empty_dir()})
             d = ch[TRACED[call]]
             n = int(ret)
@@ -158,10 +159,10 @@ def check_pair(ck, recs, pair):
 
 def check_map(ck, recs, exp):
     where = f'mapping {exp["name"]} in {exp["pid"]}'
-    maps = [m for m in recs.mappings if m['pid'] == exp['pid']
-            and m['kind'] == it.MAP_KIND[exp['kind']] and m['ino'] == exp['ino']]
+    mine = [m for m in recs.mappings if m['pid'] == exp['pid']]
+    maps = [m for m in mine if m['kind'] == it.MAP_KIND[exp['kind']] and m['ino'] == exp['ino']]
     if ck.true(f'{where}: in the record', bool(maps),
-               f'record has {[(m["kind"], m["name"], m["length"]) for m in recs.mappings if m["pid"] == exp["pid"]]}'):
+               f'record has {[(m["kind"], m["name"], m["length"]) for m in mine]}'):
         ck.true(f'{where}: name', any(m['name'] == exp['name'] for m in maps),
                 f'got {[m["name"] for m in maps]}')
         ck.true(f'{where}: length {exp["length"]}', any(m['length'] == exp['length'] for m in maps),
@@ -200,7 +201,8 @@ def check_worker_origin(ck, recs, pid, p, exp):
     else:
         ck.eq(f'worker {pid}: origin', p['origin'], it.ORIGIN_FORK)
         server = recs.proc(p['parent_pid'])
-        if ck.true(f'worker {pid}: its forkserver {p["parent_pid"]} has a record', server is not None):
+        if ck.true(f'worker {pid}: its forkserver {p["parent_pid"]} has a record',
+                   server is not None):
             ck.eq(f'forkserver {p["parent_pid"]}: origin', server['origin'], it.ORIGIN_SPAWN)
             ck.eq(f'forkserver {p["parent_pid"]}: parent_pid', server['parent_pid'], root)
 
@@ -272,14 +274,16 @@ def main():
         elif exp['type'] == 'expect_map' and not strace:
             check_map(ck, recs, exp)
         elif exp['type'] == 'nocopy':
-            big = [c for c in recs.channels if max(c['out']['max_call_bytes'], c['in']['max_call_bytes']) >= exp['min_bytes']]
+            big = [c for c in recs.channels
+                   if max(c['out']['max_call_bytes'], c['in']['max_call_bytes']) >= exp['min_bytes']]
             ck.true(f'no call moved {exp["min_bytes"]} bytes or more (shared, not copied)', not big,
                     str([(c['pid'], c['kind_name'], c['ino']) for c in big]))
         elif exp['type'] == 'expect_repeat' and not strace:
             idx = {c['index'] for c in recs.chans(exp['pid']) if c['ino'] == exp['ino']}
             fps = [f for f in recs.fingerprints if f['pid'] == exp['pid'] and f['channel'] in idx
                    and f['size'] == exp['size']]
-            ck.eq(f'one fingerprint of the {exp["size"]}-byte payload, counted {exp["count"]} times',
+            ck.eq(f'one fingerprint of the {exp["size"]}-byte payload, '
+                  f'counted {exp["count"]} times',
                   [f['count'] for f in fps], [exp['count']])
         elif exp['type'] == 'expect_end':
             check_end(ck, recs, exp, strace)

@@ -66,7 +66,8 @@ def main():
         rc, out, err = recdump(opts, path)
         ck.eq(f'{name}: exit status', rc, 1)
         ck.eq(f'{name}: nothing printed', out, '')
-        ck.true(f'{name}: error names the file and the fault', path in err and want[name] in err, err)
+        ck.true(f'{name}: error names the file and the fault',
+                path in err and want[name] in err, err)
 
     # A damaged file among good ones loses nothing else.
     shutil.copy(good, os.path.join(bad, 'zz-good.ipcrec'))

@@ -1,4 +1,4 @@
-"""CPython multiprocessing scenarios that say exactly which bytes their pipes and sockets must carry.
+"""CPython multiprocessing scenarios that say exactly what their pipes and sockets must carry.
 
 Usage: py_mp.py START_METHOD SCENARIO   (run by check_py.py, under the preload or strace)
 

@@ -7,6 +7,7 @@ program's own report is checked (that both ends of each channel agree), which te
 import os
 import sys
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipctest as it  # noqa: E402
 

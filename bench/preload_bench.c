@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* CPU time of this process and its waited-for children: on a shared machine, time spent waiting
+ * for a core shows in wall time but not here. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	t += (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+	     (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+	return t;
+}
+
 static void must(bool ok, const char *what)
 {
 	if (!ok) {
@@ -25,43 +40,50 @@ static void must(bool ok, const char *what)
 	}
 }
 
+struct cost {
+	double wall; /* ns per call, or ns in all for messaging */
+	double cpu;
+};
+
 /* Worker: one pipe in this process, 1-byte write then read: ns per call. */
-static double ipc_calls(long n)
+static struct cost ipc_calls(long n)
 {
 	int p[2];
 	char b = 1;
 	must(pipe(p) == 0, "pipe");
 	for (int i = 0; i < 1000; i++)
 		must(write(p[1], &b, 1) == 1 && read(p[0], &b, 1) == 1, "warm-up");
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), c0 = cpu_ns();
 	for (long i = 0; i < n; i++) {
 		must(write(p[1], &b, 1) == 1, "write");
 		must(read(p[0], &b, 1) == 1, "read");
 	}
-	return (double)(now_ns() - t0) / (2.0 * (double)n);
+	return (struct cost){(double)(now_ns() - t0) / (2.0 * (double)n),
+			     (double)(cpu_ns() - c0) / (2.0 * (double)n)};
 }
 
 /* Worker: writes to /dev/null, which the preload classifies once and then passes through. */
-static double non_ipc_calls(long n)
+static struct cost non_ipc_calls(long n)
 {
 	int fd = open("/dev/null", O_WRONLY);
 	char b = 1;
 	must(fd >= 0, "open /dev/null");
 	for (int i = 0; i < 1000; i++)
 		must(write(fd, &b, 1) == 1, "warm-up");
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), c0 = cpu_ns();
 	for (long i = 0; i < n; i++)
 		must(write(fd, &b, 1) == 1, "write");
-	return (double)(now_ns() - t0) / (double)n;
+	return (struct cost){(double)(now_ns() - t0) / (double)n,
+			     (double)(cpu_ns() - c0) / (double)n};
 }
 
 /* Worker: parent and child ping-pong 64-byte messages over two pipes: wall ns in all. */
-static double messaging(long n)
+static struct cost messaging(long n)
 {
 	int a[2], b[2];
 	char msg[64] = {0};
 	must(pipe(a) == 0 && pipe(b) == 0, "pipe");
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), c0 = cpu_ns();
 	pid_t pid = fork();
 	must(pid >= 0, "fork");
 	if (pid == 0) {
@@ -77,12 +99,12 @@ static double messaging(long n)
 	}
 	int st;
 	must(waitpid(pid, &st, 0) == pid, "waitpid");
-	return (double)(now_ns() - t0);
+	return (struct cost){(double)(now_ns() - t0), (double)(cpu_ns() - c0)};
 }
 
 /* Runs this program as a worker, with or without the preload, and reads the figure it prints. */
-static double run_worker(const char *self, const char *what, long n, const char *preload,
-			 const char *dir)
+static struct cost run_worker(const char *self, const char *what, long n, const char *preload,
+			      const char *dir)
 {
 	int p[2];
 	must(pipe(p) == 0, "pipe");
@@ -110,7 +132,11 @@ static double run_worker(const char *self, const char *what, long n, const char 
 	int st;
 	waitpid(pid, &st, 0);
 	must(got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker failed");
-	return strtod(buf, NULL);
+	struct cost c;
+	char *end;
+	c.wall = strtod(buf, &end);
+	c.cpu = strtod(end, NULL);
+	return c;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -129,10 +155,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--worker")) {
 		long n = atol(argv[3]);
-		double r = !strcmp(argv[2], "ipc")       ? ipc_calls(n)
-			   : !strcmp(argv[2], "non-ipc") ? non_ipc_calls(n)
-							 : messaging(n);
-		printf("%.3f\n", r);
+		struct cost r = !strcmp(argv[2], "ipc")       ? ipc_calls(n)
+				: !strcmp(argv[2], "non-ipc") ? non_ipc_calls(n)
+							      : messaging(n);
+		printf("%.3f %.3f\n", r.wall, r.cpu);
 		return 0;
 	}
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
@@ -162,32 +188,47 @@ int main(int argc, char **argv)
 		const char *unit;
 	} w[] = {
 	    {"ipc", 200000, "ns/call"}, {"non-ipc", 400000, "ns/call"}, {"messaging", 20000, "ns"}};
-	double off[3][100], on[3][100];
+	double off[3][2][100], on[3][2][100];
 	for (int r = 0; r < rounds; r++) {
 		for (int k = 0; k < 3; k++) {
 			/* Alternate the order, so that drift on a shared machine falls on both sides. */
 			bool first_on = r % 2;
-			double a = run_worker(self, w[k].what, w[k].n, first_on ? lib : NULL, dir);
-			double b = run_worker(self, w[k].what, w[k].n, first_on ? NULL : lib, dir);
-			on[k][r] = first_on ? a : b;
-			off[k][r] = first_on ? b : a;
+			struct cost a =
+			    run_worker(self, w[k].what, w[k].n, first_on ? lib : NULL, dir);
+			struct cost b =
+			    run_worker(self, w[k].what, w[k].n, first_on ? NULL : lib, dir);
+			struct cost with = first_on ? a : b, without = first_on ? b : a;
+			on[k][0][r] = with.wall;
+			on[k][1][r] = with.cpu;
+			off[k][0][r] = without.wall;
+			off[k][1][r] = without.cpu;
 		}
 	}
-	printf("preload cost, median of %d alternated runs each\n", rounds);
-	printf("  %-34s %10s %10s %10s\n", "workload", "without", "with", "added");
+	printf("preload cost, median of %d alternated runs each (wall time; CPU time of the "
+	       "workload's processes)\n",
+	       rounds);
+	printf("  %-34s %5s %10s %10s %10s\n", "workload", "", "without", "with", "added");
+	static const char *const clock_name[2] = {"wall", "cpu"};
 	for (int k = 0; k < 2; k++) {
-		double a = median(off[k], rounds), b = median(on[k], rounds);
-		printf("  %-34s %10.1f %10.1f %+10.1f ns per call\n",
-		       k == 0 ? "IPC call (1-byte pipe write/read)"
-			      : "non-IPC call (write /dev/null)",
-		       a, b, b - a);
+		for (int c = 0; c < 2; c++) {
+			double a = median(off[k][c], rounds), b = median(on[k][c], rounds);
+			printf("  %-34s %5s %10.1f %10.1f %+10.1f ns per call\n",
+			       c        ? ""
+			       : k == 0 ? "IPC call (1-byte pipe write/read)"
+					: "non-IPC call (write /dev/null)",
+			       clock_name[c], a, b, b - a);
+		}
 	}
-	double ratios[100];
-	for (int r = 0; r < rounds; r++)
-		ratios[r] = on[2][r] / off[2][r];
-	double a = median(off[2], rounds), b = median(on[2], rounds);
-	printf("  %-34s %8.1f ms %8.1f ms   ratio %.3f (median of per-round ratios %.3f)\n",
-	       "pipe ping-pong, 20000 x 64 B", a / 1e6, b / 1e6, b / a, median(ratios, rounds));
+	for (int c = 0; c < 2; c++) {
+		double ratios[100];
+		for (int r = 0; r < rounds; r++)
+			ratios[r] = on[2][c][r] / off[2][c][r];
+		double a = median(off[2][c], rounds), b = median(on[2][c], rounds);
+		printf("  %-34s %5s %8.1f ms %8.1f ms   ratio %.3f (median of per-round ratios "
+		       "%.3f)\n",
+		       c ? "" : "pipe ping-pong, 20000 x 64 B", clock_name[c], a / 1e6, b / 1e6,
+		       b / a, median(ratios, rounds));
+	}
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

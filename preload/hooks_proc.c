@@ -74,16 +74,23 @@ static void exec_failed(bool self)
 		ipcprof_exec_failed();
 }
 
+/* The shape of every exec wrapper: the session's variables restored in envp where the program
+ * dropped them, this image's record ended, and reopened if the exec fails. */
+#define EXEC_IN_SESSION(envp, call_with_env)                                                       \
+	do {                                                                                       \
+		char *fixed_[ENV_CAP];                                                             \
+		char *const *env = ipcprof_fix_env(envp, fixed_, ENV_CAP);                         \
+		bool self_ = exec_begin();                                                         \
+		int r_ = call_with_env;                                                            \
+		int e_ = errno;                                                                    \
+		exec_failed(self_);                                                                \
+		errno = e_;                                                                        \
+		return r_;                                                                         \
+	} while (0)
+
 IPCPROF_API int execve(const char *path, char *const argv[], char *const envp[])
 {
-	char *fixed[ENV_CAP];
-	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
-	bool self = exec_begin();
-	int r = REAL(execve)(path, argv, env);
-	int e = errno;
-	exec_failed(self);
-	errno = e;
-	return r;
+	EXEC_IN_SESSION(envp, REAL(execve)(path, argv, env));
 }
 
 IPCPROF_API int execv(const char *path, char *const argv[])
@@ -93,14 +100,7 @@ IPCPROF_API int execv(const char *path, char *const argv[])
 
 IPCPROF_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	char *fixed[ENV_CAP];
-	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
-	bool self = exec_begin();
-	int r = REAL(execvpe)(file, argv, env);
-	int e = errno;
-	exec_failed(self);
-	errno = e;
-	return r;
+	EXEC_IN_SESSION(envp, REAL(execvpe)(file, argv, env));
 }
 
 IPCPROF_API int execvp(const char *file, char *const argv[])
@@ -110,27 +110,13 @@ IPCPROF_API int execvp(const char *file, char *const argv[])
 
 IPCPROF_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	char *fixed[ENV_CAP];
-	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
-	bool self = exec_begin();
-	int r = REAL(fexecve)(fd, argv, env);
-	int e = errno;
-	exec_failed(self);
-	errno = e;
-	return r;
+	EXEC_IN_SESSION(envp, REAL(fexecve)(fd, argv, env));
 }
 
 IPCPROF_API int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 			 int flags)
 {
-	char *fixed[ENV_CAP];
-	char *const *env = ipcprof_fix_env(envp, fixed, ENV_CAP);
-	bool self = exec_begin();
-	int r = REAL(execveat)(dirfd, path, argv, env, flags);
-	int e = errno;
-	exec_failed(self);
-	errno = e;
-	return r;
+	EXEC_IN_SESSION(envp, REAL(execveat)(dirfd, path, argv, env, flags));
 }
 
 /* Collects execl-style arguments into argv[] on the stack; returns the envp after the NULL

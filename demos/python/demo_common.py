@@ -8,7 +8,7 @@ from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
 
-DEFAULT_ELEMENTS = 10_000_000
+DEFAULT_ELEMENTS = 5_000_000
 DEFAULT_WORKERS = 4
 DEFAULT_SEED = 2024
 

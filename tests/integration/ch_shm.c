@@ -72,9 +72,12 @@ int main(void)
 	if (shm_p[SHM_SIZE - 1] != 'x' || mem_p[MEMFD_SIZE - 1] != 'y' ||
 	    anon_p[ANON_SIZE - 1] != 'z')
 		cr_die("shared memory not shared");
-	cr_report_mapping("posix_shm", "posix_shm", name, shm, SHM_SIZE, 1);
-	cr_report_mapping("memfd", "memfd", "memfd:ipcprof-test", mfd, MEMFD_SIZE, 1);
-	cr_report_mapping("anon", "shared_anon", "", -1, ANON_SIZE, 1);
+	if (munmap(shm_p, SHM_SIZE) < 0)
+		cr_die("munmap");
+	cr_report_mapping("posix_shm", "posix_shm", name, shm, SHM_SIZE,
+			  CR_MAP_CREATOR | CR_MAP_UNMAPPED);
+	cr_report_mapping("memfd", "memfd", "memfd:ipcprof-test", mfd, MEMFD_SIZE, CR_MAP_CREATOR);
+	cr_report_mapping("anon", "shared_anon", "", -1, ANON_SIZE, CR_MAP_CREATOR);
 	cr_report(&c);
 	if (shm_unlink(name) < 0)
 		cr_die("shm_unlink");

@@ -219,9 +219,13 @@ static inline void cr_report(const struct cr_chan *c)
 	cr_emit(line, (size_t)n);
 }
 
-/* A shared-memory mapping the record must show (kind: posix_shm, memfd, shared_anon). */
+#define CR_MAP_CREATOR  1 /* this process made the object (or the anonymous region) */
+#define CR_MAP_UNMAPPED 2 /* this process munmap'd it before the end */
+
+/* A shared-memory mapping the record must show (kind: posix_shm, memfd, shared_anon); how:
+ * CR_MAP_* bits. */
 static inline void cr_report_mapping(const char *label, const char *kind, const char *name, int fd,
-				     uint64_t length, int creator)
+				     uint64_t length, int how)
 {
 	char line[512];
 	struct stat st = {0};
@@ -232,9 +236,10 @@ static inline void cr_report_mapping(const char *label, const char *kind, const 
 	n = snprintf(
 	    line, sizeof(line),
 	    "{\"type\":\"mapping\",\"pid\":%d,\"label\":\"%s\",\"kind\":\"%s\",\"name\":\"%s\","
-	    "\"dev\":%llu,\"ino\":%llu,\"length\":%llu,\"creator\":%d}\n",
+	    "\"dev\":%llu,\"ino\":%llu,\"length\":%llu,\"creator\":%d,\"unmapped\":%d}\n",
 	    (int)getpid(), label, kind, name, (unsigned long long)st.st_dev,
-	    (unsigned long long)st.st_ino, (unsigned long long)length, creator);
+	    (unsigned long long)st.st_ino, (unsigned long long)length, !!(how & CR_MAP_CREATOR),
+	    !!(how & CR_MAP_UNMAPPED));
 	cr_emit(line, (size_t)n);
 }
 

@@ -197,6 +197,13 @@ def check_mapping(ck, recs, rep):
     if rep['name']:
         ck.true(f'{where}: name {rep["name"]}', any(m['name'] == rep['name'] for m in maps),
                 f'got {[m["name"] for m in maps]}')
+    if rep['kind'] != 'shared_anon':
+        ck.true(f'{where}: object_size {rep["length"]}',
+                any(m['object_size'] == rep['length'] for m in maps),
+                f'got {[m["object_size"] for m in maps]}')
+    if rep.get('unmapped'):
+        ck.true(f'{where}: unmapped flag and time', any(m['flags'] & it.MAP_UNMAPPED and m['unmap_ns']
+                                                         for m in maps))
     if rep['creator'] and rep['kind'] == 'shared_anon':
         ck.true(f'{where}: not inherited', any(not m['flags'] & it.MAP_INHERITED for m in maps))
     elif rep['creator']:

@@ -22,12 +22,12 @@
 
 /*
  * Counters are shared by the threads of a process: a locked add each. While the process has a
- * single thread (glibc knows), a plain add is exact too, and several times cheaper.
+ * single thread (glibc knows), a plain add is exact too, and several times cheaper. ADD_ST takes
+ * that answer from a local read once per call; ADD reads it itself.
  */
-#define ADD(field, v)                                                                              \
-	(IPCPROF_LIKELY(__libc_single_threaded)                                                    \
-	     ? ((field) += (v)) - (v)                                                              \
-	     : __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED))
+#define ADD_ST(st, field, v)                                                                       \
+	((st) ? ((field) += (v)) - (v) : __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED))
+#define ADD(field, v) ADD_ST(IPCPROF_LIKELY(__libc_single_threaded), field, v)
 
 struct ipcprof_real ipcprof_real;
 struct ipcprof_record *ipcprof_rec;
@@ -45,7 +45,8 @@ static uint64_t record_file_size;
 static uint32_t timeline_cap = IPCPROF_DEFAULT_TIMELINE;
 static uint64_t stack_min = 1u << 20;
 static uint64_t fingerprint_min = 1u << 16;
-static uintptr_t self_lo, self_hi; /* our own text, skipped in stacks */
+static uint64_t big_min = 1u << 16; /* the smaller of the two above that is on: a large payload */
+static uintptr_t self_lo, self_hi;  /* our own text, skipped in stacks */
 static _Atomic uint32_t warned;
 static _Atomic int modules_lock;
 static bool root_process;
@@ -53,8 +54,11 @@ static bool root_process;
 #define MAX_PLUGINS 16
 static const struct ipcprof_plugin *plugins[MAX_PLUGINS];
 static unsigned nplugins;
-/* Which plugin (index + 1) claimed each channel, so that the hot path finds account() at once. */
+/* Which plugin (index + 1) claimed each channel, and its account() hook if it has one, so that the
+ * hot path finds it at once. */
 static uint8_t channel_plugin[IPCPROF_MAX_CHANNELS];
+static int (*channel_account[IPCPROF_MAX_CHANNELS])(struct ipcprof_channel *,
+						    const struct ipcprof_call *);
 
 /* Where each fd came from (IPCPROF_FD_ORIGIN_*), for the channel's and mapping's flags. */
 _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
@@ -407,6 +411,11 @@ static void config_init(void)
 		stack_min = 64;
 	if (fingerprint_min && fingerprint_min < 64)
 		fingerprint_min = 64;
+	big_min = UINT64_MAX;
+	if (fingerprint_min)
+		big_min = fingerprint_min;
+	if (stack_min && stack_min < big_min)
+		big_min = stack_min;
 	record_file_size = sizeof(struct ipcprof_record) +
 			   (uint64_t)timeline_cap * sizeof(struct ipcprof_interval);
 }
@@ -504,6 +513,18 @@ static unsigned fd_origin_of(int fd)
 		   : 0;
 }
 
+/* Takes the next of cap entries; never counts past cap, so that readers can trust the count. */
+static int take_slot(uint32_t *used, uint32_t cap)
+{
+	uint32_t n = __atomic_load_n(used, __ATOMIC_RELAXED);
+	do {
+		if (n >= cap)
+			return -1;
+	} while (!__atomic_compare_exchange_n(used, &n, n + 1, true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	return (int)n;
+}
+
 /* Finds the entry of an endpoint seen before (a dup, or the same pipe's other end), or adds one. */
 static int channel_slot(const struct ipcprof_channel *c)
 {
@@ -522,11 +543,12 @@ static int channel_slot(const struct ipcprof_channel *c)
 			continue;
 		return (int)i;
 	}
-	uint32_t i = ADD(r->channels_used, 1);
-	if (i >= IPCPROF_MAX_CHANNELS) {
+	int slot = take_slot(&r->channels_used, IPCPROF_MAX_CHANNELS);
+	if (slot < 0) {
 		ADD(r->dropped.channels, 1);
 		return -1;
 	}
+	uint32_t i = (uint32_t)slot;
 	struct ipcprof_channel *e = &r->channels[i];
 	uint32_t kind = c->kind;
 	memcpy((char *)e + sizeof(e->kind), (const char *)c + sizeof(c->kind),
@@ -590,6 +612,7 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 			break;
 		}
 		channel_plugin[slot] = (uint8_t)(i + 1);
+		channel_account[slot] = plugins[i]->account;
 		state = IPCPROF_FD_CHANNEL0 + (uint32_t)slot;
 		result = &r->channels[slot];
 		break;
@@ -687,11 +710,9 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 	if (!cap)
 		return;
 	struct ipcprof_interval *tl = ipcprof_record_timeline(r);
-	unsigned k;
-	for (k = 0; k < 4; k++)
-		if (th->open[k].slot && th->open[k].channel == ch && th->open[k].dir == dir)
-			break;
-	if (k < 4) {
+	/* Direct-mapped by channel and direction: one compare finds the interval to extend. */
+	unsigned k = (ch * 2 + (unsigned)dir) & 3;
+	if (th->open[k].slot && th->open[k].channel == ch && th->open[k].dir == dir) {
 		struct ipcprof_interval *iv = &tl[th->open[k].slot - 1];
 		uint32_t used = __atomic_load_n(&r->intervals_used, __ATOMIC_RELAXED);
 		if (t0 <= iv->end_ns + merge_gap(used, cap)) {
@@ -700,8 +721,6 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 			iv->calls++;
 			return;
 		}
-	} else {
-		k = th->next_open++ % 4;
 	}
 	uint32_t i = ADD(r->intervals_used, 1);
 	if (i >= cap) {
@@ -926,41 +945,29 @@ static void stack_add(uint32_t ch, uint64_t bytes)
 	ADD(r->dropped.stacks, 1);
 }
 
-void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int err,
-		     const struct ipcprof_timer *t, const void *buf, size_t buflen,
-		     const struct sockaddr *addr, socklen_t addrlen)
+/* What the common call does not need: CPU samples, errors, large payloads, plugin hooks. */
+static __attribute__((noinline)) void account_rare(struct ipcprof_channel *ch, uint32_t idx,
+						   int dir, int op, long ret, int err,
+						   const struct ipcprof_timer *t, uint64_t t1,
+						   const void *buf, size_t buflen,
+						   const struct sockaddr *addr, socklen_t addrlen)
 {
-	uint64_t t1 = ipcprof_now();
 	struct ipcprof_thread *th = &ipcprof_thr;
-	thread_refresh(th);
 	struct ipcprof_dir_stats *d = &ch->dir[dir];
 	uint64_t dt = t1 - t->t0;
-	ADD(d->calls, 1);
-	ADD(d->time_ns, dt);
-	if (IPCPROF_UNLIKELY(t->cpu0)) {
+	if (t->cpu0) {
 		uint64_t cpu = ipcprof_thread_cpu_ns() - (t->cpu0 & ~(uint64_t)1);
 		ADD(d->sampled_calls, 1);
 		ADD(d->sampled_wall_ns, dt);
 		ADD(d->sampled_cpu_ns, cpu < dt ? cpu : dt);
 	}
-	uint64_t bytes = 0;
 	if (ret < 0) {
-		/* errors carry no bytes */
 		ADD(d->errors, 1);
 		if (err == EAGAIN || err == EWOULDBLOCK)
 			ADD(d->eagain, 1);
-	} else {
-		bytes = (uint64_t)ret;
-		ADD(d->bytes, bytes);
-		ADD(d->hist[ipcprof_hist_bucket(bytes)], 1);
-		if (IPCPROF_UNLIKELY(bytes > d->max_call_bytes))
-			d->max_call_bytes = bytes; /* a racing larger value may be lost: a hint */
 	}
-	ch->last_ns = t1;
-	uint32_t idx = (uint32_t)(ch - ipcprof_rec->channels);
-	if (ret >= 0 || err != EAGAIN)
-		timeline_add(th, idx, dir, t->t0, t1, bytes);
-	if (IPCPROF_UNLIKELY(bytes >= 64)) {
+	uint64_t bytes = ret > 0 ? (uint64_t)ret : 0;
+	if (bytes >= big_min) {
 		th->guard++;
 		size_t fp = bytes < buflen ? (size_t)bytes : buflen;
 		if (dir == IPCPROF_DIR_OUT && buf && fingerprint_min && fp >= fingerprint_min)
@@ -969,9 +976,8 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 			stack_add(idx, bytes);
 		th->guard--;
 	}
-	uint8_t pi = channel_plugin[idx];
-	const struct ipcprof_plugin *p = pi ? plugins[pi - 1] : NULL;
-	if (p && p->account) {
+	int (*hook)(struct ipcprof_channel *, const struct ipcprof_call *) = channel_account[idx];
+	if (hook) {
 		struct ipcprof_call call = {.fd = ch->first_fd,
 					    .op = op,
 					    .dir = dir,
@@ -982,9 +988,36 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 					    .start_ns = t->t0,
 					    .end_ns = t1};
 		th->guard++;
-		p->account(ch, &call);
+		hook(ch, &call);
 		th->guard--;
 	}
+}
+
+void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int err,
+		     const struct ipcprof_timer *t, const void *buf, size_t buflen,
+		     const struct sockaddr *addr, socklen_t addrlen)
+{
+	uint64_t t1 = ipcprof_now();
+	struct ipcprof_thread *th = &ipcprof_thr;
+	thread_refresh(th);
+	struct ipcprof_dir_stats *d = &ch->dir[dir];
+	uint32_t idx = (uint32_t)(ch - ipcprof_rec->channels);
+	const bool st = IPCPROF_LIKELY(__libc_single_threaded);
+	ADD_ST(st, d->calls, 1);
+	ADD_ST(st, d->time_ns, t1 - t->t0);
+	uint64_t bytes = 0;
+	if (IPCPROF_LIKELY(ret >= 0)) {
+		bytes = (uint64_t)ret;
+		ADD_ST(st, d->bytes, bytes);
+		ADD_ST(st, d->hist[ipcprof_hist_bucket(bytes)], 1);
+		if (IPCPROF_UNLIKELY(bytes > d->max_call_bytes))
+			d->max_call_bytes = bytes; /* a racing larger value may be lost: a hint */
+	}
+	ch->last_ns = t1;
+	if (IPCPROF_LIKELY(ret >= 0 || err != EAGAIN))
+		timeline_add(th, idx, dir, t->t0, t1, bytes);
+	if (IPCPROF_UNLIKELY(t->cpu0 || ret < 0 || bytes >= big_min || channel_account[idx]))
+		account_rare(ch, idx, dir, op, ret, err, t, t1, buf, buflen, addr, addrlen);
 	errno = err;
 }
 
@@ -1048,8 +1081,8 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 	m.prot = prot;
 	m.map_flags = flags;
 	m.map_ns = ipcprof_now();
-	uint32_t i = ADD(r->mappings_used, 1);
-	if (i >= IPCPROF_MAX_MAPPINGS) {
+	int i = take_slot(&r->mappings_used, IPCPROF_MAX_MAPPINGS);
+	if (i < 0) {
 		ADD(r->dropped.mappings, 1);
 		goto out;
 	}
@@ -1168,6 +1201,7 @@ static void child_after_fork(void)
 	ipcprof_gen++;
 	ipcprof_thr.guard = 0;
 	memset(channel_plugin, 0, sizeof(channel_plugin));
+	memset(channel_account, 0, sizeof(channel_account));
 	/* The child made none of the fds it inherits; socketpair ends stay socketpair ends. */
 	uint32_t maxfd = atomic_load(&fd_origin_max);
 	for (uint32_t fd = 0; fd <= maxfd && fd < IPCPROF_FDTAB_SIZE; fd++)

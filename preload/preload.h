@@ -150,9 +150,9 @@ struct ipcprof_thread {
 	uint32_t guard; /* inside ipcprof: calls pass through uncounted */
 	uint32_t tid;
 	uint32_t sample_left; /* calls until the next CPU-sampled one; 0: this one */
-	uint32_t next_open;   /* which of open[] a new interval replaces */
-	/* The thread's most recent intervals, one per channel and direction, that later calls
-	 * extend: alternating calls (a request, then its reply) each extend their own. */
+	uint32_t reserved;
+	/* The thread's most recent intervals, direct-mapped by channel and direction, that later
+	 * calls extend: alternating calls (a request, then its reply) each extend their own. */
 	struct {
 		uint32_t slot; /* index + 1 in the timeline, 0 = none */
 		uint16_t channel;

@@ -77,6 +77,29 @@ def check_procs(ck, recs, images, root, said):
         ck.eq(f'{where}: dropped', p['dropped'], {k: 0 for k in p['dropped']})
 
 
+def check_others(ck, recs, images, others, matched):
+    """Programs we did not write (a shell, dd) wrote into a channel: their records, together,
+    show the bytes; each of their images ended well."""
+    rest = [p for p in recs.procs if (p['pid'], p['seq']) not in images]
+    ck.true('records of the programs it ran', bool(rest))
+    for p in rest:
+        where = f'{p["pid"]}.{p["seq"]} ({p["exe"]})'
+        ck.true(f'{where}: ended by exit 0 or exec',
+                (p['end_how'], p['exit_status']) in ((it.END_EXIT, 0), (it.END_EXEC, 0)) or
+                p['end_how'] == it.END_EXEC, f'end_how {p["end_how"]} status {p["exit_status"]}')
+        ck.true(f'{where}: origin spawn, fork or exec',
+                p['origin'] in (it.ORIGIN_SPAWN, it.ORIGIN_FORK, it.ORIGIN_EXEC))
+    pids = {(p['pid'], p['seq']) for p in rest}
+    for o in others:
+        chans = [c for c in recs.channels if (c['pid'], c['seq']) in pids
+                 and (c['dev'], c['ino']) == (o['dev'], o['ino'])]
+        for c in chans:
+            matched.add((c['pid'], c['seq'], c['index']))
+        ck.eq(f'{o["label"]}: bytes the other programs wrote', it.total(chans, 'out', 'bytes'),
+              o['bytes'])
+        ck.eq(f'{o["label"]}: and read', it.total(chans, 'in', 'bytes'), 0)
+
+
 def check_channel(ck, recs, rep, matched):
     where = f'{rep["label"]} in {rep["pid"]}.{rep.get("seq", 0)}'
     found = [c for c in recs.chans(rep['pid'], rep.get('seq', 0)) if key_match(rep, c)]
@@ -260,11 +283,15 @@ def main():
             s.close(False)
             ck.finish()
         images = {(r['pid'], r.get('seq', 0)) for r in lines if 'pid' in r}
+        matched, found = set(), {}
         said = {(r['pid'], r['seq']): r for r in lines if r['type'] == 'proc'}
         check_procs(ck, recs, images, s.pid, said)
-        ck.eq('records: one per process image', sorted((p['pid'], p['seq']) for p in recs.procs),
-              sorted(images))
-        matched, found = set(), {}
+        others = [r for r in lines if r['type'] == 'others_out']
+        if others:
+            check_others(ck, recs, images, others, matched)
+        else:
+            ck.eq('records: one per process image',
+                  sorted((p['pid'], p['seq']) for p in recs.procs), sorted(images))
         for rep in chans:
             f = check_channel(ck, recs, rep, matched)
             found[(rep['pid'], rep.get('seq', 0), rep['label'])] = f

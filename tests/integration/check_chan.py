@@ -1,8 +1,11 @@
 """Runs a channel test program under libipcprof.so; checks the records against what it says it moved.
 
-Usage: check_chan.py --preload LIB --recdump RECDUMP PROGRAM [dir]
-A literal argument "dir" is replaced by a scratch folder. With IPCTEST_NO_PRELOAD=1 only the
+Usage: check_chan.py --preload LIB --recdump RECDUMP [--compare] [--env K=V] [--keep] PROGRAM [dir]
+A literal argument "dir" is replaced by a scratch folder. --compare also runs the program without
+the preload (stdout a file, then a pipe) and wants the same output and open fds; --env sets a
+variable for the profiled run; --keep keeps the session folder. With IPCTEST_NO_PRELOAD=1 only the
 program's own report is checked (that both ends of each channel agree), which tests the test.
+IPCTEST_VERBOSE=1 prints every check that passed.
 """
 import os
 import sys

@@ -1101,6 +1101,11 @@ static int build_findings(struct ipcprof_model *m)
 	return 0;
 }
 
+static bool runtime_helper(const char *role)
+{
+	return !strcmp(role, "resource tracker") || !strcmp(role, "forkserver");
+}
+
 static void build_totals(struct ipcprof_model *m)
 {
 	m->nworkers = 0;
@@ -1112,11 +1117,12 @@ static void build_totals(struct ipcprof_model *m)
 			g->bytes_in += g->chan[c].dir[IPCPROF_DIR_IN].bytes;
 		}
 		/* Workers: every process the run started; the first one, and what it exec'd
-                 * itself into, aside. */
+                 * itself into, aside, and the runtime's own helpers (Python's resource tracker
+                 * and forkserver), which wait for the whole run by design. */
 		int k = i;
 		while (m->img[k].parent >= 0 && m->img[k].proc.origin == IPCPROF_ORIGIN_EXEC)
 			k = m->img[k].parent;
-		if (m->img[k].parent >= 0) {
+		if (m->img[k].parent >= 0 && !runtime_helper(g->role)) {
 			attr_add(&m->workers, &g->attr);
 			m->nworkers++;
 		}

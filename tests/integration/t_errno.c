@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include "chanreport.h"
 
@@ -118,6 +119,26 @@ int main(void)
 	SHOW("read empty again", cr_count(&cnb, CR_IN, read(nb[0], buf, sizeof(buf))));
 	close(nb[0]);
 	close(nb[1]);
+
+	/* SIGPIPE not ignored: the writer dies of it, as its parent sees. */
+	{
+		int sp2[2], st;
+		pid_t pid;
+		if (pipe(sp2) < 0)
+			cr_die("pipe");
+		close(sp2[0]); /* no reader anywhere before the child writes */
+		pid = fork();
+		if (pid == 0) {
+			(void)!write(sp2[1], buf, 10);
+			_exit(0);
+		}
+		close(sp2[1]);
+		if (pid < 0 || waitpid(pid, &st, 0) < 0)
+			cr_die("fork");
+		printf("%-28s signaled=%d sig=%s\n", "child writes without reader", WIFSIGNALED(st),
+		       WIFSIGNALED(st) ? sigabbrev_np(WTERMSIG(st)) : "-");
+		cr_report_proc_of(pid, 0, "fork", "signal:13", (int)getpid());
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe(ep) < 0)

@@ -5,6 +5,7 @@
 #include "chanreport.h"
 
 static char buf[65536];
+static volatile size_t chunk[3] = {4096, 3000, 5000};
 
 static void stream_parent(struct cr_chan *c, int fd)
 {
@@ -34,12 +35,14 @@ static void stream_child(struct cr_chan *c, int fd)
 
 	/* Alternate recv, read and recvfrom so that each is counted. */
 	do {
+		/* Lengths unknown to the compiler: built with _FORTIFY_SOURCE, these are
+		 * __recv_chk, __read_chk and __recvfrom_chk. */
 		if (i % 3 == 0)
-			n = recv(fd, buf, 4096, 0);
+			n = recv(fd, buf, chunk[0], 0);
 		else if (i % 3 == 1)
-			n = read(fd, buf, 3000);
+			n = read(fd, buf, chunk[1]);
 		else
-			n = recvfrom(fd, buf, 5000, 0, NULL, NULL);
+			n = recvfrom(fd, buf, chunk[2], 0, NULL, NULL);
 		i++;
 		if (cr_count(c, CR_IN, n) < 0)
 			cr_die("stream recv");

@@ -7,21 +7,29 @@
 #include "preload.h"
 
 /*
- * The shape of every wrapper: an fd that is not IPC costs one table look-up; an IPC fd adds two
- * clock reads and a few atomic adds. errno is whatever the real call left.
+ * The shape of every wrapper: an fd that is not IPC costs one table look-up and a jump to the
+ * real function; an IPC fd adds two clock reads and a few adds. errno is whatever the real call
+ * left. The counting lives in a function of its own, so that the look-up path builds no frame.
  */
-#define COUNT_CALL(fd, dir, op, request, buf, buflen, addr, alen, call)                            \
-	do {                                                                                       \
-		struct ipcprof_channel *ch_ = ipcprof_channel_of(fd);                              \
-		if (IPCPROF_LIKELY(!ch_))                                                          \
-			return call;                                                               \
+#define UNPACK(...) __VA_ARGS__
+#define WRAP(rtype, name, realfn, params, args, fd, dir, op, request, buf, buflen, addr, alen)     \
+	static __attribute__((noinline))                                                           \
+	rtype name##_counted(struct ipcprof_channel *ch_, UNPACK params)                           \
+	{                                                                                          \
 		struct ipcprof_timer t_;                                                           \
 		ipcprof_timer_start(&t_, (request));                                               \
-		__typeof__(call) r_ = call;                                                        \
+		rtype r_ = REAL(realfn)(UNPACK args);                                              \
 		int e_ = errno;                                                                    \
 		ipcprof_account(ch_, dir, op, (long)r_, e_, &t_, buf, buflen, addr, alen);         \
 		return r_;                                                                         \
-	} while (0)
+	}                                                                                          \
+	IPCPROF_API rtype name(UNPACK params)                                                      \
+	{                                                                                          \
+		struct ipcprof_channel *ch_ = ipcprof_channel_of(fd);                              \
+		if (IPCPROF_LIKELY(!ch_))                                                          \
+			return REAL(realfn)(UNPACK args);                                          \
+		return name##_counted(ch_, UNPACK args);                                           \
+	}
 
 #define OUT IPCPROF_DIR_OUT
 #define IN  IPCPROF_DIR_IN
@@ -48,128 +56,69 @@ static const void *iov_first(const struct iovec *iov, int n, size_t *len)
 	return best;
 }
 
-IPCPROF_API ssize_t read(int fd, void *buf, size_t n)
+static const void *iov_big(const struct iovec *iov, int n)
 {
-	COUNT_CALL(fd, IN, IPCPROF_OP_READ, n, NULL, 0, NULL, 0, REAL(read)(fd, buf, n));
+	size_t len;
+	return iov_first(iov, n, &len);
 }
 
-IPCPROF_API ssize_t write(int fd, const void *buf, size_t n)
+static size_t iov_big_len(const struct iovec *iov, int n)
 {
-	COUNT_CALL(fd, OUT, IPCPROF_OP_WRITE, n, buf, n, NULL, 0, REAL(write)(fd, buf, n));
+	size_t len;
+	iov_first(iov, n, &len);
+	return len;
 }
 
-IPCPROF_API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_READ, n, NULL, 0, NULL, 0,
-		   REAL(read_chk)(fd, buf, n, buflen));
-}
-
-IPCPROF_API ssize_t readv(int fd, const struct iovec *iov, int n)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_READV, iov_total(iov, n), NULL, 0, NULL, 0,
-		   REAL(readv)(fd, iov, n));
-}
-
-IPCPROF_API ssize_t writev(int fd, const struct iovec *iov, int n)
-{
-	size_t blen;
-	const void *b = iov_first(iov, n, &blen);
-	COUNT_CALL(fd, OUT, IPCPROF_OP_WRITEV, iov_total(iov, n), b, blen, NULL, 0,
-		   REAL(writev)(fd, iov, n));
-}
-
-IPCPROF_API ssize_t pread(int fd, void *buf, size_t n, off_t off)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0, REAL(pread)(fd, buf, n, off));
-}
-
-IPCPROF_API ssize_t pread64(int fd, void *buf, size_t n, off_t off)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0, REAL(pread64)(fd, buf, n, off));
-}
-
-IPCPROF_API ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0,
-		   REAL(pread_chk)(fd, buf, n, off, buflen));
-}
-
-IPCPROF_API ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0,
-		   REAL(pread64_chk)(fd, buf, n, off, buflen));
-}
-
-IPCPROF_API ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-	COUNT_CALL(fd, OUT, IPCPROF_OP_PWRITE, n, buf, n, NULL, 0, REAL(pwrite)(fd, buf, n, off));
-}
-
-IPCPROF_API ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
-{
-	COUNT_CALL(fd, OUT, IPCPROF_OP_PWRITE, n, buf, n, NULL, 0, REAL(pwrite64)(fd, buf, n, off));
-}
-
-IPCPROF_API ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_PREAD, iov_total(iov, n), NULL, 0, NULL, 0,
-		   REAL(preadv)(fd, iov, n, off));
-}
-
-IPCPROF_API ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
-{
-	size_t blen;
-	const void *b = iov_first(iov, n, &blen);
-	COUNT_CALL(fd, OUT, IPCPROF_OP_PWRITE, iov_total(iov, n), b, blen, NULL, 0,
-		   REAL(pwritev)(fd, iov, n, off));
-}
-
-IPCPROF_API ssize_t send(int fd, const void *buf, size_t n, int flags)
-{
-	COUNT_CALL(fd, OUT, IPCPROF_OP_SEND, n, buf, n, NULL, 0, REAL(send)(fd, buf, n, flags));
-}
-
-IPCPROF_API ssize_t recv(int fd, void *buf, size_t n, int flags)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_RECV, n, NULL, 0, NULL, 0, REAL(recv)(fd, buf, n, flags));
-}
-
-IPCPROF_API ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_RECV, n, NULL, 0, NULL, 0,
-		   REAL(recv_chk)(fd, buf, n, buflen, flags));
-}
-
-IPCPROF_API ssize_t sendto(int fd, const void *buf, size_t n, int flags,
-			   const struct sockaddr *addr, socklen_t alen)
-{
-	COUNT_CALL(fd, OUT, IPCPROF_OP_SENDTO, n, buf, n, addr, alen,
-		   REAL(sendto)(fd, buf, n, flags, addr, alen));
-}
-
-IPCPROF_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
-			     socklen_t *alen)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_RECVFROM, n, NULL, 0, addr, alen ? *alen : 0,
-		   REAL(recvfrom)(fd, buf, n, flags, addr, alen));
-}
-
-IPCPROF_API ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-				   struct sockaddr *addr, socklen_t *alen)
-{
-	COUNT_CALL(fd, IN, IPCPROF_OP_RECVFROM, n, NULL, 0, addr, alen ? *alen : 0,
-		   REAL(recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen));
-}
-
-IPCPROF_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-	size_t blen = 0;
-	const void *b = msg ? iov_first(msg->msg_iov, (int)msg->msg_iovlen, &blen) : NULL;
-	COUNT_CALL(fd, OUT, IPCPROF_OP_SENDMSG,
-		   msg ? iov_total(msg->msg_iov, (int)msg->msg_iovlen) : 0, b, blen,
-		   msg ? (const struct sockaddr *)msg->msg_name : NULL, msg ? msg->msg_namelen : 0,
-		   REAL(sendmsg)(fd, msg, flags));
-}
+WRAP(ssize_t, read, read, (int fd, void *buf, size_t n), (fd, buf, n), fd, IN, IPCPROF_OP_READ, n,
+     NULL, 0, NULL, 0)
+WRAP(ssize_t, write, write, (int fd, const void *buf, size_t n), (fd, buf, n), fd, OUT,
+     IPCPROF_OP_WRITE, n, buf, n, NULL, 0)
+WRAP(ssize_t, __read_chk, read_chk, (int fd, void *buf, size_t n, size_t buflen),
+     (fd, buf, n, buflen), fd, IN, IPCPROF_OP_READ, n, NULL, 0, NULL, 0)
+WRAP(ssize_t, readv, readv, (int fd, const struct iovec *iov, int n), (fd, iov, n), fd, IN,
+     IPCPROF_OP_READV, iov_total(iov, n), NULL, 0, NULL, 0)
+WRAP(ssize_t, writev, writev, (int fd, const struct iovec *iov, int n), (fd, iov, n), fd, OUT,
+     IPCPROF_OP_WRITEV, iov_total(iov, n), iov_big(iov, n), iov_big_len(iov, n), NULL, 0)
+WRAP(ssize_t, pread, pread, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off), fd, IN,
+     IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0)
+WRAP(ssize_t, pread64, pread64, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off), fd, IN,
+     IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0)
+WRAP(ssize_t, __pread_chk, pread_chk, (int fd, void *buf, size_t n, off_t off, size_t buflen),
+     (fd, buf, n, off, buflen), fd, IN, IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0)
+WRAP(ssize_t, __pread64_chk, pread64_chk, (int fd, void *buf, size_t n, off_t off, size_t buflen),
+     (fd, buf, n, off, buflen), fd, IN, IPCPROF_OP_PREAD, n, NULL, 0, NULL, 0)
+WRAP(ssize_t, pwrite, pwrite, (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off), fd,
+     OUT, IPCPROF_OP_PWRITE, n, buf, n, NULL, 0)
+WRAP(ssize_t, pwrite64, pwrite64, (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off),
+     fd, OUT, IPCPROF_OP_PWRITE, n, buf, n, NULL, 0)
+WRAP(ssize_t, preadv, preadv, (int fd, const struct iovec *iov, int n, off_t off),
+     (fd, iov, n, off), fd, IN, IPCPROF_OP_PREAD, iov_total(iov, n), NULL, 0, NULL, 0)
+WRAP(ssize_t, pwritev, pwritev, (int fd, const struct iovec *iov, int n, off_t off),
+     (fd, iov, n, off), fd, OUT, IPCPROF_OP_PWRITE, iov_total(iov, n), iov_big(iov, n),
+     iov_big_len(iov, n), NULL, 0)
+WRAP(ssize_t, send, send, (int fd, const void *buf, size_t n, int flags), (fd, buf, n, flags), fd,
+     OUT, IPCPROF_OP_SEND, n, buf, n, NULL, 0)
+WRAP(ssize_t, recv, recv, (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags), fd, IN,
+     IPCPROF_OP_RECV, n, NULL, 0, NULL, 0)
+WRAP(ssize_t, __recv_chk, recv_chk, (int fd, void *buf, size_t n, size_t buflen, int flags),
+     (fd, buf, n, buflen, flags), fd, IN, IPCPROF_OP_RECV, n, NULL, 0, NULL, 0)
+WRAP(ssize_t, sendto, sendto,
+     (int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen),
+     (fd, buf, n, flags, addr, alen), fd, OUT, IPCPROF_OP_SENDTO, n, buf, n, addr, alen)
+WRAP(ssize_t, recvfrom, recvfrom,
+     (int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen),
+     (fd, buf, n, flags, addr, alen), fd, IN, IPCPROF_OP_RECVFROM, n, NULL, 0, addr,
+     alen ? *alen : 0)
+WRAP(ssize_t, __recvfrom_chk, recvfrom_chk,
+     (int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr,
+      socklen_t *alen),
+     (fd, buf, n, buflen, flags, addr, alen), fd, IN, IPCPROF_OP_RECVFROM, n, NULL, 0, addr,
+     alen ? *alen : 0)
+WRAP(ssize_t, sendmsg, sendmsg, (int fd, const struct msghdr *msg, int flags), (fd, msg, flags), fd,
+     OUT, IPCPROF_OP_SENDMSG, msg ? iov_total(msg->msg_iov, (int)msg->msg_iovlen) : 0,
+     msg ? iov_big(msg->msg_iov, (int)msg->msg_iovlen) : NULL,
+     msg ? iov_big_len(msg->msg_iov, (int)msg->msg_iovlen) : 0,
+     msg ? (const struct sockaddr *)msg->msg_name : NULL, msg ? msg->msg_namelen : 0)
 
 /* fds that arrive with SCM_RIGHTS are new to this process: classify them on first use. */
 static void forget_passed_fds(const struct msghdr *msg)
@@ -281,11 +230,8 @@ IPCPROF_API ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_ou
 }
 
 /* tee copies without consuming its input: the bytes are read from fd_in later, and counted then. */
-IPCPROF_API ssize_t tee(int fd_in, int fd_out, size_t n, unsigned int flags)
-{
-	COUNT_CALL(fd_out, OUT, IPCPROF_OP_TEE, n, NULL, 0, NULL, 0,
-		   REAL(tee)(fd_in, fd_out, n, flags));
-}
+WRAP(ssize_t, tee, tee, (int fd_in, int fd_out, size_t n, unsigned int flags),
+     (fd_in, fd_out, n, flags), fd_out, OUT, IPCPROF_OP_TEE, n, NULL, 0, NULL, 0)
 
 IPCPROF_API ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t n)
 {

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ipcprof/kernel.h>
+
 #include "commands.h"
 #include "report.h"
 
@@ -29,7 +31,11 @@ static void usage(FILE *f)
 	    "  -h, --help            this help\n"
 	    "\n"
 	    "Exit status: 0 when every record was read, 1 when some were damaged (each is named\n"
-	    "on stderr; the others are reported), 2 when no report could be written.\n");
+	    "on stderr; the others are reported), 2 when no report could be written.\n"
+	    "\n"
+	    "A folder with the eBPF probes' kernel.ipckrn and no record (ipcprof record\n"
+	    "--no-preload) is reported from the kernel's figures alone: channels unpaired, per\n"
+	    "process and fd kind; no fingerprints, call sites or timeline.\n");
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -145,8 +151,8 @@ int ipcprof_cmd_report(int argc, char **argv)
 	if (status == 2)
 		goto out;
 	if (!m.nimg) {
-		fprintf(stderr, "ipcprof report: no readable *%s record in %s%s\n",
-			IPCPROF_RECORD_SUFFIX, m.session[0],
+		fprintf(stderr, "ipcprof report: no readable *%s record or %s in %s%s\n",
+			IPCPROF_RECORD_SUFFIX, IPCPROF_KERNEL_FILE, m.session[0],
 			m.nsession > 1 ? " and the others" : "");
 		status = 2;
 		goto out;
@@ -164,6 +170,10 @@ int ipcprof_cmd_report(int argc, char **argv)
 		goto out;
 	}
 	json_t *j = ipcprof_report_json(&m);
+	if (j && ipcprof_kernel_only_json(&m, j) < 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	size_t len = 0;
 	char *text = j ? ipcprof_json_text(j, &len) : NULL;
 	char *jp = join_path(outdir, "ipcprof-report.json");

@@ -1,6 +1,7 @@
 /* Kernel figures from the eBPF probes (kernel.ipckrn in a session folder), merged per process. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -94,6 +95,161 @@ find_image(const char *base, const struct ipcprof_kernel_header *h, const struct
 	return best;
 }
 
+/* Entry i of the image table, copied: a newer writer's entries may leave it unaligned. */
+static void image_at(const char *base, const struct ipcprof_kernel_header *h, uint32_t i,
+		     struct ipcprof_kernel_image *k)
+{
+	memcpy(k, base + h->header_size + (size_t)i * h->image_size, sizeof(*k));
+}
+
+/* The image that runs the launcher's code between its fork and its exec of the program
+ * (root_execd: the root has a seq 1): with the preload, no record stands for it, so without the
+ * preload it is left out too. */
+static bool launcher_image(const struct ipcprof_kernel_header *h,
+			   const struct ipcprof_kernel_image *k, bool root_execd)
+{
+	return root_execd && k->pid == h->root_pid && k->seq == 0 &&
+	       k->end_how == IPCPROF_KEND_EXEC;
+}
+
+/* One channel per fd kind that moved anything, with the kernel's figures per direction. The
+ * kernel has no identity of the file behind an fd, so the channel pairs with nothing. */
+static int kernel_channels(const struct ipcprof_kernel_image *k, struct ipcprof_image *g)
+{
+	g->chan = calloc(IPCPROF_KFD_UDP + 1, sizeof(*g->chan));
+	if (!g->chan)
+		return -1;
+	for (int kf = IPCPROF_KFD_PIPE; kf <= IPCPROF_KFD_UDP; kf++) {
+		struct ipcprof_channel ch;
+		memset(&ch, 0, sizeof(ch));
+		for (int d = 0; d < IPCPROF_KDIR_COUNT; d++)
+			for (int f = 0; f < IPCPROF_KFAM_COUNT; f++) {
+				const struct ipcprof_kernel_calls *c = &k->total.io[kf][d][f];
+				ch.dir[d].calls += c->calls;
+				ch.dir[d].bytes += c->bytes;
+				ch.dir[d].errors += c->errors;
+				ch.dir[d].eagain += c->eagain;
+				ch.dir[d].time_ns += c->time_ns;
+			}
+		if (!ch.dir[IPCPROF_DIR_OUT].calls && !ch.dir[IPCPROF_DIR_IN].calls)
+			continue;
+		/* enum ipcprof_kfd lists the channel kinds in the order of enum ipcprof_kind */
+		ch.kind = (uint32_t)kf + IPCPROF_KIND_PIPE;
+		if (kf <= IPCPROF_KFD_UNIX_SEQPACKET)
+			ch.flags = IPCPROF_CH_LOCAL;
+		ch.first_fd = -1;
+		ch.first_ns = k->start_ns;
+		ch.last_ns = k->end_ns;
+		snprintf(ch.name, sizeof(ch.name), "(every fd of PID %d, probes alone)", k->pid);
+		g->chan[g->nchan++] = ch;
+	}
+	return 0;
+}
+
+static int kernel_image(struct ipcprof_model *m, int session, const char *path,
+			const struct ipcprof_kernel_header *h, const struct ipcprof_kernel_image *k,
+			bool root)
+{
+	if (m->nimg == m->capimg) {
+		int c = m->capimg ? 2 * m->capimg : 64;
+		struct ipcprof_image *ni = realloc(m->img, (size_t)c * sizeof(*ni));
+		if (!ni)
+			return -1;
+		m->img = ni;
+		m->capimg = c;
+	}
+	struct ipcprof_image *g = &m->img[m->nimg];
+	memset(g, 0, sizeof(*g));
+	g->parent = -1;
+	g->session = session;
+	g->kernel_only = true;
+	g->file = strdup(path);
+	g->map = malloc(1);
+	g->fp = malloc(1);
+	g->stack = malloc(1);
+	g->mod = malloc(1);
+	g->intervals = malloc(1);
+	int rc = g->file && g->map && g->fp && g->stack && g->mod && g->intervals
+		     ? kernel_channels(k, g)
+		     : -1;
+	m->nimg++; /* freed with the model, whole or not */
+	if (rc < 0)
+		return -1;
+
+	struct ipcprof_process *p = &g->proc;
+	p->pid = k->pid;
+	p->seq = k->seq;
+	p->origin = root ? IPCPROF_ORIGIN_ROOT : k->seq ? IPCPROF_ORIGIN_EXEC : IPCPROF_ORIGIN_FORK;
+	p->parent_pid = root ? 0 : k->seq ? k->pid : k->parent_pid;
+	p->ppid = k->parent_pid;
+	p->start_ns = k->start_ns;
+	if (k->end_how == IPCPROF_KEND_EXEC) {
+		p->end_how = IPCPROF_END_EXEC;
+		p->end_ns = k->end_ns;
+	} else if (k->end_how == IPCPROF_KEND_EXIT) {
+		/* as wait() reports it: a signal number in the low 7 bits, else the status */
+		if (k->exit_code & 0x7f) {
+			p->end_how = IPCPROF_END_SIGNAL;
+			p->term_signal = k->exit_code & 0x7f;
+		} else {
+			p->end_how = IPCPROF_END_EXIT;
+			p->exit_status = (k->exit_code >> 8) & 0xff;
+		}
+		p->end_ns = k->end_ns;
+	}
+	/* Still running when the figures were collected: that is a lower bound of its end. */
+	g->last_ns = p->end_how == IPCPROF_END_RUNNING ? h->end_ns : k->end_ns;
+	p->nvcsw = k->total.sched.voluntary_switches;
+	p->nivcsw = k->total.sched.involuntary_switches;
+	memcpy(p->exe, k->exe, sizeof(k->exe) < sizeof(p->exe) ? sizeof(k->exe) : sizeof(p->exe));
+	p->exe[sizeof(p->exe) - 1] = '\0';
+	/* The kernel keeps no arguments: argv is the executable's path alone. */
+	size_t n = strlen(p->exe);
+	if (n) {
+		memcpy(p->argv, p->exe, n + 1);
+		p->argc = 1;
+		p->argv_len = (uint32_t)n + 1;
+	}
+	memcpy(g->comm, k->comm, sizeof(g->comm));
+	g->comm[sizeof(g->comm) - 1] = '\0';
+	g->kernel = true;
+	g->kernel_run_ns = k->total.sched.run_ns;
+	image_figures(&k->total, g);
+	m->kernel = true;
+	m->kernel_only++;
+	return 0;
+}
+
+static int kernel_images(struct ipcprof_model *m, int session, const char *path, const char *base,
+			 const struct ipcprof_kernel_header *h)
+{
+	struct ipcprof_kernel_image *k = malloc(sizeof(*k));
+	if (!k)
+		return -1;
+	/* The root is the program's first image: the launcher's own one is left out. */
+	bool execd = false;
+	for (uint32_t i = 0; i < h->images && !execd; i++) {
+		image_at(base, h, i, k);
+		execd = k->pid == h->root_pid && k->seq == 1;
+	}
+	uint32_t root_seq = UINT32_MAX;
+	for (uint32_t i = 0; i < h->images; i++) {
+		image_at(base, h, i, k);
+		if (k->pid == h->root_pid && !launcher_image(h, k, execd) && k->seq < root_seq)
+			root_seq = k->seq;
+	}
+	int rc = 0;
+	for (uint32_t i = 0; i < h->images && rc == 0; i++) {
+		image_at(base, h, i, k);
+		if (launcher_image(h, k, execd))
+			continue;
+		bool root = k->pid == h->root_pid && k->seq == root_seq;
+		rc = kernel_image(m, session, path, h, k, root);
+	}
+	free(k);
+	return rc;
+}
+
 int ipcprof_kernel_merge(struct ipcprof_model *m, int session)
 {
 	const char *dir = m->session[session];
@@ -133,6 +289,15 @@ int ipcprof_kernel_merge(struct ipcprof_model *m, int session)
 	m->kernel_dropped[2] += h->dropped.calls;
 	m->kernel_dropped[3] += h->dropped.mmsg_messages;
 	m->kernel_dropped[4] += h->dropped.fault_lookups;
+	int records = 0;
+	for (int i = 0; i < m->nimg; i++)
+		records += m->img[i].session == session;
+	if (!records) {
+		/* No record (the preload did not run, or none could be read): the kernel's images
+		 * stand alone. */
+		rc = kernel_images(m, session, path, p, h);
+		goto out;
+	}
 	for (int i = 0; i < m->nimg; i++) {
 		struct ipcprof_image *g = &m->img[i];
 		if (g->session != session)
@@ -151,4 +316,33 @@ out:
 	close(fd);
 	free(path);
 	return rc;
+}
+
+int ipcprof_kernel_only_json(const struct ipcprof_model *m, json_t *j)
+{
+	if (!m->kernel_only)
+		return 0;
+	int rc = json_object_set_new(j, "source",
+				     json_string(m->kernel_only == m->nimg ? "probes" : "mixed"));
+	json_t *nm = json_object_get(json_object_get(j, "figures"), "not_measured");
+	rc |= json_array_append_new(
+	    nm,
+	    json_string("processes whose source is 'probes' (no preload record: `ipcprof record "
+			"--no-preload`) have the eBPF probes' figures alone: one unpaired channel "
+			"per fd kind, so no matrix; no payload fingerprints, call sites, timeline "
+			"or shared-memory objects; no arguments (argv is the executable's path); "
+			"cpu_ns is the kernel's on-CPU time, and rusage holds only the context "
+			"switches"));
+	json_t *procs = json_object_get(j, "processes");
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		json_t *p = json_array_get(procs, (size_t)i);
+		if (!g->kernel_only || !p)
+			continue;
+		char *comm = ipcprof_utf8_dup(g->comm, sizeof(g->comm));
+		rc |= json_object_set_new(p, "source", json_string("probes"));
+		rc |= json_object_set_new(p, "comm", json_string(comm ? comm : ""));
+		free(comm);
+	}
+	return rc ? -1 : 0;
 }

@@ -91,7 +91,8 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->cpu_ns = img->proc.user_ns + img->proc.sys_ns;
+	/* Without a record, the scheduler's on-CPU time stands for rusage's user + sys. */
+	a->cpu_ns = img->kernel_only ? img->kernel_run_ns : img->proc.user_ns + img->proc.sys_ns;
 	uint64_t swall = 0, scpu = 0, unsampled = 0;
 	double transfer = 0;
 	for (uint32_t c = 0; c < img->nchan; c++) {
@@ -1098,6 +1099,26 @@ static int build_findings(struct ipcprof_model *m)
 	(void)w2;
 	if (m->nfind)
 		qsort(m->find, (size_t)m->nfind, sizeof(*m->find), cmp_finding);
+	if (m->kernel_only) {
+		/* What a report without records lacks comes before any advice drawn from it. */
+		FIND_OR_FAIL(f = add_finding(m, &cap, "incomplete", 0));
+		memmove(m->find + 1, m->find, (size_t)(m->nfind - 1) * sizeof(*m->find));
+		memset(m->find, 0, sizeof(*m->find));
+		snprintf(m->find->kind, sizeof(m->find->kind), "incomplete");
+		snprintf(m->find->title, sizeof(m->find->title),
+			 "%d of %d processes have the eBPF probes' figures alone: no channel "
+			 "pairing, no fingerprints, no call sites",
+			 m->kernel_only, m->nimg);
+		snprintf(
+		    m->find->detail, sizeof(m->find->detail),
+		    "No preload record was read for them (`ipcprof record --no-preload`, or "
+		    "records missing): the kernel counted their calls, bytes and time per fd "
+		    "kind and direction, but it does not say which pipe or socket an fd was. "
+		    "Each process has one unpaired channel per fd kind, so there is no "
+		    "communication matrix; repeated payloads, call sites, the timeline and "
+		    "shared-memory objects need the preload. Their CPU time is the scheduler's "
+		    "on-CPU time; argv is the executable's path alone.");
+	}
 	return 0;
 }
 
@@ -1144,6 +1165,13 @@ static void build_totals(struct ipcprof_model *m)
 			 m->nworkers ? "worker" : "process", t1, t2,
 			 m->nworkers ? m->nworkers : m->nimg,
 			 (m->nworkers ? m->nworkers : m->nimg) == 1 ? "" : "es");
+	if (m->kernel_only) {
+		/* Said first: these figures come from the probes alone. */
+		char v[sizeof(m->verdict)];
+		snprintf(v, sizeof(v), "%s", m->verdict);
+		snprintf(m->verdict, sizeof(m->verdict), "eBPF probes alone%s: %.200s",
+			 m->kernel_only < m->nimg ? " for some processes" : "", v);
+	}
 }
 
 int ipcprof_model_build(struct ipcprof_model *m)

@@ -69,6 +69,11 @@ struct ipcprof_image {
 	uint64_t kernel_poll_ns;    /* in poll/select/epoll waits */
 	uint64_t kernel_shm_faults; /* page faults on shared memory */
 	uint64_t kernel_shm_fault_bytes;
+	/* an image made from kernel.ipckrn alone (no record: `ipcprof record --no-preload`): one
+	 * channel per fd kind, unpaired; no mappings, fingerprints, stacks or timeline */
+	bool kernel_only;
+	uint64_t kernel_run_ns; /* on a CPU, all its threads: its CPU time when kernel_only */
+	char comm[16];          /* the kernel's task name, when kernel_only */
 };
 
 /* One end of a link: a channel of one image. */
@@ -170,7 +175,8 @@ struct ipcprof_model {
 	struct ipcprof_finding *find;
 	size_t nrow;
 	struct ipcprof_trow *row;
-	bool kernel; /* kernel figures were merged */
+	bool kernel;     /* kernel figures were merged */
+	int kernel_only; /* images made from kernel.ipckrn alone (see ipcprof_image.kernel_only) */
 	/* what the probes could not keep: images, threads, calls, mmsg messages, fault lookups */
 	uint64_t kernel_dropped[5];
 	bool symbols; /* built with a symbolizer */
@@ -223,9 +229,10 @@ void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int 
 /* Symbolizes the call sites (libdw when available; otherwise addresses and modules only). */
 int ipcprof_symbolize(struct ipcprof_model *m);
 
-/* Kernel figures (kernel.ipckrn) of a session folder, when the probes ran: call before
- * ipcprof_model_build. A damaged file is named in m->damage. Returns 0 (also when there is no
- * file) or -1. */
+/* Kernel figures (kernel.ipckrn) of a session folder, when the probes ran: call after
+ * ipcprof_session_load and before ipcprof_model_build. When the session gave no readable record
+ * (`ipcprof record --no-preload`), the kernel's images become the session's images. A damaged file
+ * is named in m->damage. Returns 0 (also when there is no file) or -1. */
 int ipcprof_kernel_merge(struct ipcprof_model *m, int session);
 /* Checks a kernel.ipckrn image of size bytes; 0 when readable, -1 when not (msg says why). */
 int ipcprof_kernel_check(const void *buf, size_t size, char *msg, size_t msglen);
@@ -247,6 +254,10 @@ char *ipcprof_argv_join(const struct ipcprof_process *p);
 /* Output. */
 struct json_t;
 struct json_t *ipcprof_report_json(const struct ipcprof_model *m);
+/* Marks in j (from ipcprof_report_json) the figures that come from the probes alone: the
+ * "source" of the report and of each such process, its "comm", and what is not measured. Does
+ * nothing when m->kernel_only is 0. Returns 0 or -1. */
+int ipcprof_kernel_only_json(const struct ipcprof_model *m, struct json_t *j);
 /* j as compact JSON text that is also safe inside an HTML <script> element (no '<', '>' or '&'
  * outside \u escapes). Returns a malloc'd string and its length, or NULL. */
 char *ipcprof_json_text(const struct json_t *j, size_t *len);

@@ -114,7 +114,8 @@ static bool launcher_image(const struct ipcprof_kernel_header *h,
 
 /* One channel per fd kind that moved anything, with the kernel's figures per direction. The
  * kernel has no identity of the file behind an fd, so the channel pairs with nothing. */
-static int kernel_channels(const struct ipcprof_kernel_image *k, struct ipcprof_image *g)
+static int kernel_channels(const struct ipcprof_kernel_image *k, uint64_t last_ns,
+			   struct ipcprof_image *g)
 {
 	g->chan = calloc(IPCPROF_KFD_UDP + 1, sizeof(*g->chan));
 	if (!g->chan)
@@ -131,7 +132,9 @@ static int kernel_channels(const struct ipcprof_kernel_image *k, struct ipcprof_
 				ch.dir[d].eagain += c->eagain;
 				ch.dir[d].time_ns += c->time_ns;
 			}
-		if (!ch.dir[IPCPROF_DIR_OUT].calls && !ch.dir[IPCPROF_DIR_IN].calls)
+		static const struct ipcprof_dir_stats none;
+		if (!memcmp(&ch.dir[IPCPROF_DIR_OUT], &none, sizeof(none)) &&
+		    !memcmp(&ch.dir[IPCPROF_DIR_IN], &none, sizeof(none)))
 			continue;
 		/* enum ipcprof_kfd lists the channel kinds in the order of enum ipcprof_kind */
 		ch.kind = (uint32_t)kf + IPCPROF_KIND_PIPE;
@@ -139,7 +142,7 @@ static int kernel_channels(const struct ipcprof_kernel_image *k, struct ipcprof_
 			ch.flags = IPCPROF_CH_LOCAL;
 		ch.first_fd = -1;
 		ch.first_ns = k->start_ns;
-		ch.last_ns = k->end_ns;
+		ch.last_ns = last_ns;
 		snprintf(ch.name, sizeof(ch.name), "(every fd of PID %d, probes alone)", k->pid);
 		g->chan[g->nchan++] = ch;
 	}
@@ -169,12 +172,22 @@ static int kernel_image(struct ipcprof_model *m, int session, const char *path,
 	g->stack = malloc(1);
 	g->mod = malloc(1);
 	g->intervals = malloc(1);
+	/* Still running when the figures were collected: that is a lower bound of its end. */
+	g->last_ns = k->end_how == IPCPROF_KEND_RUNNING ? h->end_ns : k->end_ns;
 	int rc = g->file && g->map && g->fp && g->stack && g->mod && g->intervals
-		     ? kernel_channels(k, g)
+		     ? kernel_channels(k, g->last_ns, g)
 		     : -1;
-	m->nimg++; /* freed with the model, whole or not */
-	if (rc < 0)
+	if (rc < 0) {
+		free(g->file);
+		free(g->chan);
+		free(g->map);
+		free(g->fp);
+		free(g->stack);
+		free(g->mod);
+		free(g->intervals);
 		return -1;
+	}
+	m->nimg++;
 
 	struct ipcprof_process *p = &g->proc;
 	p->pid = k->pid;
@@ -197,8 +210,6 @@ static int kernel_image(struct ipcprof_model *m, int session, const char *path,
 		}
 		p->end_ns = k->end_ns;
 	}
-	/* Still running when the figures were collected: that is a lower bound of its end. */
-	g->last_ns = p->end_how == IPCPROF_END_RUNNING ? h->end_ns : k->end_ns;
 	p->nvcsw = k->total.sched.voluntary_switches;
 	p->nivcsw = k->total.sched.involuntary_switches;
 	memcpy(p->exe, k->exe, sizeof(k->exe) < sizeof(p->exe) ? sizeof(k->exe) : sizeof(p->exe));

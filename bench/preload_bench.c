@@ -120,6 +120,7 @@ static struct cost run_worker(const char *self, const char *what, long n, const 
 		} else {
 			unsetenv("LD_PRELOAD");
 		}
+
 		char nb[32];
 		snprintf(nb, sizeof(nb), "%ld", n);
 		execl(self, self, "--worker", what, nb, (char *)NULL);
@@ -161,18 +162,20 @@ int main(int argc, char **argv)
 		printf("%.3f %.3f\n", r.wall, r.cpu);
 		return 0;
 	}
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
+	if (argc < 3 || !strcmp(argv[1], "--help")) {
 		fprintf(
 		    stderr,
-		    "Usage: %s PATH/libipcprof.so [ROUNDS]\n"
+		    "Usage: %s PATH/libipcprof.so PATH/libipcprof-bench-stub.so [ROUNDS]\n"
 		    "Prints the preload's added cost per IPC and per non-IPC call (ns), and the\n"
-		    "wall-time ratio of pipe ping-pong messaging with against without it.\n"
-		    "Runs alternate with and without, and medians are reported.\n",
+		    "wall-time ratio of pipe ping-pong messaging with against without it. Runs\n"
+		    "alternate with and without, and medians are reported. The stub library's\n"
+		    "read and write return at once: with it, the figures are the preload's own\n"
+		    "cost, without the system call's (large and noisy on a virtual machine).\n",
 		    argv[0]);
-		return argc < 2 ? 2 : 0;
+		return argc < 3 ? 2 : 0;
 	}
 	const char *lib = argv[1];
-	int rounds = argc > 2 ? atoi(argv[2]) : 7;
+	int rounds = argc > 3 ? atoi(argv[3]) : 7;
 	if (rounds < 1 || rounds > 100)
 		rounds = 7;
 	char self[4096];
@@ -181,22 +184,31 @@ int main(int argc, char **argv)
 	self[sl] = 0;
 	char dir[] = "/tmp/ipcprof-bench-XXXXXX";
 	must(mkdtemp(dir) != NULL, "mkdtemp");
+	char stubbed[8192];
+	snprintf(stubbed, sizeof(stubbed), "%s:%s", lib, argv[2]);
 
-	static const struct {
-		const char *what;
+	/* Each row: a workload, the LD_PRELOAD of the baseline and of the measured run. */
+	const struct {
+		const char *title, *what;
 		long n;
-		const char *unit;
+		const char *base, *with;
 	} w[] = {
-	    {"ipc", 200000, "ns/call"}, {"non-ipc", 400000, "ns/call"}, {"messaging", 20000, "ns"}};
-	double off[3][2][100], on[3][2][100];
+	    {"IPC call, stubbed syscall", "ipc", 2000000, argv[2], stubbed},
+	    {"non-IPC call, stubbed syscall", "non-ipc", 4000000, argv[2], stubbed},
+	    {"IPC call (1-byte pipe write/read)", "ipc", 200000, NULL, lib},
+	    {"non-IPC call (write /dev/null)", "non-ipc", 400000, NULL, lib},
+	    {"pipe ping-pong, 20000 x 64 B", "messaging", 20000, NULL, lib},
+	};
+	enum { NW = sizeof(w) / sizeof(w[0]) };
+	static double off[NW][2][100], on[NW][2][100];
 	for (int r = 0; r < rounds; r++) {
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < NW; k++) {
 			/* Alternate the order, so that drift on a shared machine falls on both sides. */
 			bool first_on = r % 2;
-			struct cost a =
-			    run_worker(self, w[k].what, w[k].n, first_on ? lib : NULL, dir);
-			struct cost b =
-			    run_worker(self, w[k].what, w[k].n, first_on ? NULL : lib, dir);
+			struct cost a = run_worker(self, w[k].what, w[k].n,
+						   first_on ? w[k].with : w[k].base, dir);
+			struct cost b = run_worker(self, w[k].what, w[k].n,
+						   first_on ? w[k].base : w[k].with, dir);
 			struct cost with = first_on ? a : b, without = first_on ? b : a;
 			on[k][0][r] = with.wall;
 			on[k][1][r] = with.cpu;
@@ -209,25 +221,22 @@ int main(int argc, char **argv)
 	       rounds);
 	printf("  %-34s %5s %10s %10s %10s\n", "workload", "", "without", "with", "added");
 	static const char *const clock_name[2] = {"wall", "cpu"};
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < NW - 1; k++) {
 		for (int c = 0; c < 2; c++) {
 			double a = median(off[k][c], rounds), b = median(on[k][c], rounds);
 			printf("  %-34s %5s %10.1f %10.1f %+10.1f ns per call\n",
-			       c        ? ""
-			       : k == 0 ? "IPC call (1-byte pipe write/read)"
-					: "non-IPC call (write /dev/null)",
-			       clock_name[c], a, b, b - a);
+			       c ? "" : w[k].title, clock_name[c], a, b, b - a);
 		}
 	}
 	for (int c = 0; c < 2; c++) {
 		double ratios[100];
 		for (int r = 0; r < rounds; r++)
-			ratios[r] = on[2][c][r] / off[2][c][r];
-		double a = median(off[2][c], rounds), b = median(on[2][c], rounds);
+			ratios[r] = on[NW - 1][c][r] / off[NW - 1][c][r];
+		double a = median(off[NW - 1][c], rounds), b = median(on[NW - 1][c], rounds);
 		printf("  %-34s %5s %8.1f ms %8.1f ms   ratio %.3f (median of per-round ratios "
 		       "%.3f)\n",
-		       c ? "" : "pipe ping-pong, 20000 x 64 B", clock_name[c], a / 1e6, b / 1e6,
-		       b / a, median(ratios, rounds));
+		       c ? "" : w[NW - 1].title, clock_name[c], a / 1e6, b / 1e6, b / a,
+		       median(ratios, rounds));
 	}
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -226,6 +226,7 @@ static int kernel_image(struct ipcprof_model *m, int session, const char *path,
 	g->kernel = true;
 	g->kernel_run_ns = k->total.sched.run_ns;
 	image_figures(&k->total, g);
+	ipcprof_image_clamp_times(g);
 	m->kernel = true;
 	m->kernel_only++;
 	return 0;
@@ -269,7 +270,8 @@ int ipcprof_kernel_merge(struct ipcprof_model *m, int session)
 	if (!path)
 		return -1;
 	snprintf(path, n, "%s/%s", dir, IPCPROF_KERNEL_FILE);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO of that name must not hold the report until a writer comes. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		int absent = errno == ENOENT;
 		if (!absent)

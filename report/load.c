@@ -99,6 +99,42 @@ static void terminate_strings(struct ipcprof_image *img)
 		img->mod[i].path[sizeof(img->mod[i].path) - 1] = '\0';
 }
 
+/* Past these a time is damage (36 years of uptime, the year 2116): kept, it would overflow the
+ * signed arithmetic that puts hosts' clocks on one time line. */
+#define MONOTONIC_MAX_NS (1ull << 60)
+#define REALTIME_MAX_NS  (1ull << 62)
+
+static void clamp(uint64_t *t, uint64_t max)
+{
+	if (*t > max)
+		*t = max;
+}
+
+void ipcprof_image_clamp_times(struct ipcprof_image *img)
+{
+	struct ipcprof_process *p = &img->proc;
+	clamp(&p->start_ns, MONOTONIC_MAX_NS);
+	clamp(&p->end_ns, MONOTONIC_MAX_NS);
+	clamp(&p->start_realtime_ns, REALTIME_MAX_NS);
+	clamp(&img->last_ns, MONOTONIC_MAX_NS);
+	for (uint32_t i = 0; i < img->nchan; i++) {
+		clamp(&img->chan[i].first_ns, MONOTONIC_MAX_NS);
+		clamp(&img->chan[i].last_ns, MONOTONIC_MAX_NS);
+	}
+	for (uint32_t i = 0; i < img->nmap; i++) {
+		clamp(&img->map[i].map_ns, MONOTONIC_MAX_NS);
+		clamp(&img->map[i].unmap_ns, MONOTONIC_MAX_NS);
+	}
+	for (uint32_t i = 0; i < img->nfp; i++) {
+		clamp(&img->fp[i].first_ns, MONOTONIC_MAX_NS);
+		clamp(&img->fp[i].last_ns, MONOTONIC_MAX_NS);
+	}
+	for (size_t i = 0; i < img->nint; i++) {
+		clamp(&img->intervals[i].start_ns, MONOTONIC_MAX_NS);
+		clamp(&img->intervals[i].end_ns, MONOTONIC_MAX_NS);
+	}
+}
+
 static int copy_record(const struct ipcprof_record *r, size_t size, struct ipcprof_image *img)
 {
 	img->last_ns = r->last_ns;
@@ -153,6 +189,7 @@ static int copy_record(const struct ipcprof_record *r, size_t size, struct ipcpr
 		img->intervals[img->nint++] = *iv;
 	}
 	terminate_strings(img);
+	ipcprof_image_clamp_times(img);
 	return 0;
 }
 
@@ -197,7 +234,8 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
 {
 	memset(img, 0, sizeof(*img));
 	img->parent = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO in the folder must not hold the report until a writer comes. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(msg, msglen, "cannot open: %s", strerror(errno));
 		return -1;

@@ -88,6 +88,14 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* A figure computed in double back to an integer: damaged files can give sums beyond 2^64. */
+static uint64_t to_u64(double x)
+{
+	if (!(x > 0))
+		return 0;
+	return x >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)x;
+}
+
 void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -124,7 +132,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 	} else if (a->ipc_ns) {
 		a->split_unknown = true;
 	}
-	a->ipc_transfer_ns = min_u64((uint64_t)(transfer + 0.5), a->ipc_ns);
+	a->ipc_transfer_ns = min_u64(to_u64(transfer + 0.5), a->ipc_ns);
 	/* On-CPU time inside calls is part of the measured CPU time: a sample that missed the
          * long blocking calls cannot make it more. Without an end seen, rusage is missing. */
 	if (!img->wall_lower_bound || a->cpu_ns)
@@ -596,8 +604,8 @@ static int link_cells(struct ipcprof_model *m, struct ipcprof_link *l, int rule,
 			    .bytes = nr == 1 ? out->bytes
 					     : (uint64_t)((unsigned __int128)out->bytes *
 							  in->bytes / total_in),
-			    .time_ns = (uint64_t)((double)out->time_ns * f +
-						  (double)in->time_ns * (wf < 1 ? wf : 1)),
+			    .time_ns = to_u64((double)out->time_ns * f +
+					      (double)in->time_ns * (wf < 1 ? wf : 1)),
 			    .estimated = nr > 1,
 			};
 			if (push_cell(m, cap, c) < 0)
@@ -983,7 +991,7 @@ static int build_findings(struct ipcprof_model *m)
 			snprintf(f->title, sizeof(f->title),
 				 "The same %s payload was sent %llu times (%s) by %s", b1,
 				 (unsigned long long)fp->count, b2, w1);
-			ipcprof_fmt_ns((uint64_t)(secs * 1e9), t1, sizeof(t1));
+			ipcprof_fmt_ns(to_u64(secs * 1e9), t1, sizeof(t1));
 			snprintf(
 			    f->detail, sizeof(f->detail),
 			    "Identical content went out on %s %llu times. Sending it once and "
@@ -1038,7 +1046,7 @@ static int build_findings(struct ipcprof_model *m)
 						       rl ? ", " : "", rg->proc.pid);
 			}
 			FIND_OR_FAIL(f = add_finding(m, &cap, "slow_reader", wait / 1e9));
-			ipcprof_fmt_ns((uint64_t)wait, t1, sizeof(t1));
+			ipcprof_fmt_ns(to_u64(wait), t1, sizeof(t1));
 			snprintf(f->title, sizeof(f->title),
 				 "%.90s waited %s blocked writing to %.160s", w1, t1, l->label);
 			snprintf(

@@ -204,6 +204,9 @@ int ipcprof_record_check(const void *buf, size_t size, char *msg, size_t msglen)
 /* Reads one record file into img. Same return values as ipcprof_record_check. */
 int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, size_t msglen);
 
+/* Caps times that cannot be real (damaged files) so that aligning clocks cannot overflow. */
+void ipcprof_image_clamp_times(struct ipcprof_image *img);
+
 /* Reads every *.ipcrec of a session folder into m (the session is m->session[index]). Damaged
  * files are added to m->damage. Returns 0, or -1 when the folder cannot be read (errno set). */
 int ipcprof_session_load(struct ipcprof_model *m, int index);

@@ -81,6 +81,7 @@ def main():
         print("SKIP: CPython's test suite is not installed (Debian package "
               "libpython3.11-testsuite)")
         return 77
+    a.preload = os.path.abspath(a.preload)
     if not os.path.exists(a.preload):
         sys.exit("cpython_mp: no preload at " + a.preload)
     work = tempfile.mkdtemp(prefix="ipcprof-cpython-mp.")

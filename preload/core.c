@@ -50,6 +50,7 @@ static uintptr_t self_lo, self_hi;  /* our own text, skipped in stacks */
 static _Atomic uint32_t warned;
 static _Atomic int modules_lock;
 static bool root_process;
+static bool verbose;
 
 #define MAX_PLUGINS 16
 static const struct ipcprof_plugin *plugins[MAX_PLUGINS];
@@ -93,18 +94,12 @@ void *ipcprof_resolve(const char *name)
 	return p;
 }
 
-void ipcprof_warn_once(unsigned key, const char *fmt, ...)
+static void warn_v(const char *fmt, va_list ap)
 {
-	uint32_t bit = 1u << (key % IPCPROF_WARN_MAX);
-	if (atomic_fetch_or(&warned, bit) & bit)
-		return;
 	int saved = errno;
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "ipcprof[%d]: ", (int)sys_getpid());
-	va_list ap;
-	va_start(ap, fmt);
 	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (m < 0)
 		m = 0;
 	size_t len = (size_t)n + (size_t)m;
@@ -113,6 +108,47 @@ void ipcprof_warn_once(unsigned key, const char *fmt, ...)
 	buf[len++] = '\n';
 	sys_write(2, buf, len);
 	errno = saved;
+}
+
+void ipcprof_warn_once(unsigned key, const char *fmt, ...)
+{
+	uint32_t bit = 1u << (key % IPCPROF_WARN_MAX);
+	if (atomic_fetch_or(&warned, bit) & bit)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	warn_v(fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A setting that is not valid: said on stderr, and replaced in the environment by the value used
+ * instead (or removed), so that the program's children do not say it again.
+ */
+static void env_reject(const char *name, const char *value, const char *want, const char *used)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s=%.40s is not valid (%s); ", name, value, want);
+	if (used) {
+		ipcprof_warn_once(IPCPROF_WARN_ENV, "%susing %s", msg, used);
+		setenv(name, used, 1);
+	} else {
+		ipcprof_warn_once(IPCPROF_WARN_ENV, "%signored", msg);
+		unsetenv(name);
+	}
+	atomic_fetch_and(&warned, ~(1u << IPCPROF_WARN_ENV)); /* each setting says it once */
+}
+
+/* "", "0" or "1"; anything else is said and replaced by the default. */
+static bool env_flag(const char *name, bool def)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return def;
+	if (!strcmp(s, "0") || !strcmp(s, "1"))
+		return s[0] == '1';
+	env_reject(name, s, "0 or 1", def ? "1" : "0");
+	return def;
 }
 
 bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out)
@@ -124,10 +160,11 @@ bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || s[0] == '-' || v > max) {
-		ipcprof_warn_once(IPCPROF_WARN_ENV,
-				  "%s=%s is not a number from 0 to %llu; using the default %llu",
-				  name, s, (unsigned long long)max, (unsigned long long)def);
+	if (errno || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v > max) {
+		char want[48], used[24];
+		snprintf(want, sizeof(want), "a number from 0 to %llu", (unsigned long long)max);
+		snprintf(used, sizeof(used), "%llu", (unsigned long long)def);
+		env_reject(name, s, want, used);
 		return false;
 	}
 	*out = v;
@@ -175,9 +212,16 @@ static void clock_init(void)
 		return;
 	uint64_t hz = 0;
 	const char *s = getenv(IPCPROF_ENV_TSC_HZ);
-	if (s)
-		hz = strtoull(s, NULL, 10);
-	if (hz < 1000000 || hz > 100000000000ull) {
+	if (s && *s) {
+		char *end;
+		hz = strtoull(s, &end, 10);
+		if (*end || s[0] == '-' || hz < 1000000 || hz > 100000000000ull) {
+			env_reject(IPCPROF_ENV_TSC_HZ, s, "ticks per second, set by ipcprof itself",
+				   "a new measurement");
+			hz = 0;
+		}
+	}
+	if (!hz) {
 		uint64_t m0 = ipcprof_clock_mono(), t0 = __rdtsc(), m1, t1;
 		do {
 			m1 = ipcprof_clock_mono();
@@ -384,6 +428,15 @@ static bool session_init(void)
 	const char *root = getenv(IPCPROF_ENV_ROOT);
 	char buf[24];
 	snprintf(buf, sizeof(buf), "%d", (int)sys_getpid());
+	if (root && *root) {
+		char *end;
+		long rp = strtol(root, &end, 10);
+		if (*end || rp <= 0) {
+			env_reject(IPCPROF_ENV_ROOT, root, "a process id, set by ipcprof itself",
+				   NULL);
+			root = NULL;
+		}
+	}
 	if (!root || !*root) {
 		setenv(IPCPROF_ENV_ROOT, buf, 1);
 		root_process = true;
@@ -402,10 +455,11 @@ static void config_init(void)
 	ipcprof_env_u64(IPCPROF_ENV_FINGERPRINT_MIN, 1u << 16, UINT64_MAX, &fingerprint_min);
 	if (!ipcprof_env_u64(IPCPROF_ENV_CPU_SAMPLE, 256, 1u << 30, &v) || v == 0) {
 		if (v == 0)
-			ipcprof_warn_once(IPCPROF_WARN_ENV, "%s must be at least 1; using 256",
-					  IPCPROF_ENV_CPU_SAMPLE);
+			env_reject(IPCPROF_ENV_CPU_SAMPLE, "0", "at least 1", "256");
 		v = 256;
 	}
+	verbose = env_flag(IPCPROF_ENV_VERBOSE, false);
+	env_flag(IPCPROF_ENV_REPORT, true);
 	ipcprof_cpu_sample = (uint32_t)v;
 	if (stack_min && stack_min < 64)
 		stack_min = 64;
@@ -1288,7 +1342,6 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	int saved = errno;
 	resolve_all();
 	ipcprof_thr.guard++;
-	const char *v = getenv(IPCPROF_ENV_VERBOSE);
 	config_init();
 	clock_init();
 	if (!session_init())
@@ -1319,7 +1372,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 				  "pthread_atfork failed: forked children are not profiled");
 	record_publish(r);
 	ipcprof_ready = true;
-	if (v && !strcmp(v, "1"))
+	if (verbose)
 		fprintf(stderr, "ipcprof[%d]: recording into %s/%d.%u%s\n", (int)pid, session_dir,
 			(int)pid, seq, IPCPROF_RECORD_SUFFIX);
 out:

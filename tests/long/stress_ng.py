@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,8 +32,18 @@ ARGS = {
 }
 
 
+def fd_limit():
+    # stress-ng's sockpair stressor opens socketpairs up to the fd limit: the same limit for both runs
+    # (and under meson as by hand), high enough for more channels than one record holds.
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+    except (ValueError, OSError):
+        pass
+
+
 def run(argv, env):
-    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600,
+                       preexec_fn=fd_limit)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -94,12 +105,14 @@ def main():
             # The reader stops after --pipe-ops messages; the writer may have one more in the pipe.
             size = 512
             pipe = kinds.get("pipe", {"sent": 0, "received": 0})
-            if pipe["received"] != ops1 * size:
-                fails.append("pipe bytes received %d, stress-ng read %d messages of %d B = %d" %
-                             (pipe["received"], ops1, size, ops1 * size))
+            # stress-ng counts the writer's messages (and writes one more to stop the reader);
+            # the reader is killed at the end with what is left in the pipe unread.
             if pipe["sent"] not in (ops1 * size, (ops1 + 1) * size):
-                fails.append("pipe bytes sent %d, expected %d or one message more" %
-                             (pipe["sent"], ops1 * size))
+                fails.append("pipe bytes sent %d, stress-ng wrote %d messages of %d B = %d "
+                             "(and may write one more)" % (pipe["sent"], ops1, size, ops1 * size))
+            if pipe["received"] > pipe["sent"] or pipe["received"] % size:
+                fails.append("pipe bytes received %d: more than sent or not whole messages" %
+                             pipe["received"])
             rate = misc1.get("MB per sec pipe write rate")
             if rate is not None and not 0 < pipe["sent"] / (rate * MB) <= real1 * 1.05:
                 fails.append("stress-ng's write rate %.2f MB/s does not fit %d bytes in %.2f s" %
@@ -110,10 +123,11 @@ def main():
             if not unix["sent"]:
                 fails.append("no bytes over unix sockets in the report")
             elif rate:
-                # stress-ng divides the bytes it wrote by its write loop's time, a part of its run
+                # stress-ng divides the bytes it wrote by its write loops' time, a part of its run
+                # (the rest is making and closing socketpairs): only an upper bound can be checked.
                 implied = unix["sent"] / (rate * MB)
                 print("bytes / stress-ng's write rate = %.2f s of its %.2f s run" % (implied, real1))
-                if not 0.3 * real1 <= implied <= 1.05 * real1:
+                if not 0 < implied <= 1.05 * real1:
                     fails.append("stress-ng wrote %.2f MB/s; ipcprof's %d bytes would take %.2f s, "
                                  "not within its %.2f s run" % (rate, unix["sent"], implied, real1))
             if unix["received"] > unix["sent"]:

@@ -18,10 +18,16 @@ int ipcprof_record_end(const char *dir, pid_t pid, int status, const struct rusa
 {
 	char path[PATH_MAX];
 	int fd = -1;
-	/* The newest image of that pid is the one that ended. */
-	for (int s = 64; s >= 0 && fd < 0; s--) {
+	/* The newest image of that pid is the one that ended: images are numbered 0, 1, 2... with
+	 * no gaps, so the last one that opens is it (usually the first try). */
+	for (int s = 0; s < 4096; s++) {
 		snprintf(path, sizeof(path), "%s/%d.%d%s", dir, (int)pid, s, IPCPROF_RECORD_SUFFIX);
-		fd = sys_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+		int next = sys_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+		if (next < 0)
+			break;
+		if (fd >= 0)
+			sys_close(fd);
+		fd = next;
 	}
 	if (fd < 0)
 		return 0;

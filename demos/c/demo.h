@@ -7,53 +7,53 @@
 #include <stdint.h>
 
 enum ipcprof_demo_channel {
-        IPCPROF_DEMO_PIPE = 0,       /* a pipe each way */
-        IPCPROF_DEMO_SOCKETPAIR = 1, /* one AF_UNIX SOCK_STREAM socketpair, both ways */
+	IPCPROF_DEMO_PIPE = 0,       /* a pipe each way */
+	IPCPROF_DEMO_SOCKETPAIR = 1, /* one AF_UNIX SOCK_STREAM socketpair, both ways */
 };
 
 struct ipcprof_demo_opts {
-        uint64_t elements;
-        unsigned workers;
-        unsigned rounds;
-        enum ipcprof_demo_channel channel;
+	uint64_t elements;
+	unsigned workers;
+	unsigned rounds;
+	enum ipcprof_demo_channel channel;
 };
 
 /* Parent to worker: reduce elements [start, start + count) of the array for this round. */
 struct ipcprof_demo_task {
-        uint64_t round;
-        uint64_t start;
-        uint64_t count;
+	uint64_t round;
+	uint64_t start;
+	uint64_t count;
 };
 
 /* Worker to parent: the sum, and where the worker's time went while it handled the task. */
 struct ipcprof_demo_result {
-        uint64_t round;
-        double sum;
-        uint64_t io_ns; /* inside read() for the task (and its payload): transfer and waiting */
-        uint64_t compute_ns; /* making data (owner, first task) and reducing it */
+	uint64_t round;
+	double sum;
+	uint64_t io_ns; /* inside read() for the task (and its payload): transfer and waiting */
+	uint64_t compute_ns; /* making data (owner, first task) and reducing it */
 };
 
 /* How one variant gets the array to its workers. */
 struct ipcprof_demo_variant {
-        const char *name;
-        const char *summary; /* one line for --help */
-        /* Tasks queued ahead per worker; 1 when every task carries a payload that fills the
+	const char *name;
+	const char *summary; /* one line for --help */
+	/* Tasks queued ahead per worker; 1 when every task carries a payload that fills the
          * channel. */
-        unsigned window;
-        /* Parent, before the workers start. Returns 0, or -1 after printing why. */
-        int (*setup)(const struct ipcprof_demo_opts *o);
-        /* Parent, after the task header: the payload of the task (may be NULL: no payload).
+	unsigned window;
+	/* Parent, before the workers start. Returns 0, or -1 after printing why. */
+	int (*setup)(const struct ipcprof_demo_opts *o);
+	/* Parent, after the task header: the payload of the task (may be NULL: no payload).
          * Returns 0, or -1 after printing why. */
-        int (*send_payload)(int fd, const struct ipcprof_demo_task *t, uint64_t *bytes);
-        /* Worker, once, before its first task. Returns 0, or -1 after printing why. */
-        int (*worker_init)(const struct ipcprof_demo_opts *o, uint64_t *compute_ns);
-        /* Worker: the array part a task names, reading its payload from fd if any (time spent in
+	int (*send_payload)(int fd, const struct ipcprof_demo_task *t, uint64_t *bytes);
+	/* Worker, once, before its first task. Returns 0, or -1 after printing why. */
+	int (*worker_init)(const struct ipcprof_demo_opts *o, uint64_t *compute_ns);
+	/* Worker: the array part a task names, reading its payload from fd if any (time spent in
          * read() added to io_ns). Returns NULL after printing why. */
-        const double *(*worker_data)(int fd, const struct ipcprof_demo_task *t, uint64_t *io_ns);
-        /* Parent, at the end (also after a failure). */
-        void (*cleanup)(void);
-        /* Bytes the variant shares through memory instead of sending (printed as bytes_shared). */
-        uint64_t (*shared_bytes)(const struct ipcprof_demo_opts *o);
+	const double *(*worker_data)(int fd, const struct ipcprof_demo_task *t, uint64_t *io_ns);
+	/* Parent, at the end (also after a failure). */
+	void (*cleanup)(void);
+	/* Bytes the variant shares through memory instead of sending (printed as bytes_shared). */
+	uint64_t (*shared_bytes)(const struct ipcprof_demo_opts *o);
 };
 
 /* Runs the whole demo: options, workers, the rounds, the check and the printout. */

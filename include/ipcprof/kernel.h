@@ -29,43 +29,43 @@
  * each exec adds 1. So the root, followed between fork and exec, does its work as seq 1.
  */
 
-#define IPCPROF_KERNEL_MAGIC "IPCPKRN" /* 8 bytes with the NUL */
+#define IPCPROF_KERNEL_MAGIC   "IPCPKRN" /* 8 bytes with the NUL */
 #define IPCPROF_KERNEL_VERSION 1
-#define IPCPROF_KERNEL_FILE "kernel.ipckrn"
+#define IPCPROF_KERNEL_FILE    "kernel.ipckrn"
 
 #define IPCPROF_KERNEL_COMM_BYTES 16
 #define IPCPROF_KERNEL_PATH_BYTES 256
 
 /* Direction of a call: the same values as enum ipcprof_dir in record.h. */
 enum ipcprof_kdir {
-        IPCPROF_KDIR_OUT = 0, /* write, send: bytes leave this process */
-        IPCPROF_KDIR_IN = 1,  /* read, recv: bytes arrive */
-        IPCPROF_KDIR_COUNT = 2,
+	IPCPROF_KDIR_OUT = 0, /* write, send: bytes leave this process */
+	IPCPROF_KDIR_IN = 1,  /* read, recv: bytes arrive */
+	IPCPROF_KDIR_COUNT = 2,
 };
 
 /* Kind of the fd a call was made on. */
 enum ipcprof_kfd {
-        IPCPROF_KFD_PIPE = 0,           /* anonymous pipe (pipefs) */
-        IPCPROF_KFD_FIFO = 1,           /* named pipe on a file system */
-        IPCPROF_KFD_UNIX_STREAM = 2,    /* AF_UNIX SOCK_STREAM */
-        IPCPROF_KFD_UNIX_DGRAM = 3,     /* AF_UNIX SOCK_DGRAM */
-        IPCPROF_KFD_UNIX_SEQPACKET = 4, /* AF_UNIX SOCK_SEQPACKET */
-        IPCPROF_KFD_TCP = 5,            /* AF_INET/AF_INET6 SOCK_STREAM */
-        IPCPROF_KFD_UDP = 6,            /* AF_INET/AF_INET6 SOCK_DGRAM */
-        IPCPROF_KFD_SOCKET_OTHER = 7,   /* any other socket (netlink, packet, raw, vsock...) */
-        IPCPROF_KFD_OTHER = 8,          /* not a channel: files, ttys, eventfds...; also bad fds */
-        IPCPROF_KFD_COUNT = 9,
+	IPCPROF_KFD_PIPE = 0,           /* anonymous pipe (pipefs) */
+	IPCPROF_KFD_FIFO = 1,           /* named pipe on a file system */
+	IPCPROF_KFD_UNIX_STREAM = 2,    /* AF_UNIX SOCK_STREAM */
+	IPCPROF_KFD_UNIX_DGRAM = 3,     /* AF_UNIX SOCK_DGRAM */
+	IPCPROF_KFD_UNIX_SEQPACKET = 4, /* AF_UNIX SOCK_SEQPACKET */
+	IPCPROF_KFD_TCP = 5,            /* AF_INET/AF_INET6 SOCK_STREAM */
+	IPCPROF_KFD_UDP = 6,            /* AF_INET/AF_INET6 SOCK_DGRAM */
+	IPCPROF_KFD_SOCKET_OTHER = 7,   /* any other socket (netlink, packet, raw, vsock...) */
+	IPCPROF_KFD_OTHER = 8,          /* not a channel: files, ttys, eventfds...; also bad fds */
+	IPCPROF_KFD_COUNT = 9,
 };
 
 /* Syscall family of a data-moving call. */
 enum ipcprof_kfamily {
-        IPCPROF_KFAM_RW = 0,       /* read, write, pread64, pwrite64 */
-        IPCPROF_KFAM_VEC = 1,      /* readv, writev, preadv, pwritev, preadv2, pwritev2 */
-        IPCPROF_KFAM_MSG = 2,      /* sendto, recvfrom, sendmsg, recvmsg */
-        IPCPROF_KFAM_MMSG = 3,     /* sendmmsg, recvmmsg */
-        IPCPROF_KFAM_SPLICE = 4,   /* splice, tee, vmsplice */
-        IPCPROF_KFAM_SENDFILE = 5, /* sendfile */
-        IPCPROF_KFAM_COUNT = 6,
+	IPCPROF_KFAM_RW = 0,       /* read, write, pread64, pwrite64 */
+	IPCPROF_KFAM_VEC = 1,      /* readv, writev, preadv, pwritev, preadv2, pwritev2 */
+	IPCPROF_KFAM_MSG = 2,      /* sendto, recvfrom, sendmsg, recvmsg */
+	IPCPROF_KFAM_MMSG = 3,     /* sendmmsg, recvmmsg */
+	IPCPROF_KFAM_SPLICE = 4,   /* splice, tee, vmsplice */
+	IPCPROF_KFAM_SENDFILE = 5, /* sendfile */
+	IPCPROF_KFAM_COUNT = 6,
 };
 /*
  * splice and sendfile move bytes from one fd to another: they count as one IN call on the source
@@ -76,9 +76,9 @@ enum ipcprof_kfamily {
 
 /* Calls that wait for another process without moving data. */
 enum ipcprof_kwait {
-        IPCPROF_KWAIT_POLL = 0,  /* poll, ppoll, select, pselect6, epoll_wait, epoll_pwait(2) */
-        IPCPROF_KWAIT_FUTEX = 1, /* futex, futex_waitv: locks, semaphores, condition variables */
-        IPCPROF_KWAIT_COUNT = 2,
+	IPCPROF_KWAIT_POLL = 0,  /* poll, ppoll, select, pselect6, epoll_wait, epoll_pwait(2) */
+	IPCPROF_KWAIT_FUTEX = 1, /* futex, futex_waitv: locks, semaphores, condition variables */
+	IPCPROF_KWAIT_COUNT = 2,
 };
 
 /*
@@ -89,25 +89,25 @@ enum ipcprof_kwait {
  *   runq_ns:    preempted inside the call, runnable but waiting for a CPU
  */
 struct ipcprof_kernel_calls {
-        uint64_t calls;  /* calls that returned */
-        uint64_t bytes;  /* bytes moved by the calls that succeeded */
-        uint64_t errors; /* calls that returned an error, EAGAIN included */
-        uint64_t eagain; /* of those, EAGAIN */
-        uint64_t time_ns;
-        uint64_t blocked_ns;
-        uint64_t runq_ns;
-        uint64_t blocks; /* times a call went to sleep */
+	uint64_t calls;  /* calls that returned */
+	uint64_t bytes;  /* bytes moved by the calls that succeeded */
+	uint64_t errors; /* calls that returned an error, EAGAIN included */
+	uint64_t eagain; /* of those, EAGAIN */
+	uint64_t time_ns;
+	uint64_t blocked_ns;
+	uint64_t runq_ns;
+	uint64_t blocks; /* times a call went to sleep */
 };
 
 /* Kind of the mapping a user page fault hit. */
 enum ipcprof_kfault {
-        /* shared mapping of shmem: POSIX shm, memfd, MAP_SHARED|MAP_ANONYMOUS, SysV shm */
-        IPCPROF_KFAULT_SHMEM = 0,
-        IPCPROF_KFAULT_SHARED_FILE = 1,  /* shared mapping of any other file */
-        IPCPROF_KFAULT_PRIVATE_ANON = 2, /* heap, stacks, private anonymous memory */
-        IPCPROF_KFAULT_PRIVATE_FILE = 3, /* private file mappings: program text and data */
-        IPCPROF_KFAULT_UNKNOWN = 4,      /* no mapping at the address, or the lookup was refused */
-        IPCPROF_KFAULT_COUNT = 5,
+	/* shared mapping of shmem: POSIX shm, memfd, MAP_SHARED|MAP_ANONYMOUS, SysV shm */
+	IPCPROF_KFAULT_SHMEM = 0,
+	IPCPROF_KFAULT_SHARED_FILE = 1,  /* shared mapping of any other file */
+	IPCPROF_KFAULT_PRIVATE_ANON = 2, /* heap, stacks, private anonymous memory */
+	IPCPROF_KFAULT_PRIVATE_FILE = 3, /* private file mappings: program text and data */
+	IPCPROF_KFAULT_UNKNOWN = 4,      /* no mapping at the address, or the lookup was refused */
+	IPCPROF_KFAULT_COUNT = 5,
 };
 
 /*
@@ -117,89 +117,89 @@ enum ipcprof_kfault {
  * are already in memory too (fault-around); those are not counted.
  */
 struct ipcprof_kernel_faults {
-        uint64_t faults;
-        uint64_t write_faults; /* of those, faults on a write access */
-        uint64_t bytes;
-        uint64_t reserved;
+	uint64_t faults;
+	uint64_t write_faults; /* of those, faults on a write access */
+	uint64_t bytes;
+	uint64_t reserved;
 };
 
 /* A thread's whole life (or the sum over an image's threads) from the scheduler's view. */
 struct ipcprof_kernel_sched {
-        uint64_t run_ns;               /* on a CPU */
-        uint64_t blocked_ns;           /* asleep */
-        uint64_t runq_ns;              /* runnable, waiting for a CPU */
-        uint64_t voluntary_switches;   /* went to sleep */
-        uint64_t involuntary_switches; /* preempted */
-        uint64_t reserved[3];
+	uint64_t run_ns;               /* on a CPU */
+	uint64_t blocked_ns;           /* asleep */
+	uint64_t runq_ns;              /* runnable, waiting for a CPU */
+	uint64_t voluntary_switches;   /* went to sleep */
+	uint64_t involuntary_switches; /* preempted */
+	uint64_t reserved[3];
 };
 
 struct ipcprof_kernel_stats {
-        struct ipcprof_kernel_calls io[IPCPROF_KFD_COUNT][IPCPROF_KDIR_COUNT][IPCPROF_KFAM_COUNT];
-        struct ipcprof_kernel_calls wait[IPCPROF_KWAIT_COUNT];
-        struct ipcprof_kernel_faults faults[IPCPROF_KFAULT_COUNT];
-        struct ipcprof_kernel_sched sched;
+	struct ipcprof_kernel_calls io[IPCPROF_KFD_COUNT][IPCPROF_KDIR_COUNT][IPCPROF_KFAM_COUNT];
+	struct ipcprof_kernel_calls wait[IPCPROF_KWAIT_COUNT];
+	struct ipcprof_kernel_faults faults[IPCPROF_KFAULT_COUNT];
+	struct ipcprof_kernel_sched sched;
 };
 
 /* How an image ended: the same values as enum ipcprof_end in record.h. */
 enum ipcprof_kend {
-        IPCPROF_KEND_RUNNING = 0, /* no end seen (still running when the probes were collected) */
-        IPCPROF_KEND_EXIT = 1,    /* its last thread exited; exit_code holds how */
-        IPCPROF_KEND_EXEC = 2,    /* replaced by exec: image (pid, seq + 1) continues */
+	IPCPROF_KEND_RUNNING = 0, /* no end seen (still running when the probes were collected) */
+	IPCPROF_KEND_EXIT = 1,    /* its last thread exited; exit_code holds how */
+	IPCPROF_KEND_EXEC = 2,    /* replaced by exec: image (pid, seq + 1) continues */
 };
 
 /* One process image: a pid between fork (or follow) and exec, or between exec and exit. */
 struct ipcprof_kernel_image {
-        int32_t pid;
-        int32_t parent_pid; /* the profiled process that forked it; for the root, its launcher */
-        uint32_t seq;
-        uint32_t end_how;      /* enum ipcprof_kend */
-        int32_t exit_code;     /* as wait() reports it: exit status << 8, or the signal number */
-        uint32_t threads;      /* threads that ran in this image (1 for a single-threaded one) */
-        uint32_t thread_first; /* index of its first thread entry; see thread_count */
-        uint32_t thread_count; /* thread entries: 0 when it had one thread (total is that thread) */
-        uint64_t start_ns;
-        uint64_t end_ns; /* exit or exec; 0 when end_how is RUNNING */
-        char comm[IPCPROF_KERNEL_COMM_BYTES];
-        char exe[IPCPROF_KERNEL_PATH_BYTES]; /* path given to exec; for seq 0, the parent's */
-        struct ipcprof_kernel_stats total;   /* sum over its threads */
+	int32_t pid;
+	int32_t parent_pid; /* the profiled process that forked it; for the root, its launcher */
+	uint32_t seq;
+	uint32_t end_how;      /* enum ipcprof_kend */
+	int32_t exit_code;     /* as wait() reports it: exit status << 8, or the signal number */
+	uint32_t threads;      /* threads that ran in this image (1 for a single-threaded one) */
+	uint32_t thread_first; /* index of its first thread entry; see thread_count */
+	uint32_t thread_count; /* thread entries: 0 when it had one thread (total is that thread) */
+	uint64_t start_ns;
+	uint64_t end_ns; /* exit or exec; 0 when end_how is RUNNING */
+	char comm[IPCPROF_KERNEL_COMM_BYTES];
+	char exe[IPCPROF_KERNEL_PATH_BYTES]; /* path given to exec; for seq 0, the parent's */
+	struct ipcprof_kernel_stats total;   /* sum over its threads */
 };
 
 /* One thread of an image that had more than one. */
 struct ipcprof_kernel_thread {
-        int32_t pid;
-        int32_t tid;
-        uint32_t seq;
-        uint32_t image; /* index of its image entry */
-        uint64_t start_ns;
-        uint64_t end_ns; /* 0 if still running at collection */
-        char comm[IPCPROF_KERNEL_COMM_BYTES];
-        struct ipcprof_kernel_stats stats;
+	int32_t pid;
+	int32_t tid;
+	uint32_t seq;
+	uint32_t image; /* index of its image entry */
+	uint64_t start_ns;
+	uint64_t end_ns; /* 0 if still running at collection */
+	char comm[IPCPROF_KERNEL_COMM_BYTES];
+	struct ipcprof_kernel_stats stats;
 };
 
 /* Counts of what the probes could not keep: the report says when a figure is incomplete. */
 struct ipcprof_kernel_dropped {
-        uint64_t images;        /* processes not followed: the image table was full */
-        uint64_t threads;       /* threads whose figures were lost: the thread table was full */
-        uint64_t calls;         /* calls not counted: no room to track them in flight */
-        uint64_t mmsg_messages; /* mmsg messages whose msg_len could not be read (bytes missing) */
-        uint64_t fault_lookups; /* faults whose mapping could not be looked up (counted UNKNOWN) */
-        uint64_t reserved[3];
+	uint64_t images;        /* processes not followed: the image table was full */
+	uint64_t threads;       /* threads whose figures were lost: the thread table was full */
+	uint64_t calls;         /* calls not counted: no room to track them in flight */
+	uint64_t mmsg_messages; /* mmsg messages whose msg_len could not be read (bytes missing) */
+	uint64_t fault_lookups; /* faults whose mapping could not be looked up (counted UNKNOWN) */
+	uint64_t reserved[3];
 };
 
 struct ipcprof_kernel_header {
-        char magic[8];        /* IPCPROF_KERNEL_MAGIC */
-        uint32_t version;     /* IPCPROF_KERNEL_VERSION */
-        uint32_t header_size; /* sizeof(struct ipcprof_kernel_header) */
-        uint32_t image_size;  /* sizeof(struct ipcprof_kernel_image) */
-        uint32_t thread_size; /* sizeof(struct ipcprof_kernel_thread) */
-        uint32_t images;
-        uint32_t threads;
-        int32_t root_pid;
-        uint32_t page_size;
-        uint64_t start_ns;  /* probes attached */
-        uint64_t follow_ns; /* root followed */
-        uint64_t end_ns;    /* figures collected */
-        struct ipcprof_kernel_dropped dropped;
+	char magic[8];        /* IPCPROF_KERNEL_MAGIC */
+	uint32_t version;     /* IPCPROF_KERNEL_VERSION */
+	uint32_t header_size; /* sizeof(struct ipcprof_kernel_header) */
+	uint32_t image_size;  /* sizeof(struct ipcprof_kernel_image) */
+	uint32_t thread_size; /* sizeof(struct ipcprof_kernel_thread) */
+	uint32_t images;
+	uint32_t threads;
+	int32_t root_pid;
+	uint32_t page_size;
+	uint64_t start_ns;  /* probes attached */
+	uint64_t follow_ns; /* root followed */
+	uint64_t end_ns;    /* figures collected */
+	struct ipcprof_kernel_dropped dropped;
 };
 
 #endif

@@ -21,85 +21,85 @@
 enum { PK_OUT = 0, PK_IN = 1 };
 
 struct pk_dir {
-        uint64_t calls, bytes, errors, eagain;
+	uint64_t calls, bytes, errors, eagain;
 };
 
 struct pk_chan {
-        const char *label;
-        const char *kind; /* pipe, fifo, unix_stream, unix_dgram, unix_seqpacket, tcp, udp */
-        struct pk_dir d[2];
+	const char *label;
+	const char *kind; /* pipe, fifo, unix_stream, unix_dgram, unix_seqpacket, tcp, udp */
+	struct pk_dir d[2];
 };
 
 static inline void pk_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static inline void pk_die(const char *fmt, ...)
 {
-        va_list ap;
-        int e = errno;
+	va_list ap;
+	int e = errno;
 
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, ": %s\n", strerror(e));
-        exit(2);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(e));
+	exit(2);
 }
 
 /* Counts one call that returned ret (bytes, or -1 with errno). */
 static inline ssize_t pk_count(struct pk_chan *c, int dir, ssize_t ret)
 {
-        struct pk_dir *d = &c->d[dir];
+	struct pk_dir *d = &c->d[dir];
 
-        d->calls++;
-        if (ret < 0) {
-                d->errors++;
-                if (errno == EAGAIN)
-                        d->eagain++;
-        } else {
-                d->bytes += (uint64_t)ret;
-        }
-        return ret;
+	d->calls++;
+	if (ret < 0) {
+		d->errors++;
+		if (errno == EAGAIN)
+			d->eagain++;
+	} else {
+		d->bytes += (uint64_t)ret;
+	}
+	return ret;
 }
 
 /* Counts one successful call that moved n bytes in all (sendmmsg, recvmmsg). */
 static inline void pk_count_bytes(struct pk_chan *c, int dir, uint64_t n)
 {
-        c->d[dir].calls++;
-        c->d[dir].bytes += n;
+	c->d[dir].calls++;
+	c->d[dir].bytes += n;
 }
 
 static inline void pk_emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline void pk_emit(const char *fmt, ...)
 {
-        const char *path = getenv("IPCTEST_REPORT");
-        char line[1024];
-        va_list ap;
-        int fd, n;
+	const char *path = getenv("IPCTEST_REPORT");
+	char line[1024];
+	va_list ap;
+	int fd, n;
 
-        va_start(ap, fmt);
-        n = vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        if (n < 0 || n >= (int)sizeof(line))
-                pk_die("report line too long");
-        fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : 1;
-        if (fd < 0)
-                pk_die("open %s", path);
-        if (write(fd, line, (size_t)n) != n)
-                pk_die("write report");
-        if (fd != 1)
-                close(fd);
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(line))
+		pk_die("report line too long");
+	fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : 1;
+	if (fd < 0)
+		pk_die("open %s", path);
+	if (write(fd, line, (size_t)n) != n)
+		pk_die("write report");
+	if (fd != 1)
+		close(fd);
 }
 
 static inline void pk_report(const struct pk_chan *c)
 {
-        const struct pk_dir *o = &c->d[PK_OUT], *i = &c->d[PK_IN];
+	const struct pk_dir *o = &c->d[PK_OUT], *i = &c->d[PK_IN];
 
-        pk_emit("{\"type\":\"chan\",\"pid\":%d,\"label\":\"%s\",\"kind\":\"%s\","
-                "\"out\":{\"calls\":%llu,\"bytes\":%llu,\"errors\":%llu,\"eagain\":%llu},"
-                "\"in\":{\"calls\":%llu,\"bytes\":%llu,\"errors\":%llu,\"eagain\":%llu}}\n",
-                (int)getpid(), c->label, c->kind, (unsigned long long)o->calls,
-                (unsigned long long)o->bytes, (unsigned long long)o->errors,
-                (unsigned long long)o->eagain, (unsigned long long)i->calls,
-                (unsigned long long)i->bytes, (unsigned long long)i->errors,
-                (unsigned long long)i->eagain);
+	pk_emit("{\"type\":\"chan\",\"pid\":%d,\"label\":\"%s\",\"kind\":\"%s\","
+		"\"out\":{\"calls\":%llu,\"bytes\":%llu,\"errors\":%llu,\"eagain\":%llu},"
+		"\"in\":{\"calls\":%llu,\"bytes\":%llu,\"errors\":%llu,\"eagain\":%llu}}\n",
+		(int)getpid(), c->label, c->kind, (unsigned long long)o->calls,
+		(unsigned long long)o->bytes, (unsigned long long)o->errors,
+		(unsigned long long)o->eagain, (unsigned long long)i->calls,
+		(unsigned long long)i->bytes, (unsigned long long)i->errors,
+		(unsigned long long)i->eagain);
 }
 
 #endif

@@ -12,55 +12,55 @@ static char chunk[CHUNK];
 
 int main(int argc, char **argv)
 {
-        struct pk_chan c = {"flow", "pipe", {{0}}};
-        int slow, chunks, p[2], status;
-        pid_t pid;
+	struct pk_chan c = {"flow", "pipe", {{0}}};
+	int slow, chunks, p[2], status;
+	pid_t pid;
 
-        if (argc != 3 || (strcmp(argv[1], "slow") && strcmp(argv[1], "copy"))) {
-                fprintf(stderr, "usage: pk_flow slow|copy CHUNKS\n");
-                return 2;
-        }
-        alarm(60);
-        slow = !strcmp(argv[1], "slow");
-        chunks = atoi(argv[2]);
-        if (pipe(p) < 0)
-                pk_die("pipe");
-        if (!slow && (fcntl(p[1], F_SETPIPE_SZ, chunks * CHUNK) < 0 ||
-                      fcntl(p[1], F_GETPIPE_SZ) < chunks * CHUNK))
-                pk_die("F_SETPIPE_SZ");
-        pid = fork();
-        if (pid < 0)
-                pk_die("fork");
-        if (pid == 0) {
-                struct timespec nap = {0, 2000000}, start = {0, 200000000};
-                ssize_t n;
+	if (argc != 3 || (strcmp(argv[1], "slow") && strcmp(argv[1], "copy"))) {
+		fprintf(stderr, "usage: pk_flow slow|copy CHUNKS\n");
+		return 2;
+	}
+	alarm(60);
+	slow = !strcmp(argv[1], "slow");
+	chunks = atoi(argv[2]);
+	if (pipe(p) < 0)
+		pk_die("pipe");
+	if (!slow && (fcntl(p[1], F_SETPIPE_SZ, chunks * CHUNK) < 0 ||
+		      fcntl(p[1], F_GETPIPE_SZ) < chunks * CHUNK))
+		pk_die("F_SETPIPE_SZ");
+	pid = fork();
+	if (pid < 0)
+		pk_die("fork");
+	if (pid == 0) {
+		struct timespec nap = {0, 2000000}, start = {0, 200000000};
+		ssize_t n;
 
-                close(p[1]);
-                if (!slow)
-                        nanosleep(&start, NULL);
-                do {
-                        n = pk_count(&c, PK_IN, read(p[0], chunk, sizeof(chunk)));
-                        if (n < 0)
-                                pk_die("read");
-                        if (slow && n > 0)
-                                nanosleep(&nap, NULL);
-                } while (n != 0);
-                pk_report(&c);
-                pk_emit("{\"type\":\"flow\",\"pid\":%d,\"role\":\"consumer\",\"mode\":\"%s\"}\n",
-                        (int)getpid(), argv[1]);
-                _exit(0);
-        }
-        close(p[0]);
-        for (int i = 0; i < chunks; i++) {
-                memset(chunk, 'a' + i % 26, sizeof(chunk));
-                if (pk_count(&c, PK_OUT, write(p[1], chunk, CHUNK)) != CHUNK)
-                        pk_die("write");
-        }
-        close(p[1]);
-        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
-                pk_die("consumer failed");
-        pk_report(&c);
-        pk_emit("{\"type\":\"flow\",\"pid\":%d,\"role\":\"producer\",\"mode\":\"%s\"}\n",
-                (int)getpid(), argv[1]);
-        return 0;
+		close(p[1]);
+		if (!slow)
+			nanosleep(&start, NULL);
+		do {
+			n = pk_count(&c, PK_IN, read(p[0], chunk, sizeof(chunk)));
+			if (n < 0)
+				pk_die("read");
+			if (slow && n > 0)
+				nanosleep(&nap, NULL);
+		} while (n != 0);
+		pk_report(&c);
+		pk_emit("{\"type\":\"flow\",\"pid\":%d,\"role\":\"consumer\",\"mode\":\"%s\"}\n",
+			(int)getpid(), argv[1]);
+		_exit(0);
+	}
+	close(p[0]);
+	for (int i = 0; i < chunks; i++) {
+		memset(chunk, 'a' + i % 26, sizeof(chunk));
+		if (pk_count(&c, PK_OUT, write(p[1], chunk, CHUNK)) != CHUNK)
+			pk_die("write");
+	}
+	close(p[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		pk_die("consumer failed");
+	pk_report(&c);
+	pk_emit("{\"type\":\"flow\",\"pid\":%d,\"role\":\"producer\",\"mode\":\"%s\"}\n",
+		(int)getpid(), argv[1]);
+	return 0;
 }

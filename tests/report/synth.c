@@ -9,119 +9,119 @@
 #include "synth.h"
 
 struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, uint32_t origin,
-                                         const char *const *argv, uint32_t timeline_cap)
+					 const char *const *argv, uint32_t timeline_cap)
 {
-        size_t size =
-            sizeof(struct ipcprof_record) + timeline_cap * sizeof(struct ipcprof_interval);
-        struct ipcprof_record *r = calloc(1, size);
-        if (!r)
-                return NULL;
-        memcpy(r->magic, IPCPROF_RECORD_MAGIC, sizeof(IPCPROF_RECORD_MAGIC));
-        r->version = IPCPROF_RECORD_VERSION;
-        r->record_size = sizeof(struct ipcprof_record);
-        r->interval_size = sizeof(struct ipcprof_interval);
-        r->timeline_cap = timeline_cap;
-        r->file_size = size;
-        r->stack_min_bytes = 1 << 20;
-        r->fingerprint_min_bytes = 1 << 16;
-        struct ipcprof_process *p = &r->proc;
-        p->pid = pid;
-        p->ppid = parent_pid ? parent_pid : 1;
-        p->parent_pid = parent_pid;
-        p->origin = origin;
-        p->seq = seq;
-        snprintf(p->hostname, sizeof(p->hostname), "synth-host");
-        snprintf(p->boot_id, sizeof(p->boot_id), "00000000-0000-4000-8000-000000000001");
-        size_t off = 0;
-        for (; argv && argv[p->argc]; p->argc++) {
-                size_t n = strlen(argv[p->argc]) + 1;
-                if (off + n > sizeof(p->argv))
-                        break;
-                memcpy(p->argv + off, argv[p->argc], n);
-                off += n;
-        }
-        p->argv_len = (uint32_t)off;
-        if (argv && argv[0])
-                snprintf(p->exe, sizeof(p->exe), "%s", argv[0]);
-        return r;
+	size_t size =
+	    sizeof(struct ipcprof_record) + timeline_cap * sizeof(struct ipcprof_interval);
+	struct ipcprof_record *r = calloc(1, size);
+	if (!r)
+		return NULL;
+	memcpy(r->magic, IPCPROF_RECORD_MAGIC, sizeof(IPCPROF_RECORD_MAGIC));
+	r->version = IPCPROF_RECORD_VERSION;
+	r->record_size = sizeof(struct ipcprof_record);
+	r->interval_size = sizeof(struct ipcprof_interval);
+	r->timeline_cap = timeline_cap;
+	r->file_size = size;
+	r->stack_min_bytes = 1 << 20;
+	r->fingerprint_min_bytes = 1 << 16;
+	struct ipcprof_process *p = &r->proc;
+	p->pid = pid;
+	p->ppid = parent_pid ? parent_pid : 1;
+	p->parent_pid = parent_pid;
+	p->origin = origin;
+	p->seq = seq;
+	snprintf(p->hostname, sizeof(p->hostname), "synth-host");
+	snprintf(p->boot_id, sizeof(p->boot_id), "00000000-0000-4000-8000-000000000001");
+	size_t off = 0;
+	for (; argv && argv[p->argc]; p->argc++) {
+		size_t n = strlen(argv[p->argc]) + 1;
+		if (off + n > sizeof(p->argv))
+			break;
+		memcpy(p->argv + off, argv[p->argc], n);
+		off += n;
+	}
+	p->argv_len = (uint32_t)off;
+	if (argv && argv[0])
+		snprintf(p->exe, sizeof(p->exe), "%s", argv[0]);
+	return r;
 }
 
 int ipcprof_synth_channel(struct ipcprof_record *r, uint32_t kind, uint64_t dev, uint64_t ino,
-                          uint64_t peer_ino, int fd)
+			  uint64_t peer_ino, int fd)
 {
-        int i = (int)r->channels_used++;
-        struct ipcprof_channel *c = &r->channels[i];
-        c->kind = kind;
-        c->flags = IPCPROF_CH_LOCAL;
-        c->dev = dev;
-        c->ino = ino;
-        c->peer_ino = peer_ino;
-        c->first_fd = fd;
-        return i;
+	int i = (int)r->channels_used++;
+	struct ipcprof_channel *c = &r->channels[i];
+	c->kind = kind;
+	c->flags = IPCPROF_CH_LOCAL;
+	c->dev = dev;
+	c->ino = ino;
+	c->peer_ino = peer_ino;
+	c->first_fd = fd;
+	return i;
 }
 
 void ipcprof_synth_io(struct ipcprof_record *r, int ch, int dir, uint64_t calls, uint64_t bytes,
-                      uint64_t time_ns, uint64_t cpu_ns, int sampled)
+		      uint64_t time_ns, uint64_t cpu_ns, int sampled)
 {
-        struct ipcprof_dir_stats *s = &r->channels[ch].dir[dir];
-        s->calls += calls;
-        s->bytes += bytes;
-        s->time_ns += time_ns;
-        if (sampled) {
-                s->sampled_calls += calls;
-                s->sampled_wall_ns += time_ns;
-                s->sampled_cpu_ns += cpu_ns;
-        }
-        uint64_t each = calls ? bytes / calls : 0;
-        if (each > s->max_call_bytes)
-                s->max_call_bytes = each;
-        if (calls)
-                s->hist[ipcprof_hist_bucket(each)] += calls;
+	struct ipcprof_dir_stats *s = &r->channels[ch].dir[dir];
+	s->calls += calls;
+	s->bytes += bytes;
+	s->time_ns += time_ns;
+	if (sampled) {
+		s->sampled_calls += calls;
+		s->sampled_wall_ns += time_ns;
+		s->sampled_cpu_ns += cpu_ns;
+	}
+	uint64_t each = calls ? bytes / calls : 0;
+	if (each > s->max_call_bytes)
+		s->max_call_bytes = each;
+	if (calls)
+		s->hist[ipcprof_hist_bucket(each)] += calls;
 }
 
 void ipcprof_synth_interval(struct ipcprof_record *r, int ch, int dir, uint32_t tid,
-                            uint64_t start_ns, uint64_t end_ns, uint64_t bytes, uint32_t calls)
+			    uint64_t start_ns, uint64_t end_ns, uint64_t bytes, uint32_t calls)
 {
-        uint32_t i = r->intervals_used++;
-        if (i >= r->timeline_cap)
-                return;
-        struct ipcprof_interval *v = &ipcprof_record_timeline(r)[i];
-        v->start_ns = start_ns;
-        v->end_ns = end_ns;
-        v->bytes = bytes;
-        v->tid = tid;
-        v->calls = calls;
-        v->channel = (uint16_t)ch;
-        v->dir = (uint8_t)dir;
+	uint32_t i = r->intervals_used++;
+	if (i >= r->timeline_cap)
+		return;
+	struct ipcprof_interval *v = &ipcprof_record_timeline(r)[i];
+	v->start_ns = start_ns;
+	v->end_ns = end_ns;
+	v->bytes = bytes;
+	v->tid = tid;
+	v->calls = calls;
+	v->channel = (uint16_t)ch;
+	v->dir = (uint8_t)dir;
 }
 
 int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r)
 {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%d.%u%s", dir, r->proc.pid, r->proc.seq,
-                 IPCPROF_RECORD_SUFFIX);
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -1;
-        /* Only the used parts: like the preload's mapped file, the rest stays a hole. */
-        const char *base = (const char *)r;
-        size_t head = offsetof(struct ipcprof_record, channels) +
-                      r->channels_used * sizeof(struct ipcprof_channel);
-        int rc = 0;
-        if (pwrite(fd, base, head, 0) != (ssize_t)head)
-                rc = -1;
-        size_t rest = offsetof(struct ipcprof_record, mappings);
-        size_t tail = sizeof(struct ipcprof_record) - rest;
-        if (rc == 0 && pwrite(fd, base + rest, tail, (off_t)rest) != (ssize_t)tail)
-                rc = -1;
-        uint32_t n = r->intervals_used < r->timeline_cap ? r->intervals_used : r->timeline_cap;
-        size_t tl = n * sizeof(struct ipcprof_interval);
-        if (rc == 0 && tl &&
-            pwrite(fd, base + r->record_size, tl, (off_t)r->record_size) != (ssize_t)tl)
-                rc = -1;
-        if (rc == 0 && ftruncate(fd, (off_t)r->file_size) != 0)
-                rc = -1;
-        if (close(fd) != 0)
-                rc = -1;
-        return rc;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%d.%u%s", dir, r->proc.pid, r->proc.seq,
+		 IPCPROF_RECORD_SUFFIX);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	/* Only the used parts: like the preload's mapped file, the rest stays a hole. */
+	const char *base = (const char *)r;
+	size_t head = offsetof(struct ipcprof_record, channels) +
+		      r->channels_used * sizeof(struct ipcprof_channel);
+	int rc = 0;
+	if (pwrite(fd, base, head, 0) != (ssize_t)head)
+		rc = -1;
+	size_t rest = offsetof(struct ipcprof_record, mappings);
+	size_t tail = sizeof(struct ipcprof_record) - rest;
+	if (rc == 0 && pwrite(fd, base + rest, tail, (off_t)rest) != (ssize_t)tail)
+		rc = -1;
+	uint32_t n = r->intervals_used < r->timeline_cap ? r->intervals_used : r->timeline_cap;
+	size_t tl = n * sizeof(struct ipcprof_interval);
+	if (rc == 0 && tl &&
+	    pwrite(fd, base + r->record_size, tl, (off_t)r->record_size) != (ssize_t)tl)
+		rc = -1;
+	if (rc == 0 && ftruncate(fd, (off_t)r->file_size) != 0)
+		rc = -1;
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
 }

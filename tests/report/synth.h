@@ -9,19 +9,19 @@
 /* A zeroed record with its header, process identity and argv filled; timeline_cap intervals
  * follow it. argv ends with NULL. Free with free(). */
 struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, uint32_t origin,
-                                         const char *const *argv, uint32_t timeline_cap);
+					 const char *const *argv, uint32_t timeline_cap);
 
 /* Adds a channel endpoint and returns its index. */
 int ipcprof_synth_channel(struct ipcprof_record *r, uint32_t kind, uint64_t dev, uint64_t ino,
-                          uint64_t peer_ino, int fd);
+			  uint64_t peer_ino, int fd);
 
 /* Counts calls calls moving bytes bytes (sizes spread evenly) taking time_ns, of which cpu_ns
  * on-CPU. With sampled 0 the CPU clock was never read (cpu_ns is then ignored). */
 void ipcprof_synth_io(struct ipcprof_record *r, int ch, int dir, uint64_t calls, uint64_t bytes,
-                      uint64_t time_ns, uint64_t cpu_ns, int sampled);
+		      uint64_t time_ns, uint64_t cpu_ns, int sampled);
 
 void ipcprof_synth_interval(struct ipcprof_record *r, int ch, int dir, uint32_t tid,
-                            uint64_t start_ns, uint64_t end_ns, uint64_t bytes, uint32_t calls);
+			    uint64_t start_ns, uint64_t end_ns, uint64_t bytes, uint32_t calls);
 
 /* Writes r as DIR/<pid>.<seq>.ipcrec (sparse, like the preload's). Returns 0 or -1. */
 int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r);

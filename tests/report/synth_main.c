@@ -17,52 +17,52 @@ static const char *const py_main[] = {"/usr/bin/python3", "main.py", NULL};
 
 static void fail(const char *what)
 {
-        perror(what);
-        exit(2);
+	perror(what);
+	exit(2);
 }
 
 static void put(const char *dir, struct ipcprof_record *r)
 {
-        if (!r || ipcprof_synth_write(dir, r) != 0)
-                fail(dir);
-        free(r);
+	if (!r || ipcprof_synth_write(dir, r) != 0)
+		fail(dir);
+	free(r);
 }
 
 /* The module table of this executable, so that the reporter can symbolize a stack of ours. */
 static int add_self_module(struct dl_phdr_info *info, size_t size, void *data)
 {
-        (void)size;
-        struct ipcprof_record *r = data;
-        if (info->dlpi_name[0])
-                return 0; /* the main executable comes first, with an empty name */
-        struct ipcprof_module *m = &r->modules[r->modules_used++];
-        m->base = info->dlpi_addr;
-        m->start = UINT64_MAX;
-        for (int i = 0; i < info->dlpi_phnum; i++) {
-                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-                uint64_t a = info->dlpi_addr + ph->p_vaddr;
-                if (ph->p_type == PT_LOAD) {
-                        if (a < m->start)
-                                m->start = a;
-                        if (a + ph->p_memsz > m->end)
-                                m->end = a + ph->p_memsz;
-                } else if (ph->p_type == PT_NOTE) {
-                        const char *p = (const char *)a, *end = p + ph->p_memsz;
-                        while (p + sizeof(ElfW(Nhdr)) <= end) {
-                                const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
-                                const char *desc = p + sizeof(*n) + ((n->n_namesz + 3) & ~3u);
-                                if (n->n_type == NT_GNU_BUILD_ID && n->n_descsz <= 20) {
-                                        m->build_id_len = n->n_descsz;
-                                        memcpy(m->build_id, desc, n->n_descsz);
-                                }
-                                p = desc + ((n->n_descsz + 3) & ~3u);
-                        }
-                }
-        }
-        ssize_t l = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
-        if (l > 0)
-                m->path[l] = '\0';
-        return 1;
+	(void)size;
+	struct ipcprof_record *r = data;
+	if (info->dlpi_name[0])
+		return 0; /* the main executable comes first, with an empty name */
+	struct ipcprof_module *m = &r->modules[r->modules_used++];
+	m->base = info->dlpi_addr;
+	m->start = UINT64_MAX;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD) {
+			if (a < m->start)
+				m->start = a;
+			if (a + ph->p_memsz > m->end)
+				m->end = a + ph->p_memsz;
+		} else if (ph->p_type == PT_NOTE) {
+			const char *p = (const char *)a, *end = p + ph->p_memsz;
+			while (p + sizeof(ElfW(Nhdr)) <= end) {
+				const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
+				const char *desc = p + sizeof(*n) + ((n->n_namesz + 3) & ~3u);
+				if (n->n_type == NT_GNU_BUILD_ID && n->n_descsz <= 20) {
+					m->build_id_len = n->n_descsz;
+					memcpy(m->build_id, desc, n->n_descsz);
+				}
+				p = desc + ((n->n_descsz + 3) & ~3u);
+			}
+		}
+	}
+	ssize_t l = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
+	if (l > 0)
+		m->path[l] = '\0';
+	return 1;
 }
 
 void synth_marker_write(struct ipcprof_record *r, int ch, uint64_t bytes);
@@ -70,15 +70,15 @@ void synth_marker_write(struct ipcprof_record *r, int ch, uint64_t bytes);
 /* Stands for the code that made a large write: its address is the stack's innermost frame. */
 __attribute__((noinline)) void synth_marker_write(struct ipcprof_record *r, int ch, uint64_t bytes)
 {
-        struct ipcprof_stack *s = &r->stacks[7];
-        s->hash = 0x5eed;
-        s->depth = 2;
-        s->channel = (uint32_t)ch;
-        s->calls = 4;
-        s->bytes = bytes;
-        s->ip[0] = (uint64_t)(uintptr_t)&synth_marker_write + 4;
-        s->ip[1] = (uint64_t)(uintptr_t)__builtin_return_address(0);
-        dl_iterate_phdr(add_self_module, r);
+	struct ipcprof_stack *s = &r->stacks[7];
+	s->hash = 0x5eed;
+	s->depth = 2;
+	s->channel = (uint32_t)ch;
+	s->calls = 4;
+	s->bytes = bytes;
+	s->ip[0] = (uint64_t)(uintptr_t)&synth_marker_write + 4;
+	s->ip[1] = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	dl_iterate_phdr(add_self_module, r);
 }
 
 /*
@@ -88,331 +88,331 @@ __attribute__((noinline)) void synth_marker_write(struct ipcprof_record *r, int 
  */
 static void basic(const char *dir)
 {
-        struct ipcprof_record *r;
-        int a, b, c, u, x;
+	struct ipcprof_record *r;
+	int a, b, c, u, x;
 
-        r = ipcprof_synth_new(1000, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 16);
-        r->proc.start_ns = 1 * S;
-        r->proc.start_realtime_ns = 1700000000 * S;
-        r->proc.end_ns = 11 * S;
-        r->proc.end_how = IPCPROF_END_EXIT;
-        r->proc.user_ns = 2 * S;
-        r->proc.sys_ns = 1 * S;
-        a = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 5);
-        ipcprof_synth_io(r, a, IPCPROF_DIR_OUT, 4, 4000000, 2 * S, S / 2 * 1, 1);
-        /* only half the calls' time was sampled: the ratio is what counts */
-        r->channels[a].dir[IPCPROF_DIR_OUT].sampled_wall_ns = S;
-        r->channels[a].dir[IPCPROF_DIR_OUT].sampled_cpu_ns = S / 2;
-        b = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 6);
-        ipcprof_synth_io(r, b, IPCPROF_DIR_IN, 10, 1000, S / 10, 0, 1);
-        u = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 200, 201, 7);
-        ipcprof_synth_io(r, u, IPCPROF_DIR_OUT, 3, 3000000, S, S, 1);
-        ipcprof_synth_io(r, u, IPCPROF_DIR_IN, 1, 500, 0, 0, 1);
-        c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 8);
-        ipcprof_synth_io(r, c, IPCPROF_DIR_OUT, 3, 6000, 0, 0, 1);
-        x = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 300, 0, 9);
-        snprintf(r->channels[x].name, sizeof(r->channels[x].name), "<img src=x onerror=alert(2)>");
-        ipcprof_synth_io(r, x, IPCPROF_DIR_OUT, 1, 50, 0, 0, 1);
-        r->fingerprints[3] = (struct ipcprof_fingerprint){
-            .hash = 0xabc, .size = 1000000, .count = 4, .channel = (uint32_t)a};
-        r->mappings_used = 1;
-        r->mappings[0] = (struct ipcprof_mapping){.kind = IPCPROF_MAP_POSIX_SHM,
-                                                  .flags = IPCPROF_MAP_CREATOR,
-                                                  .dev = 30,
-                                                  .ino = 900,
-                                                  .length = 8000000,
-                                                  .object_size = 8000000,
-                                                  .resident_bytes = 8000000,
-                                                  .name = "/psm_test"};
-        ipcprof_synth_interval(r, a, IPCPROF_DIR_OUT, 1000, 2 * S, 4 * S, 4000000, 4);
-        ipcprof_synth_interval(r, u, IPCPROF_DIR_OUT, 1010, 5 * S, 6 * S, 3000000, 3);
-        synth_marker_write(r, a, 4000000);
-        put(dir, r);
+	r = ipcprof_synth_new(1000, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 16);
+	r->proc.start_ns = 1 * S;
+	r->proc.start_realtime_ns = 1700000000 * S;
+	r->proc.end_ns = 11 * S;
+	r->proc.end_how = IPCPROF_END_EXIT;
+	r->proc.user_ns = 2 * S;
+	r->proc.sys_ns = 1 * S;
+	a = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 5);
+	ipcprof_synth_io(r, a, IPCPROF_DIR_OUT, 4, 4000000, 2 * S, S / 2 * 1, 1);
+	/* only half the calls' time was sampled: the ratio is what counts */
+	r->channels[a].dir[IPCPROF_DIR_OUT].sampled_wall_ns = S;
+	r->channels[a].dir[IPCPROF_DIR_OUT].sampled_cpu_ns = S / 2;
+	b = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 6);
+	ipcprof_synth_io(r, b, IPCPROF_DIR_IN, 10, 1000, S / 10, 0, 1);
+	u = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 200, 201, 7);
+	ipcprof_synth_io(r, u, IPCPROF_DIR_OUT, 3, 3000000, S, S, 1);
+	ipcprof_synth_io(r, u, IPCPROF_DIR_IN, 1, 500, 0, 0, 1);
+	c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 8);
+	ipcprof_synth_io(r, c, IPCPROF_DIR_OUT, 3, 6000, 0, 0, 1);
+	x = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 300, 0, 9);
+	snprintf(r->channels[x].name, sizeof(r->channels[x].name), "<img src=x onerror=alert(2)>");
+	ipcprof_synth_io(r, x, IPCPROF_DIR_OUT, 1, 50, 0, 0, 1);
+	r->fingerprints[3] = (struct ipcprof_fingerprint){
+	    .hash = 0xabc, .size = 1000000, .count = 4, .channel = (uint32_t)a};
+	r->mappings_used = 1;
+	r->mappings[0] = (struct ipcprof_mapping){.kind = IPCPROF_MAP_POSIX_SHM,
+						  .flags = IPCPROF_MAP_CREATOR,
+						  .dev = 30,
+						  .ino = 900,
+						  .length = 8000000,
+						  .object_size = 8000000,
+						  .resident_bytes = 8000000,
+						  .name = "/psm_test"};
+	ipcprof_synth_interval(r, a, IPCPROF_DIR_OUT, 1000, 2 * S, 4 * S, 4000000, 4);
+	ipcprof_synth_interval(r, u, IPCPROF_DIR_OUT, 1010, 5 * S, 6 * S, 3000000, 3);
+	synth_marker_write(r, a, 4000000);
+	put(dir, r);
 
-        r = ipcprof_synth_new(1001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
-        r->proc.start_ns = S + S / 10;
-        r->proc.start_realtime_ns = 1700000000 * S + S / 10;
-        r->proc.end_ns = 10 * S;
-        r->proc.end_how = IPCPROF_END_SIGNAL;
-        r->proc.term_signal = 15;
-        r->proc.user_ns = 3 * S;
-        r->proc.sys_ns = S / 2;
-        a = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 3);
-        ipcprof_synth_io(r, a, IPCPROF_DIR_IN, 64, 4000000, S, S / 4, 1);
-        b = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 4);
-        ipcprof_synth_io(r, b, IPCPROF_DIR_OUT, 10, 1000, S / 100, S / 100, 1);
-        c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 5);
-        ipcprof_synth_io(r, c, IPCPROF_DIR_IN, 1, 2000, 0, 0, 1);
-        int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 6);
-        struct ipcprof_channel *tc = &r->channels[t];
-        tc->family = 10;
-        tc->local_port = 5000;
-        tc->peer_port = 40000;
-        memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
-        memcpy(tc->peer_addr, tc->local_addr, 16);
-        ipcprof_synth_io(r, t, IPCPROF_DIR_OUT, 1, 777, 0, 0, 1);
-        int d = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 103, 0, 7);
-        ipcprof_synth_io(r, d, IPCPROF_DIR_OUT, 5000, 500000, S / 20, S / 20, 1);
-        r->mappings_used = 1;
-        r->mappings[0] = (struct ipcprof_mapping){.kind = IPCPROF_MAP_POSIX_SHM,
-                                                  .dev = 30,
-                                                  .ino = 900,
-                                                  .length = 8000000,
-                                                  .object_size = 8000000,
-                                                  .resident_bytes = 4000000,
-                                                  .name = "/psm_test"};
-        ipcprof_synth_interval(r, a, IPCPROF_DIR_IN, 1001, 2 * S, 3 * S, 4000000, 64);
-        put(dir, r);
+	r = ipcprof_synth_new(1001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
+	r->proc.start_ns = S + S / 10;
+	r->proc.start_realtime_ns = 1700000000 * S + S / 10;
+	r->proc.end_ns = 10 * S;
+	r->proc.end_how = IPCPROF_END_SIGNAL;
+	r->proc.term_signal = 15;
+	r->proc.user_ns = 3 * S;
+	r->proc.sys_ns = S / 2;
+	a = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 3);
+	ipcprof_synth_io(r, a, IPCPROF_DIR_IN, 64, 4000000, S, S / 4, 1);
+	b = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 4);
+	ipcprof_synth_io(r, b, IPCPROF_DIR_OUT, 10, 1000, S / 100, S / 100, 1);
+	c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 5);
+	ipcprof_synth_io(r, c, IPCPROF_DIR_IN, 1, 2000, 0, 0, 1);
+	int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 6);
+	struct ipcprof_channel *tc = &r->channels[t];
+	tc->family = 10;
+	tc->local_port = 5000;
+	tc->peer_port = 40000;
+	memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
+	memcpy(tc->peer_addr, tc->local_addr, 16);
+	ipcprof_synth_io(r, t, IPCPROF_DIR_OUT, 1, 777, 0, 0, 1);
+	int d = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 103, 0, 7);
+	ipcprof_synth_io(r, d, IPCPROF_DIR_OUT, 5000, 500000, S / 20, S / 20, 1);
+	r->mappings_used = 1;
+	r->mappings[0] = (struct ipcprof_mapping){.kind = IPCPROF_MAP_POSIX_SHM,
+						  .dev = 30,
+						  .ino = 900,
+						  .length = 8000000,
+						  .object_size = 8000000,
+						  .resident_bytes = 4000000,
+						  .name = "/psm_test"};
+	ipcprof_synth_interval(r, a, IPCPROF_DIR_IN, 1001, 2 * S, 3 * S, 4000000, 64);
+	put(dir, r);
 
-        /* Killed unseen: no end, its last sign of life is an interval ending at 6.1 s. */
-        r = ipcprof_synth_new(1002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
-        r->proc.start_ns = S + S / 5;
-        r->proc.start_realtime_ns = 1700000000 * S + S / 5;
-        r->last_ns = 5 * S;
-        r->proc.user_ns = S / 2;
-        u = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 201, 200, 3);
-        ipcprof_synth_io(r, u, IPCPROF_DIR_IN, 40, 3000000, 2 * S, 0, 0);
-        ipcprof_synth_io(r, u, IPCPROF_DIR_OUT, 1, 500, 0, 0, 0);
-        c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 4);
-        ipcprof_synth_io(r, c, IPCPROF_DIR_IN, 2, 4000, 0, 0, 0);
-        ipcprof_synth_interval(r, u, IPCPROF_DIR_IN, 1002, 5 * S, 6 * S + S / 10, 3000000, 40);
-        put(dir, r);
+	/* Killed unseen: no end, its last sign of life is an interval ending at 6.1 s. */
+	r = ipcprof_synth_new(1002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 16);
+	r->proc.start_ns = S + S / 5;
+	r->proc.start_realtime_ns = 1700000000 * S + S / 5;
+	r->last_ns = 5 * S;
+	r->proc.user_ns = S / 2;
+	u = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 201, 200, 3);
+	ipcprof_synth_io(r, u, IPCPROF_DIR_IN, 40, 3000000, 2 * S, 0, 0);
+	ipcprof_synth_io(r, u, IPCPROF_DIR_OUT, 1, 500, 0, 0, 0);
+	c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 4);
+	ipcprof_synth_io(r, c, IPCPROF_DIR_IN, 2, 4000, 0, 0, 0);
+	ipcprof_synth_interval(r, u, IPCPROF_DIR_IN, 1002, 5 * S, 6 * S + S / 10, 3000000, 40);
+	put(dir, r);
 
-        static const char *const tracker[] = {
-            "/usr/bin/python3", "-c", "from multiprocessing.resource_tracker import main;main(5)",
-            NULL};
-        r = ipcprof_synth_new(1003, 0, 1000, IPCPROF_ORIGIN_SPAWN, tracker, 0);
-        r->proc.start_ns = 2 * S;
-        r->proc.start_realtime_ns = 1700000000 * S + S;
-        r->proc.end_ns = 3 * S;
-        r->proc.end_how = IPCPROF_END_EXIT;
-        put(dir, r);
+	static const char *const tracker[] = {
+	    "/usr/bin/python3", "-c", "from multiprocessing.resource_tracker import main;main(5)",
+	    NULL};
+	r = ipcprof_synth_new(1003, 0, 1000, IPCPROF_ORIGIN_SPAWN, tracker, 0);
+	r->proc.start_ns = 2 * S;
+	r->proc.start_realtime_ns = 1700000000 * S + S;
+	r->proc.end_ns = 3 * S;
+	r->proc.end_how = IPCPROF_END_EXIT;
+	put(dir, r);
 
-        r = ipcprof_synth_new(1004, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
-        r->proc.start_ns = 2 * S;
-        r->proc.start_realtime_ns = 1700000000 * S + S;
-        r->proc.end_ns = 3 * S;
-        r->proc.end_how = IPCPROF_END_EXEC;
-        r->proc.user_ns = S / 10;
-        put(dir, r);
+	r = ipcprof_synth_new(1004, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
+	r->proc.start_ns = 2 * S;
+	r->proc.start_realtime_ns = 1700000000 * S + S;
+	r->proc.end_ns = 3 * S;
+	r->proc.end_how = IPCPROF_END_EXEC;
+	r->proc.user_ns = S / 10;
+	put(dir, r);
 
-        static const char *const hostile[] = {"<script>alert(1)</script>", "</script><b>x",
-                                              "bad\xff\xfeutf8", "\x1b[31mred", NULL};
-        r = ipcprof_synth_new(1004, 1, 1000, IPCPROF_ORIGIN_EXEC, hostile, 4);
-        r->proc.start_ns = 3 * S;
-        r->proc.start_realtime_ns = 1700000000 * S + 2 * S;
-        r->proc.end_ns = 4 * S;
-        r->proc.end_how = IPCPROF_END_EXIT;
-        r->proc.user_ns = 3 * S / 10; /* rusage counts the image before exec too */
-        t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
-        tc = &r->channels[t];
-        tc->family = 10;
-        tc->local_port = 40000;
-        tc->peer_port = 5000;
-        memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
-        memcpy(tc->peer_addr, tc->local_addr, 16);
-        ipcprof_synth_io(r, t, IPCPROF_DIR_IN, 1, 777, S / 1000, S / 1000, 1);
-        put(dir, r);
+	static const char *const hostile[] = {"<script>alert(1)</script>", "</script><b>x",
+					      "bad\xff\xfeutf8", "\x1b[31mred", NULL};
+	r = ipcprof_synth_new(1004, 1, 1000, IPCPROF_ORIGIN_EXEC, hostile, 4);
+	r->proc.start_ns = 3 * S;
+	r->proc.start_realtime_ns = 1700000000 * S + 2 * S;
+	r->proc.end_ns = 4 * S;
+	r->proc.end_how = IPCPROF_END_EXIT;
+	r->proc.user_ns = 3 * S / 10; /* rusage counts the image before exec too */
+	t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
+	tc = &r->channels[t];
+	tc->family = 10;
+	tc->local_port = 40000;
+	tc->peer_port = 5000;
+	memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
+	memcpy(tc->peer_addr, tc->local_addr, 16);
+	ipcprof_synth_io(r, t, IPCPROF_DIR_IN, 1, 777, S / 1000, S / 1000, 1);
+	put(dir, r);
 }
 
 /* Damaged files next to good ones: each must be named, the good ones still reported. */
 static void damaged(const char *dir)
 {
-        basic(dir);
-        char p[4096];
-        FILE *f;
-        snprintf(p, sizeof(p), "%s/2000.0.ipcrec", dir);
-        if (!(f = fopen(p, "w")))
-                fail(p);
-        fputs("this is not a record at all, just text in a file with the suffix\n", f);
-        fclose(f);
-        /* header cut in the middle */
-        struct ipcprof_record *r =
-            ipcprof_synth_new(2001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
-        r->proc.start_ns = 2 * S;
-        snprintf(p, sizeof(p), "%s/2001.0.ipcrec", dir);
-        if (!(f = fopen(p, "w")))
-                fail(p);
-        fwrite(r, 1, 5000, f);
-        fclose(f);
-        free(r);
-        /* another record format version */
-        r = ipcprof_synth_new(2002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
-        r->version = 99;
-        put(dir, r);
-        /* timeline cut short: the record itself is whole, so it still counts */
-        r = ipcprof_synth_new(2003, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 100);
-        r->proc.start_ns = 2 * S;
-        r->proc.end_ns = 3 * S;
-        r->proc.end_how = IPCPROF_END_EXIT;
-        for (int i = 0; i < 100; i++)
-                ipcprof_synth_interval(
-                    r, ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 5000 + (uint64_t)i, 0, 3),
-                    IPCPROF_DIR_OUT, 2003, 2 * S + (uint64_t)i, 2 * S + (uint64_t)i + 1, 1, 1);
-        put(dir, r);
-        snprintf(p, sizeof(p), "%s/2003.0.ipcrec", dir);
-        if (truncate(p,
-                     (off_t)(sizeof(struct ipcprof_record) + 10 * sizeof(struct ipcprof_interval))))
-                fail(p);
-        /* an empty file */
-        snprintf(p, sizeof(p), "%s/2004.0.ipcrec", dir);
-        if (!(f = fopen(p, "w")))
-                fail(p);
-        fclose(f);
+	basic(dir);
+	char p[4096];
+	FILE *f;
+	snprintf(p, sizeof(p), "%s/2000.0.ipcrec", dir);
+	if (!(f = fopen(p, "w")))
+		fail(p);
+	fputs("this is not a record at all, just text in a file with the suffix\n", f);
+	fclose(f);
+	/* header cut in the middle */
+	struct ipcprof_record *r =
+	    ipcprof_synth_new(2001, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
+	r->proc.start_ns = 2 * S;
+	snprintf(p, sizeof(p), "%s/2001.0.ipcrec", dir);
+	if (!(f = fopen(p, "w")))
+		fail(p);
+	fwrite(r, 1, 5000, f);
+	fclose(f);
+	free(r);
+	/* another record format version */
+	r = ipcprof_synth_new(2002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
+	r->version = 99;
+	put(dir, r);
+	/* timeline cut short: the record itself is whole, so it still counts */
+	r = ipcprof_synth_new(2003, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 100);
+	r->proc.start_ns = 2 * S;
+	r->proc.end_ns = 3 * S;
+	r->proc.end_how = IPCPROF_END_EXIT;
+	for (int i = 0; i < 100; i++)
+		ipcprof_synth_interval(
+		    r, ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 5000 + (uint64_t)i, 0, 3),
+		    IPCPROF_DIR_OUT, 2003, 2 * S + (uint64_t)i, 2 * S + (uint64_t)i + 1, 1, 1);
+	put(dir, r);
+	snprintf(p, sizeof(p), "%s/2003.0.ipcrec", dir);
+	if (truncate(p,
+		     (off_t)(sizeof(struct ipcprof_record) + 10 * sizeof(struct ipcprof_interval))))
+		fail(p);
+	/* an empty file */
+	snprintf(p, sizeof(p), "%s/2004.0.ipcrec", dir);
+	if (!(f = fopen(p, "w")))
+		fail(p);
+	fclose(f);
 }
 
 /* The basic run with the probes' figures: 1002, whose calls were never sampled, gets the kernel's
  * split (a quarter on-CPU); 1001's pipe reads are split a tenth on-CPU. */
 static void kernel(const char *dir)
 {
-        basic(dir);
-        struct {
-                struct ipcprof_kernel_header h;
-                struct ipcprof_kernel_image img[4];
-        } *k = calloc(1, sizeof(*k));
-        if (!k)
-                fail("calloc");
-        memcpy(k->h.magic, IPCPROF_KERNEL_MAGIC, sizeof(IPCPROF_KERNEL_MAGIC));
-        k->h.version = IPCPROF_KERNEL_VERSION;
-        k->h.header_size = sizeof(k->h);
-        k->h.image_size = sizeof(k->img[0]);
-        k->h.thread_size = sizeof(struct ipcprof_kernel_thread);
-        k->h.images = 4;
-        k->h.root_pid = 1000;
-        k->img[0].pid = 1002;
-        k->img[0].start_ns = S + S / 5;
-        struct ipcprof_kernel_calls *c =
-            &k->img[0].total.io[IPCPROF_KFD_UNIX_STREAM][IPCPROF_KDIR_IN][0];
-        c->calls = 40;
-        c->bytes = 3000000;
-        c->time_ns = 2 * S;
-        c->blocked_ns = 5 * S / 4;
-        c->runq_ns = S / 4;
-        k->img[0].total.faults[IPCPROF_KFAULT_SHMEM].faults = 10;
-        k->img[0].total.faults[IPCPROF_KFAULT_SHMEM].bytes = 40960;
-        k->img[1].pid = 1001;
-        k->img[1].start_ns = S + S / 10;
-        c = &k->img[1].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_IN][0];
-        c->calls = 64;
-        c->bytes = 4000000;
-        c->time_ns = S;
-        c->blocked_ns = 9 * S / 10;
-        k->img[1].total.wait[IPCPROF_KWAIT_FUTEX].time_ns = 3 * S;
-        /* The kernel follows the root from before its exec: the preload's 1000.0 is its seq 1. */
-        k->img[2].pid = 1000;
-        k->img[2].start_ns = S / 4;
-        k->img[2].end_ns = S / 2;
-        k->img[2].end_how = IPCPROF_KEND_EXEC;
-        k->img[2].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_IN][0].time_ns = S / 10;
-        k->img[3].pid = 1000;
-        k->img[3].seq = 1;
-        k->img[3].start_ns = S / 2;
-        k->img[3].end_ns = 11 * S;
-        k->img[3].end_how = IPCPROF_KEND_EXIT;
-        c = &k->img[3].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_OUT][0];
-        c->time_ns = 2 * S;
-        c->blocked_ns = S;
-        char p[4096];
-        snprintf(p, sizeof(p), "%s/%s", dir, IPCPROF_KERNEL_FILE);
-        FILE *f = fopen(p, "w");
-        if (!f || fwrite(k, sizeof(*k), 1, f) != 1 || fclose(f) != 0)
-                fail(p);
-        free(k);
+	basic(dir);
+	struct {
+		struct ipcprof_kernel_header h;
+		struct ipcprof_kernel_image img[4];
+	} *k = calloc(1, sizeof(*k));
+	if (!k)
+		fail("calloc");
+	memcpy(k->h.magic, IPCPROF_KERNEL_MAGIC, sizeof(IPCPROF_KERNEL_MAGIC));
+	k->h.version = IPCPROF_KERNEL_VERSION;
+	k->h.header_size = sizeof(k->h);
+	k->h.image_size = sizeof(k->img[0]);
+	k->h.thread_size = sizeof(struct ipcprof_kernel_thread);
+	k->h.images = 4;
+	k->h.root_pid = 1000;
+	k->img[0].pid = 1002;
+	k->img[0].start_ns = S + S / 5;
+	struct ipcprof_kernel_calls *c =
+	    &k->img[0].total.io[IPCPROF_KFD_UNIX_STREAM][IPCPROF_KDIR_IN][0];
+	c->calls = 40;
+	c->bytes = 3000000;
+	c->time_ns = 2 * S;
+	c->blocked_ns = 5 * S / 4;
+	c->runq_ns = S / 4;
+	k->img[0].total.faults[IPCPROF_KFAULT_SHMEM].faults = 10;
+	k->img[0].total.faults[IPCPROF_KFAULT_SHMEM].bytes = 40960;
+	k->img[1].pid = 1001;
+	k->img[1].start_ns = S + S / 10;
+	c = &k->img[1].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_IN][0];
+	c->calls = 64;
+	c->bytes = 4000000;
+	c->time_ns = S;
+	c->blocked_ns = 9 * S / 10;
+	k->img[1].total.wait[IPCPROF_KWAIT_FUTEX].time_ns = 3 * S;
+	/* The kernel follows the root from before its exec: the preload's 1000.0 is its seq 1. */
+	k->img[2].pid = 1000;
+	k->img[2].start_ns = S / 4;
+	k->img[2].end_ns = S / 2;
+	k->img[2].end_how = IPCPROF_KEND_EXEC;
+	k->img[2].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_IN][0].time_ns = S / 10;
+	k->img[3].pid = 1000;
+	k->img[3].seq = 1;
+	k->img[3].start_ns = S / 2;
+	k->img[3].end_ns = 11 * S;
+	k->img[3].end_how = IPCPROF_KEND_EXIT;
+	c = &k->img[3].total.io[IPCPROF_KFD_PIPE][IPCPROF_KDIR_OUT][0];
+	c->time_ns = 2 * S;
+	c->blocked_ns = S;
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/%s", dir, IPCPROF_KERNEL_FILE);
+	FILE *f = fopen(p, "w");
+	if (!f || fwrite(k, sizeof(*k), 1, f) != 1 || fclose(f) != 0)
+		fail(p);
+	free(k);
 }
 
 /* One TCP connection between two hosts, each with its own session folder. */
 static void hosts(const char *dir1, const char *dir2)
 {
-        static const uint8_t ha[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
-        static const uint8_t hb[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
-        for (int h = 0; h < 2; h++) {
-                struct ipcprof_record *r =
-                    ipcprof_synth_new(500, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 4);
-                snprintf(r->proc.hostname, sizeof(r->proc.hostname), "host-%c", 'a' + h);
-                snprintf(r->proc.boot_id, sizeof(r->proc.boot_id), "boot-%c", 'a' + h);
-                /* different monotonic clocks, one realtime */
-                r->proc.start_ns = (uint64_t)(h ? 500 : 7) * S;
-                r->proc.start_realtime_ns = 1700000000 * S;
-                r->proc.end_ns = r->proc.start_ns + 2 * S;
-                r->proc.end_how = IPCPROF_END_EXIT;
-                r->proc.user_ns = S;
-                int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
-                struct ipcprof_channel *c = &r->channels[t];
-                c->flags = IPCPROF_CH_NETWORK;
-                c->family = 2;
-                c->local_port = h ? 8000 : 51000;
-                c->peer_port = h ? 51000 : 8000;
-                memcpy(c->local_addr, h ? hb : ha, 16);
-                memcpy(c->peer_addr, h ? ha : hb, 16);
-                ipcprof_synth_io(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 10, 123456, S / 2,
-                                 S / 4, 1);
-                ipcprof_synth_interval(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 500,
-                                       r->proc.start_ns + S / 2, r->proc.start_ns + S, 123456, 10);
-                put(h ? dir2 : dir1, r);
-        }
+	static const uint8_t ha[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+	static const uint8_t hb[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
+	for (int h = 0; h < 2; h++) {
+		struct ipcprof_record *r =
+		    ipcprof_synth_new(500, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 4);
+		snprintf(r->proc.hostname, sizeof(r->proc.hostname), "host-%c", 'a' + h);
+		snprintf(r->proc.boot_id, sizeof(r->proc.boot_id), "boot-%c", 'a' + h);
+		/* different monotonic clocks, one realtime */
+		r->proc.start_ns = (uint64_t)(h ? 500 : 7) * S;
+		r->proc.start_realtime_ns = 1700000000 * S;
+		r->proc.end_ns = r->proc.start_ns + 2 * S;
+		r->proc.end_how = IPCPROF_END_EXIT;
+		r->proc.user_ns = S;
+		int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
+		struct ipcprof_channel *c = &r->channels[t];
+		c->flags = IPCPROF_CH_NETWORK;
+		c->family = 2;
+		c->local_port = h ? 8000 : 51000;
+		c->peer_port = h ? 51000 : 8000;
+		memcpy(c->local_addr, h ? hb : ha, 16);
+		memcpy(c->peer_addr, h ? ha : hb, 16);
+		ipcprof_synth_io(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 10, 123456, S / 2,
+				 S / 4, 1);
+		ipcprof_synth_interval(r, t, h ? IPCPROF_DIR_IN : IPCPROF_DIR_OUT, 500,
+				       r->proc.start_ns + S / 2, r->proc.start_ns + S, 123456, 10);
+		put(h ? dir2 : dir1, r);
+	}
 }
 
 /* n processes, each with 10 channels: pipes to the next five and from the previous five. */
 static void many(const char *dir, int n, uint32_t timeline)
 {
-        for (int i = 0; i < n; i++) {
-                struct ipcprof_record *r = ipcprof_synth_new(
-                    10000 + i, 0, i ? 10000 : 0, i ? IPCPROF_ORIGIN_FORK : IPCPROF_ORIGIN_ROOT,
-                    py_main, timeline);
-                r->proc.start_ns = S + (uint64_t)i * 1000;
-                r->proc.start_realtime_ns = 1700000000 * S + (uint64_t)i * 1000;
-                r->proc.end_ns = 20 * S;
-                r->proc.end_how = IPCPROF_END_EXIT;
-                r->proc.user_ns = 5 * S;
-                for (int d = 1; d <= 5; d++) {
-                        int o = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12,
-                                                      (uint64_t)i * 8 + (uint64_t)d, 0, 2 * d);
-                        ipcprof_synth_io(r, o, IPCPROF_DIR_OUT, 100, 1000000, S / 10, S / 20, 1);
-                        int from = (i - d + n) % n;
-                        int in =
-                            ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12,
-                                                  (uint64_t)from * 8 + (uint64_t)d, 0, 2 * d + 1);
-                        ipcprof_synth_io(r, in, IPCPROF_DIR_IN, 200, 1000000, S / 5, S / 20, 1);
-                        for (uint32_t k = 0; k < timeline / 10; k++) {
-                                uint64_t t0 = 2 * S + (uint64_t)(d * 100 + (int)k) * 1000000;
-                                ipcprof_synth_interval(r, o, IPCPROF_DIR_OUT, (uint32_t)(10000 + i),
-                                                       t0, t0 + 500000, 10000, 1);
-                                ipcprof_synth_interval(r, in, IPCPROF_DIR_IN, (uint32_t)(10000 + i),
-                                                       t0 + 500000, t0 + 900000, 5000, 2);
-                        }
-                }
-                r->fingerprints[1] = (struct ipcprof_fingerprint){
-                    .hash = 77, .size = 100000, .count = 3, .channel = 0};
-                put(dir, r);
-        }
+	for (int i = 0; i < n; i++) {
+		struct ipcprof_record *r = ipcprof_synth_new(
+		    10000 + i, 0, i ? 10000 : 0, i ? IPCPROF_ORIGIN_FORK : IPCPROF_ORIGIN_ROOT,
+		    py_main, timeline);
+		r->proc.start_ns = S + (uint64_t)i * 1000;
+		r->proc.start_realtime_ns = 1700000000 * S + (uint64_t)i * 1000;
+		r->proc.end_ns = 20 * S;
+		r->proc.end_how = IPCPROF_END_EXIT;
+		r->proc.user_ns = 5 * S;
+		for (int d = 1; d <= 5; d++) {
+			int o = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12,
+						      (uint64_t)i * 8 + (uint64_t)d, 0, 2 * d);
+			ipcprof_synth_io(r, o, IPCPROF_DIR_OUT, 100, 1000000, S / 10, S / 20, 1);
+			int from = (i - d + n) % n;
+			int in =
+			    ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12,
+						  (uint64_t)from * 8 + (uint64_t)d, 0, 2 * d + 1);
+			ipcprof_synth_io(r, in, IPCPROF_DIR_IN, 200, 1000000, S / 5, S / 20, 1);
+			for (uint32_t k = 0; k < timeline / 10; k++) {
+				uint64_t t0 = 2 * S + (uint64_t)(d * 100 + (int)k) * 1000000;
+				ipcprof_synth_interval(r, o, IPCPROF_DIR_OUT, (uint32_t)(10000 + i),
+						       t0, t0 + 500000, 10000, 1);
+				ipcprof_synth_interval(r, in, IPCPROF_DIR_IN, (uint32_t)(10000 + i),
+						       t0 + 500000, t0 + 900000, 5000, 2);
+			}
+		}
+		r->fingerprints[1] = (struct ipcprof_fingerprint){
+		    .hash = 77, .size = 100000, .count = 3, .channel = 0};
+		put(dir, r);
+	}
 }
 
 int main(int argc, char **argv)
 {
-        if (argc < 3) {
-                fprintf(
-                    stderr,
-                    "usage: %s basic|kernel|damaged|many DIR [N [TIMELINE]] | hosts DIR1 DIR2\n",
-                    argv[0]);
-                return 2;
-        }
-        for (int i = 2; i < argc && i < 4; i++)
-                if (strcmp(argv[1], "many") || i == 2)
-                        mkdir(argv[i], 0700);
-        if (!strcmp(argv[1], "basic"))
-                basic(argv[2]);
-        else if (!strcmp(argv[1], "kernel"))
-                kernel(argv[2]);
-        else if (!strcmp(argv[1], "damaged"))
-                damaged(argv[2]);
-        else if (!strcmp(argv[1], "hosts") && argc == 4)
-                hosts(argv[2], argv[3]);
-        else if (!strcmp(argv[1], "many"))
-                many(argv[2], argc > 3 ? atoi(argv[3]) : 1000,
-                     argc > 4 ? (uint32_t)atoi(argv[4]) : 20);
-        else {
-                fprintf(stderr, "%s: unknown scenario %s\n", argv[0], argv[1]);
-                return 2;
-        }
-        return 0;
+	if (argc < 3) {
+		fprintf(
+		    stderr,
+		    "usage: %s basic|kernel|damaged|many DIR [N [TIMELINE]] | hosts DIR1 DIR2\n",
+		    argv[0]);
+		return 2;
+	}
+	for (int i = 2; i < argc && i < 4; i++)
+		if (strcmp(argv[1], "many") || i == 2)
+			mkdir(argv[i], 0700);
+	if (!strcmp(argv[1], "basic"))
+		basic(argv[2]);
+	else if (!strcmp(argv[1], "kernel"))
+		kernel(argv[2]);
+	else if (!strcmp(argv[1], "damaged"))
+		damaged(argv[2]);
+	else if (!strcmp(argv[1], "hosts") && argc == 4)
+		hosts(argv[2], argv[3]);
+	else if (!strcmp(argv[1], "many"))
+		many(argv[2], argc > 3 ? atoi(argv[3]) : 1000,
+		     argc > 4 ? (uint32_t)atoi(argv[4]) : 20);
+	else {
+		fprintf(stderr, "%s: unknown scenario %s\n", argv[0], argv[1]);
+		return 2;
+	}
+	return 0;
 }

@@ -18,318 +18,318 @@ static const char *const argv_py[] = {"/usr/bin/python3", "x.py", NULL};
 
 static void test_record_check(void **state)
 {
-        (void)state;
-        char msg[256];
-        struct ipcprof_record *r = ipcprof_synth_new(1, 0, 0, IPCPROF_ORIGIN_ROOT, argv_py, 10);
-        size_t size = r->file_size;
-        assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), 0);
-        /* a timeline cut short is usable, and says how much is left */
-        assert_int_equal(
-            ipcprof_record_check(r, r->record_size + 3 * r->interval_size, msg, sizeof(msg)), 1);
-        assert_string_equal(msg, "truncated timeline: 3 of 10 intervals present");
-        assert_int_equal(ipcprof_record_check(r, r->record_size - 1, msg, sizeof(msg)), -1);
-        assert_non_null(strstr(msg, "truncated"));
-        assert_int_equal(ipcprof_record_check(r, 20, msg, sizeof(msg)), -1);
-        r->file_size++;
-        assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
-        r->file_size--;
-        r->record_size -= 8;
-        assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
-        assert_non_null(strstr(msg, "layout differs"));
-        r->record_size += 8;
-        r->channels_used = IPCPROF_MAX_CHANNELS + 1;
-        assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
-        r->channels_used = 0;
-        r->version = 2;
-        assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
-        assert_non_null(strstr(msg, "version 2"));
-        r->magic[0] = 'X';
-        assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
-        assert_non_null(strstr(msg, "magic"));
-        free(r);
+	(void)state;
+	char msg[256];
+	struct ipcprof_record *r = ipcprof_synth_new(1, 0, 0, IPCPROF_ORIGIN_ROOT, argv_py, 10);
+	size_t size = r->file_size;
+	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), 0);
+	/* a timeline cut short is usable, and says how much is left */
+	assert_int_equal(
+	    ipcprof_record_check(r, r->record_size + 3 * r->interval_size, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "truncated timeline: 3 of 10 intervals present");
+	assert_int_equal(ipcprof_record_check(r, r->record_size - 1, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "truncated"));
+	assert_int_equal(ipcprof_record_check(r, 20, msg, sizeof(msg)), -1);
+	r->file_size++;
+	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
+	r->file_size--;
+	r->record_size -= 8;
+	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "layout differs"));
+	r->record_size += 8;
+	r->channels_used = IPCPROF_MAX_CHANNELS + 1;
+	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
+	r->channels_used = 0;
+	r->version = 2;
+	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "version 2"));
+	r->magic[0] = 'X';
+	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "magic"));
+	free(r);
 }
 
 static void test_utf8(void **state)
 {
-        (void)state;
-        struct {
-                const char *in, *out;
-        } cases[] = {
-            {"plain", "plain"},
-            {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
-             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
-            {"a\xff"
-             "b",
-             "a\xef\xbf\xbd"
-             "b"},
-            {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
-            {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
-            {"cut \xe2\x82", "cut \xef\xbf\xbd\xef\xbf\xbd"},
-        };
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                char *s = ipcprof_utf8_dup(cases[i].in, strlen(cases[i].in) + 1);
-                assert_string_equal(s, cases[i].out);
-                free(s);
-        }
-        /* a field without its NUL stops at the field's end */
-        char field[4] = {'a', 'b', 'c', 'd'};
-        char *s = ipcprof_utf8_dup(field, sizeof(field));
-        assert_string_equal(s, "abcd");
-        free(s);
+	(void)state;
+	struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+	    {"a\xff"
+	     "b",
+	     "a\xef\xbf\xbd"
+	     "b"},
+	    {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
+	    {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+	    {"cut \xe2\x82", "cut \xef\xbf\xbd\xef\xbf\xbd"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = ipcprof_utf8_dup(cases[i].in, strlen(cases[i].in) + 1);
+		assert_string_equal(s, cases[i].out);
+		free(s);
+	}
+	/* a field without its NUL stops at the field's end */
+	char field[4] = {'a', 'b', 'c', 'd'};
+	char *s = ipcprof_utf8_dup(field, sizeof(field));
+	assert_string_equal(s, "abcd");
+	free(s);
 }
 
 static void test_term_str(void **state)
 {
-        (void)state;
-        char out[64];
-        ipcprof_term_str("\x1b[31mred\x7f", out, sizeof(out));
-        assert_string_equal(out, "\\x1b[31mred\\x7f");
-        ipcprof_term_str("caf\xc3\xa9 \xc2\x9b \xff", out, sizeof(out));
-        assert_string_equal(out, "caf\xc3\xa9 \\xc2\\x9b \\xff");
-        ipcprof_term_str("abcdef", out, 4);
-        assert_string_equal(out, "abc");
-        ipcprof_term_str("\xc3\xa9\xc3\xa9", out, 4); /* never half a character */
-        assert_string_equal(out, "\xc3\xa9");
+	(void)state;
+	char out[64];
+	ipcprof_term_str("\x1b[31mred\x7f", out, sizeof(out));
+	assert_string_equal(out, "\\x1b[31mred\\x7f");
+	ipcprof_term_str("caf\xc3\xa9 \xc2\x9b \xff", out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9 \\xc2\\x9b \\xff");
+	ipcprof_term_str("abcdef", out, 4);
+	assert_string_equal(out, "abc");
+	ipcprof_term_str("\xc3\xa9\xc3\xa9", out, 4); /* never half a character */
+	assert_string_equal(out, "\xc3\xa9");
 }
 
 static void test_fmt(void **state)
 {
-        (void)state;
-        char b[32];
-        ipcprof_fmt_bytes(999, b, sizeof(b));
-        assert_string_equal(b, "999 B");
-        ipcprof_fmt_bytes(160000000, b, sizeof(b));
-        assert_string_equal(b, "160 MB");
-        ipcprof_fmt_bytes(1500, b, sizeof(b));
-        assert_string_equal(b, "1.50 kB");
-        ipcprof_fmt_ns(1500000, b, sizeof(b));
-        assert_string_equal(b, "1.5 ms");
-        ipcprof_fmt_ns(2 * S, b, sizeof(b));
-        assert_string_equal(b, "2.00 s");
+	(void)state;
+	char b[32];
+	ipcprof_fmt_bytes(999, b, sizeof(b));
+	assert_string_equal(b, "999 B");
+	ipcprof_fmt_bytes(160000000, b, sizeof(b));
+	assert_string_equal(b, "160 MB");
+	ipcprof_fmt_bytes(1500, b, sizeof(b));
+	assert_string_equal(b, "1.50 kB");
+	ipcprof_fmt_ns(1500000, b, sizeof(b));
+	assert_string_equal(b, "1.5 ms");
+	ipcprof_fmt_ns(2 * S, b, sizeof(b));
+	assert_string_equal(b, "2.00 s");
 }
 
 static struct ipcprof_channel chans[4];
 
 static void image_with(struct ipcprof_image *g, uint64_t wall, uint64_t cpu, uint32_t nchan)
 {
-        memset(g, 0, sizeof(*g));
-        g->wall_ns = wall;
-        g->proc.user_ns = cpu;
-        g->chan = chans;
-        g->nchan = nchan;
+	memset(g, 0, sizeof(*g));
+	g->wall_ns = wall;
+	g->proc.user_ns = cpu;
+	g->chan = chans;
+	g->nchan = nchan;
 }
 
 static void test_attribute(void **state)
 {
-        (void)state;
-        struct ipcprof_image g;
-        struct ipcprof_attr a;
-        memset(chans, 0, sizeof(chans));
-        /* sampled: 40% on-CPU of 2 s; the unsampled second channel takes the same ratio */
-        chans[0].dir[0] = (struct ipcprof_dir_stats){
-            .time_ns = 2 * S, .sampled_wall_ns = S, .sampled_cpu_ns = 4 * S / 10};
-        chans[1].dir[1] = (struct ipcprof_dir_stats){.time_ns = S};
-        image_with(&g, 10 * S, 3 * S, 2);
-        ipcprof_attribute(&g, &a);
-        assert_true(a.split_sampled);
-        assert_int_equal(a.ipc_ns, 3 * S);
-        assert_int_equal(a.ipc_transfer_ns, 12 * S / 10);
-        assert_int_equal(a.ipc_wait_ns, 18 * S / 10);
-        assert_int_equal(a.compute_ns, 18 * S / 10);
-        assert_int_equal(a.other_ns, 10 * S - 48 * S / 10);
-        assert_false(a.basis_thread_sum);
+	(void)state;
+	struct ipcprof_image g;
+	struct ipcprof_attr a;
+	memset(chans, 0, sizeof(chans));
+	/* sampled: 40% on-CPU of 2 s; the unsampled second channel takes the same ratio */
+	chans[0].dir[0] = (struct ipcprof_dir_stats){
+	    .time_ns = 2 * S, .sampled_wall_ns = S, .sampled_cpu_ns = 4 * S / 10};
+	chans[1].dir[1] = (struct ipcprof_dir_stats){.time_ns = S};
+	image_with(&g, 10 * S, 3 * S, 2);
+	ipcprof_attribute(&g, &a);
+	assert_true(a.split_sampled);
+	assert_int_equal(a.ipc_ns, 3 * S);
+	assert_int_equal(a.ipc_transfer_ns, 12 * S / 10);
+	assert_int_equal(a.ipc_wait_ns, 18 * S / 10);
+	assert_int_equal(a.compute_ns, 18 * S / 10);
+	assert_int_equal(a.other_ns, 10 * S - 48 * S / 10);
+	assert_false(a.basis_thread_sum);
 
-        /* several threads blocked in reads: the summed time exceeds wall time */
-        memset(chans, 0, sizeof(chans));
-        chans[0].dir[1] =
-            (struct ipcprof_dir_stats){.time_ns = 9 * S, .sampled_wall_ns = S, .sampled_cpu_ns = 0};
-        image_with(&g, 5 * S, 2 * S, 1);
-        ipcprof_attribute(&g, &a);
-        assert_true(a.basis_thread_sum);
-        assert_int_equal(a.basis_ns, 11 * S);
-        assert_int_equal(a.other_ns, 0);
+	/* several threads blocked in reads: the summed time exceeds wall time */
+	memset(chans, 0, sizeof(chans));
+	chans[0].dir[1] =
+	    (struct ipcprof_dir_stats){.time_ns = 9 * S, .sampled_wall_ns = S, .sampled_cpu_ns = 0};
+	image_with(&g, 5 * S, 2 * S, 1);
+	ipcprof_attribute(&g, &a);
+	assert_true(a.basis_thread_sum);
+	assert_int_equal(a.basis_ns, 11 * S);
+	assert_int_equal(a.other_ns, 0);
 
-        /* no sample: all IPC time is wait, and the report says so */
-        memset(chans, 0, sizeof(chans));
-        chans[0].dir[0] = (struct ipcprof_dir_stats){.time_ns = S};
-        image_with(&g, 4 * S, S, 1);
-        ipcprof_attribute(&g, &a);
-        assert_true(a.split_unknown);
-        assert_int_equal(a.ipc_wait_ns, S);
-        assert_int_equal(a.ipc_transfer_ns, 0);
+	/* no sample: all IPC time is wait, and the report says so */
+	memset(chans, 0, sizeof(chans));
+	chans[0].dir[0] = (struct ipcprof_dir_stats){.time_ns = S};
+	image_with(&g, 4 * S, S, 1);
+	ipcprof_attribute(&g, &a);
+	assert_true(a.split_unknown);
+	assert_int_equal(a.ipc_wait_ns, S);
+	assert_int_equal(a.ipc_transfer_ns, 0);
 
-        /* the kernel's split wins over samples */
-        chans[0].dir[0].sampled_wall_ns = S;
-        chans[0].dir[0].sampled_cpu_ns = S;
-        g.kernel = true;
-        g.kernel_oncpu_ns = S / 4;
-        g.kernel_offcpu_ns = 3 * S / 4;
-        ipcprof_attribute(&g, &a);
-        assert_true(a.split_kernel);
-        assert_int_equal(a.ipc_transfer_ns, S / 4);
+	/* the kernel's split wins over samples */
+	chans[0].dir[0].sampled_wall_ns = S;
+	chans[0].dir[0].sampled_cpu_ns = S;
+	g.kernel = true;
+	g.kernel_oncpu_ns = S / 4;
+	g.kernel_offcpu_ns = 3 * S / 4;
+	ipcprof_attribute(&g, &a);
+	assert_true(a.split_kernel);
+	assert_int_equal(a.ipc_transfer_ns, S / 4);
 
-        /* samples that missed the long blocking calls: transfer is capped by the CPU time */
-        memset(chans, 0, sizeof(chans));
-        chans[0].dir[1] = (struct ipcprof_dir_stats){
-            .time_ns = 3 * S, .sampled_wall_ns = S / 1000, .sampled_cpu_ns = S / 1000};
-        image_with(&g, 4 * S, S / 10, 1);
-        ipcprof_attribute(&g, &a);
-        assert_int_equal(a.ipc_transfer_ns, S / 10);
-        assert_int_equal(a.ipc_wait_ns, 3 * S - S / 10);
-        assert_int_equal(a.compute_ns, 0);
-        /* ... unless the CPU time is unknown (killed unseen) */
-        g.wall_lower_bound = true;
-        g.proc.user_ns = 0;
-        ipcprof_attribute(&g, &a);
-        assert_int_equal(a.ipc_transfer_ns, 3 * S);
+	/* samples that missed the long blocking calls: transfer is capped by the CPU time */
+	memset(chans, 0, sizeof(chans));
+	chans[0].dir[1] = (struct ipcprof_dir_stats){
+	    .time_ns = 3 * S, .sampled_wall_ns = S / 1000, .sampled_cpu_ns = S / 1000};
+	image_with(&g, 4 * S, S / 10, 1);
+	ipcprof_attribute(&g, &a);
+	assert_int_equal(a.ipc_transfer_ns, S / 10);
+	assert_int_equal(a.ipc_wait_ns, 3 * S - S / 10);
+	assert_int_equal(a.compute_ns, 0);
+	/* ... unless the CPU time is unknown (killed unseen) */
+	g.wall_lower_bound = true;
+	g.proc.user_ns = 0;
+	ipcprof_attribute(&g, &a);
+	assert_int_equal(a.ipc_transfer_ns, 3 * S);
 
-        /* a sample reporting more CPU than wall (clock skew) is capped at all on-CPU */
-        memset(chans, 0, sizeof(chans));
-        chans[0].dir[0] =
-            (struct ipcprof_dir_stats){.time_ns = S, .sampled_wall_ns = S, .sampled_cpu_ns = 2 * S};
-        image_with(&g, 4 * S, 2 * S, 1);
-        ipcprof_attribute(&g, &a);
-        assert_int_equal(a.ipc_transfer_ns, S);
-        assert_int_equal(a.compute_ns, S);
+	/* a sample reporting more CPU than wall (clock skew) is capped at all on-CPU */
+	memset(chans, 0, sizeof(chans));
+	chans[0].dir[0] =
+	    (struct ipcprof_dir_stats){.time_ns = S, .sampled_wall_ns = S, .sampled_cpu_ns = 2 * S};
+	image_with(&g, 4 * S, 2 * S, 1);
+	ipcprof_attribute(&g, &a);
+	assert_int_equal(a.ipc_transfer_ns, S);
+	assert_int_equal(a.compute_ns, S);
 }
 
 static void role_of(const char *const *argv, uint32_t origin, const char *parent, int sib,
-                    const char *want)
+		    const char *want)
 {
-        struct ipcprof_record *r = ipcprof_synth_new(5, 0, 1, origin, argv, 0);
-        char role[48];
-        ipcprof_role(&r->proc, parent, sib, role, sizeof(role));
-        assert_string_equal(role, want);
-        free(r);
+	struct ipcprof_record *r = ipcprof_synth_new(5, 0, 1, origin, argv, 0);
+	char role[48];
+	ipcprof_role(&r->proc, parent, sib, role, sizeof(role));
+	assert_string_equal(role, want);
+	free(r);
 }
 
 static void test_role(void **state)
 {
-        (void)state;
-        static const char *const tracker[] = {
-            "python3", "-c", "from multiprocessing.resource_tracker import main;main(5)", NULL};
-        static const char *const spawn[] = {
-            "python3", "-c",
-            "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5)",
-            "--multiprocessing-fork", NULL};
-        static const char *const server[] = {
-            "python3", "-c", "from multiprocessing.forkserver import main; main(3, 4)", NULL};
-        static const char *const ls[] = {"/bin/ls", "-l", NULL};
-        role_of(argv_py, IPCPROF_ORIGIN_ROOT, NULL, 0, "main");
-        role_of(tracker, IPCPROF_ORIGIN_SPAWN, "main", 0, "resource tracker");
-        role_of(spawn, IPCPROF_ORIGIN_SPAWN, "main", 0, "spawned worker");
-        role_of(server, IPCPROF_ORIGIN_SPAWN, "main", 0, "forkserver");
-        role_of(server, IPCPROF_ORIGIN_FORK, "forkserver", 4, "forkserver");
-        role_of(argv_py, IPCPROF_ORIGIN_FORK, "forkserver", 4, "worker (forkserver)");
-        role_of(argv_py, IPCPROF_ORIGIN_FORK, "main", 4, "forked worker");
-        role_of(argv_py, IPCPROF_ORIGIN_FORK, "main", 1, "forked child");
-        role_of(ls, IPCPROF_ORIGIN_EXEC, "forked child", 0, "exec ls");
+	(void)state;
+	static const char *const tracker[] = {
+	    "python3", "-c", "from multiprocessing.resource_tracker import main;main(5)", NULL};
+	static const char *const spawn[] = {
+	    "python3", "-c",
+	    "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5)",
+	    "--multiprocessing-fork", NULL};
+	static const char *const server[] = {
+	    "python3", "-c", "from multiprocessing.forkserver import main; main(3, 4)", NULL};
+	static const char *const ls[] = {"/bin/ls", "-l", NULL};
+	role_of(argv_py, IPCPROF_ORIGIN_ROOT, NULL, 0, "main");
+	role_of(tracker, IPCPROF_ORIGIN_SPAWN, "main", 0, "resource tracker");
+	role_of(spawn, IPCPROF_ORIGIN_SPAWN, "main", 0, "spawned worker");
+	role_of(server, IPCPROF_ORIGIN_SPAWN, "main", 0, "forkserver");
+	role_of(server, IPCPROF_ORIGIN_FORK, "forkserver", 4, "forkserver");
+	role_of(argv_py, IPCPROF_ORIGIN_FORK, "forkserver", 4, "worker (forkserver)");
+	role_of(argv_py, IPCPROF_ORIGIN_FORK, "main", 4, "forked worker");
+	role_of(argv_py, IPCPROF_ORIGIN_FORK, "main", 1, "forked child");
+	role_of(ls, IPCPROF_ORIGIN_EXEC, "forked child", 0, "exec ls");
 }
 
 /* Adds an image with one channel to m; the model owns the allocations. */
 static struct ipcprof_channel *add_image(struct ipcprof_model *m, int pid, uint32_t kind)
 {
-        struct ipcprof_image *g = &m->img[m->nimg++];
-        memset(g, 0, sizeof(*g));
-        g->file = strdup("mem");
-        g->proc.pid = pid;
-        g->proc.origin = IPCPROF_ORIGIN_ROOT;
-        g->proc.start_ns = S;
-        g->proc.end_ns = 2 * S;
-        g->proc.end_how = IPCPROF_END_EXIT;
-        g->nchan = 1;
-        g->chan = calloc(1, sizeof(*g->chan));
-        g->chan->kind = kind;
-        return g->chan;
+	struct ipcprof_image *g = &m->img[m->nimg++];
+	memset(g, 0, sizeof(*g));
+	g->file = strdup("mem");
+	g->proc.pid = pid;
+	g->proc.origin = IPCPROF_ORIGIN_ROOT;
+	g->proc.start_ns = S;
+	g->proc.end_ns = 2 * S;
+	g->proc.end_how = IPCPROF_END_EXIT;
+	g->nchan = 1;
+	g->chan = calloc(1, sizeof(*g->chan));
+	g->chan->kind = kind;
+	return g->chan;
 }
 
 static void set_tcp(struct ipcprof_channel *c, uint8_t la, uint16_t lp, uint8_t pa, uint16_t pp)
 {
-        static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        memcpy(c->local_addr, v4, 12);
-        memcpy(c->peer_addr, v4, 12);
-        c->local_addr[12] = 10;
-        c->local_addr[15] = la;
-        c->peer_addr[12] = 10;
-        c->peer_addr[15] = pa;
-        c->local_port = lp;
-        c->peer_port = pp;
+	static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	memcpy(c->local_addr, v4, 12);
+	memcpy(c->peer_addr, v4, 12);
+	c->local_addr[12] = 10;
+	c->local_addr[15] = la;
+	c->peer_addr[12] = 10;
+	c->peer_addr[15] = pa;
+	c->local_port = lp;
+	c->peer_port = pp;
 }
 
 static void test_pairing(void **state)
 {
-        (void)state;
-        struct ipcprof_model m;
-        ipcprof_model_init(&m);
-        m.capimg = 8;
-        m.img = calloc(8, sizeof(*m.img));
-        /* unix socket: only one end knows its peer; the other's peer_ino is 0 */
-        struct ipcprof_channel *c = add_image(&m, 10, IPCPROF_KIND_UNIX_STREAM);
-        c->ino = 70;
-        c->peer_ino = 71;
-        c->dir[0] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 100};
-        c = add_image(&m, 11, IPCPROF_KIND_UNIX_STREAM);
-        c->ino = 71;
-        c->dir[1] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 100};
-        /* a server's two connections share its local port but are two channels */
-        c = add_image(&m, 20, IPCPROF_KIND_TCP);
-        set_tcp(c, 1, 80, 2, 5000);
-        c->dir[1] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 7};
-        c = add_image(&m, 21, IPCPROF_KIND_TCP);
-        set_tcp(c, 1, 80, 3, 6000);
-        c->dir[1] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 9};
-        c = add_image(&m, 22, IPCPROF_KIND_TCP);
-        set_tcp(c, 2, 5000, 1, 80);
-        c->dir[0] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 7};
-        c = add_image(&m, 23, IPCPROF_KIND_TCP);
-        set_tcp(c, 3, 6000, 1, 80);
-        c->dir[0] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 9};
-        assert_int_equal(ipcprof_model_build(&m), 0);
-        assert_int_equal(m.nlink, 3);
-        for (int l = 0; l < m.nlink; l++) {
-                assert_true(m.link[l].paired);
-                assert_int_equal(m.link[l].nend, 2);
-        }
-        assert_int_equal(m.ncell, 3);
-        assert_int_equal(m.cell[0].from, 0);
-        assert_int_equal(m.cell[0].to, 1);
-        assert_int_equal(m.cell[0].bytes, 100);
-        assert_int_equal(m.cell[1].from, 4);
-        assert_int_equal(m.cell[1].to, 2);
-        assert_int_equal(m.cell[1].bytes, 7);
-        assert_int_equal(m.cell[2].from, 5);
-        assert_int_equal(m.cell[2].to, 3);
-        assert_int_equal(m.cell[2].bytes, 9);
-        ipcprof_model_free(&m);
+	(void)state;
+	struct ipcprof_model m;
+	ipcprof_model_init(&m);
+	m.capimg = 8;
+	m.img = calloc(8, sizeof(*m.img));
+	/* unix socket: only one end knows its peer; the other's peer_ino is 0 */
+	struct ipcprof_channel *c = add_image(&m, 10, IPCPROF_KIND_UNIX_STREAM);
+	c->ino = 70;
+	c->peer_ino = 71;
+	c->dir[0] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 100};
+	c = add_image(&m, 11, IPCPROF_KIND_UNIX_STREAM);
+	c->ino = 71;
+	c->dir[1] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 100};
+	/* a server's two connections share its local port but are two channels */
+	c = add_image(&m, 20, IPCPROF_KIND_TCP);
+	set_tcp(c, 1, 80, 2, 5000);
+	c->dir[1] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 7};
+	c = add_image(&m, 21, IPCPROF_KIND_TCP);
+	set_tcp(c, 1, 80, 3, 6000);
+	c->dir[1] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 9};
+	c = add_image(&m, 22, IPCPROF_KIND_TCP);
+	set_tcp(c, 2, 5000, 1, 80);
+	c->dir[0] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 7};
+	c = add_image(&m, 23, IPCPROF_KIND_TCP);
+	set_tcp(c, 3, 6000, 1, 80);
+	c->dir[0] = (struct ipcprof_dir_stats){.calls = 1, .bytes = 9};
+	assert_int_equal(ipcprof_model_build(&m), 0);
+	assert_int_equal(m.nlink, 3);
+	for (int l = 0; l < m.nlink; l++) {
+		assert_true(m.link[l].paired);
+		assert_int_equal(m.link[l].nend, 2);
+	}
+	assert_int_equal(m.ncell, 3);
+	assert_int_equal(m.cell[0].from, 0);
+	assert_int_equal(m.cell[0].to, 1);
+	assert_int_equal(m.cell[0].bytes, 100);
+	assert_int_equal(m.cell[1].from, 4);
+	assert_int_equal(m.cell[1].to, 2);
+	assert_int_equal(m.cell[1].bytes, 7);
+	assert_int_equal(m.cell[2].from, 5);
+	assert_int_equal(m.cell[2].to, 3);
+	assert_int_equal(m.cell[2].bytes, 9);
+	ipcprof_model_free(&m);
 }
 
 static void test_html_safe_json(void **state)
 {
-        (void)state;
-        const char *hostile = "</script><!--<script>&amp;\xe2\x80\xa8";
-        json_t *j = json_pack("{s:s}", "argv", hostile);
-        size_t len = 0;
-        char *buf = ipcprof_json_text(j, &len);
-        assert_non_null(buf);
-        assert_int_equal(strlen(buf), len);
-        assert_null(strchr(buf, '<'));
-        assert_null(strchr(buf, '>'));
-        assert_null(strchr(buf, '&'));
-        json_t *back = json_loads(buf, 0, NULL);
-        assert_non_null(back);
-        assert_string_equal(json_string_value(json_object_get(back, "argv")), hostile);
-        json_decref(back);
-        json_decref(j);
-        free(buf);
+	(void)state;
+	const char *hostile = "</script><!--<script>&amp;\xe2\x80\xa8";
+	json_t *j = json_pack("{s:s}", "argv", hostile);
+	size_t len = 0;
+	char *buf = ipcprof_json_text(j, &len);
+	assert_non_null(buf);
+	assert_int_equal(strlen(buf), len);
+	assert_null(strchr(buf, '<'));
+	assert_null(strchr(buf, '>'));
+	assert_null(strchr(buf, '&'));
+	json_t *back = json_loads(buf, 0, NULL);
+	assert_non_null(back);
+	assert_string_equal(json_string_value(json_object_get(back, "argv")), hostile);
+	json_decref(back);
+	json_decref(j);
+	free(buf);
 }
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_record_check), cmocka_unit_test(test_utf8),
-            cmocka_unit_test(test_term_str),     cmocka_unit_test(test_fmt),
-            cmocka_unit_test(test_attribute),    cmocka_unit_test(test_role),
-            cmocka_unit_test(test_pairing),      cmocka_unit_test(test_html_safe_json),
-        };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_record_check), cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_term_str),     cmocka_unit_test(test_fmt),
+	    cmocka_unit_test(test_attribute),    cmocka_unit_test(test_role),
+	    cmocka_unit_test(test_pairing),      cmocka_unit_test(test_html_safe_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

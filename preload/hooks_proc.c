@@ -140,49 +140,46 @@ static char *const *collect_args(const char *arg0, va_list ap, char **argv, bool
 	return want_env && *ok ? va_arg(ap, char *const *) : environ;
 }
 
-IPCPROF_API int execl(const char *path, const char *arg, ...)
+/* The execl family: the list becomes an argv on this stack, then the v-form wrapper runs. */
+typedef int (*exec_fn)(const char *, char *const[], char *const[]);
+
+static int exec_list(exec_fn fn, const char *path, const char *arg, va_list ap, bool want_env)
 {
 	char *argv[ARG_CAP];
 	bool ok;
-	va_list ap;
-	va_start(ap, arg);
-	collect_args(arg, ap, argv, false, &ok);
-	va_end(ap);
+	char *const *envp = collect_args(arg, ap, argv, want_env, &ok);
 	if (!ok) {
 		errno = E2BIG;
 		return -1;
 	}
-	return execve(path, argv, environ);
+	return fn(path, argv, envp);
+}
+
+IPCPROF_API int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	int r = exec_list(execve, path, arg, ap, false);
+	va_end(ap);
+	return r;
 }
 
 IPCPROF_API int execlp(const char *file, const char *arg, ...)
 {
-	char *argv[ARG_CAP];
-	bool ok;
 	va_list ap;
 	va_start(ap, arg);
-	collect_args(arg, ap, argv, false, &ok);
+	int r = exec_list(execvpe, file, arg, ap, false);
 	va_end(ap);
-	if (!ok) {
-		errno = E2BIG;
-		return -1;
-	}
-	return execvpe(file, argv, environ);
+	return r;
 }
 
 IPCPROF_API int execle(const char *path, const char *arg, ...)
 {
-	char *argv[ARG_CAP];
-	bool ok;
 	va_list ap;
 	va_start(ap, arg);
-	char *const *envp = collect_args(arg, ap, argv, true, &ok);
+	int r = exec_list(execve, path, arg, ap, true);
 	va_end(ap);
-	if (!ok) {
-		errno = E2BIG;
-		return -1;
-	}
-	return execve(path, argv, envp);
+	return r;
 }
 
 IPCPROF_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,

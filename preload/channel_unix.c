@@ -102,7 +102,7 @@ static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 	ch->dev = info->st.st_dev;
 	ch->ino = info->st.st_ino;
 	ch->flags = IPCPROF_CH_LOCAL;
-	ch->peer_ino = unix_peer_ino(info->st.st_ino);
+	ch->peer_ino = info->peer_hint ? info->peer_hint : unix_peer_ino(info->st.st_ino);
 	struct sockaddr_un sa;
 	socklen_t len = sizeof(sa);
 	if (syscall(SYS_getsockname, info->fd, &sa, &len) == 0)
@@ -125,9 +125,10 @@ static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 /*
  * A client that writes at once after connect() asks before the server has accepted: the peer is
  * then still an embryo without an inode, and once the server has closed it is gone again. Ask
- * after each of the first 32 calls, then after every power of two, and at close. A client whose
- * server accepted, answered and closed between two of those keeps peer 0: the server's end,
- * which saw the client's inode, still pairs the two.
+ * again after 1, 2, 4, 8... calls, and at close (a query walks every unix socket on the machine,
+ * tens of microseconds, so not after every call). A client whose server accepted, answered and
+ * closed between two of those keeps peer 0: the server's end, which saw the client's inode,
+ * still pairs the two.
  */
 static void unix_retry_peer(struct ipcprof_channel *ch)
 {
@@ -142,7 +143,7 @@ static int unix_account(struct ipcprof_channel *ch, const struct ipcprof_call *c
 	if (ch->peer_ino)
 		return 0;
 	uint64_t n = ch->dir[IPCPROF_DIR_OUT].calls + ch->dir[IPCPROF_DIR_IN].calls;
-	if (n <= 32 || (n & (n - 1)) == 0)
+	if ((n & (n - 1)) == 0)
 		unix_retry_peer(ch);
 	return 0;
 }

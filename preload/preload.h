@@ -219,6 +219,11 @@ static inline void ipcprof_fd_forget(int fd)
 	}
 }
 
+/* Both ends of a socketpair made here, so that claiming them needs no sock_diag query (which
+ * walks every unix socket on the machine: tens of microseconds). */
+void ipcprof_socketpair_made(const int fds[2]);
+extern _Atomic uint64_t ipcprof_sock_peer[IPCPROF_FDTAB_SIZE];
+
 /* fd is being closed: forget it, after its plugin's closing() had a last look. */
 void ipcprof_fd_closing(int fd);
 

@@ -18,6 +18,22 @@ size_t ipcprof_strlcpy(char *dst, const char *src, size_t size)
 	return n;
 }
 
+/* (own inode << 32 | peer inode) of socketpair ends by fd; checked against fstat when used, so
+ * that a number reused behind our back finds no stale peer. */
+_Atomic uint64_t ipcprof_sock_peer[IPCPROF_FDTAB_SIZE];
+
+void ipcprof_socketpair_made(const int fds[2])
+{
+	if ((unsigned)fds[0] >= IPCPROF_FDTAB_SIZE || (unsigned)fds[1] >= IPCPROF_FDTAB_SIZE)
+		return;
+	struct stat a, b;
+	if (sys_fstat(fds[0], &a) != 0 || sys_fstat(fds[1], &b) != 0)
+		return;
+	uint64_t ia = (uint32_t)a.st_ino, ib = (uint32_t)b.st_ino;
+	atomic_store_explicit(&ipcprof_sock_peer[fds[0]], ia << 32 | ib, memory_order_relaxed);
+	atomic_store_explicit(&ipcprof_sock_peer[fds[1]], ib << 32 | ia, memory_order_relaxed);
+}
+
 int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_t linksize)
 {
 	memset(info, 0, sizeof(*info));
@@ -29,6 +45,12 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 		return -errno;
 	mode_t fmt = info->st.st_mode & S_IFMT;
 	if (fmt == S_IFSOCK) {
+		if ((unsigned)fd < IPCPROF_FDTAB_SIZE) {
+			uint64_t h =
+			    atomic_load_explicit(&ipcprof_sock_peer[fd], memory_order_relaxed);
+			if (h && (uint32_t)(h >> 32) == (uint32_t)info->st.st_ino)
+				info->peer_hint = (uint32_t)h;
+		}
 		socklen_t l = sizeof(int);
 		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &info->sock_domain, &l) != 0)
 			info->sock_domain = -1;

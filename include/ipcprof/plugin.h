@@ -41,7 +41,9 @@ struct ipcprof_fd_info {
 	int fd;
 	int sock_domain; /* SO_DOMAIN, or -1 when the fd is not a socket */
 	int sock_type;   /* SO_TYPE, or -1 */
-	int reserved;
+	/* For an end of a socketpair() made in this process or an ancestor: the other end's inode,
+	 * known without asking the kernel; 0 otherwise. */
+	uint32_t peer_hint;
 	struct stat st; /* fstat() of the fd */
 	const char
 	    *link; /* readlink of /proc/self/fd/<fd> for anonymous inodes ("anon_inode:[eventfd]"),

@@ -126,6 +126,34 @@ static void check_socketpair(int type, uint32_t kind)
 	close(sv[1]);
 }
 
+/* A socketpair made here is paired from what the wrapper saw, without asking the kernel. */
+static void test_socketpair_hint(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ipcprof_socketpair_made(sv);
+	struct ipcprof_fd_info info;
+	char link[IPCPROF_PATH_BYTES];
+	assert_int_equal(ipcprof_fd_info_fill(sv[0], &info, link, sizeof(link)), 0);
+	assert_int_equal(info.peer_hint, (uint32_t)ino_of(sv[1]));
+	struct ipcprof_channel c;
+	assert_int_equal(claim_fd(&ipcprof_channel_unix, sv[1], &c), 1);
+	assert_int_equal(c.peer_ino, ino_of(sv[0]));
+	/* The number reused for another socket: the stale hint is not believed. */
+	close(sv[1]);
+	int other[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, other), 0);
+	int moved = dup2(other[0], sv[1]);
+	assert_int_equal(moved, sv[1]);
+	assert_int_equal(ipcprof_fd_info_fill(sv[1], &info, link, sizeof(link)), 0);
+	assert_int_equal(info.peer_hint, 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(other[0]);
+	close(other[1]);
+}
+
 static void test_unix_socketpairs(void **state)
 {
 	(void)state;
@@ -351,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_fifo_named),
 	    cmocka_unit_test(test_regular_file_not_ipc),
 	    cmocka_unit_test(test_unix_socketpairs),
+	    cmocka_unit_test(test_socketpair_hint),
 	    cmocka_unit_test(test_unix_abstract_named),
 	    cmocka_unit_test(test_tcp_loopback_is_local),
 	    cmocka_unit_test(test_udp_learns_peer_from_sendto),

@@ -178,13 +178,7 @@ static int kernel_image(struct ipcprof_model *m, int session, const char *path,
 		     ? kernel_channels(k, g->last_ns, g)
 		     : -1;
 	if (rc < 0) {
-		free(g->file);
-		free(g->chan);
-		free(g->map);
-		free(g->fp);
-		free(g->stack);
-		free(g->mod);
-		free(g->intervals);
+		ipcprof_image_free(g);
 		return -1;
 	}
 	m->nimg++;

@@ -13,20 +13,23 @@ void ipcprof_model_init(struct ipcprof_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void ipcprof_image_free(struct ipcprof_image *g)
+{
+	free(g->file);
+	free(g->chan);
+	free(g->map);
+	free(g->fp);
+	free(g->stack);
+	free(g->mod);
+	free(g->intervals);
+	free(g->chan_link);
+	free(g->chan_side);
+}
+
 void ipcprof_model_free(struct ipcprof_model *m)
 {
-	for (int i = 0; i < m->nimg; i++) {
-		struct ipcprof_image *g = &m->img[i];
-		free(g->file);
-		free(g->chan);
-		free(g->map);
-		free(g->fp);
-		free(g->stack);
-		free(g->mod);
-		free(g->intervals);
-		free(g->chan_link);
-		free(g->chan_side);
-	}
+	for (int i = 0; i < m->nimg; i++)
+		ipcprof_image_free(&m->img[i]);
 	free(m->img);
 	for (int i = 0; i < m->ndamage; i++) {
 		free(m->damage[i].file);

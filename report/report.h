@@ -215,6 +215,8 @@ int ipcprof_session_load(struct ipcprof_model *m, int index);
 int ipcprof_damage_add(struct ipcprof_model *m, const char *file, const char *error);
 
 void ipcprof_model_init(struct ipcprof_model *m);
+/* Frees what one image owns (not the image itself). */
+void ipcprof_image_free(struct ipcprof_image *g);
 void ipcprof_model_free(struct ipcprof_model *m);
 
 /* Building. */

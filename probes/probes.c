@@ -251,6 +251,23 @@ static int cmp_fig(const void *a, const void *b)
 	return x->key.tid < y->key.tid ? -1 : x->key.tid > y->key.tid;
 }
 
+/* Room for one more figure; on failure the array is freed (the caller gives up). */
+static int figs_room(struct thread_fig **figs, size_t *cap, size_t n)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? 2 * *cap : 64;
+	struct thread_fig *g = realloc(*figs, c * sizeof(**figs));
+	if (!g) {
+		free(*figs);
+		*figs = NULL;
+		return -1;
+	}
+	*figs = g;
+	*cap = c;
+	return 0;
+}
+
 static struct thread_fig *find_fig(struct thread_fig *figs, size_t n, uint32_t image, int32_t tid)
 {
 	size_t i;
@@ -275,17 +292,8 @@ static int collect_figures(struct ipcprof_probes *p, uint64_t end, struct thread
 	while (bpf_map__get_next_key(figures, first ? NULL : &key, &next, sizeof(next)) == 0) {
 		first = 0;
 		key = next;
-		if (n == cap) {
-			struct thread_fig *g;
-
-			cap = cap ? 2 * cap : 64;
-			g = realloc(figs, cap * sizeof(*figs));
-			if (!g) {
-				free(figs);
-				return -ENOMEM;
-			}
-			figs = g;
-		}
+		if (figs_room(&figs, &cap, n) != 0)
+			return -ENOMEM;
 		err = bpf_map__lookup_elem(figures, &key, sizeof(key), &figs[n].v,
 					   sizeof(figs[n].v), 0);
 		if (err == -ENOENT)
@@ -309,17 +317,8 @@ static int collect_figures(struct ipcprof_probes *p, uint64_t end, struct thread
 			continue;
 		f = find_fig(figs, n, l.image, tid);
 		if (!f) {
-			if (n == cap) {
-				struct thread_fig *g;
-
-				cap = cap ? 2 * cap : 64;
-				g = realloc(figs, cap * sizeof(*figs));
-				if (!g) {
-					free(figs);
-					return -ENOMEM;
-				}
-				figs = g;
-			}
+			if (figs_room(&figs, &cap, n) != 0)
+				return -ENOMEM;
 			f = &figs[n++];
 			memset(f, 0, sizeof(*f));
 			f->key.image = l.image;

@@ -25,18 +25,31 @@
 /* The two ends of one worker's channels; with a socketpair task and result fds are the same. */
 struct worker {
 	pid_t pid;
-	int task_w;        /* parent writes tasks */
-	int result_r;      /* parent reads results */
-	int task_r;        /* worker reads tasks */
-	int result_w;      /* worker writes results */
-	unsigned sent;     /* tasks sent */
-	unsigned received; /* results received */
+	int task_w;           /* parent writes tasks */
+	int result_r;         /* parent reads results */
+	int task_r;           /* worker reads tasks */
+	int result_w;         /* worker writes results */
+	unsigned sent;        /* tasks sent */
+	unsigned received;    /* results received */
+	long pid_was;         /* pid, kept after the worker is reaped */
+	uint64_t copy_cpu_ns; /* the worker's own measures, as of its latest result */
+	uint64_t cpu_ns;
 };
+
+/* The parent's CPU time in user-space copies of task data (the variant's send_payload). */
+static uint64_t parent_copy_cpu_ns;
 
 uint64_t ipcprof_demo_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ipcprof_demo_thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -103,20 +116,23 @@ int ipcprof_demo_write_full(int fd, const void *buf, size_t n, uint64_t *bytes)
 
 static void usage(FILE *f, const char *prog, const struct ipcprof_demo_variant *v)
 {
-	fprintf(f,
-		"Usage: %s [OPTIONS]\n"
-		"%s\n"
-		"The job, the same in every variant: W workers each sum an array of N doubles,\n"
-		"R rounds. Prints the wall time, the result, and the exact payload bytes sent to\n"
-		"and received from the workers through pipes or sockets.\n"
-		"\n"
-		"Options:\n"
-		"  -n, --elements N     doubles in the array (default %u)\n"
-		"  -w, --workers W      worker processes (default %u, at most %u)\n"
-		"  -r, --rounds R       rounds (default %u)\n"
-		"  -c, --channel KIND   pipe or socketpair (default pipe)\n"
-		"  -h, --help           this help\n",
-		prog, v->summary, DEFAULT_ELEMENTS, DEFAULT_WORKERS, MAX_WORKERS, DEFAULT_ROUNDS);
+	fprintf(
+	    f,
+	    "Usage: %s [OPTIONS]\n"
+	    "%s\n"
+	    "The job, the same in every variant: W workers each sum an array of N doubles,\n"
+	    "R rounds. Prints the wall time, the result, the exact payload bytes sent to\n"
+	    "and received from the workers through pipes or sockets, and each process's CPU\n"
+	    "time in all and in user-space copies of task data (memcpy), as it measures them.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -n, --elements N     doubles in the array (default %u)\n"
+	    "  -w, --workers W      worker processes (default %u, at most %u)\n"
+	    "  -r, --rounds R       rounds (default %u)\n"
+	    "  -c, --channel KIND   pipe or socketpair (default pipe)\n"
+	    "  -j, --json FILE      also write each process's CPU and copy times to FILE, as JSON\n"
+	    "  -h, --help           this help\n",
+	    prog, v->summary, DEFAULT_ELEMENTS, DEFAULT_WORKERS, MAX_WORKERS, DEFAULT_ROUNDS);
 }
 
 static int parse_count(const char *prog, const char *what, const char *s, uint64_t max,
@@ -138,9 +154,13 @@ static int parse_opts(int argc, char **argv, const struct ipcprof_demo_variant *
 		      struct ipcprof_demo_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"elements", required_argument, NULL, 'n'}, {"workers", required_argument, NULL, 'w'},
-	    {"rounds", required_argument, NULL, 'r'},   {"channel", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	    {"elements", required_argument, NULL, 'n'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"channel", required_argument, NULL, 'c'},
+	    {"json", required_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *prog = argv[0];
 	uint64_t x;
@@ -150,7 +170,8 @@ static int parse_opts(int argc, char **argv, const struct ipcprof_demo_variant *
 	o->workers = DEFAULT_WORKERS;
 	o->rounds = DEFAULT_ROUNDS;
 	o->channel = IPCPROF_DEMO_PIPE;
-	while ((c = getopt_long(argc, argv, "n:w:r:c:h", longopts, NULL)) != -1) {
+	o->json = NULL;
+	while ((c = getopt_long(argc, argv, "n:w:r:c:j:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			/* A task's payload must fit one size_t and the array must be addressable.
@@ -179,6 +200,9 @@ static int parse_opts(int argc, char **argv, const struct ipcprof_demo_variant *
 					prog, optarg);
 				return 2;
 			}
+			break;
+		case 'j':
+			o->json = optarg;
 			break;
 		case 'h':
 			usage(stdout, prog, v);
@@ -233,7 +257,7 @@ static void close_pair(int *x, int *y)
 static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_demo_variant *v,
 		      int task_fd, int result_fd)
 {
-	uint64_t compute_ns = 0, ignored = 0;
+	uint64_t compute_ns = 0, copy_cpu_ns = 0, ignored = 0;
 	if (v->worker_init && v->worker_init(o, &compute_ns))
 		return 1;
 	/* A worker knows how many rounds there are: it ends after the last rather than wait
@@ -253,7 +277,7 @@ static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_de
 			fprintf(stderr, "%s worker: task out of range\n", v->name);
 			return 1;
 		}
-		const double *a = v->worker_data(task_fd, &t, &res.io_ns);
+		const double *a = v->worker_data(task_fd, &t, &res.io_ns, &copy_cpu_ns);
 		if (!a)
 			return 1;
 		uint64_t c0 = ipcprof_demo_now_ns();
@@ -261,6 +285,8 @@ static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_de
 		res.compute_ns = compute_ns + (ipcprof_demo_now_ns() - c0);
 		compute_ns = 0;
 		res.round = t.round;
+		res.copy_cpu_ns = copy_cpu_ns;
+		res.cpu_ns = ipcprof_demo_thread_cpu_ns();
 		if (ipcprof_demo_write_full(result_fd, &res, sizeof res, &ignored)) {
 			fprintf(stderr, "%s worker: writing a result: %s\n", v->name,
 				strerror(errno));
@@ -275,7 +301,7 @@ static int send_task(const struct ipcprof_demo_opts *o, const struct ipcprof_dem
 {
 	struct ipcprof_demo_task t = {.round = w->sent, .start = 0, .count = o->elements};
 	if (ipcprof_demo_write_full(w->task_w, &t, sizeof t, bytes) ||
-	    (v->send_payload && v->send_payload(w->task_w, &t, bytes))) {
+	    (v->send_payload && v->send_payload(w->task_w, &t, bytes, &parent_copy_cpu_ns))) {
 		fprintf(stderr, "%s: sending a task: %s\n", v->name, strerror(errno));
 		return -1;
 	}
@@ -304,6 +330,8 @@ static int take_result(const struct ipcprof_demo_opts *o, const struct ipcprof_d
 	sums[(size_t)res.round * o->workers + i] = res.sum;
 	*io_ns += res.io_ns;
 	*compute_ns += res.compute_ns;
+	w->copy_cpu_ns = res.copy_cpu_ns;
+	w->cpu_ns = res.cpu_ns;
 	w->received++;
 	return 0;
 }
@@ -401,6 +429,44 @@ static int reap(const struct ipcprof_demo_variant *v, struct worker *ws, unsigne
 	return rc;
 }
 
+/* Each process's CPU time and the part of it spent copying task data in user space: one line
+ * each, the totals as key=value, and with --json the same per process in FILE. */
+static int print_cpu(const struct ipcprof_demo_opts *o, const struct ipcprof_demo_variant *v,
+		     const struct worker *ws, uint64_t parent_cpu_ns)
+{
+	uint64_t copy = parent_copy_cpu_ns, cpu = parent_cpu_ns;
+	printf("parent pid %ld: copy %.3f s of CPU %.3f s\n", (long)getpid(),
+	       (double)parent_copy_cpu_ns / 1e9, (double)parent_cpu_ns / 1e9);
+	for (unsigned i = 0; i < o->workers; i++) {
+		printf("worker pid %ld: copy %.3f s of CPU %.3f s\n", ws[i].pid_was,
+		       (double)ws[i].copy_cpu_ns / 1e9, (double)ws[i].cpu_ns / 1e9);
+		copy += ws[i].copy_cpu_ns;
+		cpu += ws[i].cpu_ns;
+	}
+	printf("copy_cpu_s=%.3f cpu_s=%.3f\n", (double)copy / 1e9, (double)cpu / 1e9);
+	if (!o->json)
+		return 0;
+	FILE *f = fopen(o->json, "w");
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", v->name, o->json, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "{\"demo\": \"%s\", \"measure\": \"copy\", \"processes\": [\n", v->name);
+	fprintf(f, " {\"pid\": %ld, \"role\": \"parent\", \"copy_cpu_s\": %.9f, \"cpu_s\": %.9f}",
+		(long)getpid(), (double)parent_copy_cpu_ns / 1e9, (double)parent_cpu_ns / 1e9);
+	for (unsigned i = 0; i < o->workers; i++)
+		fprintf(f,
+			",\n {\"pid\": %ld, \"role\": \"worker\", \"copy_cpu_s\": %.9f, "
+			"\"cpu_s\": %.9f}",
+			ws[i].pid_was, (double)ws[i].copy_cpu_ns / 1e9, (double)ws[i].cpu_ns / 1e9);
+	fprintf(f, "\n]}\n");
+	if (fclose(f)) {
+		fprintf(stderr, "%s: %s: %s\n", v->name, o->json, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int ipcprof_demo_main(int argc, char **argv, const struct ipcprof_demo_variant *v)
 {
 	struct ipcprof_demo_opts o;
@@ -459,6 +525,7 @@ int ipcprof_demo_main(int argc, char **argv, const struct ipcprof_demo_variant *
 			_exit(run_worker(&o, v, w->task_r, w->result_w));
 		}
 		started++;
+		w->pid_was = (long)w->pid;
 		close_pair(&w->task_r, &w->result_w);
 	}
 
@@ -500,6 +567,8 @@ int ipcprof_demo_main(int argc, char **argv, const struct ipcprof_demo_variant *
 	printf("bytes_shared=%" PRIu64 "\n", v->shared_bytes ? v->shared_bytes(&o) : 0);
 	printf("worker_io_s=%.3f worker_compute_s=%.3f worker_io_share=%.3f\n", (double)io_ns / 1e9,
 	       (double)compute_ns / 1e9, moved ? (double)io_ns / (double)moved : 0.0);
+	if (print_cpu(&o, v, ws, ipcprof_demo_thread_cpu_ns()))
+		goto out;
 	failed = 0;
 out:
 	if (ws) {

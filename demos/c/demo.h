@@ -16,6 +16,7 @@ struct ipcprof_demo_opts {
 	unsigned workers;
 	unsigned rounds;
 	enum ipcprof_demo_channel channel;
+	const char *json; /* --json FILE, or NULL */
 };
 
 /* Parent to worker: reduce elements [start, start + count) of the array for this round. */
@@ -31,6 +32,10 @@ struct ipcprof_demo_result {
 	double sum;
 	uint64_t io_ns; /* inside read() for the task (and its payload): transfer and waiting */
 	uint64_t compute_ns; /* making data (owner, first task) and reducing it */
+	/* The worker's own measures of its CPU time (CLOCK_THREAD_CPUTIME_ID), from its start
+	 * to this result: in its user-space copies (memcpy) of task data, and in all. */
+	uint64_t copy_cpu_ns;
+	uint64_t cpu_ns;
 };
 
 /* How one variant gets the array to its workers. */
@@ -42,14 +47,18 @@ struct ipcprof_demo_variant {
 	unsigned window;
 	/* Parent, before the workers start. Returns 0, or -1 after printing why. */
 	int (*setup)(const struct ipcprof_demo_opts *o);
-	/* Parent, after the task header: the payload of the task (may be NULL: no payload).
-         * Returns 0, or -1 after printing why. */
-	int (*send_payload)(int fd, const struct ipcprof_demo_task *t, uint64_t *bytes);
+	/* Parent, after the task header: the payload of the task (may be NULL: no payload). CPU
+	 * time spent copying it in user space is added to *copy_cpu_ns. Returns 0, or -1 after
+	 * printing why. */
+	int (*send_payload)(int fd, const struct ipcprof_demo_task *t, uint64_t *bytes,
+			    uint64_t *copy_cpu_ns);
 	/* Worker, once, before its first task. Returns 0, or -1 after printing why. */
 	int (*worker_init)(const struct ipcprof_demo_opts *o, uint64_t *compute_ns);
 	/* Worker: the array part a task names, reading its payload from fd if any (time spent in
-         * read() added to io_ns). Returns NULL after printing why. */
-	const double *(*worker_data)(int fd, const struct ipcprof_demo_task *t, uint64_t *io_ns);
+	 * read() added to io_ns, CPU time spent copying in user space to copy_cpu_ns). Returns
+	 * NULL after printing why. */
+	const double *(*worker_data)(int fd, const struct ipcprof_demo_task *t, uint64_t *io_ns,
+				     uint64_t *copy_cpu_ns);
 	/* Parent, at the end (also after a failure). */
 	void (*cleanup)(void);
 	/* Bytes the variant shares through memory instead of sending (printed as bytes_shared). */
@@ -64,6 +73,8 @@ void ipcprof_demo_fill(double *a, uint64_t start, uint64_t n);
 /* Sums a[0..n) left to right, so that every variant gets the same bits. */
 double ipcprof_demo_sum(const double *a, uint64_t n);
 uint64_t ipcprof_demo_now_ns(void);
+/* CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): user and system time. */
+uint64_t ipcprof_demo_thread_cpu_ns(void);
 
 /* Read or write exactly n bytes (EINTR and short transfers handled), adding what moved to *bytes.
  * read: returns 1 when done, 0 on end of file before the first byte, -1 on error or a cut message.

@@ -20,10 +20,12 @@ static int worker_init(const struct ipcprof_demo_opts *o, uint64_t *compute_ns)
 	return 0;
 }
 
-static const double *worker_data(int fd, const struct ipcprof_demo_task *t, uint64_t *io_ns)
+static const double *worker_data(int fd, const struct ipcprof_demo_task *t, uint64_t *io_ns,
+				 uint64_t *copy_cpu_ns)
 {
 	(void)fd;
 	(void)io_ns;
+	(void)copy_cpu_ns;
 	return own + t->start;
 }
 

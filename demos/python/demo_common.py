@@ -1,7 +1,11 @@
 """What the Python demos share: options, the data, and the exact bytes multiprocessing writes."""
 import argparse
 import itertools
+import json
+import os
+import pickle
 import sys
+import threading
 import time
 from multiprocessing.pool import mapstar
 from multiprocessing.reduction import ForkingPickler
@@ -22,6 +26,9 @@ def parse_args(description, extra=None):
                         "(default %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED,
                    help="random seed of the array (default %(default)s)")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the time each process spent pickling and unpickling, as "
+                        "JSON, to FILE")
     if extra:
         extra(p)
     return p.parse_args()
@@ -58,15 +65,128 @@ class _Counter:
         return n
 
 
+class _SizePickler(ForkingPickler):
+    """ForkingPickler, but a numpy array's data is pickled as zero bytes of the same length.
+
+    The pickle's size depends on the data's length alone, and bytes(n) comes from calloc, whose
+    fresh pages nobody touches: counting a large array's pickle costs no copy of its data, so
+    the count adds nothing to the pickling time the demos measure and the profiler sees.
+    """
+
+    def reducer_override(self, obj):
+        # ForkingPickler(file, None) pickles with pickle.DEFAULT_PROTOCOL (4 in Python 3.11);
+        # from protocol 5 on ndarray pickles differently, and is left to its own reduce.
+        if (pickle.DEFAULT_PROTOCOL < 5 and type(obj) is np.ndarray and obj.flags.c_contiguous
+                and not obj.dtype.hasobject):
+            # What ndarray.__reduce__ returns: (version, shape, dtype, is_fortran, data).
+            func, args, state = np.empty((0,), obj.dtype).__reduce__()
+            return func, args, (state[0], obj.shape, state[2], False, bytes(obj.nbytes))
+        return NotImplemented
+
+
 def pickled_size(obj):
-    """len(ForkingPickler.dumps(obj)), the message a Connection sends, without keeping its bytes.
+    """len(ForkingPickler.dumps(obj)), the message a Connection sends, without making it.
 
     ForkingPickler.dumps pickles into a file too (a BytesIO), so the bytes counted here are the
     bytes it makes: a pickle into a file frames large objects differently from pickle.dumps.
     """
     f = _Counter()
-    ForkingPickler(f, None).dump(obj)
+    _SizePickler(f, None).dump(obj)
     return f.n
+
+
+# --- The time multiprocessing spends pickling ----------------------------------------------------
+
+_FIELDS = ("dumps_s", "dumps_cpu_s", "dumps_calls", "loads_s", "loads_cpu_s", "loads_calls")
+_clock = {}
+_clock_lock = threading.Lock()
+
+
+def _clock_reset():
+    global _clock_lock
+    _clock_lock = threading.Lock()
+    _clock.clear()
+    _clock.update(dict.fromkeys(_FIELDS, 0))
+
+
+def _clock_add(what, t0, c0):
+    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+    with _clock_lock:
+        _clock[what + "_s"] += wall
+        _clock[what + "_cpu_s"] += cpu
+        _clock[what + "_calls"] += 1
+
+
+def time_pickling():
+    """Times every ForkingPickler.dumps and .loads in this process and in the children it forks
+    from now on (each child starts from zero).
+
+    Connection.send pickles with ForkingPickler.dumps and Connection.recv unpickles with
+    ForkingPickler.loads (pickle.loads), as SimpleQueue.put/get and Queue's feeder thread do;
+    they look both up on the class at every call, so wrapping them on the class times all of
+    multiprocessing's pickling, in whatever thread it runs. Wall time (time.perf_counter) and
+    the thread's CPU time (time.thread_time) are both kept.
+    """
+    if _clock:
+        return
+    _clock_reset()
+    os.register_at_fork(after_in_child=_clock_reset)
+    dumps = ForkingPickler.__dict__["dumps"].__func__
+    loads = ForkingPickler.__dict__["loads"]
+
+    def timed_dumps(cls, obj, protocol=None):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return dumps(cls, obj, protocol)
+        finally:
+            _clock_add("dumps", t0, c0)
+
+    def timed_loads(*args, **kwargs):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return loads(*args, **kwargs)
+        finally:
+            _clock_add("loads", t0, c0)
+
+    ForkingPickler.dumps = classmethod(timed_dumps)
+    ForkingPickler.loads = staticmethod(timed_loads)
+
+
+def pickling_so_far():
+    """This process's pid and its pickling times so far: what a worker returns with a result."""
+    with _clock_lock:
+        return (os.getpid(),) + tuple(_clock.get(k, 0) for k in _FIELDS)
+
+
+def report_pickling(args, name, parent, workers):
+    """Prints, and with --json writes, the pickling time of the parent and of each worker.
+
+    parent and workers are pickling_so_far() tuples; for a worker, the last one it returned
+    (its results are pickled after it is taken, its end-of-work message unpickled after: a few
+    microseconds either way).
+    """
+    procs = [dict(zip(("pid",) + _FIELDS, parent), role="parent")]
+    procs += [dict(zip(("pid",) + _FIELDS, w), role="worker") for w in workers]
+    for p in procs:
+        print(f"{p['role']} pid {p['pid']}: pickling {p['dumps_s']:.3f} s "
+              f"(CPU {p['dumps_cpu_s']:.3f} s, {p['dumps_calls']} calls), "
+              f"unpickling {p['loads_s']:.3f} s "
+              f"(CPU {p['loads_cpu_s']:.3f} s, {p['loads_calls']} calls)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"demo": name, "measure": "pickling", "processes": procs}, f, indent=1)
+            f.write("\n")
+    sys.stdout.flush()
+
+
+def last_per_worker(snapshots):
+    """The last pickling_so_far() each worker returned (the one with the most unpickled
+    messages), in pid order."""
+    last = {}
+    for s in snapshots:
+        if s[0] not in last or s[6] >= last[s[0]][6]:
+            last[s[0]] = s
+    return [last[pid] for pid in sorted(last)]
 
 
 def framed(n):

@@ -4,7 +4,8 @@ from multiprocessing import Pool, shared_memory
 
 import numpy as np
 
-from demo_common import make_array, now, parse_args, pickled_size, pool_map_bytes, report
+from demo_common import (last_per_worker, make_array, now, parse_args, pickled_size,
+                         pickling_so_far, pool_map_bytes, report, report_pickling, time_pickling)
 
 
 def worker(task):
@@ -14,15 +15,17 @@ def worker(task):
     result = sum(arr)
     del arr
     shm.close()
-    return result
+    return result, pickling_so_far()
 
 
 def main():
     args = parse_args(
         "Puts the array once in shared memory and sends each Pool worker only the segment's name "
         "and the range to sum. Prints the wall time, the result, the pickled payload size and the "
-        "exact bytes written to and read from the workers.")
+        "exact bytes written to and read from the workers, and the time each process spent "
+        "pickling and unpickling.")
     big_array = make_array(args)
+    time_pickling()
 
     t0 = now()
     shm = shared_memory.SharedMemory(create=True, size=big_array.nbytes)
@@ -41,8 +44,10 @@ def main():
 
     sent, received = pool_map_bytes(job._job, worker, tasks, args.workers, results)
     payload = sum(pickled_size(t) for t in tasks)
-    report("python-pool-shared-memory", args, wall, results, payload, sent, received,
-           big_array.nbytes)
+    report("python-pool-shared-memory", args, wall, [r[0] for r in results], payload, sent,
+           received, big_array.nbytes)
+    report_pickling(args, "python-pool-shared-memory", pickling_so_far(),
+                    last_per_worker([r[1] for r in results]))
     return 0
 
 

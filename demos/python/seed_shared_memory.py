@@ -4,13 +4,14 @@ from multiprocessing import Process, Queue, shared_memory
 
 import numpy as np
 
-from demo_common import framed, make_array, now, parse_args, pickled_size, report
+from demo_common import (framed, make_array, now, parse_args, pickled_size, pickling_so_far,
+                         report, report_pickling, time_pickling)
 
 
 def worker(name, shape, dtype, index, results):
     shm = shared_memory.SharedMemory(name=name)
     arr = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
-    results.put((index, sum(arr)))
+    results.put((index, sum(arr), pickling_so_far()))
     del arr
     shm.close()
 
@@ -19,8 +20,10 @@ def main():
     args = parse_args(
         "Puts the array once in shared memory; each worker process attaches it by name and sums "
         "it, and sends its result back through a Queue. Prints the wall time, the result, and the "
-        "exact bytes written to and read from the workers.")
+        "exact bytes written to and read from the workers, and the time each process spent "
+        "pickling and unpickling.")
     big_array = make_array(args)
+    time_pickling()
 
     t0 = now()
     shm = shared_memory.SharedMemory(create=True, size=big_array.nbytes)
@@ -31,7 +34,7 @@ def main():
              for i in range(args.workers)]
     for p in procs:
         p.start()
-    got = dict(results.get() for _ in procs)
+    got = {m[0]: m for m in (results.get() for _ in procs)}
     for p in procs:
         p.join()
     del shared
@@ -39,12 +42,14 @@ def main():
     shm.unlink()
     wall = now() - t0
 
-    ordered = [got[i] for i in range(args.workers)]
+    ordered = [got[i][1] for i in range(args.workers)]
     # Forked workers get their arguments with the parent's memory: nothing is sent to them.
-    received = sum(framed(pickled_size((i, got[i]))) for i in range(args.workers))
+    received = sum(framed(pickled_size(got[i])) for i in range(args.workers))
     if any(p.exitcode != 0 for p in procs):
         sys.exit(f"python-shared-memory: a worker failed: {[p.exitcode for p in procs]}")
     report("python-shared-memory", args, wall, ordered, 0, 0, received, big_array.nbytes)
+    report_pickling(args, "python-shared-memory", pickling_so_far(),
+                    sorted(got[i][2] for i in range(args.workers)))
     return 0
 
 

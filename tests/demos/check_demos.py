@@ -6,12 +6,17 @@ Usage:
   check_demos.py python DEMO_DIR [--preload LIB --recdump RECDUMP]
   check_demos.py c-report DEMO_COPY DEMO_SHM DEMO_OWNER --ipcprof CMD --via record|preload [--preload LIB]
   check_demos.py python-report DEMO_DIR --ipcprof CMD --via record|preload [--preload LIB]
+  check_demos.py sampler DEMO_COPY [DEMO_DIR] --ipcprof CMD
 
 Without --preload the demos' own figures are checked against what their sizes imply. With it, each
 demo also runs under LD_PRELOAD=LIB and the records (read with RECDUMP) must hold exactly the
 bytes the demo says it sent and received, on the channels between the parent and its workers.
 The report modes run the demos under `ipcprof record` (or the preload, then `ipcprof report`) and
 check the same bytes in ipcprof-report.json, and the workers' data-movement shares.
+The sampler mode runs the C copy demo and the Python Pool copy demo under `ipcprof record` with
+IPCPROF_SAMPLE_HZ=1000 and checks that the CPU sampler's serialize, deserialize and copy times of
+each process are within 25% of the demo's own measures of the same work; it exits 77 (skipped)
+when the report has no CPU sampling ("cpu") at all.
 """
 import json
 import os
@@ -25,7 +30,7 @@ MAP_POSIX_SHM = 1
 ORIGIN_ROOT, ORIGIN_FORK = 1, 2
 
 TASK_BYTES = 24  # struct ipcprof_demo_task
-RESULT_BYTES = 32  # struct ipcprof_demo_result
+RESULT_BYTES = 48  # struct ipcprof_demo_result
 
 
 class Checks:
@@ -50,6 +55,11 @@ class Checks:
             print("FAIL", f)
         print(f"{self.passed} checks passed, {len(self.failures)} failed")
         return 1 if self.failures else 0
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
 
 
 def run(cmd, env=None, expect=0):
@@ -154,17 +164,41 @@ def check_c(args, ck):
         name = f"{variant}/{channel}"
         cmd = c_cmd(exes[variant], channel)
         want = c_implied(variant, n, w, r)
+        tmp = tempfile.mkdtemp(prefix="ipcprof-demo-")
+        measure = os.path.join(tmp, "measure.json")
+        cmd += ["--json", measure]
         if "--preload" not in opts:
             f = figures(run(cmd).stdout)
         else:
             prof = Profiled(cmd, opts["--preload"], opts["--recdump"])
             f = prof.figures
             check_c_records(ck, name, prof, variant, channel, f, n, w)
+        check_c_measure(ck, name, variant, f, read_json(measure), w)
+        shutil.rmtree(tmp)
         ck.eq(f"{name} result", float(f["result"]), want_result)
         ck.eq(f"{name} bytes_sent", int(f["bytes_sent"]), want["sent"])
         ck.eq(f"{name} bytes_received", int(f["bytes_received"]), want["received"])
         ck.eq(f"{name} bytes_shared", int(f["bytes_shared"]), want["shared"])
         ck.true(f"{name} wall_s is a time", float(f["wall_s"]) > 0)
+
+
+def check_c_measure(ck, name, variant, f, m, w):
+    """The demo's own CPU and copy times: one entry per process, copies in the copy variant
+    alone, and the totals it prints the sums of its entries."""
+    procs = m["processes"]
+    ck.eq(f"{name}: measure", (m["demo"], m["measure"]), (variant, "copy"))
+    ck.eq(f"{name}: measured processes", [p["role"] for p in procs], ["parent"] + ["worker"] * w)
+    ck.eq(f"{name}: measured pids distinct", len({p["pid"] for p in procs}), w + 1)
+    for p in procs:
+        ck.true(f"{name}: {p['role']} {p['pid']} copy time within its CPU time",
+                0 <= p["copy_cpu_s"] <= p["cpu_s"] and p["cpu_s"] > 0)
+        if variant == "copy":
+            ck.true(f"{name}: {p['role']} {p['pid']} copies ({p['copy_cpu_s']})",
+                    p["copy_cpu_s"] > 0)
+        else:
+            ck.eq(f"{name}: {p['role']} {p['pid']} copies nothing", p["copy_cpu_s"], 0)
+    ck.eq(f"{name}: copy_cpu_s is the sum", f["copy_cpu_s"],
+          f"{sum(p['copy_cpu_s'] for p in procs):.3f}")
 
 
 def check_c_records(ck, name, prof, variant, channel, f, n, w):
@@ -254,13 +288,17 @@ def check_python(args, ck):
     array_pickle = len(ForkingPickler.dumps(np.zeros(n)))
     runs = {}
     for demo, label in PY_DEMOS.items():
-        cmd = py_cmd(demo_dir, demo)
+        tmp = tempfile.mkdtemp(prefix="ipcprof-demo-")
+        measure = os.path.join(tmp, "measure.json")
+        cmd = py_cmd(demo_dir, demo) + ["--json", measure]
         if "--preload" in opts:
             prof = Profiled(cmd, opts["--preload"], opts["--recdump"])
             f = prof.figures
             check_python_records(ck, label, prof, f, n, w)
         else:
             f = figures(run(cmd).stdout)
+        check_python_measure(ck, label, read_json(measure), w)
+        shutil.rmtree(tmp)
         runs[label] = f
         ck.eq(f"{label}: demo name", f["demo"], label)
         ck.eq(f"{label} result", float(f["result"]), want_result)
@@ -301,6 +339,35 @@ def check_python(args, ck):
               int(copy["bytes_received"]))
 
 
+def check_python_measure(ck, label, m, w):
+    """The demo's own pickling times: the parent first, then each worker that returned a result;
+    every task the parent sent unpickled once by one worker, and nothing pickled where nothing is
+    sent."""
+    procs = m["processes"]
+    ck.eq(f"{label}: measure", (m["demo"], m["measure"]), (label, "pickling"))
+    ck.eq(f"{label}: the parent measured first", procs[0]["role"], "parent")
+    workers = procs[1:]
+    ck.true(f"{label}: measured workers ({len(workers)})",
+            (len(workers) == 0) if label == "python-control" else (1 <= len(workers) <= w))
+    ck.eq(f"{label}: measured pids distinct", len({p["pid"] for p in procs}), len(procs))
+    for p in procs:
+        for what in ("dumps", "loads"):
+            secs, cpu, calls = p[what + "_s"], p[what + "_cpu_s"], p[what + "_calls"]
+            ck.true(f"{label}: {p['role']} {p['pid']} {what}: {calls} calls in {secs} s",
+                    calls >= 0 and secs >= 0 and cpu >= 0 and (calls > 0 or secs == cpu == 0))
+    tasks = sum(p["loads_calls"] for p in workers)
+    if label in ("python-pool-copy", "python-pool-shared-memory"):
+        ck.eq(f"{label}: the workers unpickled one message per task", tasks, w)
+        # Tasks, one end-of-work message per worker, and the Pool's own wake-ups.
+        ck.true(f"{label}: the parent pickled every task and end-of-work message "
+                f"({procs[0]['dumps_calls']})", procs[0]["dumps_calls"] >= 2 * w)
+    else:
+        ck.eq(f"{label}: the workers unpickled nothing", tasks, 0)
+        ck.eq(f"{label}: the parent pickled nothing", procs[0]["dumps_calls"], 0)
+    if label == "python-shared-memory":
+        ck.eq(f"{label}: the parent unpickled one result per worker", procs[0]["loads_calls"], w)
+
+
 def check_python_records(ck, label, prof, f, n, w):
     ck.true(f"{label}: one root record", prof.root is not None)
     if prof.root is None:
@@ -336,12 +403,15 @@ def check_python_records(ck, label, prof, f, n, w):
 class Reported:
     """One demo run under ipcprof, its ipcprof-report.json loaded."""
 
-    def __init__(self, cmd, opts):
+    def __init__(self, cmd, opts, env=None, measure=False):
         ipcprof = opts["--ipcprof"]
         self.dir = tempfile.mkdtemp(prefix="ipcprof-demo-")
         sess = os.path.join(self.dir, "session")
-        if opts["--via"] == "record":
-            p = run([ipcprof, "record", "-o", sess, "--"] + cmd)
+        mpath = os.path.join(self.dir, "measure.json")
+        if measure:
+            cmd = cmd + ["--json", mpath]
+        if opts.get("--via", "record") == "record":
+            p = run([ipcprof, "record", "-o", sess, "--"] + cmd, env=env)
         else:
             preload = opts["--preload"]
             if not os.path.exists(preload):
@@ -353,6 +423,7 @@ class Reported:
         with open(os.path.join(sess, "ipcprof-report.json")) as f:
             self.rep = json.load(f)
         self.html = os.path.exists(os.path.join(sess, "ipcprof-report.html"))
+        self.measure = read_json(mpath) if measure else None
         shutil.rmtree(self.dir)
         self.procs = self.rep["processes"]
         roots = [p for p in self.procs if p["parent"] is None]
@@ -378,8 +449,12 @@ class Reported:
 
 
 def movement(procs):
-    """Data-movement share of the summed time of procs, as the report attributes it."""
-    moved = sum(p["time"]["ipc_transfer_ns"] + p["time"]["ipc_wait_ns"] for p in procs)
+    """Data-movement share of the summed time of procs, as the report attributes it: time in IPC
+    calls and, where the CPU sampler ran, the CPU time it found serializing, deserializing and
+    copying data outside them."""
+    moved = sum(p["time"]["ipc_transfer_ns"] + p["time"]["ipc_wait_ns"] +
+                sum(p["time"].get(k) or 0 for k in ("serialize_ns", "deserialize_ns", "copy_ns"))
+                for p in procs)
     basis = sum(p["time"]["basis_ns"] for p in procs)
     return moved / basis if basis else None
 
@@ -475,13 +550,117 @@ def check_python_report(args, ck):
                 copy > 0 and copy > 10 * pool_shm)
 
 
+# The CPU sampler against the demos' own measures: sizes that give each measured piece of work a
+# few hundred samples at 1000 Hz, and a machine of 2 cores few processes to share.
+SAMPLE_HZ = 1000
+SAMPLER_TOLERANCE = 0.25
+C_SAMPLER_SIZES = dict(n=4000000, w=2, r=4)
+PY_SAMPLER_SIZES = dict(n=3000000, w=2)
+
+
+class NoSampler(Exception):
+    pass
+
+
+def sampled(rep, name):
+    """The report's processes by pid; NoSampler when no process has a "cpu" field."""
+    if not any("cpu" in p for p in rep.procs):
+        raise NoSampler(f"{name}: the report has no CPU sampling (no \"cpu\" field)")
+    by_pid = {}
+    for p in rep.procs:
+        by_pid.setdefault(p["pid"], []).append(p)
+    return by_pid
+
+
+def within(ck, what, got_ns, want_s):
+    """ipcprof's figure (ns) within SAMPLER_TOLERANCE of the demo's own (s)."""
+    got = got_ns / 1e9
+    ratio = got / want_s if want_s > 0 else float("inf")
+    print(f"{what}: ipcprof {got:.3f} s, the demo {want_s:.3f} s, ratio {ratio:.2f}")
+    ck.true(f"{what}: ipcprof's {got:.3f} s within {SAMPLER_TOLERANCE:.0%} of the demo's "
+            f"{want_s:.3f} s (ratio {ratio:.2f})",
+            want_s > 0 and abs(got - want_s) <= SAMPLER_TOLERANCE * want_s)
+
+
+def cpu_field(recs, key):
+    return sum((r.get("cpu") or {}).get(key, 0) for r in recs)
+
+
+def check_cpu_state(ck, name, by_pid, pid):
+    recs = by_pid.get(pid, [])
+    ck.true(f"{name}: process {pid} is in the report", bool(recs))
+    for r in recs:
+        cpu = r.get("cpu") or {}
+        ck.eq(f"{name}: process {pid} sampled", (cpu.get("state"), cpu.get("hz")),
+              ("on", SAMPLE_HZ))
+    return recs
+
+
+def check_sampler(args, ck):
+    npos = next((i for i, a in enumerate(args) if a.startswith("--")), len(args))
+    copy_exe, demo_dir = args[0], args[1] if npos > 1 else None
+    opts = dict(zip(args[npos::2], args[npos + 1::2]))
+    env = dict(os.environ, IPCPROF_SAMPLE_HZ=str(SAMPLE_HZ))
+    try:
+        # C: each process's user-space copies (memcpy), timed on its own thread CPU clock.
+        n, w, r = C_SAMPLER_SIZES["n"], C_SAMPLER_SIZES["w"], C_SAMPLER_SIZES["r"]
+        rep = Reported(c_cmd(copy_exe, "pipe", n, w, r), opts, env=env, measure=True)
+        by_pid = sampled(rep, "C copy")
+        total_got = total_own = 0
+        for m in rep.measure["processes"]:
+            recs = check_cpu_state(ck, "C copy", by_pid, m["pid"])
+            got = cpu_field(recs, "copy_ns")
+            within(ck, f"C copy {m['role']} {m['pid']} copy CPU time", got, m["copy_cpu_s"])
+            total_got += got
+            total_own += m["copy_cpu_s"]
+            # The share of the process's CPU time spent copying, by the sampler and by the demo.
+            weight = cpu_field(recs, "weight") * max((r.get("cpu") or {}).get("period_ns", 0)
+                                                     for r in recs) if recs else 0
+            if weight and m["cpu_s"] > 0:
+                share, own = got / weight, m["copy_cpu_s"] / m["cpu_s"]
+                print(f"C copy {m['role']} {m['pid']}: copy share of CPU time: ipcprof "
+                      f"{share:.3f}, the demo {own:.3f}")
+                ck.true(f"C copy {m['role']} {m['pid']}: copy share {share:.3f} within "
+                        f"{SAMPLER_TOLERANCE:.0%} of the demo's {own:.3f}",
+                        abs(share - own) <= SAMPLER_TOLERANCE * own)
+        within(ck, "C copy, all processes, copy CPU time", total_got, total_own)
+
+        # Python: the Pool's pickling (parent) and unpickling (workers), timed around
+        # ForkingPickler.dumps and .loads with time.perf_counter and time.thread_time.
+        if demo_dir is None:
+            return
+        n, w = PY_SAMPLER_SIZES["n"], PY_SAMPLER_SIZES["w"]
+        rep = Reported(py_cmd(demo_dir, "seed_pool.py", n=n, w=w), opts, env=env, measure=True)
+        by_pid = sampled(rep, "Python Pool copy")
+        checks = [(m, "dumps", "serialize_ns") if m["role"] == "parent" else
+                  (m, "loads", "deserialize_ns") for m in rep.measure["processes"]]
+        for m, what, key in checks:
+            recs = check_cpu_state(ck, "Python Pool copy", by_pid, m["pid"])
+            got = cpu_field(recs, key)
+            name = f"Python Pool copy {m['role']} {m['pid']} {key[:-3]}"
+            # The sampler counts CPU time: the demo's thread_time is the same quantity.
+            within(ck, f"{name} (demo: CPU time)", got, m[what + "_cpu_s"])
+            # Its perf_counter (wall) measure is the same only while the process had a CPU to
+            # itself; on a busier machine the wall time includes waiting for one.
+            wall, cpu = m[what + "_s"], m[what + "_cpu_s"]
+            if wall <= (1 + SAMPLER_TOLERANCE / 2) * cpu:
+                within(ck, f"{name} (demo: wall time)", got, wall)
+            else:
+                print(f"{name}: the demo's wall time {wall:.3f} s is {wall / cpu:.2f}x its CPU "
+                      f"time {cpu:.3f} s (it waited for a CPU): not compared with ipcprof's")
+    except NoSampler as e:
+        print(f"SKIP {e}")
+        raise SystemExit(77)
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     ck = Checks()
     {"c": check_c, "c-options": check_c_options, "python": check_python,
-     "c-report": check_c_report, "python-report": check_python_report}[argv[1]](argv[2:], ck)
+     "c-report": check_c_report, "python-report": check_python_report,
+     "sampler": check_sampler}[argv[1]](argv[2:], ck)
     return ck.finish()
 
 

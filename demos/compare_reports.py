@@ -1,10 +1,14 @@
 """Prints two or more ipcprof reports side by side: wall time, bytes moved, bytes shared, data movement.
 
-Usage: compare_reports.py LABEL SESSION_DIR [DEMO_OUTPUT] -- LABEL SESSION_DIR [DEMO_OUTPUT] ...
+Usage: compare_reports.py LABEL SESSION_DIR [DEMO_OUTPUT [DEMO_JSON]] -- LABEL SESSION_DIR ...
 
 SESSION_DIR holds ipcprof-report.json and ipcprof-report.html (from `ipcprof record -o`);
 DEMO_OUTPUT, when given, is the demo's own printout, whose bytes_sent/bytes_received are shown
-next to the profiler's count of the same bytes. Exit status 1 when a report is missing or unreadable.
+next to the profiler's count of the same bytes. DEMO_JSON is what the demo wrote with --json: its
+own measure, per process, of the time it spent pickling and unpickling (Python) or copying task
+data in user space (C). When the report has CPU samples, each process's measure is shown next to
+ipcprof's serialize, deserialize or copy time for it, with their ratio.
+Exit status 1 when a report is missing or unreadable.
 """
 import json
 import os
@@ -34,7 +38,16 @@ def is_worker(proc):
     return proc.get("parent") is not None and proc.get("role") not in HELPER_ROLES
 
 
-def column(label, session, demo_out):
+def time_split(t, key):
+    """A "time" field of the report's attribution, 0 when the report has no CPU samples."""
+    return t.get(key) or 0
+
+
+# The CPU sampler's categories that move data without an IPC call.
+SPLIT_KEYS = ("serialize_ns", "deserialize_ns", "copy_ns")
+
+
+def column(label, session, demo_out, demo_json=None):
     path = os.path.join(session, "ipcprof-report.json")
     with open(path) as f:
         rep = json.load(f)
@@ -42,12 +55,14 @@ def column(label, session, demo_out):
     procs = rep.get("processes", [])
     # The workers' own time: the processes the report names workers (not helpers such as
     # Python's resource tracker, which waits on its pipe all run long).
-    moved = basis = 0
+    moved = basis = split = 0
     workers = [p for p in procs if is_worker(p)]
     futex = None
+    has_split = any(k in p["time"] for p in procs for k in SPLIT_KEYS)
     for p in workers:
         t = p["time"]
         moved += t["ipc_transfer_ns"] + t["ipc_wait_ns"]
+        split += sum(time_split(t, k) for k in SPLIT_KEYS)
         basis += t["basis_ns"]
         # With the eBPF probes, time blocked on locks: a Pool worker waits on the task queue's
         # lock while another worker reads its task, time the IPC calls themselves do not show.
@@ -78,12 +93,89 @@ def column(label, session, demo_out):
         "shared": run.get("shared_memory_bytes", 0),
         "workers": len(workers),
         "worker_share": moved / basis if basis else None,
+        "worker_share_split": (moved + split) / basis if basis and has_split else None,
+        "worker_split": split / basis if basis and has_split else None,
+        "measures": own_measures(rep, demo_json),
         "worker_futex": futex / basis if futex is not None and basis else None,
         "run_share": run.get("data_movement_share"),
         "verdict": run.get("verdict", ""),
         "html": os.path.abspath(os.path.join(session, "ipcprof-report.html")),
         "demo_wall": demo.get("wall_s"),
     }
+
+
+def load_measure(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+# What a demo measures itself, against the report's CPU-sample category of the same work:
+# (demo's CPU field, demo's wall field or None, its call count field or None, the report's "cpu"
+# field, what it is).
+MEASURES = {
+    "pickling": [("dumps_cpu_s", "dumps_s", "dumps_calls", "serialize_ns", "pickling"),
+                 ("loads_cpu_s", "loads_s", "loads_calls", "deserialize_ns", "unpickling")],
+    "copy": [("copy_cpu_s", None, None, "copy_ns", "memcpy of task data")],
+}
+
+
+def own_measures(rep, demo_json):
+    """Per process of the demo's JSON: its measures next to ipcprof's, where the report has CPU
+    samples ("cpu" per process). None without a JSON or without samples."""
+    if not demo_json:
+        return None
+    demo = load_measure(demo_json)
+    by_pid = {}
+    for p in rep.get("processes", []):
+        if "cpu" in p:
+            by_pid.setdefault(p["pid"], []).append(p)
+    if not by_pid:
+        return None
+    rows = []
+    for d in demo["processes"]:
+        recs = by_pid.get(d["pid"], [])
+        for cpu_key, wall_key, calls_key, rep_key, what in MEASURES[demo["measure"]]:
+            if calls_key and d[calls_key] == 0:
+                continue  # work this process did not do (a Pool worker's pickling of results
+                # happens after it measured itself)
+            own_cpu = d[cpu_key]
+            got = sum(r["cpu"].get(rep_key, 0) for r in recs) / 1e9 if recs else None
+            rows.append({"role": d["role"], "pid": d["pid"], "what": what, "cpu": own_cpu,
+                         "wall": d[wall_key] if wall_key else None, "ipcprof": got,
+                         "hz": recs[0]["cpu"].get("hz") if recs else None,
+                         "state": recs[0]["cpu"].get("state") if recs else "no record"})
+    return rows
+
+
+def fmt_ratio(a, b):
+    return "-" if a is None or not b else f"{a / b:.2f}"
+
+
+def print_measures(c):
+    rows = c["measures"]
+    if not rows:
+        return
+    hz = sorted({r["hz"] for r in rows if r["hz"]})
+    print(f"{c['label']}: the demo's own measures against ipcprof's CPU samples"
+          + (f" ({', '.join(map(str, hz))} Hz)" if hz else ""))
+    table = [("process", "work", "demo: CPU", "demo: wall", "ipcprof", "ipcprof/CPU",
+              "ipcprof/wall")]
+    for r in rows:
+        if r["state"] not in ("on", None) and r["ipcprof"] is not None:
+            note = f" (sampling {r['state']})"
+        elif r["ipcprof"] is None:
+            note = " (no record)"
+        else:
+            note = ""
+        table.append((f"{r['role']} {r['pid']}{note}", r["what"], f"{r['cpu']:.3f} s",
+                      "-" if r["wall"] is None else f"{r['wall']:.3f} s",
+                      "-" if r["ipcprof"] is None else f"{r['ipcprof']:.3f} s",
+                      fmt_ratio(r["ipcprof"], r["cpu"]), fmt_ratio(r["ipcprof"], r["wall"])))
+    widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
+    for t in table:
+        print("  " + "  ".join(f"{v:<{widths[i]}}" if i < 2 else f"{v:>{widths[i]}}"
+                               for i, v in enumerate(t)))
+    print()
 
 
 def fmt_bytes(n):
@@ -115,13 +207,14 @@ def main(argv):
         else:
             cur.append(a)
     groups.append(cur)
-    if len(groups) < 2 or any(len(g) not in (2, 3) for g in groups):
+    if len(groups) < 2 or any(len(g) not in (2, 3, 4) for g in groups):
         print(__doc__, file=sys.stderr)
         return 2
     cols = []
     for g in groups:
         try:
-            cols.append(column(g[0], g[1], g[2] if len(g) > 2 else None))
+            cols.append(column(g[0], g[1], g[2] if len(g) > 2 else None,
+                               g[3] if len(g) > 3 else None))
         except (OSError, ValueError, KeyError, TypeError) as e:
             print(f"compare_reports: {g[1]}: cannot read the report: {e}", file=sys.stderr)
             return 1
@@ -137,6 +230,14 @@ def main(argv):
         ("bytes shared (memory)", [fmt_bytes(c["shared"]) for c in cols]),
         ("workers", [str(c["workers"]) for c in cols]),
         ("data movement, worker time", [fmt_share(c["worker_share"]) for c in cols]),
+    ]
+    if any(c["worker_share_split"] is not None for c in cols):
+        rows += [
+            ("  with (de)serialization, copies", [fmt_share(c["worker_share_split"])
+                                                  for c in cols]),
+            ("  (de)serialization, copies alone", [fmt_share(c["worker_split"]) for c in cols]),
+        ]
+    rows += [
         ("data movement (report's run)", [fmt_share(c["run_share"]) for c in cols]),
         ("worker time blocked on locks", [fmt_share(c["worker_futex"]) for c in cols]),
     ]
@@ -146,7 +247,12 @@ def main(argv):
         print(f"{name:<{w0}}  " + "  ".join(f"{v:>{widths[i]}}" for i, v in enumerate(vals)))
     print("(data movement: time inside pipe and socket calls, copying or waiting for the other")
     print(" end, of the workers' wall time; blocked on locks: futex waits, seen by the eBPF probes)")
+    if any(c["worker_share_split"] is not None for c in cols):
+        print("(with (de)serialization, copies: the CPU time the sampler found pickling, unpickling")
+        print(" or in memcpy outside IPC calls, added to the data movement)")
     print()
+    for c in cols:
+        print_measures(c)
     for c in cols:
         print(f"{c['label']}: {c['verdict']}")
         print(f"  HTML report: {c['html']}")

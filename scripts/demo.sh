@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs the copy and shared-memory demos under ipcprof and prints their reports side by side.
+# Runs the copy and shared-memory demos under ipcprof and prints their reports side by side, and,
+# where the reports have CPU samples, each process's pickling, unpickling or memcpy time as the
+# demo measures it itself next to ipcprof's.
 # Usage: scripts/demo.sh [--build-dir DIR]   (DIR: an existing build to use instead of ./build)
+# IPCPROF_SAMPLE_HZ in the environment sets the CPU sampler's rate (ipcprof's default: 100).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -29,13 +32,15 @@ if ! "$ipcprof" record --help >/dev/null 2>&1; then
 	exit 1
 fi
 
-# record NAME PROGRAM ARGS...: one profiled run into $out/NAME, the demo's own output in NAME.txt.
+# record NAME PROGRAM ARGS...: one profiled run into $out/NAME, the demo's own output in NAME.txt
+# and its own measures of its pickling or copying in NAME.json.
 record() {
 	local name=$1
 	shift
-	rm -rf "${out:?}/$name"
+	rm -rf "${out:?}/$name" "$out/$name.json"
 	echo "demo: running $name under ipcprof: $*" >&2
-	if ! "$ipcprof" record -q -o "$out/$name" -- "$@" >"$out/$name.txt" 2>"$out/$name.log"; then
+	if ! "$ipcprof" record -q -o "$out/$name" -- "$@" --json "$out/$name.json" \
+		>"$out/$name.txt" 2>"$out/$name.log"; then
 		cat "$out/$name.log" >&2
 		echo "demo: '$ipcprof record' failed on $name (output in $out/$name.txt)" >&2
 		exit 1
@@ -61,11 +66,13 @@ fi
 
 echo
 "$py" demos/compare_reports.py \
-	"C, copy through pipes" "$out/c-copy" "$out/c-copy.txt" -- \
-	"C, shared memory" "$out/c-shm" "$out/c-shm.txt"
+	"C, copy through pipes" "$out/c-copy" "$out/c-copy.txt" "$out/c-copy.json" -- \
+	"C, shared memory" "$out/c-shm" "$out/c-shm.txt" "$out/c-shm.json"
 if [ $python = yes ]; then
 	echo
 	"$py" demos/compare_reports.py \
-		"Python Pool, copy" "$out/python-pool-copy" "$out/python-pool-copy.txt" -- \
-		"Python Pool, shared memory" "$out/python-pool-shm" "$out/python-pool-shm.txt"
+		"Python Pool, copy" "$out/python-pool-copy" "$out/python-pool-copy.txt" \
+		"$out/python-pool-copy.json" -- \
+		"Python Pool, shared memory" "$out/python-pool-shm" "$out/python-pool-shm.txt" \
+		"$out/python-pool-shm.json"
 fi

@@ -17,6 +17,7 @@
 #include <dirent.h>
 
 #include "commands.h"
+#include "report.h"
 #include "ipcprof/env.h"
 #include "ipcprof_config.h"
 #include "record_end.h"
@@ -38,6 +39,8 @@ static void usage(FILE *f)
 	    "      --no-preload   profile with the eBPF probes alone (static binaries, Go "
 	    "programs)\n"
 	    "      --no-report    keep the records, write no report (see `ipcprof report DIR`)\n"
+	    "      --rules FILE   classification rules for the CPU samples, passed to the report\n"
+	    "                     (see `ipcprof report --help`); may be given more than once\n"
 	    "  -q, --quiet        no terminal summary, only the report paths\n"
 	    "  -h, --help         this help\n"
 	    "\n"
@@ -166,16 +169,20 @@ static uint64_t mono_ns(void)
 int ipcprof_cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"no-probes", no_argument, NULL, 'P'},
-	    {"no-preload", no_argument, NULL, 'L'},
-	    {"no-report", no_argument, NULL, 'R'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'}, {"no-probes", no_argument, NULL, 'P'},
+	    {"no-preload", no_argument, NULL, 'L'},   {"no-report", no_argument, NULL, 'R'},
+	    {"rules", required_argument, NULL, 'r'},  {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
 	bool probes = true, preload = true, report = true, quiet = false;
+	/* Options passed on to the report: --rules FILE pairs. */
+	char **ropts = calloc((size_t)argc * 2 + 1, sizeof(char *));
+	int nropts = 0;
+	if (!ropts) {
+		perror("ipcprof record");
+		return 125;
+	}
 	int c;
 	optind = 0; /* a full reset: another command may have run getopt before */
 	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
@@ -192,6 +199,21 @@ int ipcprof_cmd_record(int argc, char **argv)
 		case 'R':
 			report = false;
 			break;
+		case 'r': {
+			/* Checked now: a mistake in the rules must not cost the run's report. */
+			struct ipcprof_rules rules = {0};
+			char err[512];
+			int bad = ipcprof_rules_load(&rules, optarg, err, sizeof(err));
+			ipcprof_rules_free(&rules);
+			if (bad < 0) {
+				fprintf(stderr, "ipcprof record: rules: %s\n", err);
+				free(ropts);
+				return 125;
+			}
+			ropts[nropts++] = "--rules";
+			ropts[nropts++] = optarg;
+			break;
+		}
 		case 'q':
 			quiet = true;
 			break;
@@ -335,16 +357,30 @@ int ipcprof_cmd_record(int argc, char **argv)
 	}
 #endif
 	if (report) {
-		char *rargv[] = {"report", quiet ? "--quiet" : dir, quiet ? dir : NULL, NULL};
-		int rargc = quiet ? 3 : 2;
+		char **rargv = calloc((size_t)nropts + 4, sizeof(char *));
+		int rargc = 0;
+		if (!rargv) {
+			perror("ipcprof record");
+			free(ropts);
+			return 125;
+		}
+		rargv[rargc++] = "report";
+		if (quiet)
+			rargv[rargc++] = "--quiet";
+		for (int i = 0; i < nropts; i++)
+			rargv[rargc++] = ropts[i];
+		rargv[rargc++] = dir;
 		fflush(stdout);
-		if (ipcprof_cmd_report(rargc, rargv) == 2)
+		int rs = ipcprof_cmd_report(rargc, rargv);
+		free(rargv);
+		if (rs == 2)
 			fprintf(stderr, "ipcprof: the report failed; the records stay in %s\n",
 				dir);
 	} else {
 		fprintf(stderr, "ipcprof: records in %s (report them with `ipcprof report %s`)\n",
 			dir, dir);
 	}
+	free(ropts);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

@@ -27,6 +27,12 @@ static void usage(FILE *f)
 	    "  -o, --output DIR      write the files into DIR (default: the first session folder)\n"
 	    "  -f, --format perfetto also write ipcprof-trace.json, the timeline as Chrome trace\n"
 	    "                        events for ui.perfetto.dev or chrome://tracing\n"
+	    "  -f, --format folded   also write ipcprof-folded.txt, the CPU samples as folded\n"
+	    "                        stacks for flamegraph.pl or speedscope (formats combine:\n"
+	    "                        --format perfetto,folded)\n"
+	    "  -r, --rules FILE      classification rules tried before the built-in ones (lines\n"
+	    "                        '<category> <any|leaf> <module-glob> <symbol-glob>'; see\n"
+	    "                        categories.rules); may be given more than once\n"
 	    "  -q, --quiet           no summary on stderr\n"
 	    "  -h, --help            this help\n"
 	    "\n"
@@ -56,15 +62,27 @@ static int write_json(const char *text, size_t len, const char *path)
 	return fclose(f) == 0 ? rc : -1;
 }
 
+static int write_folded(const struct ipcprof_model *m, const char *path)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	int rc = ipcprof_write_folded(m, f);
+	return fclose(f) == 0 ? rc : -1;
+}
+
 /* Written next to the final name and renamed, so that a reader never sees half a file. */
-static int write_file(const char *text, size_t len, const char *path, bool html)
+static int write_file(const char *text, size_t len, const char *path, bool html,
+		      const struct ipcprof_model *folded)
 {
 	size_t n = strlen(path) + 8;
 	char *tmp = malloc(n);
 	if (!tmp)
 		return -1;
 	snprintf(tmp, n, "%s.tmp", path);
-	int rc = html ? ipcprof_write_html(text, len, tmp) : write_json(text, len, tmp);
+	int rc = folded ? write_folded(folded, tmp)
+		 : html ? ipcprof_write_html(text, len, tmp)
+			: write_json(text, len, tmp);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -1;
 	if (rc != 0)
@@ -76,18 +94,26 @@ static int write_file(const char *text, size_t len, const char *path, bool html)
 int ipcprof_cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
+	    {"rules", required_argument, NULL, 'r'},  {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *outdir = NULL;
-	bool perfetto = false, quiet = false;
+	bool perfetto = false, folded = false, quiet = false;
+	struct ipcprof_rules rules = {0};
+	char err[512];
 	int c;
 	optind = 0; /* another command may have run getopt before */
-	while ((c = getopt_long(argc, argv, "+o:f:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:f:r:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'r':
+			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0) {
+				ipcprof_term_str(err, err, sizeof(err));
+				fprintf(stderr, "ipcprof report: rules: %s\n", err);
+				ipcprof_rules_free(&rules);
+				return 2;
+			}
+			break;
 		case 'o':
 			outdir = optarg;
 			break;
@@ -96,17 +122,22 @@ int ipcprof_cmd_report(int argc, char **argv)
 			char *save = NULL;
 			for (char *t = list ? strtok_r(list, ",", &save) : NULL; t;
 			     t = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(t, "perfetto") || !strcmp(t, "chrome") ||
-				    !strcmp(t, "all")) {
+				bool all = !strcmp(t, "all");
+				if (all || !strcmp(t, "perfetto") || !strcmp(t, "chrome")) {
 					perfetto = true;
+					folded |= all;
+				} else if (!strcmp(t, "folded")) {
+					folded = true;
 				} else if (strcmp(t, "json") && strcmp(t, "html") &&
 					   strcmp(t, "text")) {
 					fprintf(
 					    stderr,
 					    "ipcprof report: unknown format '%s' (json, html and "
-					    "text are always written; perfetto adds the trace)\n",
+					    "text are always written; perfetto adds the trace, "
+					    "folded the CPU samples' stacks)\n",
 					    t);
 					free(list);
+					ipcprof_rules_free(&rules);
 					return 2;
 				}
 			}
@@ -117,9 +148,11 @@ int ipcprof_cmd_report(int argc, char **argv)
 			quiet = true;
 			break;
 		case 'h':
+			ipcprof_rules_free(&rules);
 			usage(stdout);
 			return 0;
 		default:
+			ipcprof_rules_free(&rules);
 			usage(stderr);
 			return 2;
 		}
@@ -127,10 +160,17 @@ int ipcprof_cmd_report(int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "ipcprof report: no session folder given\n");
 		usage(stderr);
+		ipcprof_rules_free(&rules);
+		return 2;
+	}
+	if (ipcprof_rules_finish(&rules, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipcprof report: rules: %s\n", err);
+		ipcprof_rules_free(&rules);
 		return 2;
 	}
 	struct ipcprof_model m;
 	ipcprof_model_init(&m);
+	m.rules = &rules;
 	m.nsession = argc - optind;
 	m.session = argv + optind;
 	int status = 0;
@@ -179,17 +219,21 @@ int ipcprof_cmd_report(int argc, char **argv)
 	char *jp = join_path(outdir, "ipcprof-report.json");
 	char *hp = join_path(outdir, "ipcprof-report.html");
 	char *tp = join_path(outdir, "ipcprof-trace.json");
-	if (!j || !text || !jp || !hp || !tp) {
+	char *fp = join_path(outdir, "ipcprof-folded.txt");
+	if (!j || !text || !jp || !hp || !tp || !fp) {
 		fprintf(stderr, "ipcprof report: out of memory\n");
 		status = 2;
-	} else if (write_file(text, len, jp, false) < 0) {
+	} else if (write_file(text, len, jp, false, NULL) < 0) {
 		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", jp, strerror(errno));
 		status = 2;
-	} else if (write_file(text, len, hp, true) < 0) {
+	} else if (write_file(text, len, hp, true, NULL) < 0) {
 		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", hp, strerror(errno));
 		status = 2;
 	} else if (perfetto && ipcprof_write_trace(&m, tp) < 0) {
 		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", tp, strerror(errno));
+		status = 2;
+	} else if (folded && write_file(NULL, 0, fp, false, &m) < 0) {
+		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", fp, strerror(errno));
 		status = 2;
 	}
 	if (status != 2) {
@@ -198,6 +242,11 @@ int ipcprof_cmd_report(int argc, char **argv)
 		fprintf(stderr, "\nipcprof: report: %s\n", hp);
 		if (perfetto)
 			fprintf(stderr, "ipcprof: trace (open in ui.perfetto.dev): %s\n", tp);
+		if (folded)
+			fprintf(stderr,
+				"ipcprof: CPU stacks (flamegraph.pl or speedscope): %s (%zu "
+				"stacks)\n",
+				fp, m.npstack);
 		if (m.ndamage)
 			status = 1;
 	}
@@ -206,8 +255,10 @@ int ipcprof_cmd_report(int argc, char **argv)
 	free(jp);
 	free(hp);
 	free(tp);
+	free(fp);
 out:
 	m.session = NULL;
 	ipcprof_model_free(&m);
+	ipcprof_rules_free(&rules);
 	return status;
 }

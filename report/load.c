@@ -42,8 +42,10 @@ int ipcprof_record_check(const void *buf, size_t size, char *msg, size_t msglen)
 		    sizeof(struct ipcprof_interval));
 		return -1;
 	}
-	if (r->file_size !=
-	    (uint64_t)r->record_size + (uint64_t)r->timeline_cap * r->interval_size) {
+	/* The timeline must fit below the sample area, wherever the file says that starts. */
+	uint64_t area =
+	    ipcprof_sample_area_offset(r->record_size, r->timeline_cap, r->interval_size);
+	if (r->file_size < area) {
 		snprintf(msg, msglen, "corrupt header: file_size %llu does not match %u intervals",
 			 (unsigned long long)r->file_size, r->timeline_cap);
 		return -1;
@@ -62,13 +64,160 @@ int ipcprof_record_check(const void *buf, size_t size, char *msg, size_t msglen)
 		snprintf(msg, msglen, "corrupt process header");
 		return -1;
 	}
-	if (size < r->file_size) {
+	uint64_t tl_end = (uint64_t)r->record_size + (uint64_t)r->timeline_cap * r->interval_size;
+	if (size < tl_end) {
 		uint64_t have = (size - r->record_size) / r->interval_size;
 		snprintf(msg, msglen, "truncated timeline: %llu of %u intervals present",
 			 (unsigned long long)have, r->timeline_cap);
 		return 1;
 	}
 	return 0;
+}
+
+/* Checks the profile header of a record that ipcprof_record_check accepted (size bytes in the
+ * file). Returns the bytes of the sample area to read (0 for none); sets msg when the area
+ * cannot be used or is cut (then *damaged is set). */
+static uint64_t profile_check(const struct ipcprof_record *r, size_t size, char *msg, size_t msglen,
+			      bool *damaged)
+{
+	const struct ipcprof_profile *p = &r->prof;
+	uint64_t area =
+	    ipcprof_sample_area_offset(r->record_size, r->timeline_cap, r->interval_size);
+	*damaged = false;
+	if (p->area_offset != area || p->area_cap != r->file_size - area || p->area_cap % 8) {
+		snprintf(msg, msglen,
+			 "corrupt CPU profile header (sample area at %llu, %llu bytes; expected at "
+			 "%llu, %llu bytes): CPU samples left out",
+			 (unsigned long long)p->area_offset, (unsigned long long)p->area_cap,
+			 (unsigned long long)area, (unsigned long long)(r->file_size - area));
+		*damaged = true;
+		return 0;
+	}
+	if (p->state > IPCPROF_PROF_FAILED) {
+		snprintf(msg, msglen, "corrupt CPU profile header (state %u): CPU samples left out",
+			 p->state);
+		*damaged = true;
+		return 0;
+	}
+	/* Entries beyond the cap were never written (the sampler counted them as dropped). */
+	uint64_t want = p->area_used < p->area_cap ? p->area_used : p->area_cap;
+	want &= ~(uint64_t)7;
+	if (want && !p->period_ns) {
+		snprintf(msg, msglen,
+			 "corrupt CPU profile header (period 0): CPU samples left out");
+		*damaged = true;
+		return 0;
+	}
+	uint64_t present = size > area ? size - area : 0;
+	if (want > present) {
+		uint64_t have = present & ~(uint64_t)7;
+		snprintf(msg, msglen, "truncated sample area: %llu of %llu bytes present",
+			 (unsigned long long)have, (unsigned long long)want);
+		*damaged = true;
+		return have;
+	}
+	return want;
+}
+
+/*
+ * Reads the entries of a sample area (n bytes, 8-aligned) into img->sample, pointing into buf.
+ * An entry with weight 0 is unfinished and skipped. Where no entry starts, the next 8-byte
+ * boundary is tried (record.h): zero words (space taken by a writer that was killed) are
+ * skipped silently, anything else is damage, counted in img->sample_bad_entries.
+ */
+static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
+{
+	size_t cap = 0;
+	bool in_bad = false;
+	for (uint64_t pos = 0; pos + sizeof(struct ipcprof_sample_stack) <= n;) {
+		const struct ipcprof_sample_stack *e =
+		    (const struct ipcprof_sample_stack *)(const void *)((const char *)buf + pos);
+		if (e->magic != IPCPROF_SAMPLE_MAGIC || !e->depth ||
+		    e->depth > IPCPROF_SAMPLE_DEPTH) {
+			/* A magic word with depth 0 is an entry whose writer stopped there. */
+			bool quiet =
+			    (e->magic == 0 || e->magic == IPCPROF_SAMPLE_MAGIC) && e->depth == 0;
+			if (!quiet && !in_bad)
+				img->sample_bad_entries++;
+			in_bad = !quiet;
+			pos += 8;
+			continue;
+		}
+		uint64_t len = sizeof(*e) + (uint64_t)e->depth * sizeof(uint64_t);
+		if (pos + len > n) {
+			/* Cut by the end of what was handed out or present. */
+			img->sample_bad_entries++;
+			break;
+		}
+		in_bad = false;
+		if (e->weight) {
+			if (img->nsample == cap) {
+				cap = cap ? 2 * cap : 256;
+				struct ipcprof_sample *ns =
+				    realloc(img->sample, cap * sizeof(*img->sample));
+				if (!ns)
+					return -1;
+				img->sample = ns;
+			}
+			img->sample[img->nsample++] = (struct ipcprof_sample){
+			    .tid = e->tid,
+			    .flags = e->flags,
+			    .depth = e->depth,
+			    .weight = e->weight,
+			    .ip = e->ip,
+			    .cat = IPCPROF_CAT_COMPUTE,
+			};
+		}
+		pos += len;
+	}
+	return 0;
+}
+
+/* Reads the used part of the sample area (the rest of it is holes). Returns 0 when whole, 1 with
+ * msg set when samples were lost to damage, -1 when out of memory. */
+static int read_samples(int fd, const struct ipcprof_record *r, size_t size,
+			struct ipcprof_image *img, char *msg, size_t msglen)
+{
+	bool damaged;
+	char why[200] = "";
+	img->prof = r->prof;
+	uint64_t n = profile_check(r, size, why, sizeof(why), &damaged);
+	if (n) {
+		img->sample_buf = malloc(n);
+		if (!img->sample_buf)
+			return -1;
+		uint64_t got = 0;
+		while (got < n) {
+			ssize_t k = pread(fd, (char *)img->sample_buf + got, n - got,
+					  (off_t)(r->prof.area_offset + got));
+			if (k <= 0)
+				break;
+			got += (uint64_t)k;
+		}
+		if (got < n) {
+			snprintf(why, sizeof(why),
+				 "sample area unreadable: %llu of %llu bytes read",
+				 (unsigned long long)got, (unsigned long long)n);
+			damaged = true;
+		}
+		if (parse_samples(img, img->sample_buf, got & ~(uint64_t)7) < 0)
+			return -1;
+	}
+	if (img->sample_bad_entries && !why[0]) {
+		snprintf(why, sizeof(why), "sample area: %llu damaged entr%s skipped",
+			 (unsigned long long)img->sample_bad_entries,
+			 img->sample_bad_entries == 1 ? "y" : "ies");
+		damaged = true;
+	}
+	if (!damaged)
+		return 0;
+	if (msg[0]) {
+		size_t l = strlen(msg);
+		snprintf(msg + l, msglen - l, "; %s", why);
+	} else {
+		snprintf(msg, msglen, "%s", why);
+	}
+	return 1;
 }
 
 static void *dup_mem(const void *p, size_t n)
@@ -294,6 +443,15 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
 		rc = -1;
 		goto out;
 	}
+	/* A damaged sample area costs the samples, never the record's other figures. */
+	int prc = read_samples(fd, scratch, size, img, msg, msglen);
+	if (prc < 0) {
+		snprintf(msg, msglen, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	if (prc > 0)
+		rc = 1;
 	img->file = strdup(path);
 	img->damaged = rc > 0;
 	if (!img->file)
@@ -385,12 +543,7 @@ int ipcprof_session_load(struct ipcprof_model *m, int index)
 			img->session = index;
 			m->nimg++;
 		} else {
-			free(img->chan);
-			free(img->map);
-			free(img->mod);
-			free(img->fp);
-			free(img->stack);
-			free(img->intervals);
+			ipcprof_image_free(img);
 		}
 		free(path);
 	}

@@ -24,6 +24,8 @@ void ipcprof_image_free(struct ipcprof_image *g)
 	free(g->intervals);
 	free(g->chan_link);
 	free(g->chan_side);
+	free(g->sample);
+	free(g->sample_buf);
 }
 
 void ipcprof_model_free(struct ipcprof_model *m)
@@ -51,6 +53,16 @@ void ipcprof_model_free(struct ipcprof_model *m)
 		free(m->site[i].key);
 	}
 	free(m->site);
+	for (int i = 0; i < m->npframe; i++) {
+		free(m->pframe[i].symbol);
+		free(m->pframe[i].srcfile);
+	}
+	free(m->pframe);
+	for (size_t i = 0; i < m->npstack; i++)
+		free(m->pstack[i].frame);
+	free(m->pstack);
+	ipcprof_rules_free(&m->own_rules);
+	ipcprof_symtab_free(m->symtab);
 	free(m->find);
 	for (size_t i = 0; i < m->nrow; i++)
 		free(m->row[i].iv);
@@ -99,6 +111,41 @@ static uint64_t to_u64(double x)
 	return x >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)x;
 }
 
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* The CPU samples' serialize, deserialize and copy time, carved out of compute_ns: never more
+ * than it in all (the samples estimate CPU time that rusage measured), scaled down when so. */
+static void sampled_split(const struct ipcprof_image *img, struct ipcprof_attr *a)
+{
+	if (!img->nsample)
+		return;
+	a->cpu_sampled = true;
+	uint64_t p = img->prof.period_ns;
+	uint64_t ser = sat_mul(img->cat_weight[IPCPROF_CAT_SERIALIZE], p);
+	uint64_t des = sat_mul(img->cat_weight[IPCPROF_CAT_DESERIALIZE], p);
+	uint64_t cpy = sat_mul(img->cat_weight[IPCPROF_CAT_COPY], p);
+	double sum = (double)ser + (double)des + (double)cpy;
+	if (sum > (double)a->compute_ns) {
+		double f = (double)a->compute_ns / sum;
+		ser = min_u64(to_u64((double)ser * f), a->compute_ns);
+		des = min_u64(to_u64((double)des * f), a->compute_ns - ser);
+		cpy = a->compute_ns - ser - des;
+	}
+	a->serialize_ns = ser;
+	a->deserialize_ns = des;
+	a->copy_ns = cpy;
+	a->compute_ns -= ser + des + cpy;
+}
+
+uint64_t ipcprof_attr_moving(const struct ipcprof_attr *a)
+{
+	return a->ipc_transfer_ns + a->ipc_wait_ns + a->serialize_ns + a->deserialize_ns +
+	       a->copy_ns;
+}
+
 void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -143,6 +190,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 	a->ipc_wait_ns = a->ipc_ns - a->ipc_transfer_ns;
 	a->compute_ns = a->cpu_ns > a->ipc_transfer_ns ? a->cpu_ns - a->ipc_transfer_ns : 0;
 	uint64_t busy = a->compute_ns + a->ipc_transfer_ns + a->ipc_wait_ns;
+	sampled_split(img, a);
 	if (busy > img->wall_ns) {
 		/* Several threads: their summed time exceeds wall time, so shares are of that sum.
                  */
@@ -162,6 +210,10 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 
 static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 {
+	t->cpu_sampled |= a->cpu_sampled;
+	t->serialize_ns += a->serialize_ns;
+	t->deserialize_ns += a->deserialize_ns;
+	t->copy_ns += a->copy_ns;
 	t->basis_ns += a->basis_ns;
 	t->basis_thread_sum |= a->basis_thread_sum;
 	t->cpu_ns += a->cpu_ns;
@@ -970,6 +1022,52 @@ static int cmp_finding(const void *a, const void *b)
 			return -1;                                                                 \
 	} while (0)
 
+/* Thresholds of the serialization finding: pickling and unpickling worth rethinking. */
+#define SERIALIZE_MIN_NS    100000000ull /* 100 ms */
+#define SERIALIZE_MIN_SHARE 0.05         /* of the processes' summed basis */
+
+/* One finding for the run: CPU time the samples saw pickling and unpickling. */
+static int serialization_finding(struct ipcprof_model *m, int *cap)
+{
+	const struct ipcprof_attr *t = &m->total;
+	uint64_t ser = t->serialize_ns + t->deserialize_ns;
+	if (!t->cpu_sampled || ser < SERIALIZE_MIN_NS ||
+	    (double)ser < SERIALIZE_MIN_SHARE * (double)t->basis_ns)
+		return 0;
+	/* The process that spent the most on it, named as an example. */
+	int top = -1;
+	uint64_t topv = 0;
+	for (int i = 0; i < m->nimg; i++) {
+		uint64_t v = m->img[i].attr.serialize_ns + m->img[i].attr.deserialize_ns;
+		if (v > topv) {
+			topv = v;
+			top = i;
+		}
+	}
+	struct ipcprof_finding *f = add_finding(m, cap, "serialization", (double)ser / 1e9);
+	if (!f)
+		return -1;
+	char t1[32], t2[32], t3[32], w1[96] = "";
+	ipcprof_fmt_ns(ser, t1, sizeof(t1));
+	ipcprof_fmt_ns(t->serialize_ns, t2, sizeof(t2));
+	ipcprof_fmt_ns(t->deserialize_ns, t3, sizeof(t3));
+	if (top >= 0)
+		who(m, top, w1, sizeof(w1));
+	snprintf(f->title, sizeof(f->title),
+		 "Serialization costs %s of CPU: %s pickling, %s unpickling (%.0f%% of the "
+		 "processes' time)",
+		 t1, t2, t3, 100.0 * (double)ser / (double)(t->basis_ns ? t->basis_ns : 1));
+	ipcprof_fmt_ns(topv, t2, sizeof(t2));
+	snprintf(f->detail, sizeof(f->detail),
+		 "CPU samples found this time in the pickler and unpickler (%s alone: %s), on "
+		 "top of the time the bytes took to go through the channels. Send indices, "
+		 "file names or small descriptions instead of the data, or put large arrays in "
+		 "shared memory (multiprocessing.shared_memory, numpy arrays over a shared "
+		 "buffer) so that nothing is pickled.",
+		 w1, t2);
+	return 0;
+}
+
 static int build_findings(struct ipcprof_model *m)
 {
 	int cap = 0;
@@ -1090,8 +1188,10 @@ static int build_findings(struct ipcprof_model *m)
 			 (unsigned long long)kd[2], (unsigned long long)kd[3]);
 	}
 	/* Low compute-to-transfer ratio for the run. */
+	if (serialization_finding(m, &cap) < 0)
+		return -1;
 	const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
-	uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
+	uint64_t move = ipcprof_attr_moving(w);
 	if (move >= 1000000 && w->compute_ns < 2 * move) {
 		FIND_OR_FAIL(f = add_finding(m, &cap, "low_compute_ratio", (double)move / 1e9));
 		ipcprof_fmt_ns(w->compute_ns, t1, sizeof(t1));
@@ -1160,7 +1260,7 @@ static void build_totals(struct ipcprof_model *m)
 		}
 	}
 	const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
-	uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
+	uint64_t move = ipcprof_attr_moving(w);
 	char t1[32], t2[32];
 	ipcprof_fmt_ns(move, t1, sizeof(t1));
 	ipcprof_fmt_ns(w->basis_ns, t2, sizeof(t2));
@@ -1194,11 +1294,22 @@ int ipcprof_model_build(struct ipcprof_model *m)
 	if (build_lineage(m) < 0)
 		return -1;
 	build_clocks(m);
+	if (!m->rules) {
+		char err[256];
+		if (ipcprof_rules_finish(&m->own_rules, err, sizeof(err)) < 0)
+			return -1;
+		m->rules = &m->own_rules;
+	}
+	if (!m->symtab && !(m->symtab = ipcprof_symtab_new()))
+		return -1;
+	/* The samples' categories first: the attribution takes them out of compute. */
+	if (ipcprof_profile_build(m, m->symtab) < 0)
+		return -1;
 	for (int i = 0; i < m->nimg; i++)
 		ipcprof_attribute(&m->img[i], &m->img[i].attr);
 	if (build_links(m) < 0 || build_shm(m) < 0 || build_rows(m) < 0 || build_sites(m) < 0)
 		return -1;
-	if (ipcprof_symbolize(m) < 0)
+	if (ipcprof_symbolize(m, m->symtab) < 0)
 		return -1;
 	build_totals(m);
 	return build_findings(m);

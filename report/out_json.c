@@ -64,25 +64,73 @@ static const char *end_name(uint32_t e)
 
 static json_t *attr_json(const struct ipcprof_attr *a)
 {
-	uint64_t move = a->ipc_transfer_ns + a->ipc_wait_ns;
+	uint64_t move = ipcprof_attr_moving(a);
+	uint64_t ser = a->serialize_ns + a->deserialize_ns;
 	const char *split = !a->ipc_ns         ? "no_ipc"
 			    : a->split_kernel  ? "kernel"
 			    : a->split_sampled ? "sampled"
 					       : "none";
-	json_t *sh = json_pack("{s:o, s:o, s:o, s:n, s:o, s:o, s:o}", "compute",
-			       share(a->compute_ns, a->basis_ns), "ipc_transfer",
-			       share(a->ipc_transfer_ns, a->basis_ns), "ipc_wait",
-			       share(a->ipc_wait_ns, a->basis_ns), "serialization", "other",
-			       share(a->other_ns, a->basis_ns), "sync_wait",
-			       a->has_sync ? share(a->sync_wait_ns, a->basis_ns) : json_null(),
-			       "data_movement", share(move, a->basis_ns));
-	return json_pack(
-	    "{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:n, s:o, s:o, s:s, s:o}", "basis_ns",
+	json_t *sh = json_pack(
+	    "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "compute",
+	    share(a->compute_ns, a->basis_ns), "ipc_transfer",
+	    share(a->ipc_transfer_ns, a->basis_ns), "ipc_wait", share(a->ipc_wait_ns, a->basis_ns),
+	    "serialization", a->cpu_sampled ? share(ser, a->basis_ns) : json_null(), "serialize",
+	    share(a->serialize_ns, a->basis_ns), "deserialize",
+	    share(a->deserialize_ns, a->basis_ns), "copy", share(a->copy_ns, a->basis_ns), "other",
+	    share(a->other_ns, a->basis_ns), "sync_wait",
+	    a->has_sync ? share(a->sync_wait_ns, a->basis_ns) : json_null(), "data_movement",
+	    share(move, a->basis_ns));
+	json_t *j = json_pack(
+	    "{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "basis_ns",
 	    ju(a->basis_ns), "basis", a->basis_thread_sum ? "thread_sum" : "wall", "cpu_ns",
 	    ju(a->cpu_ns), "ipc_ns", ju(a->ipc_ns), "compute_ns", ju(a->compute_ns),
 	    "ipc_transfer_ns", ju(a->ipc_transfer_ns), "ipc_wait_ns", ju(a->ipc_wait_ns),
-	    "serialization_ns", "other_ns", ju(a->other_ns), "sync_wait_ns",
-	    a->has_sync ? ju(a->sync_wait_ns) : json_null(), "split", split, "shares", sh);
+	    "serialization_ns", a->cpu_sampled ? ju(ser) : json_null(), "other_ns", ju(a->other_ns),
+	    "sync_wait_ns", a->has_sync ? ju(a->sync_wait_ns) : json_null(), "split", split,
+	    "shares", sh);
+	json_object_set_new(j, "serialize_ns", ju(a->serialize_ns));
+	json_object_set_new(j, "deserialize_ns", ju(a->deserialize_ns));
+	json_object_set_new(j, "copy_ns", ju(a->copy_ns));
+	json_object_set_new(j, "cpu_sampled", json_boolean(a->cpu_sampled));
+	return j;
+}
+
+static const char *prof_state_name(uint32_t s)
+{
+	switch (s) {
+	case IPCPROF_PROF_ON:
+		return "on";
+	case IPCPROF_PROF_NO_UNWIND:
+		return "no_unwind";
+	case IPCPROF_PROF_YIELDED:
+		return "yielded";
+	case IPCPROF_PROF_FAILED:
+		return "failed";
+	default:
+		return "off";
+	}
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* The CPU sampler's figures of one image: what it saw, by category. */
+static json_t *cpu_json(const struct ipcprof_image *g)
+{
+	const struct ipcprof_profile *p = &g->prof;
+	json_t *j =
+	    json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "state",
+		      prof_state_name(p->state), "hz", ju(p->hz), "period_ns", ju(p->period_ns),
+		      "samples", ju(p->samples), "weight", ju(p->weight), "dropped", ju(p->dropped),
+		      "threads", ju(p->threads), "stacks", ju(g->nsample));
+	static const char *const key[IPCPROF_NCAT] = {"serialize_ns", "deserialize_ns", "copy_ns",
+						      "ipc_ns", "compute_ns"};
+	for (int c = 0; c < IPCPROF_NCAT; c++)
+		json_object_set_new(j, key[c], ju(sat_mul(g->cat_weight[c], p->period_ns)));
+	json_object_set_new(j, "damaged_entries", ju(g->sample_bad_entries));
+	return j;
 }
 
 static int64_t rel_ns(const struct ipcprof_model *m, const struct ipcprof_image *g, uint64_t t)
@@ -122,6 +170,7 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
 	    (json_int_t)rel_ns(m, g, g->end_ns), "wall_ns", ju(g->wall_ns), "wall_lower_bound",
 	    g->wall_lower_bound, "damaged", g->damaged);
 	free(cmd);
+	json_object_set_new(j, "cpu", cpu_json(g));
 	json_object_set_new(j, "bytes_sent", ju(g->bytes_out));
 	json_object_set_new(j, "bytes_received", ju(g->bytes_in));
 	json_object_set_new(j, "rusage",
@@ -258,7 +307,7 @@ static json_t *sites_json(const struct ipcprof_model *m)
 static json_t *figures_json(void)
 {
 	return json_pack(
-	    "{s:[s,s,s,s,s,s,s], s:[s,s,s,s], s:[s]}", "measured",
+	    "{s:[s,s,s,s,s,s,s], s:[s,s,s,s,s], s:[s]}", "measured",
 	    "bytes, calls, errors and call sizes of every call on every channel",
 	    "wall time inside IPC calls (ipc_ns), summed over threads",
 	    "process wall time from start and end (a lower bound when no end was seen)",
@@ -273,8 +322,53 @@ static json_t *figures_json(void)
 	    "other_ns: the rest of the basis (off-CPU outside IPC calls), less sync_wait_ns",
 	    "matrix cells of channels with several writers and readers: each writer's bytes "
 	    "split by what each reader read (marked estimated)",
+	    "serialize_ns, deserialize_ns and copy_ns: CPU samples by stack, classified by "
+	    "rules (weight x period_ns), taken out of compute_ns and counted as data movement",
 	    "not_measured",
-	    "serialization_ns: needs CPU samples by call stack, which records do not hold");
+	    "serialize_ns, deserialize_ns and copy_ns of processes without CPU samples "
+	    "(cpu.state not 'on', or a record without samples): 0, with cpu_sampled false");
+}
+
+/* The CPU profile: the categories, the rules that made them, frames and merged stacks. */
+static json_t *profile_json(const struct ipcprof_model *m)
+{
+	json_t *cats = json_array();
+	for (int c = 0; c < IPCPROF_NCAT; c++)
+		json_array_append_new(cats, json_string(ipcprof_cat_names[c]));
+	json_t *rules = json_array();
+	for (int r = 0; m->rules && r < m->rules->n; r++) {
+		char line[1024];
+		ipcprof_rule_text(&m->rules->r[r], line, sizeof(line));
+		json_array_append_new(rules, jstr(line, sizeof(line)));
+	}
+	json_t *frames = json_array();
+	for (int f = 0; f < m->npframe; f++) {
+		const struct ipcprof_pframe *p = &m->pframe[f];
+		json_t *fr =
+		    json_pack("{s:o, s:o, s:o, s:o}", "symbol",
+			      p->symbol ? json_string(p->symbol) : json_null(), "module",
+			      p->module ? jstr(p->module, IPCPROF_PATH_BYTES) : json_null(), "file",
+			      p->srcfile ? json_string(p->srcfile) : json_null(), "line",
+			      p->srcfile ? json_integer(p->line) : json_null());
+		if (!p->symbol)
+			json_object_set_new(fr, "offset", ju(p->rel));
+		json_array_append_new(frames, fr);
+	}
+	json_t *stacks = json_array();
+	for (size_t s = 0; s < m->npstack; s++) {
+		const struct ipcprof_pstack *st = &m->pstack[s];
+		json_t *fi = json_array();
+		for (uint32_t k = 0; k < st->depth; k++)
+			json_array_append_new(fi, json_integer(st->frame[k]));
+		json_array_append_new(
+		    stacks, json_pack("{s:i, s:I, s:s, s:o, s:o, s:o}", "process", st->image, "tid",
+				      (json_int_t)st->tid, "category", ipcprof_cat_names[st->cat],
+				      "weight", ju(st->weight), "ns",
+				      ju(sat_mul(st->weight, m->img[st->image].prof.period_ns)),
+				      "frames", fi));
+	}
+	return json_pack("{s:o, s:o, s:o, s:o}", "categories", cats, "rules", rules, "frames",
+			 frames, "stacks", stacks);
 }
 
 json_t *ipcprof_report_json(const struct ipcprof_model *m)
@@ -310,7 +404,7 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
 	json_object_set_new(root, "kernel", json_boolean(m->kernel));
 
 	const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
-	uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
+	uint64_t move = ipcprof_attr_moving(w);
 	json_t *kinds = json_array();
 	for (uint32_t k = 1; k < IPCPROF_KIND_COUNT; k++)
 		if (m->kind_links[k])
@@ -372,6 +466,7 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
 				  m->find[f].weight));
 	json_object_set_new(root, "findings", fs);
 	json_object_set_new(root, "call_sites", sites_json(m));
+	json_object_set_new(root, "profile", profile_json(m));
 	return root;
 }
 

@@ -36,11 +36,32 @@ static int cmp_link_bytes(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/* Under a sampled process: where its CPU samples went, by category. */
+static void cpu_line(const struct ipcprof_image *g, FILE *f)
+{
+	static const char *const label[IPCPROF_NCAT] = {"pickle", "unpickle", "copy", "ipc",
+							"compute"};
+	uint64_t total = 0;
+	for (int c = 0; c < IPCPROF_NCAT; c++)
+		total += g->cat_weight[c];
+	fprintf(f, "  %7s %-18s CPU samples:", "", "");
+	for (int c = 0; c < IPCPROF_NCAT; c++) {
+		char t[32];
+		uint64_t w = g->cat_weight[c];
+		uint64_t ns = g->prof.period_ns && w > UINT64_MAX / g->prof.period_ns
+				  ? UINT64_MAX
+				  : w * g->prof.period_ns;
+		ipcprof_fmt_ns(ns, t, sizeof(t));
+		fprintf(f, " %s %s (%.0f%%)%s", label[c], t, pct(w, total),
+			c + 1 < IPCPROF_NCAT ? "," : "\n");
+	}
+}
+
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 {
 	char b1[32], b2[32], t1[32], t2[32], s[200];
 	const struct ipcprof_attr *w = m->nworkers ? &m->workers : &m->total;
-	uint64_t move = w->ipc_transfer_ns + w->ipc_wait_ns;
+	uint64_t move = ipcprof_attr_moving(w);
 	fprintf(f, "ipcprof: %s\n", m->verdict);
 	ipcprof_fmt_ns(m->run_wall_ns, t1, sizeof(t1));
 	ipcprof_fmt_bytes(m->shm_bytes, b2, sizeof(b2));
@@ -84,7 +105,9 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 		fprintf(f, "  %7d %-18.18s %10s %9s %6.1f %6.1f %6.1f %6.1f %9s %9s  %s\n",
 			g->proc.pid, s, wall, t2, pct(a->compute_ns, a->basis_ns),
 			pct(a->ipc_transfer_ns, a->basis_ns), pct(a->ipc_wait_ns, a->basis_ns),
-			pct(a->ipc_transfer_ns + a->ipc_wait_ns, a->basis_ns), b1, b2, cmdline);
+			pct(ipcprof_attr_moving(a), a->basis_ns), b1, b2, cmdline);
+		if (g->nsample)
+			cpu_line(g, f);
 	}
 	if (m->nimg > PROCESSES_SHOWN)
 		fprintf(f, "  ... and %d more processes (see the HTML report)\n",
@@ -149,7 +172,8 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 		lower += m->img[i].wall_lower_bound;
 	fprintf(f,
 		"\n  COMP = CPU outside IPC calls; XFER = on-CPU inside IPC calls (%s); WAIT = "
-		"blocked in IPC calls.\n",
+		"blocked in IPC calls;\n  MOVE = XFER + WAIT + the CPU samples' pickle, unpickle "
+		"and copy time (taken out of COMP).\n",
 		m->total.split_kernel ? "kernel figures" : "estimated from sampled calls");
 	if (lower)
 		fprintf(f, "  >= : no end was seen (killed?), wall time is a lower bound.\n");

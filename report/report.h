@@ -25,6 +25,33 @@ struct ipcprof_attr {
 	bool split_sampled;    /* the on-CPU split comes from sampled thread CPU clocks */
 	bool split_kernel;     /* ... from the kernel's scheduler figures */
 	bool split_unknown;    /* no sample at all: ipc_ns counted as wait */
+	/* CPU time the sampler saw in these categories, taken out of compute_ns (never more than
+	 * it in all); data movement counts them with transfer and wait */
+	bool cpu_sampled; /* the image had CPU samples: the three below are measured */
+	uint64_t serialize_ns;
+	uint64_t deserialize_ns;
+	uint64_t copy_ns;
+};
+
+/* What CPU samples are spent on, in the order of the JSON's profile.categories. */
+enum ipcprof_cat {
+	IPCPROF_CAT_SERIALIZE,
+	IPCPROF_CAT_DESERIALIZE,
+	IPCPROF_CAT_COPY,
+	IPCPROF_CAT_IPC,
+	IPCPROF_CAT_COMPUTE,
+	IPCPROF_NCAT
+};
+extern const char *const ipcprof_cat_names[IPCPROF_NCAT];
+
+/* One distinct sampled stack of one thread (struct ipcprof_sample_stack, checked). */
+struct ipcprof_sample {
+	uint32_t tid;
+	uint32_t flags; /* IPCPROF_SS_* */
+	uint32_t depth; /* 1..IPCPROF_SAMPLE_DEPTH */
+	uint64_t weight;
+	const uint64_t *ip; /* ip[0] interrupted, ip[1..] return addresses; in the image's buffer */
+	int cat;            /* enum ipcprof_cat, set by ipcprof_profile_build */
 };
 
 /* One process image: one *.ipcrec file, with only the used parts of its tables kept. */
@@ -46,6 +73,13 @@ struct ipcprof_image {
 	struct ipcprof_stack *stack;
 	struct ipcprof_module *mod;
 	struct ipcprof_interval *intervals;
+	/* CPU samples (record version 2) */
+	struct ipcprof_profile prof;
+	size_t nsample;
+	struct ipcprof_sample *sample;
+	uint64_t *sample_buf;              /* the used part of the sample area, as read */
+	uint64_t sample_bad_entries;       /* damaged entries skipped */
+	uint64_t cat_weight[IPCPROF_NCAT]; /* by category (ipcprof_profile_build) */
 
 	/* derived by ipcprof_model_build */
 	uint64_t boot;    /* identifies its host's boot: pids and clocks are per boot */
@@ -133,6 +167,37 @@ struct ipcprof_site {
 	char *key; /* the symbolized frames joined, for merging */
 };
 
+/* A frame of the CPU profile: a function (or an address when unknown) of a module. */
+struct ipcprof_pframe {
+	const char *module; /* path, NULL when no module covers the address */
+	char *symbol;       /* NULL when unknown */
+	uint64_t rel;       /* address in the module (ELF address) when the symbol is unknown */
+	char *srcfile;      /* where the function starts, when debug info tells */
+	int line;
+};
+
+/* Samples of one thread in one image whose frames symbolize the same, merged. */
+struct ipcprof_pstack {
+	int image;
+	uint32_t tid;
+	int cat; /* enum ipcprof_cat */
+	uint64_t weight;
+	uint32_t depth;
+	int *frame; /* indices into ipcprof_model.pframe, outermost first */
+};
+
+/* Classification rules: `<category> <any|leaf> <module-glob> <symbol-glob>` lines. */
+struct ipcprof_rule {
+	int cat;   /* enum ipcprof_cat */
+	bool leaf; /* match only the innermost frames (past a few libc frames) */
+	char *module;
+	char *symbol;
+};
+struct ipcprof_rules {
+	int n, cap;
+	struct ipcprof_rule *r;
+};
+
 /* Advice drawn from the measurements. */
 struct ipcprof_finding {
 	char kind[32];   /* repeated_payload, small_messages, low_compute_ratio, slow_reader,
@@ -180,6 +245,15 @@ struct ipcprof_model {
 	/* what the probes could not keep: images, threads, calls, mmsg messages, fault lookups */
 	uint64_t kernel_dropped[5];
 	bool symbols; /* built with a symbolizer */
+	/* the CPU profile */
+	const struct ipcprof_rules *rules; /* NULL: the built-in rules */
+	struct ipcprof_rules own_rules;    /* the built-in rules, when used */
+	int npframe, cappframe;
+	struct ipcprof_pframe *pframe;
+	size_t npstack;
+	struct ipcprof_pstack *pstack;
+	int nsampled;                  /* images with CPU samples */
+	struct ipcprof_symtab *symtab; /* owns the module paths frames point to */
 
 	/* run totals */
 	int64_t run_start_rt_ns; /* realtime of the earliest start */
@@ -227,12 +301,66 @@ int ipcprof_model_build(struct ipcprof_model *m);
 /* Attribution of one image's time (pure: exposed for the tests). */
 void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a);
 
+/* Data movement of an attribution: transfer, wait, serialize, deserialize and copy. */
+uint64_t ipcprof_attr_moving(const struct ipcprof_attr *a);
+
 /* The role of a process told from its argv and its lineage, e.g. "spawned worker". */
 void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int siblings, char *out,
 		  size_t outlen);
 
 /* Symbolizes the call sites (libdw when available; otherwise addresses and modules only). */
-int ipcprof_symbolize(struct ipcprof_model *m);
+int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t);
+
+/* Symbol lookups shared by call sites and CPU samples: one libdwfl session per ELF file, and a
+ * cache per (module, address). */
+struct ipcprof_symtab;
+struct ipcprof_sym {
+	const char *module;  /* path of the module; NULL when none covers the address */
+	const char *symbol;  /* NULL when unknown */
+	uint64_t rel;        /* address in the module's ELF addresses (ip - load bias) */
+	uint64_t offset;     /* ip - symbol start; rel when the symbol is unknown */
+	const char *srcfile; /* source line of the address */
+	int line;
+	const char *func_file; /* source line where the symbol starts */
+	int func_line;
+};
+struct ipcprof_symtab *ipcprof_symtab_new(void);
+void ipcprof_symtab_free(struct ipcprof_symtab *t);
+/* Names ip of image g; ret: ip is a return address (the call is at ip - 1). The result lives as
+ * long as t. Returns NULL only when out of memory. */
+const struct ipcprof_sym *ipcprof_symtab_lookup(struct ipcprof_symtab *t,
+						const struct ipcprof_image *g, uint64_t ip,
+						bool ret);
+
+/* Classification rules (report/categories.rules is built in). Parses text (len bytes) and
+ * appends its rules; source names it in messages. Returns 0, or -1 with err set. */
+int ipcprof_rules_parse(struct ipcprof_rules *rs, const char *text, size_t len, const char *source,
+			char *err, size_t errlen);
+int ipcprof_rules_load(struct ipcprof_rules *rs, const char *path, char *err, size_t errlen);
+/* Appends the built-in rules and puts every ipc rule first. */
+int ipcprof_rules_finish(struct ipcprof_rules *rs, char *err, size_t errlen);
+void ipcprof_rules_free(struct ipcprof_rules *rs);
+/* The category of a stack: module[k] and symbol[k] name frame k, innermost first (NULL when
+ * unknown). The first rule with a matching frame decides; compute when none does. */
+int ipcprof_rules_classify(const struct ipcprof_rules *rs, size_t n, const char *const *module,
+			   const char *const *symbol);
+/* The first any rule and the first leaf rule (indices into rs->r, INT_MAX for none) that match one
+ * frame, and whether the frame is libc's. */
+struct ipcprof_frame_match {
+	int any, leaf;
+	bool libc;
+};
+void ipcprof_rules_match(const struct ipcprof_rules *rs, const char *module, const char *symbol,
+			 struct ipcprof_frame_match *out);
+/* The category of a stack from its frames' matches (innermost first): ipcprof_rules_classify. */
+int ipcprof_rules_decide(const struct ipcprof_rules *rs, size_t n,
+			 const struct ipcprof_frame_match *fm);
+/* A rule as its line. */
+void ipcprof_rule_text(const struct ipcprof_rule *r, char *out, size_t outlen);
+
+/* Symbolizes, classifies and merges the images' CPU samples into m->pframe and m->pstack, and
+ * sums each image's cat_weight. Returns 0 or -1. */
+int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t);
 
 /* Kernel figures (kernel.ipckrn) of a session folder, when the probes ran: call after
  * ipcprof_session_load and before ipcprof_model_build. When the session gave no readable record
@@ -270,5 +398,7 @@ char *ipcprof_json_text(const struct json_t *j, size_t *len);
 int ipcprof_write_html(const char *json, size_t len, const char *path);
 int ipcprof_write_trace(const struct ipcprof_model *m, const char *path);
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f);
+/* The CPU profile as folded stacks (flamegraph.pl, speedscope): one line per merged stack. */
+int ipcprof_write_folded(const struct ipcprof_model *m, FILE *f);
 
 #endif

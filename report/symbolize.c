@@ -7,16 +7,6 @@
 #if IPCPROF_HAVE_LIBDW
 #include <elfutils/libdwfl.h>
 
-/* One ELF file opened once for every record that loaded it. */
-struct elf_cache {
-	char path[IPCPROF_PATH_BYTES];
-	uint8_t build_id[20];
-	uint32_t build_id_len;
-	Dwfl *dwfl;
-	Dwfl_Module *mod;
-	bool usable; /* opened, and its build id matches the one recorded */
-};
-
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_build_id_find_elf,
@@ -24,60 +14,227 @@ static const Dwfl_Callbacks callbacks = {
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };
+#endif
 
-static struct elf_cache *cache_get(struct elf_cache **cache, int *n, int *cap,
-				   const struct ipcprof_module *mod)
+/* One ELF file (path and build id), opened once for every record that loaded it. */
+struct modent {
+	char path[IPCPROF_PATH_BYTES];
+	uint8_t build_id[20];
+	uint32_t build_id_len;
+#if IPCPROF_HAVE_LIBDW
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	bool usable; /* opened, and its build id matches the one recorded */
+#endif
+};
+
+/* A looked-up address: (module, address, return address or not). */
+struct symentry {
+	int mod; /* index into mods; -1: no module covers the address */
+	bool ret;
+	bool used;
+	uint64_t addr; /* rel, or ip when no module */
+	struct ipcprof_sym sym;
+};
+
+struct ipcprof_symtab {
+	struct modent **mods;
+	int nmod, capmod;
+	struct symentry *tab; /* open addressing, cap a power of two */
+	size_t n, cap;
+	const struct ipcprof_image *img; /* the image whose module ids are in img_mod */
+	int *img_mod;                    /* per module of img: index into mods, -2 not yet known */
+};
+
+struct ipcprof_symtab *ipcprof_symtab_new(void)
 {
-	for (int i = 0; i < *n; i++)
-		if (!strcmp((*cache)[i].path, mod->path) &&
-		    (*cache)[i].build_id_len == mod->build_id_len &&
-		    !memcmp((*cache)[i].build_id, mod->build_id, mod->build_id_len))
-			return &(*cache)[i];
-	if (*n == *cap) {
-		int c = *cap ? 2 * *cap : 16;
-		struct elf_cache *p = realloc(*cache, (size_t)c * sizeof(*p));
-		if (!p)
-			return NULL;
-		*cache = p;
-		*cap = c;
+	struct ipcprof_symtab *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cap = 4096;
+	t->tab = calloc(t->cap, sizeof(*t->tab));
+	t->img_mod = malloc(IPCPROF_MAX_MODULES * sizeof(int));
+	if (!t->tab || !t->img_mod) {
+		ipcprof_symtab_free(t);
+		return NULL;
 	}
-	struct elf_cache *e = &(*cache)[(*n)++];
-	memset(e, 0, sizeof(*e));
-	memcpy(e->path, mod->path, sizeof(e->path));
-	e->build_id_len = mod->build_id_len <= 20 ? mod->build_id_len : 20;
-	memcpy(e->build_id, mod->build_id, e->build_id_len);
-	e->dwfl = dwfl_begin(&callbacks);
-	if (!e->dwfl)
-		return e;
-	/* Reported at its link-time addresses: the record's load bias maps runtime ips there. */
-	e->mod = dwfl_report_elf(e->dwfl, mod->path, mod->path, -1, 0, false);
-	dwfl_report_end(e->dwfl, NULL, NULL);
-	if (!e->mod)
-		return e;
-	const unsigned char *bits;
-	GElf_Addr vaddr;
-	int len = dwfl_module_build_id(e->mod, &bits, &vaddr);
-	/* A file replaced since the run would give wrong names: better none. */
-	e->usable = !e->build_id_len ||
-		    (len == (int)e->build_id_len && !memcmp(bits, e->build_id, e->build_id_len));
-	return e;
+	return t;
 }
 
-static void cache_free(struct elf_cache *cache, int n)
+void ipcprof_symtab_free(struct ipcprof_symtab *t)
 {
-	for (int i = 0; i < n; i++)
-		if (cache[i].dwfl)
-			dwfl_end(cache[i].dwfl);
-	free(cache);
+	if (!t)
+		return;
+	for (int i = 0; i < t->nmod; i++) {
+#if IPCPROF_HAVE_LIBDW
+		if (t->mods[i]->dwfl)
+			dwfl_end(t->mods[i]->dwfl);
+#endif
+		free(t->mods[i]);
+	}
+	free(t->mods);
+	for (size_t i = 0; t->tab && i < t->cap; i++) {
+		free((char *)t->tab[i].sym.symbol);
+		free((char *)t->tab[i].sym.srcfile);
+		free((char *)t->tab[i].sym.func_file);
+	}
+	free(t->tab);
+	free(t->img_mod);
+	free(t);
+}
+
+static int modent_get(struct ipcprof_symtab *t, const struct ipcprof_module *mod)
+{
+	for (int i = 0; i < t->nmod; i++)
+		if (!strcmp(t->mods[i]->path, mod->path) &&
+		    t->mods[i]->build_id_len == mod->build_id_len &&
+		    !memcmp(t->mods[i]->build_id, mod->build_id, t->mods[i]->build_id_len))
+			return i;
+	if (t->nmod == t->capmod) {
+		int c = t->capmod ? 2 * t->capmod : 16;
+		struct modent **p = realloc(t->mods, (size_t)c * sizeof(*p));
+		if (!p)
+			return -1;
+		t->mods = p;
+		t->capmod = c;
+	}
+	struct modent *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -1;
+	t->mods[t->nmod] = e;
+	memcpy(e->path, mod->path, sizeof(e->path));
+	e->path[sizeof(e->path) - 1] = '\0';
+	e->build_id_len = mod->build_id_len <= 20 ? mod->build_id_len : 20;
+	memcpy(e->build_id, mod->build_id, e->build_id_len);
+#if IPCPROF_HAVE_LIBDW
+	e->dwfl = dwfl_begin(&callbacks);
+	if (e->dwfl) {
+		/* Reported at its link-time addresses: the record's load bias maps runtime ips
+		 * there. */
+		e->mod = dwfl_report_elf(e->dwfl, e->path, e->path, -1, 0, false);
+		dwfl_report_end(e->dwfl, NULL, NULL);
+	}
+	if (e->mod) {
+		const unsigned char *bits;
+		GElf_Addr vaddr;
+		int len = dwfl_module_build_id(e->mod, &bits, &vaddr);
+		/* A file replaced since the run would give wrong names: better none. */
+		e->usable = !e->build_id_len || (len == (int)e->build_id_len &&
+						 !memcmp(bits, e->build_id, e->build_id_len));
+	}
+#endif
+	return t->nmod++;
+}
+
+static const struct ipcprof_module *module_of(const struct ipcprof_image *g, uint64_t ip,
+					      uint32_t *index)
+{
+	for (uint32_t i = 0; i < g->nmod; i++)
+		if (ip >= g->mod[i].start && ip < g->mod[i].end) {
+			*index = i;
+			return &g->mod[i];
+		}
+	return NULL;
+}
+
+static size_t slot_of(const struct ipcprof_symtab *t, int mod, uint64_t addr, bool ret)
+{
+	uint64_t h =
+	    (addr ^ ((uint64_t)(unsigned)mod << 48) ^ (uint64_t)ret) * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 20) & (t->cap - 1);
+	while (t->tab[i].used &&
+	       (t->tab[i].mod != mod || t->tab[i].addr != addr || t->tab[i].ret != ret))
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+static int grow(struct ipcprof_symtab *t)
+{
+	struct ipcprof_symtab old = *t;
+	t->cap *= 2;
+	t->tab = calloc(t->cap, sizeof(*t->tab));
+	if (!t->tab) {
+		*t = old;
+		return -1;
+	}
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.tab[i].used)
+			t->tab[slot_of(t, old.tab[i].mod, old.tab[i].addr, old.tab[i].ret)] =
+			    old.tab[i];
+	free(old.tab);
+	return 0;
+}
+
+#if IPCPROF_HAVE_LIBDW
+static char *dup_str(const char *s)
+{
+	return s ? ipcprof_utf8_dup(s, strlen(s) + 1) : NULL;
+}
+
+static void dwfl_names(const struct modent *e, uint64_t rel, bool ret, struct ipcprof_sym *y)
+{
+	/* Return addresses point after the call: look up the call itself. */
+	GElf_Addr a = ret ? rel - 1 : rel;
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(e->mod, a, &off, &sym, NULL, NULL, NULL);
+	if (name) {
+		y->symbol = dup_str(name);
+		y->offset = off + (ret ? 1 : 0);
+		Dwfl_Line *fl = dwfl_module_getsrc(e->mod, a - off);
+		const char *src =
+		    fl ? dwfl_lineinfo(fl, NULL, &y->func_line, NULL, NULL, NULL) : NULL;
+		y->func_file = dup_str(src);
+	}
+	Dwfl_Line *ln = dwfl_module_getsrc(e->mod, a);
+	const char *src = ln ? dwfl_lineinfo(ln, NULL, &y->line, NULL, NULL, NULL) : NULL;
+	y->srcfile = dup_str(src);
 }
 #endif
 
-static const struct ipcprof_module *module_of(const struct ipcprof_image *g, uint64_t ip)
+const struct ipcprof_sym *ipcprof_symtab_lookup(struct ipcprof_symtab *t,
+						const struct ipcprof_image *g, uint64_t ip,
+						bool ret)
 {
-	for (uint32_t i = 0; i < g->nmod; i++)
-		if (ip >= g->mod[i].start && ip < g->mod[i].end)
-			return &g->mod[i];
-	return NULL;
+	if (g != t->img) {
+		t->img = g;
+		for (int i = 0; i < IPCPROF_MAX_MODULES; i++)
+			t->img_mod[i] = -2;
+	}
+	uint32_t mi = 0;
+	const struct ipcprof_module *mod = module_of(g, ip, &mi);
+	int id = -1;
+	if (mod) {
+		if (t->img_mod[mi] == -2)
+			t->img_mod[mi] = modent_get(t, mod);
+		id = t->img_mod[mi];
+		if (id < 0)
+			return NULL;
+	}
+	uint64_t rel = mod ? ip - mod->base : ip;
+	size_t i = slot_of(t, id, rel, ret);
+	if (t->tab[i].used)
+		return &t->tab[i].sym;
+	if (2 * (t->n + 1) > t->cap) {
+		if (grow(t) < 0)
+			return NULL;
+		i = slot_of(t, id, rel, ret);
+	}
+	struct symentry *e = &t->tab[i];
+	memset(e, 0, sizeof(*e));
+	e->used = true;
+	e->mod = id;
+	e->addr = rel;
+	e->ret = ret;
+	e->sym.module = mod ? t->mods[id]->path : NULL;
+	e->sym.rel = rel;
+	e->sym.offset = rel;
+#if IPCPROF_HAVE_LIBDW
+	if (mod && t->mods[id]->usable)
+		dwfl_names(t->mods[id], rel, ret, &e->sym);
+#endif
+	t->n++;
+	return &e->sym;
 }
 
 static const char *base_name(const char *path)
@@ -107,13 +264,9 @@ static void free_site(struct ipcprof_site *s)
 	free(s->key);
 }
 
-int ipcprof_symbolize(struct ipcprof_model *m)
+int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 {
-#if IPCPROF_HAVE_LIBDW
-	struct elf_cache *cache = NULL;
-	int ncache = 0, capcache = 0;
-	m->symbols = true;
-#endif
+	m->symbols = IPCPROF_HAVE_LIBDW;
 	for (int s = 0; s < m->nsite; s++) {
 		struct ipcprof_site *site = &m->site[s];
 		const struct ipcprof_image *g = &m->img[site->first_image];
@@ -124,44 +277,28 @@ int ipcprof_symbolize(struct ipcprof_model *m)
 		key[0] = '\0';
 		for (int k = 0; k < site->depth; k++) {
 			struct ipcprof_frame *f = &site->frame[k];
-			const struct ipcprof_module *mod = module_of(g, f->ip);
-			uint64_t rel = mod ? f->ip - mod->base : f->ip;
-			f->module = mod ? mod->path : NULL;
-			f->offset = rel;
-#if IPCPROF_HAVE_LIBDW
-			struct elf_cache *e =
-			    mod ? cache_get(&cache, &ncache, &capcache, mod) : NULL;
-			if (e && e->usable) {
-				/* Return addresses point after the call: look up the call itself.
-                                 */
-				GElf_Addr a = k > 0 ? rel - 1 : rel;
-				GElf_Off off;
-				GElf_Sym sym;
-				const char *name =
-				    dwfl_module_addrinfo(e->mod, a, &off, &sym, NULL, NULL, NULL);
-				if (name) {
-					f->symbol = ipcprof_utf8_dup(name, strlen(name) + 1);
-					f->offset = off + (k > 0 ? 1 : 0);
-				}
-				Dwfl_Line *ln = dwfl_module_getsrc(e->mod, a);
-				int line = 0;
-				const char *src =
-				    ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
-				if (src) {
-					f->srcfile = ipcprof_utf8_dup(src, strlen(src) + 1);
-					f->line = line;
-				}
+			const struct ipcprof_sym *y = ipcprof_symtab_lookup(t, g, f->ip, k > 0);
+			if (!y) {
+				free(key);
+				return -1;
 			}
-#endif
+			f->module = y->module;
+			f->offset = y->offset;
+			if (y->symbol)
+				f->symbol = strdup(y->symbol);
+			if (y->srcfile) {
+				f->srcfile = strdup(y->srcfile);
+				f->line = y->line;
+			}
 			char part[IPCPROF_PATH_BYTES + 128];
 			int pl;
 			if (f->symbol)
 				pl = snprintf(part, sizeof(part), "%s!%s;",
-					      mod ? base_name(mod->path) : "?", f->symbol);
+					      y->module ? base_name(y->module) : "?", f->symbol);
 			else
 				pl = snprintf(part, sizeof(part), "%s+%llx;",
-					      mod ? base_name(mod->path) : "?",
-					      (unsigned long long)rel);
+					      y->module ? base_name(y->module) : "?",
+					      (unsigned long long)y->rel);
 			if (keylen + (size_t)pl + 1 > keycap) {
 				keycap = 2 * (keylen + (size_t)pl + 1);
 				char *nk = realloc(key, keycap);
@@ -176,9 +313,6 @@ int ipcprof_symbolize(struct ipcprof_model *m)
 		}
 		site->key = key;
 	}
-#if IPCPROF_HAVE_LIBDW
-	cache_free(cache, ncache);
-#endif
 	/* Workers running the same code have the same site: one entry for all of them. */
 	if (m->nsite)
 		qsort(m->site, (size_t)m->nsite, sizeof(*m->site), cmp_site_key);

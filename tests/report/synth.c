@@ -11,8 +11,8 @@
 struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, uint32_t origin,
 					 const char *const *argv, uint32_t timeline_cap)
 {
-	size_t size =
-	    sizeof(struct ipcprof_record) + timeline_cap * sizeof(struct ipcprof_interval);
+	size_t size = ipcprof_sample_area_offset(sizeof(struct ipcprof_record), timeline_cap,
+						 sizeof(struct ipcprof_interval));
 	struct ipcprof_record *r = calloc(1, size);
 	if (!r)
 		return NULL;
@@ -22,6 +22,7 @@ struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, 
 	r->interval_size = sizeof(struct ipcprof_interval);
 	r->timeline_cap = timeline_cap;
 	r->file_size = size;
+	r->prof.area_offset = size; /* no sample area: see ipcprof_synth_profile */
 	r->stack_min_bytes = 1 << 20;
 	r->fingerprint_min_bytes = 1 << 16;
 	struct ipcprof_process *p = &r->proc;
@@ -95,6 +96,48 @@ void ipcprof_synth_interval(struct ipcprof_record *r, int ch, int dir, uint32_t 
 	v->dir = (uint8_t)dir;
 }
 
+int ipcprof_synth_profile(struct ipcprof_record **rp, uint32_t hz, uint64_t area_cap)
+{
+	struct ipcprof_record *r = *rp;
+	uint64_t off = r->prof.area_offset;
+	struct ipcprof_record *n = realloc(r, off + area_cap);
+	if (!n)
+		return -1;
+	memset((char *)n + off, 0, area_cap);
+	n->prof.hz = hz;
+	n->prof.state = IPCPROF_PROF_ON;
+	n->prof.period_ns = hz ? 1000000000u / hz : 0;
+	n->prof.area_cap = area_cap;
+	n->prof.area_used = 0;
+	n->file_size = off + area_cap;
+	*rp = n;
+	return 0;
+}
+
+uint64_t ipcprof_synth_sample(struct ipcprof_record *r, uint32_t tid, uint32_t flags,
+			      uint64_t weight, uint32_t depth, const uint64_t *ip)
+{
+	struct ipcprof_profile *p = &r->prof;
+	uint64_t at = p->area_used;
+	uint64_t len = sizeof(struct ipcprof_sample_stack) + (uint64_t)depth * sizeof(uint64_t);
+	p->area_used += len;
+	p->samples += weight;
+	p->weight += weight;
+	if (at + len > p->area_cap) {
+		p->dropped += weight;
+		return at;
+	}
+	struct ipcprof_sample_stack *e =
+	    (struct ipcprof_sample_stack *)(void *)((char *)r + p->area_offset + at);
+	e->magic = IPCPROF_SAMPLE_MAGIC;
+	e->depth = depth;
+	e->tid = tid;
+	e->flags = flags;
+	e->weight = weight;
+	memcpy(e->ip, ip, depth * sizeof(uint64_t));
+	return at;
+}
+
 int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r)
 {
 	char path[4096];
@@ -118,6 +161,11 @@ int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r)
 	size_t tl = n * sizeof(struct ipcprof_interval);
 	if (rc == 0 && tl &&
 	    pwrite(fd, base + r->record_size, tl, (off_t)r->record_size) != (ssize_t)tl)
+		rc = -1;
+	/* The sample area's used part; the rest is a hole, as the preload leaves it. */
+	uint64_t au = r->prof.area_used < r->prof.area_cap ? r->prof.area_used : r->prof.area_cap;
+	if (rc == 0 && au &&
+	    pwrite(fd, base + r->prof.area_offset, au, (off_t)r->prof.area_offset) != (ssize_t)au)
 		rc = -1;
 	if (rc == 0 && ftruncate(fd, (off_t)r->file_size) != 0)
 		rc = -1;

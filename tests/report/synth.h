@@ -23,6 +23,14 @@ void ipcprof_synth_io(struct ipcprof_record *r, int ch, int dir, uint64_t calls,
 void ipcprof_synth_interval(struct ipcprof_record *r, int ch, int dir, uint32_t tid,
 			    uint64_t start_ns, uint64_t end_ns, uint64_t bytes, uint32_t calls);
 
+/* Gives *r (reallocated) a sample area of area_cap bytes, sampling at hz. Returns 0 or -1. */
+int ipcprof_synth_profile(struct ipcprof_record **r, uint32_t hz, uint64_t area_cap);
+
+/* Appends a sample-area entry as the sampler would (ip[0] innermost); beyond the area's cap it
+ * counts as dropped. Returns the entry's offset in the area. */
+uint64_t ipcprof_synth_sample(struct ipcprof_record *r, uint32_t tid, uint32_t flags,
+			      uint64_t weight, uint32_t depth, const uint64_t *ip);
+
 /* Writes r as DIR/<pid>.<seq>.ipcrec (sparse, like the preload's). Returns 0 or -1. */
 int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r);
 

@@ -1,0 +1,228 @@
+/* The CPU profile: sampled stacks symbolized, classified by the rules and merged. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+/* Distinct frames: a function of a module, or an address when the function is unknown. */
+struct frame_index {
+	int *slot; /* open addressing over m->pframe, -1 free; cap a power of two */
+	size_t cap;
+	struct ipcprof_frame_match *match; /* per frame */
+	int capmatch;
+};
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h * 0x100000001b3ull;
+}
+
+static uint64_t frame_hash(const char *module, const char *symbol, uint64_t rel)
+{
+	uint64_t h = hash_str(0xcbf29ce484222325ull, module);
+	return symbol ? hash_str(h, symbol) : (h ^ rel) * 0x9e3779b97f4a7c15ull;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool frame_is(const struct ipcprof_pframe *f, const char *module, const char *symbol,
+		     uint64_t rel)
+{
+	if (!same_str(f->module, module) || !same_str(f->symbol, symbol))
+		return false;
+	return symbol || f->rel == rel;
+}
+
+static int index_grow(struct ipcprof_model *m, struct frame_index *x)
+{
+	size_t cap = x->cap ? 2 * x->cap : 1024;
+	int *slot = malloc(cap * sizeof(int));
+	if (!slot)
+		return -1;
+	for (size_t i = 0; i < cap; i++)
+		slot[i] = -1;
+	for (int f = 0; f < m->npframe; f++) {
+		const struct ipcprof_pframe *p = &m->pframe[f];
+		size_t i = (size_t)frame_hash(p->module, p->symbol, p->rel) & (cap - 1);
+		while (slot[i] >= 0)
+			i = (i + 1) & (cap - 1);
+		slot[i] = f;
+	}
+	free(x->slot);
+	x->slot = slot;
+	x->cap = cap;
+	return 0;
+}
+
+/* The index of the frame y names, added (and matched against the rules) when new. */
+static int frame_get(struct ipcprof_model *m, struct frame_index *x, const struct ipcprof_sym *y)
+{
+	if (2 * ((size_t)m->npframe + 1) > x->cap && index_grow(m, x) < 0)
+		return -1;
+	size_t i = (size_t)frame_hash(y->module, y->symbol, y->rel) & (x->cap - 1);
+	for (; x->slot[i] >= 0; i = (i + 1) & (x->cap - 1))
+		if (frame_is(&m->pframe[x->slot[i]], y->module, y->symbol, y->rel))
+			return x->slot[i];
+	if (m->npframe == m->cappframe) {
+		int c = m->cappframe ? 2 * m->cappframe : 256;
+		struct ipcprof_pframe *p = realloc(m->pframe, (size_t)c * sizeof(*p));
+		struct ipcprof_frame_match *fm = realloc(x->match, (size_t)c * sizeof(*fm));
+		if (p)
+			m->pframe = p;
+		if (fm)
+			x->match = fm;
+		if (!p || !fm)
+			return -1;
+		m->cappframe = c;
+	}
+	struct ipcprof_pframe *f = &m->pframe[m->npframe];
+	memset(f, 0, sizeof(*f));
+	f->module = y->module;
+	f->symbol = y->symbol ? strdup(y->symbol) : NULL;
+	f->rel = y->symbol ? 0 : y->rel;
+	if (y->symbol && y->func_file) {
+		f->srcfile = strdup(y->func_file);
+		f->line = y->func_line;
+	}
+	ipcprof_rules_match(m->rules, f->module, f->symbol, &x->match[m->npframe]);
+	x->slot[i] = m->npframe;
+	return m->npframe++;
+}
+
+/* Stacks merge when image, tid and frames are the same. */
+struct stack_key {
+	int image;
+	uint32_t tid;
+	uint32_t depth;
+	const int *frame;
+};
+
+static uint64_t stack_hash(const struct stack_key *k)
+{
+	uint64_t h = ((uint64_t)(unsigned)k->image << 32 | k->tid) * 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < k->depth; i++)
+		h = (h ^ (uint64_t)(unsigned)k->frame[i]) * 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+
+static bool stack_is(const struct ipcprof_pstack *s, const struct stack_key *k)
+{
+	return s->image == k->image && s->tid == k->tid && s->depth == k->depth &&
+	       !memcmp(s->frame, k->frame, k->depth * sizeof(int));
+}
+
+struct stack_index {
+	size_t *slot; /* m->pstack index + 1; 0 free */
+	size_t cap;
+	size_t capstack;
+};
+
+static int stacks_grow(struct ipcprof_model *m, struct stack_index *x)
+{
+	size_t cap = x->cap ? 2 * x->cap : 1024;
+	size_t *slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return -1;
+	for (size_t s = 0; s < m->npstack; s++) {
+		const struct ipcprof_pstack *p = &m->pstack[s];
+		struct stack_key k = {p->image, p->tid, p->depth, p->frame};
+		size_t i = (size_t)stack_hash(&k) & (cap - 1);
+		while (slot[i])
+			i = (i + 1) & (cap - 1);
+		slot[i] = s + 1;
+	}
+	free(x->slot);
+	x->slot = slot;
+	x->cap = cap;
+	return 0;
+}
+
+/* Adds weight to the stack k, new when it is not there yet; returns its index or -1. */
+static long stack_add(struct ipcprof_model *m, struct stack_index *x, const struct stack_key *k,
+		      uint64_t weight)
+{
+	if (2 * (m->npstack + 1) > x->cap && stacks_grow(m, x) < 0)
+		return -1;
+	size_t i = (size_t)stack_hash(k) & (x->cap - 1);
+	for (; x->slot[i]; i = (i + 1) & (x->cap - 1)) {
+		struct ipcprof_pstack *s = &m->pstack[x->slot[i] - 1];
+		if (stack_is(s, k)) {
+			s->weight =
+			    s->weight + weight < s->weight ? UINT64_MAX : s->weight + weight;
+			return (long)(x->slot[i] - 1);
+		}
+	}
+	if (m->npstack == x->capstack) {
+		size_t c = x->capstack ? 2 * x->capstack : 256;
+		struct ipcprof_pstack *p = realloc(m->pstack, c * sizeof(*p));
+		if (!p)
+			return -1;
+		m->pstack = p;
+		x->capstack = c;
+	}
+	struct ipcprof_pstack *s = &m->pstack[m->npstack];
+	s->frame = malloc(k->depth * sizeof(int));
+	if (!s->frame)
+		return -1;
+	memcpy(s->frame, k->frame, k->depth * sizeof(int));
+	s->image = k->image;
+	s->tid = k->tid;
+	s->depth = k->depth;
+	s->weight = weight;
+	s->cat = IPCPROF_CAT_COMPUTE;
+	x->slot[i] = m->npstack + 1;
+	return (long)m->npstack++;
+}
+
+int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
+{
+	struct frame_index fx = {0};
+	struct stack_index sx = {0};
+	int frames[IPCPROF_SAMPLE_DEPTH];
+	struct ipcprof_frame_match fm[IPCPROF_SAMPLE_DEPTH];
+	int rc = 0;
+	m->nsampled = 0;
+	for (int i = 0; i < m->nimg && rc == 0; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		memset(g->cat_weight, 0, sizeof(g->cat_weight));
+		if (g->nsample)
+			m->nsampled++;
+		for (size_t s = 0; s < g->nsample; s++) {
+			struct ipcprof_sample *sm = &g->sample[s];
+			uint32_t d = sm->depth;
+			for (uint32_t k = 0; k < d; k++) {
+				const struct ipcprof_sym *y =
+				    ipcprof_symtab_lookup(t, g, sm->ip[k], k > 0);
+				int f = y ? frame_get(m, &fx, y) : -1;
+				if (f < 0) {
+					rc = -1;
+					break;
+				}
+				fm[k] = fx.match[f];
+				frames[d - 1 - k] = f; /* outermost first */
+			}
+			if (rc < 0)
+				break;
+			struct stack_key key = {i, sm->tid, d, frames};
+			long st = stack_add(m, &sx, &key, sm->weight);
+			if (st < 0) {
+				rc = -1;
+				break;
+			}
+			/* Merged stacks have the same frames: the same category. */
+			sm->cat = ipcprof_rules_decide(m->rules, d, fm);
+			m->pstack[st].cat = sm->cat;
+			uint64_t *w = &g->cat_weight[sm->cat];
+			*w = *w + sm->weight < *w ? UINT64_MAX : *w + sm->weight;
+		}
+	}
+	free(fx.slot);
+	free(fx.match);
+	free(sx.slot);
+	return rc;
+}

@@ -42,6 +42,8 @@ _Atomic uint32_t ipcprof_live_maps;
 
 static char session_dir[PATH_MAX - 64]; /* room for "/<pid>.<seq>.ipcrec" */
 static uint64_t record_file_size;
+static uint64_t record_base_size; /* the part reserved at once: header and timeline */
+static uint64_t sample_area;
 static uint32_t timeline_cap = IPCPROF_DEFAULT_TIMELINE;
 static uint64_t stack_min = 1u << 20;
 static uint64_t fingerprint_min = 1u << 16;
@@ -304,16 +306,17 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 	 * program touches them, and on a full disk that fill is a SIGBUS in the profiled program.
 	 * A full disk is better found here, where it only means not profiling.
 	 */
-	int fa = (int)syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_file_size);
+	int fa = (int)syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_base_size);
 	if (fa != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
 		ipcprof_warn_once(IPCPROF_WARN_RECORD,
 				  "cannot reserve %llu bytes for %s: %s; not profiling",
-				  (unsigned long long)record_file_size, path, strerror(errno));
+				  (unsigned long long)record_base_size, path, strerror(errno));
 		sys_close(fd);
 		sys_unlink(path);
 		return NULL;
 	}
-	if (fa != 0 && sys_ftruncate(fd, (off_t)record_file_size) != 0) {
+	/* The sample area stays a hole until the sampler backs it, chunk by chunk, as it fills. */
+	if (sys_ftruncate(fd, (off_t)record_file_size) != 0) {
 		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot size %s: %s; not profiling", path,
 				  strerror(errno));
 		sys_close(fd);
@@ -334,6 +337,8 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 	r->interval_size = sizeof(struct ipcprof_interval);
 	r->timeline_cap = timeline_cap;
 	r->file_size = record_file_size;
+	r->prof.area_offset = record_file_size - sample_area;
+	r->prof.area_cap = sample_area;
 	r->stack_min_bytes = stack_min;
 	r->fingerprint_min_bytes = fingerprint_min;
 	r->proc.pid = pid;
@@ -470,8 +475,12 @@ static void config_init(void)
 		big_min = fingerprint_min;
 	if (stack_min && stack_min < big_min)
 		big_min = stack_min;
-	record_file_size = sizeof(struct ipcprof_record) +
+	record_base_size = sizeof(struct ipcprof_record) +
 			   (uint64_t)timeline_cap * sizeof(struct ipcprof_interval);
+	sample_area = ipcprof_sampler_config();
+	record_file_size = ipcprof_sample_area_offset(sizeof(struct ipcprof_record), timeline_cap,
+						      sizeof(struct ipcprof_interval)) +
+			   sample_area;
 }
 
 /* Keeps the session's variables so that exec'd children that were given another environment
@@ -922,35 +931,63 @@ static bool module_known(uint64_t ip)
 }
 
 /*
- * libunwind is loaded privately (RTLD_LOCAL): linked in, its _Unwind_* names
- * would take the place of libgcc's in the profiled program and change how C++ exceptions unwind.
+ * Adds the module of ip to the record's table, from a signal handler: _dl_find_object takes no
+ * lock and allocates nothing, and the ELF header and program headers are read in memory. When
+ * another thread holds the table, ip stays unknown until a later sample.
  */
-typedef int (*unw_backtrace_fn)(void **, int);
-static unw_backtrace_fn unw_backtrace_ptr;
-
-/* Loaded at start-up, not on the first large call: dlopen allocates and locks. */
-static void unwind_init(void)
+void ipcprof_module_note(uint64_t ip)
 {
-	if (!stack_min)
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || module_known(ip))
 		return;
-	void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_LAZY | RTLD_LOCAL);
-	if (h)
-		unw_backtrace_ptr = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
-	if (!unw_backtrace_ptr)
-		ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
-				  "cannot load %s: call stacks are not recorded",
-				  IPCPROF_LIBUNWIND);
+	struct dl_find_object fo;
+	if (_dl_find_object((void *)(uintptr_t)ip, &fo) != 0 || !fo.dlfo_link_map)
+		return;
+	const ElfW(Ehdr) *eh = fo.dlfo_map_start;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phoff == 0 ||
+	    (const char *)eh + eh->e_phoff + eh->e_phnum * sizeof(ElfW(Phdr)) >
+		(const char *)fo.dlfo_map_end)
+		return;
+	struct dl_phdr_info info;
+	memset(&info, 0, sizeof(info));
+	info.dlpi_addr = fo.dlfo_link_map->l_addr;
+	info.dlpi_name = fo.dlfo_link_map->l_name;
+	info.dlpi_phdr = (const ElfW(Phdr) *)(const void *)((const char *)eh + eh->e_phoff);
+	info.dlpi_phnum = eh->e_phnum;
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&modules_lock, &expect, 1))
+		return;
+	struct module_scan s = {r};
+	module_cb(&info, sizeof(info), &s);
+	atomic_store(&modules_lock, 0);
 }
 
-static int backtrace_raw(void **buf, int n)
+void ipcprof_modules_refresh(void)
 {
-	return unw_backtrace_ptr ? unw_backtrace_ptr(buf, n) : 0;
+	modules_refresh();
+}
+
+/*
+ * libunwind is loaded privately (RTLD_LOCAL): linked in, its _Unwind_* names
+ * would take the place of libgcc's in the profiled program and change how C++ exceptions unwind.
+ * Loaded at start-up, not on the first large call: dlopen allocates and locks.
+ */
+static void *unwind_load(bool want)
+{
+	if (!want)
+		return NULL;
+	void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_LAZY | RTLD_LOCAL);
+	if (!h || !ipcprof_unwind_resolve(h))
+		ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
+				  "cannot load %s: call stacks and CPU samples are not recorded",
+				  IPCPROF_LIBUNWIND);
+	return h;
 }
 
 static void stack_add(uint32_t ch, uint64_t bytes)
 {
 	void *raw[IPCPROF_STACK_DEPTH + 8];
-	int n = backtrace_raw(raw, IPCPROF_STACK_DEPTH + 8);
+	int n = ipcprof_backtrace(raw, IPCPROF_STACK_DEPTH + 8);
 	uint64_t ips[IPCPROF_STACK_DEPTH];
 	uint32_t depth = 0;
 	bool unknown = false;
@@ -1305,6 +1342,7 @@ static void child_after_fork(void)
 		if (plugins[i]->after_fork)
 			plugins[i]->after_fork();
 	record_publish(r);
+	ipcprof_sampler_after_fork();
 }
 
 void ipcprof_after_fork_child(void)
@@ -1366,12 +1404,13 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	}
 	ipcprof_rec = r;
 	plugins_init();
-	unwind_init();
+	void *unwind = unwind_load(stack_min != 0 || sample_area != 0);
 	if (pthread_atfork(NULL, NULL, child_after_fork) != 0)
 		ipcprof_warn_once(IPCPROF_WARN_FORK,
 				  "pthread_atfork failed: forked children are not profiled");
 	record_publish(r);
 	ipcprof_ready = true;
+	ipcprof_sampler_start(unwind);
 	if (verbose)
 		fprintf(stderr, "ipcprof[%d]: recording into %s/%d.%u%s\n", (int)pid, session_dir,
 			(int)pid, seq, IPCPROF_RECORD_SUFFIX);

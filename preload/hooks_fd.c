@@ -33,13 +33,32 @@ static int made_pair(int r, const int fds[2], unsigned origin)
 	return r;
 }
 
+/*
+ * libunwind makes a pipe of its own at its first use, to test whether an address is readable by
+ * writing a byte of it there: two fds the program never asked for. Inside ipcprof's unwinding it
+ * gets two numbers that are no fds instead, and the sampler answers its test (see syscall() in
+ * sampler.c); closing them costs nothing.
+ */
+static bool fake_unwind_pipe(int fds[2])
+{
+	if (!ipcprof_unwinding())
+		return false;
+	fds[0] = IPCPROF_UNWIND_FD_R;
+	fds[1] = IPCPROF_UNWIND_FD_W;
+	return true;
+}
+
 IPCPROF_API int pipe(int fds[2])
 {
+	if (fake_unwind_pipe(fds))
+		return 0;
 	return made_pair(REAL(pipe)(fds), fds, IPCPROF_FD_ORIGIN_CREATED);
 }
 
 IPCPROF_API int pipe2(int fds[2], int flags)
 {
+	if (fake_unwind_pipe(fds))
+		return 0;
 	return made_pair(REAL(pipe2)(fds, flags), fds, IPCPROF_FD_ORIGIN_CREATED);
 }
 
@@ -148,6 +167,11 @@ IPCPROF_API int eventfd(unsigned int initval, int flags)
 
 IPCPROF_API int close(int fd)
 {
+	if (IPCPROF_UNLIKELY(fd >= IPCPROF_UNWIND_FD_R && fd <= IPCPROF_UNWIND_FD_W) &&
+	    ipcprof_unwinding()) {
+		errno = EBADF;
+		return -1;
+	}
 	ipcprof_fd_closing(fd);
 	return REAL(close)(fd);
 }

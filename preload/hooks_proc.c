@@ -64,14 +64,17 @@ static bool exec_begin(void)
 {
 	if (!ipcprof_is_self())
 		return false;
+	ipcprof_sampler_exec_begin();
 	ipcprof_finish(IPCPROF_END_EXEC, 0);
 	return true;
 }
 
 static void exec_failed(bool self)
 {
-	if (self)
+	if (self) {
 		ipcprof_exec_failed();
+		ipcprof_sampler_exec_failed();
+	}
 }
 
 /* The shape of every exec wrapper: the session's variables restored in envp where the program

@@ -273,6 +273,27 @@ void ipcprof_note_child_end(pid_t pid, int status, const struct rusage *ru);
 char *const *ipcprof_fix_env(char *const *envp, char **out, size_t cap);
 bool ipcprof_is_self(void);
 
+/* The CPU sampler (sampler.c). */
+bool ipcprof_unwind_resolve(void *libunwind);
+/* Reads the settings; returns the bytes to reserve for the sample area (0: sampling off). */
+uint64_t ipcprof_sampler_config(void);
+void ipcprof_sampler_start(void *libunwind);
+void ipcprof_sampler_after_fork(void);
+void ipcprof_sampler_exec_begin(void);
+void ipcprof_sampler_exec_failed(void);
+/* unw_backtrace, with the sampler kept out of libunwind meanwhile; 0 without libunwind. */
+int ipcprof_backtrace(void **buf, int n);
+/* The record's module table: the module of ip added (signal-safe), or every module (not). */
+void ipcprof_module_note(uint64_t ip);
+void ipcprof_modules_refresh(void);
+/* The ends of the pipe libunwind is given (no fds: see hooks_fd.c). */
+#define IPCPROF_UNWIND_FD_R 0x3ffffff0
+#define IPCPROF_UNWIND_FD_W 0x3ffffff1
+/* This thread is inside libunwind for ipcprof (a sample, or a call site's stack). */
+bool ipcprof_unwinding(void);
+/* Samples taken on this thread so far: a call that a sample interrupted sees it change. */
+uint32_t ipcprof_sample_hits(void);
+
 /* Shared memory (core.c). */
 void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void ipcprof_map_removed(void *addr, size_t len);
@@ -306,6 +327,7 @@ enum {
 	IPCPROF_WARN_PLUGIN,
 	IPCPROF_WARN_ENV,
 	IPCPROF_WARN_FORK,
+	IPCPROF_WARN_SAMPLER,
 	IPCPROF_WARN_MAX = 32
 };
 

@@ -20,6 +20,10 @@
 #define IPCPROF_ENV_FINGERPRINT_MIN "IPCPROF_FINGERPRINT_MIN"
 /* One call in this many also reads the thread CPU clock (default 64; 1 = every call). */
 #define IPCPROF_ENV_CPU_SAMPLE      "IPCPROF_CPU_SAMPLE"
+/* CPU samples per second of each thread's CPU time (default 100, 0 = no sampling). */
+#define IPCPROF_ENV_SAMPLE_HZ       "IPCPROF_SAMPLE_HZ"
+/* Bytes of the record kept for distinct sampled stacks (default 16 MiB; disk is used as it fills). */
+#define IPCPROF_ENV_SAMPLE_AREA     "IPCPROF_SAMPLE_AREA"
 /* "1" prints what the preload does to stderr. */
 #define IPCPROF_ENV_VERBOSE         "IPCPROF_VERBOSE"
 /* Set by the root process: TSC ticks per second, so that children need not calibrate again. */

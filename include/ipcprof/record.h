@@ -9,7 +9,8 @@
  * "<pid>.<seq>.ipcrec" (mode 0600, created O_EXCL|O_NOFOLLOW), where seq counts the images a
  * pid has had: 0 for the process a fork made, 1 after its first exec, and so on.
  *
- * The file is a struct ipcprof_record followed by timeline_cap struct ipcprof_interval. The
+ * The file is a struct ipcprof_record, then timeline_cap struct ipcprof_interval, then the CPU
+ * sample area (prof.area_cap bytes at prof.area_offset; see struct ipcprof_profile). The
  * process maps it MAP_SHARED and updates it in place as it runs, so that a process ended by
  * _exit, a signal or SIGKILL still leaves every figure counted up to its end. Counters are
  * updated with relaxed atomic adds; readers must tolerate a record that is being written.
@@ -19,7 +20,7 @@
  */
 
 #define IPCPROF_RECORD_MAGIC   "IPCPREC" /* 8 bytes with the NUL */
-#define IPCPROF_RECORD_VERSION 1
+#define IPCPROF_RECORD_VERSION 2
 #define IPCPROF_RECORD_SUFFIX  ".ipcrec"
 
 #define IPCPROF_MAX_CHANNELS     512
@@ -33,6 +34,10 @@
 #define IPCPROF_NAME_BYTES       108
 #define IPCPROF_PATH_BYTES       256
 #define IPCPROF_DEFAULT_TIMELINE 16384
+#define IPCPROF_SAMPLE_DEPTH     128             /* frames kept of one CPU sample's stack */
+#define IPCPROF_DEFAULT_SAMPLE_HZ 100            /* CPU samples per second of thread CPU time */
+#define IPCPROF_DEFAULT_SAMPLE_AREA (16u << 20)  /* bytes of distinct sampled stacks */
+#define IPCPROF_SAMPLE_MAGIC     0x314b5453u     /* "STK1" little-endian */
 
 /* Direction of a call on a channel. */
 enum ipcprof_dir {
@@ -183,6 +188,62 @@ struct ipcprof_interval {
 	uint8_t reserved[5];
 };
 
+/*
+ * One distinct stack of the CPU sampler, in the sample area: entries lie back to back, each
+ * 8-byte aligned, sizeof(struct ipcprof_sample_stack) + depth * 8 bytes long. A thread that
+ * samples a (thread, stack) pair for the first time appends an entry: it writes magic, depth,
+ * tid and ip[] first and then weight, with release order; later samples of the same pair add
+ * to weight. An entry with weight 0 is being written (or its writer was killed): a reader skips
+ * it. Should a reader find no magic where an entry should start (a writer killed between taking
+ * the space and writing it), it looks for the next magic at the following 8-byte boundaries.
+ */
+struct ipcprof_sample_stack {
+	uint32_t magic; /* IPCPROF_SAMPLE_MAGIC */
+	uint32_t depth; /* frames in ip[], 1..IPCPROF_SAMPLE_DEPTH */
+	uint32_t tid;   /* the thread sampled */
+	uint32_t flags; /* IPCPROF_SS_* */
+	uint64_t weight; /* timer expirations: weight * prof.period_ns of this thread's CPU time */
+	/* ip[0] is the interrupted instruction; ip[1..] are return addresses, outermost last */
+	uint64_t ip[];
+};
+
+/* ipcprof_sample_stack.flags */
+#define IPCPROF_SS_TRUNCATED 0x1u /* the stack was deeper than IPCPROF_SAMPLE_DEPTH */
+#define IPCPROF_SS_UNWIND    0x2u /* unwinding stopped at an error before the outermost frame */
+#define IPCPROF_SS_SELF      0x4u /* interrupted inside ipcprof's own unwinding: leaf only */
+
+/* ipcprof_profile.state */
+enum ipcprof_prof_state {
+	IPCPROF_PROF_OFF = 0,       /* IPCPROF_SAMPLE_HZ=0, or not started */
+	IPCPROF_PROF_ON = 1,        /* sampling */
+	IPCPROF_PROF_NO_UNWIND = 2, /* libunwind could not be loaded: no samples */
+	IPCPROF_PROF_YIELDED = 3,   /* the program took over SIGPROF: sampling stopped there */
+	IPCPROF_PROF_FAILED = 4,    /* a timer or the signal handler could not be set up */
+};
+
+/*
+ * The CPU sampler: every thread has a timer on its own CPU clock (user + system time) that
+ * fires every period_ns; its signal handler unwinds the thread's stack and adds it to the
+ * sample area. weight counts expirations (a late signal counts those it missed), so that
+ * weight * period_ns estimates CPU time. The area is reserved in the file without blocks;
+ * blocks are allocated as it fills (area_alloc bytes so far).
+ */
+struct ipcprof_profile {
+	uint32_t hz;    /* requested samples per CPU second; 0 = sampling off */
+	uint32_t state; /* enum ipcprof_prof_state */
+	uint64_t period_ns;
+	uint64_t area_offset; /* file offset of the sample area (8-aligned) */
+	uint64_t area_cap;    /* bytes reserved for it */
+	uint64_t area_used;   /* bytes handed out; may pass area_cap (those entries were dropped) */
+	uint64_t area_alloc;  /* bytes with disk blocks behind them */
+	uint64_t samples;     /* signals handled */
+	uint64_t weight;      /* expirations, stored or not */
+	uint64_t dropped;     /* expirations whose stack was not stored (area full) */
+	uint64_t threads;     /* threads that had a timer */
+	uint64_t timer_errors; /* threads whose timer could not be made */
+	uint64_t stopped_ns;   /* when sampling stopped (state YIELDED or FAILED), else 0 */
+};
+
 /* How a process image began. */
 enum ipcprof_origin {
 	IPCPROF_ORIGIN_ROOT = 1,  /* first process of the session */
@@ -245,7 +306,7 @@ struct ipcprof_record {
 	uint32_t record_size;   /* sizeof(struct ipcprof_record) */
 	uint32_t interval_size; /* sizeof(struct ipcprof_interval) */
 	uint32_t timeline_cap;  /* intervals that follow the record */
-	uint64_t file_size;     /* record_size + timeline_cap * interval_size */
+	uint64_t file_size;     /* prof.area_offset + prof.area_cap */
 	uint32_t channels_used; /* entries in use; an entry with kind 0 is being filled */
 	uint32_t mappings_used;
 	uint32_t modules_used;
@@ -255,13 +316,21 @@ struct ipcprof_record {
 	uint64_t last_ns;               /* updated by fork, exec, munmap and exit: a lower bound */
 	struct ipcprof_process proc;
 	struct ipcprof_dropped dropped;
+	struct ipcprof_profile prof;
 	struct ipcprof_channel channels[IPCPROF_MAX_CHANNELS];
 	struct ipcprof_mapping mappings[IPCPROF_MAX_MAPPINGS];
 	struct ipcprof_fingerprint fingerprints[IPCPROF_MAX_FINGERPRINTS];
 	struct ipcprof_stack stacks[IPCPROF_MAX_STACKS];
 	struct ipcprof_module modules[IPCPROF_MAX_MODULES];
-	/* struct ipcprof_interval timeline[timeline_cap] follows */
+	/* struct ipcprof_interval timeline[timeline_cap] follows, then the sample area */
 };
+
+/* Where the sample area starts in a file with this many intervals. */
+static inline uint64_t ipcprof_sample_area_offset(uint64_t record_size, uint64_t timeline_cap,
+						  uint64_t interval_size)
+{
+	return (record_size + timeline_cap * interval_size + 4095u) & ~(uint64_t)4095u;
+}
 
 static inline struct ipcprof_interval *ipcprof_record_timeline(struct ipcprof_record *r)
 {

@@ -222,8 +222,11 @@ static const char *validate(const struct ipcprof_record *r, size_t size)
 		return "record_size differs from sizeof(struct ipcprof_record)";
 	if (r->interval_size != sizeof(struct ipcprof_interval))
 		return "interval_size differs from sizeof(struct ipcprof_interval)";
-	if (r->file_size != (uint64_t)r->record_size + (uint64_t)r->timeline_cap * r->interval_size)
-		return "file_size is not record_size + timeline_cap * interval_size";
+	if (r->prof.area_offset != ipcprof_sample_area_offset(r->record_size, r->timeline_cap,
+							     r->interval_size))
+		return "prof.area_offset is not where the timeline ends";
+	if (r->file_size != r->prof.area_offset + r->prof.area_cap)
+		return "file_size is not prof.area_offset + prof.area_cap";
 	if (r->file_size != size)
 		return "file_size differs from the file's size";
 	if (r->channels_used > IPCPROF_MAX_CHANNELS)

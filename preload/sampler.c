@@ -1,0 +1,619 @@
+/*
+ * The CPU sampler: which code each thread's CPU time goes to, without changing the program.
+ *
+ * Every thread gets a POSIX timer on its own CPU clock (user + system time) that sends SIGPROF to
+ * that thread alone every period. The handler unwinds the interrupted stack with libunwind and
+ * adds it to the sample area of the record (see struct ipcprof_sample_stack): raw addresses only,
+ * named offline by the reporter. Nothing in the handler allocates or locks: the area is taken
+ * with atomic adds and backed with blocks ahead of use by madvise(MADV_POPULATE_WRITE), which
+ * reports a full disk as an error where a plain store would raise SIGBUS.
+ *
+ * The program keeps SIGPROF: a SIGPROF that is not one of our timers' is given the default
+ * action, sigaction() and signal() show the program the disposition it set, and a program that
+ * sets its own SIGPROF disposition stops the sampler for good (said once on stderr).
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "ipcprof/env.h"
+#include "preload.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define SAMPLE_SIGNAL SIGPROF
+#define SAMPLE_COOKIE 0x69706370 /* "ipcp": si_value of our timers' signals */
+#define AREA_CHUNK    (256u << 10)
+#define INDEX_CAP     (1u << 16) /* distinct (thread, stack) pairs found without a scan */
+#define INDEX_PROBES  32
+#define TIMER_SLOTS   4096 /* live threads with a timer */
+
+/* libunwind, loaded privately by core.c. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+static int (*p_init_local2)(unw_cursor_t *, unw_context_t *, int);
+static int (*p_step)(unw_cursor_t *);
+static int (*p_get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+static int (*p_backtrace)(void **, int);
+
+static uint32_t hz;
+static uint64_t period_ns;
+static _Atomic bool sampling;    /* timers are (to be) armed */
+static bool installed;           /* our handler is SIGPROF's */
+static struct sigaction app_act; /* what the program set (or found) for SIGPROF, as it sees it */
+static _Atomic int timers[TIMER_SLOTS]; /* kernel timer id + 1 of each live thread's timer */
+static _Atomic uint64_t *sindex;        /* hash tag | (entry offset / 8 + 1); process-private */
+static _Atomic int growing;
+static _Atomic bool area_full;
+
+struct sample_thread {
+	int timer; /* kernel timer id + 1; 0 = none */
+	int slot;  /* index in timers[] */
+	uint32_t tid;
+	uint32_t in_unwind; /* this thread is inside libunwind outside the handler */
+	uint32_t unwinding; /* ... or inside it at all */
+	uint32_t hits;      /* signals handled on this thread */
+};
+static IPCPROF_TLS struct sample_thread sthr;
+
+bool ipcprof_unwinding(void)
+{
+	return sthr.unwinding != 0;
+}
+
+uint32_t ipcprof_sample_hits(void)
+{
+	return __atomic_load_n(&sthr.hits, __ATOMIC_RELAXED);
+}
+
+/* ---- the sample area ---- */
+
+static char *area_base(struct ipcprof_record *r)
+{
+	return (char *)r + r->prof.area_offset;
+}
+
+/* Backs [0, need) of the area with blocks; false when that cannot be done now. */
+static bool area_back(struct ipcprof_record *r, uint64_t need)
+{
+	uint64_t have = __atomic_load_n(&r->prof.area_alloc, __ATOMIC_ACQUIRE);
+	if (need <= have)
+		return true;
+	if (atomic_load_explicit(&area_full, memory_order_relaxed))
+		return false;
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&growing, &expect, 1))
+		return false; /* another thread is at it: this sample is lost, not waited for */
+	bool ok = true;
+	have = __atomic_load_n(&r->prof.area_alloc, __ATOMIC_ACQUIRE);
+	while (have < need) {
+		uint64_t len = AREA_CHUNK;
+		if (have + len > r->prof.area_cap)
+			len = r->prof.area_cap - have;
+		if (len == 0 ||
+		    syscall(SYS_madvise, area_base(r) + have, len, MADV_POPULATE_WRITE) != 0) {
+			atomic_store(&area_full, true);
+			ok = false;
+			break;
+		}
+		have += len;
+		__atomic_store_n(&r->prof.area_alloc, have, __ATOMIC_RELEASE);
+	}
+	atomic_store(&growing, 0);
+	return ok;
+}
+
+static uint64_t stack_hash(uint32_t tid, const uint64_t *ip, uint32_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ tid;
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= ip[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static bool same_stack(const struct ipcprof_sample_stack *s, uint32_t tid, const uint64_t *ip,
+		       uint32_t n)
+{
+	return s->magic == IPCPROF_SAMPLE_MAGIC && s->tid == tid && s->depth == n &&
+	       !memcmp(s->ip, ip, n * sizeof(ip[0]));
+}
+
+static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t *ip, uint32_t n,
+			 uint32_t flags, uint64_t w)
+{
+	uint64_t h = stack_hash(tid, ip, n);
+	uint64_t tag = h & ~0xffffffffull;
+	uint32_t at = (uint32_t)h & (INDEX_CAP - 1);
+	char *base = area_base(r);
+	_Atomic uint64_t *free_slot = NULL;
+	for (uint32_t k = 0; k < INDEX_PROBES; k++) {
+		_Atomic uint64_t *slot = &sindex[(at + k) & (INDEX_CAP - 1)];
+		uint64_t v = atomic_load_explicit(slot, memory_order_acquire);
+		if (v == 0) {
+			free_slot = slot;
+			break;
+		}
+		if ((v & ~0xffffffffull) != tag)
+			continue;
+		struct ipcprof_sample_stack *s = (void *)(base + ((v & 0xffffffffull) - 1) * 8);
+		if (same_stack(s, tid, ip, n) && __atomic_load_n(&s->weight, __ATOMIC_ACQUIRE)) {
+			__atomic_fetch_add(&s->weight, w, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	uint64_t size = sizeof(struct ipcprof_sample_stack) + (uint64_t)n * sizeof(ip[0]);
+	uint64_t off = __atomic_fetch_add(&r->prof.area_used, size, __ATOMIC_RELAXED);
+	if (off + size > r->prof.area_cap || off / 8 + 1 > 0xffffffffull ||
+	    !area_back(r, off + size)) {
+		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
+		return;
+	}
+	struct ipcprof_sample_stack *s = (void *)(base + off);
+	s->magic = IPCPROF_SAMPLE_MAGIC;
+	s->depth = n;
+	s->tid = tid;
+	s->flags = flags;
+	memcpy(s->ip, ip, n * sizeof(ip[0]));
+	__atomic_store_n(&s->weight, w, __ATOMIC_RELEASE);
+	if (free_slot) {
+		uint64_t zero = 0;
+		atomic_compare_exchange_strong(free_slot, &zero, tag | (off / 8 + 1));
+	}
+}
+
+static void module_range(struct ipcprof_record *r, uint64_t ip, uint64_t *lo, uint64_t *hi)
+{
+	uint32_t used = __atomic_load_n(&r->modules_used, __ATOMIC_ACQUIRE);
+	if (used > IPCPROF_MAX_MODULES)
+		used = IPCPROF_MAX_MODULES;
+	for (uint32_t i = 0; i < used; i++) {
+		if (ip >= r->modules[i].start && ip < r->modules[i].end) {
+			*lo = r->modules[i].start;
+			*hi = r->modules[i].end;
+			return;
+		}
+	}
+	*lo = *hi = 0;
+}
+
+/* ---- the signal handler ---- */
+
+/* A SIGPROF that is not ours gets what the program asked for: by default, the end. */
+static void foreign_signal(int sig)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+	raise(sig);
+}
+
+static void on_sample(int sig, siginfo_t *si, void *ucv)
+{
+	int saved = errno;
+	if (si->si_code != SI_TIMER || si->si_value.sival_int != SAMPLE_COOKIE) {
+		foreign_signal(sig);
+		errno = saved;
+		return;
+	}
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !atomic_load_explicit(&sampling, memory_order_relaxed) || !sthr.timer) {
+		errno = saved;
+		return;
+	}
+	sthr.hits++;
+	uint64_t w = 1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0);
+	__atomic_fetch_add(&r->prof.samples, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&r->prof.weight, w, __ATOMIC_RELAXED);
+	ucontext_t *uc = ucv;
+	uint64_t ip[IPCPROF_SAMPLE_DEPTH];
+	uint32_t n = 0, flags = 0;
+	if (sthr.in_unwind) {
+		ip[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+		flags |= IPCPROF_SS_SELF;
+	} else {
+		sthr.unwinding++;
+		unw_cursor_t c;
+		int st = p_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME);
+		if (st < 0) {
+			ip[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+			flags |= IPCPROF_SS_UNWIND;
+		}
+		while (st >= 0) {
+			unw_word_t pc;
+			if (p_get_reg(&c, UNW_REG_IP, &pc) < 0 || pc == 0)
+				break;
+			if (n == IPCPROF_SAMPLE_DEPTH) {
+				flags |= IPCPROF_SS_TRUNCATED;
+				break;
+			}
+			ip[n++] = pc;
+			st = p_step(&c);
+			if (st < 0)
+				flags |= IPCPROF_SS_UNWIND;
+			if (st <= 0)
+				break;
+		}
+		sthr.unwinding--;
+	}
+	uint64_t lo = 0, hi = 0; /* consecutive frames are mostly in one module */
+	for (uint32_t i = 0; i < n; i++) {
+		if (ip[i] >= lo && ip[i] < hi)
+			continue;
+		ipcprof_module_note(ip[i]);
+		module_range(r, ip[i], &lo, &hi);
+	}
+	if (n)
+		sample_store(r, sthr.tid, ip, n, flags, w);
+	else
+		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
+	errno = saved;
+}
+
+/* ---- timers ---- */
+
+static void thread_timer_start(void)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !atomic_load(&sampling) || sthr.timer)
+		return;
+	/*
+	 * libunwind keeps per-thread state in TLS, which a library loaded with dlopen gets on the
+	 * thread's first use, from malloc: that first use must happen here, not in the handler.
+	 */
+	void *warm[4];
+	ipcprof_backtrace(warm, 4);
+	sthr.tid = (uint32_t)syscall(SYS_gettid);
+	int slot = -1;
+	for (int i = 0; i < TIMER_SLOTS; i++) {
+		int expect = 0;
+		if (atomic_compare_exchange_strong(&timers[i], &expect, -1)) {
+			slot = i;
+			break;
+		}
+	}
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SAMPLE_SIGNAL;
+	sev.sigev_value.sival_int = SAMPLE_COOKIE;
+	sev._sigev_un._tid = (pid_t)sthr.tid;
+	int kid = -1;
+	if (slot < 0 || syscall(SYS_timer_create, CLOCK_THREAD_CPUTIME_ID, &sev, &kid) != 0) {
+		if (slot >= 0)
+			atomic_store(&timers[slot], 0);
+		__atomic_fetch_add(&r->prof.timer_errors, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	sthr.timer = kid + 1;
+	sthr.slot = slot;
+	atomic_store(&timers[slot], kid + 1);
+	struct itimerspec its;
+	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
+	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
+	its.it_value = its.it_interval;
+	if (syscall(SYS_timer_settime, kid, 0, &its, NULL) != 0)
+		__atomic_fetch_add(&r->prof.timer_errors, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&r->prof.threads, 1, __ATOMIC_RELAXED);
+}
+
+static void thread_timer_stop(void)
+{
+	if (!sthr.timer)
+		return;
+	int kid = sthr.timer - 1;
+	sthr.timer = 0;
+	/* Whoever clears the slot deletes the timer: this thread, or a sampler stop. */
+	int expect = kid + 1;
+	if (atomic_compare_exchange_strong(&timers[sthr.slot], &expect, 0))
+		syscall(SYS_timer_delete, kid);
+}
+
+/* Takes a SIGPROF of ours that is pending on this thread, so that it cannot outlive us. */
+static void drain_pending(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SAMPLE_SIGNAL);
+	struct timespec zero = {0, 0};
+	siginfo_t si;
+	while (syscall(SYS_rt_sigtimedwait, &set, &si, &zero, 8) == SAMPLE_SIGNAL) {
+	}
+}
+
+/* Every timer goes: the program took SIGPROF, or sampling failed. */
+static void sampler_stop(uint32_t state)
+{
+	if (!atomic_exchange(&sampling, false))
+		return;
+	for (int i = 0; i < TIMER_SLOTS; i++) {
+		int v = atomic_exchange(&timers[i], 0);
+		if (v > 0)
+			syscall(SYS_timer_delete, v - 1);
+	}
+	sthr.timer = 0;
+	struct ipcprof_record *r = ipcprof_rec;
+	if (r) {
+		r->prof.state = state;
+		r->prof.stopped_ns = ipcprof_now();
+	}
+}
+
+/* ---- threads ---- */
+
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void thread_end(void *unused)
+{
+	(void)unused;
+	thread_timer_stop();
+}
+
+static void *thread_tramp(void *p)
+{
+	struct thread_start t = *(struct thread_start *)p;
+	free(p);
+	thread_timer_start();
+	void *ret;
+	pthread_cleanup_push(thread_end, NULL);
+	ret = t.fn(t.arg);
+	pthread_cleanup_pop(1);
+	return ret;
+}
+
+IPCPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			       void *arg)
+{
+	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	if (!real)
+		real = ipcprof_resolve("pthread_create");
+	struct thread_start *t;
+	if (!atomic_load_explicit(&sampling, memory_order_relaxed) || !(t = malloc(sizeof(*t))))
+		return real(th, attr, fn, arg);
+	t->fn = fn;
+	t->arg = arg;
+	int rc = real(th, attr, thread_tramp, t);
+	if (rc != 0)
+		free(t);
+	return rc;
+}
+
+/* ---- libunwind's address test ---- */
+
+/*
+ * libunwind tests that an address is readable by writing one byte of it to its pipe with
+ * syscall(SYS_write, ...); its pipe is no pipe here (hooks_fd.c), so the test is answered with
+ * process_vm_readv on this process, which fails with EFAULT where a read would fault. Every
+ * other call passes through with its six argument registers as they came.
+ */
+IPCPROF_API long syscall(long n, ...)
+{
+	static long (*real)(long, ...);
+	va_list ap;
+	va_start(ap, n);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+	va_end(ap);
+	if (IPCPROF_UNLIKELY(n == SYS_write && a == IPCPROF_UNWIND_FD_W) && sthr.unwinding) {
+		char byte;
+		struct iovec local = {&byte, 1}, remote = {(void *)b, 1};
+		if (c < 1)
+			return 0;
+		return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1 ? 1 : -1;
+	}
+	if (IPCPROF_UNLIKELY(!real))
+		real = ipcprof_resolve("syscall");
+	return real(n, a, b, c, d, e, f);
+}
+
+/* ---- SIGPROF belongs to the program ---- */
+
+static void program_takes_signal(void)
+{
+	if (!installed)
+		return;
+	installed = false;
+	if (atomic_load(&sampling))
+		ipcprof_warn_once(
+		    IPCPROF_WARN_SAMPLER,
+		    "the program sets its own SIGPROF handling: CPU sampling stopped");
+	sampler_stop(IPCPROF_PROF_YIELDED);
+	drain_pending();
+}
+
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+
+IPCPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!real_sigaction)
+		real_sigaction = ipcprof_resolve("sigaction");
+	if (sig != SAMPLE_SIGNAL || !installed)
+		return real_sigaction(sig, act, old);
+	if (!act) {
+		if (old)
+			*old = app_act;
+		return 0;
+	}
+	struct sigaction prev = app_act;
+	program_takes_signal();
+	int rc = real_sigaction(sig, act, NULL);
+	if (rc == 0 && old)
+		*old = prev;
+	return rc;
+}
+
+IPCPROF_API sighandler_t signal(int sig, sighandler_t handler)
+{
+	static sighandler_t (*real)(int, sighandler_t);
+	if (!real)
+		real = ipcprof_resolve("signal");
+	if (sig != SAMPLE_SIGNAL || !installed)
+		return real(sig, handler);
+	sighandler_t prev = app_act.sa_handler;
+	program_takes_signal();
+	sighandler_t r = real(sig, handler);
+	return r == SIG_ERR ? SIG_ERR : prev;
+}
+
+/* ---- life of the sampler ---- */
+
+bool ipcprof_unwind_resolve(void *h)
+{
+	p_init_local2 = (__typeof__(p_init_local2))dlsym(h, STR(unw_init_local2));
+	p_step = (__typeof__(p_step))dlsym(h, STR(unw_step));
+	p_get_reg = (__typeof__(p_get_reg))dlsym(h, STR(unw_get_reg));
+	p_backtrace = (__typeof__(p_backtrace))dlsym(h, "unw_backtrace");
+	int (*set_policy)(unw_addr_space_t, unw_caching_policy_t) =
+	    (__typeof__(set_policy))dlsym(h, STR(unw_set_caching_policy));
+	unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, STR(unw_local_addr_space));
+	if (!p_init_local2 || !p_step || !p_get_reg || !p_backtrace || !set_policy || !as)
+		return false;
+	/* Per-thread caches need no lock: the global one blocks signals around each use. Its
+	 * first call initializes libunwind, which is when it would make its pipe. */
+	sthr.unwinding++;
+	set_policy(*as, UNW_CACHE_PER_THREAD);
+	sthr.unwinding--;
+	return true;
+}
+
+uint64_t ipcprof_sampler_config(void)
+{
+	uint64_t v;
+	ipcprof_env_u64(IPCPROF_ENV_SAMPLE_HZ, IPCPROF_DEFAULT_SAMPLE_HZ, 100000, &v);
+	hz = (uint32_t)v;
+	if (!hz)
+		return 0;
+	period_ns = 1000000000u / hz;
+	ipcprof_env_u64(IPCPROF_ENV_SAMPLE_AREA, IPCPROF_DEFAULT_SAMPLE_AREA, 1ull << 32, &v);
+	return v & ~(uint64_t)7;
+}
+
+void ipcprof_sampler_start(void *unwind_handle)
+{
+	(void)unwind_handle;
+	struct ipcprof_record *r = ipcprof_rec;
+	r->prof.hz = hz;
+	r->prof.period_ns = period_ns;
+	if (!hz || !r->prof.area_cap)
+		return;
+	if (!p_init_local2) {
+		r->prof.state = IPCPROF_PROF_NO_UNWIND;
+		ipcprof_warn_once(IPCPROF_WARN_SAMPLER,
+				  "cannot load libunwind: CPU time is not sampled");
+		return;
+	}
+	if (!sindex) {
+		void *m = mmap(NULL, INDEX_CAP * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			r->prof.state = IPCPROF_PROF_FAILED;
+			return;
+		}
+		sindex = m;
+	}
+	if (!real_sigaction)
+		real_sigaction = ipcprof_resolve("sigaction");
+	struct sigaction now;
+	if (real_sigaction(SAMPLE_SIGNAL, NULL, &now) != 0 || (now.sa_flags & SA_SIGINFO) ||
+	    now.sa_handler != SIG_DFL) {
+		/* Handled or ignored already (an ignored signal stays ignored across exec). */
+		r->prof.state = IPCPROF_PROF_YIELDED;
+		ipcprof_warn_once(IPCPROF_WARN_SAMPLER,
+				  "SIGPROF is already handled or ignored: CPU time is not sampled");
+		return;
+	}
+	app_act = now;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sample;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (real_sigaction(SAMPLE_SIGNAL, &sa, NULL) != 0) {
+		r->prof.state = IPCPROF_PROF_FAILED;
+		return;
+	}
+	installed = true;
+	ipcprof_modules_refresh();
+	r->prof.state = IPCPROF_PROF_ON;
+	atomic_store(&sampling, true);
+	thread_timer_start();
+}
+
+/* In a fork child: the parent's timers did not come along; this thread gets its own. */
+void ipcprof_sampler_after_fork(void)
+{
+	atomic_store(&growing, 0);
+	atomic_store(&area_full, false);
+	for (int i = 0; i < TIMER_SLOTS; i++)
+		atomic_store(&timers[i], 0);
+	sthr.timer = 0;
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !atomic_load(&sampling))
+		return;
+	r->prof.hz = hz;
+	r->prof.period_ns = period_ns;
+	if (!r->prof.area_cap) {
+		atomic_store(&sampling, false);
+		return;
+	}
+	madvise(sindex, INDEX_CAP * sizeof(uint64_t), MADV_DONTNEED);
+	r->prof.state = IPCPROF_PROF_ON;
+	thread_timer_start();
+}
+
+/* Before exec: this thread's timer stops and its pending signal goes, since the next image
+ * starts with SIGPROF's default action (the end of the process). */
+void ipcprof_sampler_exec_begin(void)
+{
+	if (!sthr.timer)
+		return;
+	struct itimerspec off;
+	memset(&off, 0, sizeof(off));
+	syscall(SYS_timer_settime, sthr.timer - 1, 0, &off, NULL);
+	drain_pending();
+}
+
+void ipcprof_sampler_exec_failed(void)
+{
+	if (!sthr.timer || !atomic_load(&sampling))
+		return;
+	struct itimerspec its;
+	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
+	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
+	its.it_value = its.it_interval;
+	syscall(SYS_timer_settime, sthr.timer - 1, 0, &its, NULL);
+}
+
+/* libunwind used outside the handler (call sites of large transfers): the handler keeps off. */
+int ipcprof_backtrace(void **buf, int n)
+{
+	if (!p_backtrace)
+		return 0;
+	sthr.in_unwind++;
+	sthr.unwinding++;
+	int k = p_backtrace(buf, n);
+	sthr.unwinding--;
+	sthr.in_unwind--;
+	return k;
+}

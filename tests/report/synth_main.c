@@ -28,13 +28,20 @@ static void put(const char *dir, struct ipcprof_record *r)
 	free(r);
 }
 
-/* The module table of this executable, so that the reporter can symbolize a stack of ours. */
-static int add_self_module(struct dl_phdr_info *info, size_t size, void *data)
+struct want_module {
+	struct ipcprof_record *r;
+	const char *name; /* a part of the module's path; NULL: this executable */
+};
+
+/* Adds a loaded module to the record's table, so that the reporter can symbolize our addresses. */
+static int add_module(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
-	struct ipcprof_record *r = data;
-	if (info->dlpi_name[0])
-		return 0; /* the main executable comes first, with an empty name */
+	const struct want_module *w = data;
+	struct ipcprof_record *r = w->r;
+	/* the main executable comes first, with an empty name */
+	if (w->name ? !strstr(info->dlpi_name, w->name) : info->dlpi_name[0] != '\0')
+		return 0;
 	struct ipcprof_module *m = &r->modules[r->modules_used++];
 	m->base = info->dlpi_addr;
 	m->start = UINT64_MAX;
@@ -59,10 +66,17 @@ static int add_self_module(struct dl_phdr_info *info, size_t size, void *data)
 			}
 		}
 	}
-	ssize_t l = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
-	if (l > 0)
-		m->path[l] = '\0';
+	if (w->name)
+		snprintf(m->path, sizeof(m->path), "%s", info->dlpi_name);
+	else if (readlink("/proc/self/exe", m->path, sizeof(m->path) - 1) <= 0)
+		m->path[0] = '\0';
 	return 1;
+}
+
+static void add_loaded_module(struct ipcprof_record *r, const char *name)
+{
+	struct want_module w = {r, name};
+	dl_iterate_phdr(add_module, &w);
 }
 
 void synth_marker_write(struct ipcprof_record *r, int ch, uint64_t bytes);
@@ -78,7 +92,7 @@ __attribute__((noinline)) void synth_marker_write(struct ipcprof_record *r, int 
 	s->bytes = bytes;
 	s->ip[0] = (uint64_t)(uintptr_t)&synth_marker_write + 4;
 	s->ip[1] = (uint64_t)(uintptr_t)__builtin_return_address(0);
-	dl_iterate_phdr(add_self_module, r);
+	add_loaded_module(r, NULL);
 }
 
 /*
@@ -212,6 +226,135 @@ static void basic(const char *dir)
 	memcpy(tc->local_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x7f\0\0\x01", 16);
 	memcpy(tc->peer_addr, tc->local_addr, 16);
 	ipcprof_synth_io(r, t, IPCPROF_DIR_IN, 1, 777, S / 1000, S / 1000, 1);
+	put(dir, r);
+}
+
+/* An ELF file that is not loaded here (Debian's non-PIE python3.11), at its link-time addresses. */
+static void add_file_module(struct ipcprof_record *r, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	Elf64_Ehdr eh;
+	if (!f || fread(&eh, sizeof(eh), 1, f) != 1 || eh.e_phentsize != sizeof(Elf64_Phdr))
+		fail(path);
+	struct ipcprof_module *m = &r->modules[r->modules_used++];
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	m->start = UINT64_MAX;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (fseek(f, (long)(eh.e_phoff + (uint64_t)i * sizeof(ph)), SEEK_SET) ||
+		    fread(&ph, sizeof(ph), 1, f) != 1)
+			fail(path);
+		if (ph.p_type == PT_LOAD) {
+			if (ph.p_vaddr < m->start)
+				m->start = ph.p_vaddr;
+			if (ph.p_vaddr + ph.p_memsz > m->end)
+				m->end = ph.p_vaddr + ph.p_memsz;
+		} else if (ph.p_type == PT_NOTE && ph.p_filesz < 4096) {
+			char note[4096];
+			if (fseek(f, (long)ph.p_offset, SEEK_SET) ||
+			    fread(note, ph.p_filesz, 1, f) != 1)
+				fail(path);
+			for (size_t o = 0; o + sizeof(Elf64_Nhdr) <= ph.p_filesz;) {
+				const Elf64_Nhdr *n = (const Elf64_Nhdr *)(const void *)(note + o);
+				size_t desc = o + sizeof(*n) + ((n->n_namesz + 3) & ~3u);
+				if (n->n_type == NT_GNU_BUILD_ID && n->n_descsz <= 20 &&
+				    desc + n->n_descsz <= ph.p_filesz) {
+					m->build_id_len = n->n_descsz;
+					memcpy(m->build_id, note + desc, n->n_descsz);
+				}
+				o = desc + ((n->n_descsz + 3) & ~3u);
+			}
+		}
+	}
+	fclose(f);
+}
+
+/* Code the CPU samples of the profile scenario land in: their names are checked. Distinct
+ * bodies, so that the compiler cannot fold them into one. */
+void synth_work_a(void);
+void synth_work_b(void);
+void synth_work_top(void);
+volatile int synth_work_sink;
+__attribute__((noinline)) void synth_work_a(void)
+{
+	synth_work_sink = 1;
+}
+__attribute__((noinline)) void synth_work_b(void)
+{
+	synth_work_sink = 2;
+}
+__attribute__((noinline)) void synth_work_top(void)
+{
+	synth_work_sink = 3;
+}
+
+#define IPCPROF_FAKE_BASE 0x7e0000000000ull /* where a preload no file backs is "loaded" */
+
+static uint64_t fn(void (*f)(void))
+{
+	return (uint64_t)(uintptr_t)f;
+}
+
+/*
+ * CPU samples (record version 2) whose categories the report test checks exactly, at 100 Hz
+ * (10 ms a sample). 3000's main thread: a memmove leaf (copy, weights 5 + 2 merged), a sample in
+ * the preload (ipc, 3), an unfinished entry (weight 0: skipped); thread 3001: synth_work_b
+ * (compute, 7; a --rules file makes it serialize), and in the preload under synth_work_b (ipc, 1,
+ * whatever the rules). With python3.11's addresses given (hex, from its debug file): pickling
+ * (serialize, 11: a memmove leaf under _Pickler_Write under _pickle_Pickler_dump) and unpickling
+ * (deserialize, 13). 3002 had sampling off.
+ */
+static void profile(const char *dir, int argc, char **argv)
+{
+	struct ipcprof_record *r = ipcprof_synth_new(3000, 0, 0, IPCPROF_ORIGIN_ROOT, py_main, 0);
+	r->proc.start_ns = 1 * S;
+	r->proc.start_realtime_ns = 1700000000 * S;
+	r->proc.end_ns = 5 * S;
+	r->proc.end_how = IPCPROF_END_EXIT;
+	r->proc.user_ns = 2 * S;
+	if (ipcprof_synth_profile(&r, 100, 1 << 16) != 0)
+		fail("profile");
+	add_loaded_module(r, NULL);
+	add_loaded_module(r, "libc.so");
+	struct ipcprof_module *pre = &r->modules[r->modules_used++];
+	snprintf(pre->path, sizeof(pre->path), "/nonexistent/lib/libipcprof.so");
+	pre->base = pre->start = IPCPROF_FAKE_BASE;
+	pre->end = IPCPROF_FAKE_BASE + 0x10000;
+	void *(*volatile mm)(void *, const void *, size_t) = memmove;
+	uint64_t copy = (uint64_t)(uintptr_t)mm;
+	uint64_t a[4] = {copy, fn(synth_work_a) + 1, fn(synth_work_top) + 1};
+	ipcprof_synth_sample(r, 3000, 0, 5, 3, a);
+	a[0] = copy + 1; /* another address of the same function: merged */
+	ipcprof_synth_sample(r, 3000, 0, 2, 3, a);
+	a[0] = IPCPROF_FAKE_BASE + 0x100;
+	ipcprof_synth_sample(r, 3000, 0, 3, 2, a);
+	ipcprof_synth_sample(r, 3000, 0, 0, 2, a);
+	a[0] = fn(synth_work_b);
+	a[1] = fn(synth_work_top) + 1;
+	ipcprof_synth_sample(r, 3001, 0, 7, 2, a);
+	a[0] = IPCPROF_FAKE_BASE + 0x200;
+	a[1] = fn(synth_work_b) + 1;
+	ipcprof_synth_sample(r, 3001, IPCPROF_SS_TRUNCATED, 1, 2, a);
+	if (argc >= 4) {
+		/* _pickle_Pickler_dump, _Pickler_Write, _pickle_loads, load_counted_binbytes */
+		uint64_t py[4];
+		for (int i = 0; i < 4; i++)
+			py[i] = strtoull(argv[i], NULL, 16);
+		add_file_module(r, "/usr/bin/python3.11");
+		uint64_t d[3] = {copy, py[1] + 1, py[0] + 1};
+		ipcprof_synth_sample(r, 3000, 0, 11, 3, d);
+		uint64_t l[2] = {py[3], py[2] + 1};
+		ipcprof_synth_sample(r, 3000, 0, 13, 2, l);
+	}
+	r->prof.threads = 2;
+	put(dir, r);
+
+	r = ipcprof_synth_new(3002, 0, 3000, IPCPROF_ORIGIN_FORK, py_main, 0);
+	r->proc.start_ns = 2 * S;
+	r->proc.start_realtime_ns = 1700000000 * S + S;
+	r->proc.end_ns = 3 * S;
+	r->proc.end_how = IPCPROF_END_EXIT;
+	r->proc.user_ns = S / 2;
 	put(dir, r);
 }
 
@@ -392,12 +535,13 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(
 		    stderr,
-		    "usage: %s basic|kernel|damaged|many DIR [N [TIMELINE]] | hosts DIR1 DIR2\n",
+		    "usage: %s basic|kernel|damaged|many DIR [N [TIMELINE]] | hosts DIR1 DIR2 | "
+		    "profile DIR [PYTHON_ADDRESSES]\n",
 		    argv[0]);
 		return 2;
 	}
 	for (int i = 2; i < argc && i < 4; i++)
-		if (strcmp(argv[1], "many") || i == 2)
+		if ((strcmp(argv[1], "many") && strcmp(argv[1], "profile")) || i == 2)
 			mkdir(argv[i], 0700);
 	if (!strcmp(argv[1], "basic"))
 		basic(argv[2]);
@@ -407,6 +551,8 @@ int main(int argc, char **argv)
 		damaged(argv[2]);
 	else if (!strcmp(argv[1], "hosts") && argc == 4)
 		hosts(argv[2], argv[3]);
+	else if (!strcmp(argv[1], "profile"))
+		profile(argv[2], argc - 3, argv + 3);
 	else if (!strcmp(argv[1], "many"))
 		many(argv[2], argc > 3 ? atoi(argv[3]) : 1000,
 		     argc > 4 ? (uint32_t)atoi(argv[4]) : 20);

@@ -277,6 +277,115 @@ def case_options(tmp):
     check(not os.path.exists(os.path.join(d, "ipcprof-report.json")), "-o leaves the session alone")
 
 
+def python_debug_addresses():
+    """Addresses of _pickle functions in Debian's python3.11, from python3.11-dbg's symbols."""
+    exe = "/usr/bin/python3.11"
+    if not os.path.exists(exe):
+        return None
+    note = subprocess.run(["readelf", "-n", exe], capture_output=True, text=True).stdout
+    bid = next((l.split()[-1] for l in note.splitlines() if "Build ID" in l), None)
+    dbg = bid and f"/usr/lib/debug/.build-id/{bid[:2]}/{bid[2:]}.debug"
+    if not dbg or not os.path.exists(dbg):
+        return None
+    syms = {}
+    for line in subprocess.run(["nm", dbg], capture_output=True, text=True).stdout.splitlines():
+        f = line.split()
+        if len(f) == 3:
+            syms.setdefault(f[2], f[0])
+    names = ["_pickle_Pickler_dump.lto_priv.0", "_Pickler_Write.lto_priv.0", "_pickle_loads.lto_priv.0",
+             "load_counted_binbytes.lto_priv.0"]
+    if not all(n in syms for n in names):
+        return None
+    return [syms[n] for n in names]
+
+
+def case_profile(tmp):
+    MS = 10_000_000  # one sample at 100 Hz
+    d = os.path.join(tmp, "s")
+    py = python_debug_addresses()
+    synth("profile", d, *(py or []))
+    run("-q", "--format", "folded", d)
+    rep = load(d)
+    validate(rep)
+    main, child = by_pid(rep, 3000), by_pid(rep, 3002)
+    cpu = main["cpu"]
+    eq((cpu["state"], cpu["hz"], cpu["period_ns"], cpu["dropped"], cpu["threads"]), ("on", 100, MS, 0, 2), "cpu header")
+    want = {"serialize": 11 if py else 0, "deserialize": 13 if py else 0, "copy": 7, "ipc": 4, "compute": 7}
+    for k, v in want.items():
+        eq(cpu[k + "_ns"], v * MS, f"cpu {k}_ns")
+    eq(cpu["weight"], sum(want.values()), "weight: every expiration (the unfinished entry has none)")
+    eq(child["cpu"]["state"], "off", "sampling off")
+    eq(child["time"]["cpu_sampled"], False, "no samples")
+    eq(child["time"]["serialization_ns"], None, "no samples: serialization unknown")
+    t = main["time"]
+    ser, des, cpy = want["serialize"] * MS, want["deserialize"] * MS, want["copy"] * MS
+    eq((t["serialize_ns"], t["deserialize_ns"], t["copy_ns"], t["serialization_ns"]), (ser, des, cpy, ser + des),
+       "attribution takes the samples' categories")
+    eq(t["compute_ns"], 2 * S - ser - des - cpy, "out of compute")
+    near(t["shares"]["data_movement"], (ser + des + cpy) / (4 * S), "data movement counts them")
+
+    pr = rep["profile"]
+    eq(pr["categories"], ["serialize", "deserialize", "copy", "ipc", "compute"], "categories")
+    eq(pr["rules"][0], "ipc any libipcprof.so* *", "ipc rule first")
+    F = pr["frames"]
+
+    def name(i):
+        f = F[i]
+        return f["symbol"] or os.path.basename(f["module"] or "[unknown]") + "+0x%x" % f["offset"]
+
+    stacks = {(s["tid"], ";".join(name(i) for i in s["frames"])): s for s in pr["stacks"]}
+    memmove = next(n for (_, n) in stacks if n.startswith("synth_work_top;synth_work_a;")).split(";")[-1]
+    check("mem" in memmove and "move" in memmove or "cpy" in memmove, "libc's memmove named: " + memmove)
+    expect = {
+        (3000, f"synth_work_top;synth_work_a;{memmove}"): ("copy", 7),
+        (3000, "synth_work_a;libipcprof.so+0x100"): ("ipc", 3),
+        (3001, "synth_work_top;synth_work_b"): ("compute", 7),
+        (3001, "synth_work_b;libipcprof.so+0x200"): ("ipc", 1),
+    }
+    if py:
+        expect[(3000, f"_pickle_Pickler_dump.lto_priv.0;_Pickler_Write.lto_priv.0;{memmove}")] = ("serialize", 11)
+        expect[(3000, "_pickle_loads.lto_priv.0;load_counted_binbytes.lto_priv.0")] = ("deserialize", 13)
+    eq(sorted(stacks), sorted(expect), "merged stacks")
+    for k, (cat, w) in expect.items():
+        if k in stacks:
+            eq((stacks[k]["category"], stacks[k]["weight"], stacks[k]["ns"], stacks[k]["process"]),
+               (cat, w, w * MS, main["index"]), f"stack {k}")
+    if py:
+        f = next(f for f in F if f["symbol"] == "_pickle_Pickler_dump.lto_priv.0")
+        eq((f["module"], os.path.basename(f["file"] or "")), ("/usr/bin/python3.11", "_pickle.c"),
+           "python3.11-dbg: _pickle frame with its source")
+
+    # Folded stacks: one line a merged stack, outermost frame first, sorted.
+    with open(os.path.join(d, "ipcprof-folded.txt")) as fh:
+        folded = fh.read().splitlines()
+    want_lines = sorted(f"python3[3000];{tid};{n} {w}" for (tid, n), (_, w) in expect.items())
+    eq(folded, want_lines, "folded lines")
+
+    # A user's rule comes before the built-in ones, but never before ipc.
+    rules = os.path.join(tmp, "my.rules")
+    with open(rules, "w") as fh:
+        fh.write("# mine\nserialize any report-synth synth_work_b\n\ncopy leaf * synth_work_b  # never reached\n")
+    out = os.path.join(tmp, "o")
+    run("-q", "--rules", rules, "-o", out, d)
+    rep2 = load(out)
+    validate(rep2)
+    cpu2 = by_pid(rep2, 3000)["cpu"]
+    eq((cpu2["serialize_ns"], cpu2["ipc_ns"], cpu2["compute_ns"]), ((want["serialize"] + 7) * MS, 4 * MS, 0),
+       "user rule: synth_work_b is serialize, its ipc sample stays ipc")
+    eq(rep2["profile"]["rules"][1:3], ["serialize any report-synth synth_work_b", "copy leaf * synth_work_b"],
+       "user rules after ipc, before the built-in ones")
+    check(any(f["kind"] == "serialization" for f in rep2["findings"]) == bool(py), "serialization finding when large")
+    # Bad rules: named with their line, exit status 2.
+    with open(rules, "w") as fh:
+        fh.write("serialize any x\n")
+    p = run("--rules", rules, d, expect=2)
+    check("my.rules:1" in p.stderr, "bad rule line named: " + p.stderr)
+    run("--rules", os.path.join(tmp, "missing.rules"), d, expect=2)
+    if not py:
+        print("python3.11-dbg is missing: _pickle symbols not checked")
+        sys.exit(77 if not failures else 1)
+
+
 with tempfile.TemporaryDirectory() as tmp:
     globals()["case_" + CASE](tmp)
 if failures:

@@ -75,8 +75,6 @@ for section in ("time-table", "tree", "matrix", "channels", "shm", "kernel", "ti
     check(m and len(m.group(1)) > 20, f"section {section} rendered")
 check(dom.count('class="bar"') == 6, "one time bar per process")
 check('class="c-sync"' in dom, "kernel sync waits in the time bars")
-check('class="c-serialize"' not in dom and "deserialize \u2014" not in dom.split('id="flame-legend"')[0],
-      "no serialize/deserialize/copy parts in the time bars without samples")
 check(len(re.findall(r"<rect ", dom)) >= 6, "timeline and histogram bars drawn")
 with open(os.path.join(session, "ipcprof-report.json")) as f:
     base_report = json.load(f)
@@ -90,10 +88,18 @@ check("&lt;script&gt;alert(1)&lt;/script&gt;" in dom, "hostile argv shown as tex
 check("<script>alert(1)" not in dom, "hostile argv did not become a script")
 check("<img src=\"x\"" not in dom and "<img src=x" not in dom, "hostile channel name did not become an image")
 check("&lt;img src=x onerror=alert(2)&gt;" in dom, "hostile channel name shown as text")
+sampled = any(p["time"].get(c + "_ns") for p in base_report["processes"]
+              for c in ("serialize", "deserialize", "copy"))
+if not sampled:
+    check('class="c-serialize"' not in dom and "deserialize \u2014" not in dom.split('id="flame-legend"')[0],
+          "no serialize/deserialize/copy parts in the time bars without samples")
 m = re.search(r'id="flame-state">(.*?)</section>', dom, re.S)
-check(m and "No CPU samples were recorded" in m.group(1) and m.group(1).count("<li>") == 6,
-      "without samples the flame graph says why, for each process")
-check(m and 'class="fr' not in dom, "no flame graph frame drawn without samples")
+if not (base_report.get("profile") or {}).get("stacks"):
+    check(m and "No CPU samples were recorded" in m.group(1) and m.group(1).count("<li>") == 6,
+          "without samples the flame graph says why, for each process")
+    check(m and 'class="fr' not in dom, "no flame graph frame drawn without samples")
+else:
+    check('class="fr' in dom, "the flame graph drawn from the reporter's samples")
 
 shot = os.path.join(OUTDIR, "report-screenshot.png")
 if os.path.exists(shot):
@@ -341,6 +347,42 @@ def expect_tree(b, what, tree, total, top_row=0):
     return got, W
 
 
+def frame_key(f):
+    """The page's merging of frames: one function per symbol and module, one per module unnamed."""
+    return (f["module"] or "", f["symbol"])
+
+
+def frame_label(f):
+    if f["symbol"]:
+        return f["symbol"]
+    return "[%s]" % f["module"].split("/")[-1] if f["module"] else "[unknown]"
+
+
+def agrees(b, report, what, rows=2):
+    """The drawn graph of all processes against the report's stacks summed here: the root holds
+    every stack's time, and each call path of the first rows is as wide as its stacks' time
+    (those at least half a pixel wide are drawn, the others not)."""
+    prof = report["profile"]
+    fr = prof["frames"]
+    total = sum(s["ns"] for s in prof["stacks"])
+    want = {}
+    for s in prof["stacks"]:
+        path = ()
+        for k in s["frames"][:rows]:
+            path += (frame_key(fr[k]),)
+            want[path] = want.get(path, 0) + s["ns"]
+    got, W = flame(b)
+    root = [g for g in got if g["row"] == 0]
+    check(len(root) == 1 and root[0]["ns"] == total, "%s: the root holds all %d ns" % (what, total))
+    tol = max(0.002, 1e-5 * W)
+    labels = {frame_key(f): frame_label(f) for f in fr}
+    wanted = sorted((len(p), labels[p[-1]], ns) for p, ns in want.items() if W * ns / total >= 0.5)
+    drawn = sorted((g["row"], g["label"], g["ns"]) for g in got if 1 <= g["row"] <= rows)
+    widths = all(abs(g["width"] - W * g["ns"] / total) <= tol for g in got)
+    check(wanted == drawn and widths, "%s: the %d call paths of the first %d rows drawn, W*ns/total wide"
+          % (what, len(wanted), rows))
+
+
 b = Browser()
 try:
     check(b.load(profile_page), "profile page rendered")
@@ -520,6 +562,7 @@ try:
     check(0 < n <= 12000, "%d frames drawn (at most 12,000)" % n)
     total_ns = sum(s["ns"] for s in bstacks)
     check(b.js("Number(document.querySelector('#flame .fr').dataset.ns)") == total_ns, "the root holds all the time")
+    agrees(b, big, "10,000 stacks", rows=3)
     ms = b.js("(function(){var d=Array.prototype.find.call(document.querySelectorAll('#flame .fr'), function (e) { return e.style.top === '36px'; });"
               "var t=performance.now(); d.click(); document.body.offsetHeight; return performance.now()-t;})()")
     n = b.js("document.querySelectorAll('#flame .fr').length")
@@ -530,6 +573,14 @@ try:
               " document.body.offsetHeight; return performance.now()-t;})()")
     check(ms < 4000, "regrouping by thread and layout in %.0f ms" % ms)
     check(not b.problems(), "no console message or exception with 10,000 stacks: %s" % b.problems())
+
+    # The reporter's own page, where its synthetic session has CPU samples.
+    if base_report.get("profile") and base_report["profile"].get("stacks"):
+        check(b.load(page), "the reporter's page with samples rendered")
+        agrees(b, base_report, "the reporter's profile", rows=4)
+        check(not b.problems(), "no console message or exception: %s" % b.problems())
+    else:
+        print("the synthetic session has no CPU samples: its page was checked without")
 finally:
     b.close()
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -325,6 +326,199 @@ static void test_html_safe_json(void **state)
 	free(buf);
 }
 
+/* A record with a sample area written to a file and read back. */
+static int load_samples(struct ipcprof_record *r, struct ipcprof_image *g, char *msg, size_t len)
+{
+	char dir[] = "/tmp/ipcprof-unit.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(ipcprof_synth_write(dir, r), 0);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%d.0%s", dir, r->proc.pid, IPCPROF_RECORD_SUFFIX);
+	int rc = ipcprof_image_load(path, g, msg, len);
+	unlink(path);
+	rmdir(dir);
+	return rc;
+}
+
+static struct ipcprof_record *sampled_record(uint64_t cap)
+{
+	struct ipcprof_record *r = ipcprof_synth_new(42, 0, 0, IPCPROF_ORIGIN_ROOT, argv_py, 3);
+	assert_non_null(r);
+	assert_int_equal(ipcprof_synth_profile(&r, 1000, cap), 0);
+	int c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 1, 2, 0, 3);
+	ipcprof_synth_io(r, c, IPCPROF_DIR_OUT, 1, 100, S, S, 1);
+	return r;
+}
+
+static void test_sample_area(void **state)
+{
+	(void)state;
+	char msg[512];
+	struct ipcprof_image g;
+	const uint64_t ip[3] = {0x1000, 0x2001, 0x3001};
+	uint64_t big[IPCPROF_SAMPLE_DEPTH + 1] = {0};
+
+	/* whole: a weight-0 entry (being written) is skipped, nothing is damage */
+	struct ipcprof_record *r = sampled_record(4096);
+	ipcprof_synth_sample(r, 7, 0, 3, 3, ip);
+	ipcprof_synth_sample(r, 7, 0, 0, 2, ip);
+	ipcprof_synth_sample(r, 8, IPCPROF_SS_UNWIND, 5, 1, ip);
+	assert_int_equal(load_samples(r, &g, msg, sizeof(msg)), 0);
+	assert_int_equal(g.nsample, 2);
+	assert_int_equal(g.sample[0].weight, 3);
+	assert_int_equal(g.sample[0].depth, 3);
+	assert_int_equal(g.sample[0].ip[2], 0x3001);
+	assert_int_equal(g.sample[1].tid, 8);
+	assert_int_equal(g.sample[1].flags, IPCPROF_SS_UNWIND);
+	assert_int_equal(g.prof.period_ns, 1000000);
+	ipcprof_image_free(&g);
+	free(r);
+
+	/* garbage where an entry should start: the next magic is found, the rest is kept */
+	r = sampled_record(4096);
+	uint64_t at = ipcprof_synth_sample(r, 7, 0, 3, 3, ip);
+	ipcprof_synth_sample(r, 9, 0, 4, 2, ip);
+	memset((char *)r + r->prof.area_offset + at, 0xa5, 12); /* magic and depth of the first */
+	assert_int_equal(load_samples(r, &g, msg, sizeof(msg)), 1);
+	assert_string_equal(msg, "sample area: 1 damaged entry skipped");
+	assert_int_equal(g.nsample, 1);
+	assert_int_equal(g.sample[0].tid, 9);
+	assert_int_equal(g.sample[0].weight, 4);
+	assert_int_equal(g.nchan, 1); /* the record's other figures stay */
+	assert_int_equal(g.chan[0].dir[IPCPROF_DIR_OUT].bytes, 100);
+	ipcprof_image_free(&g);
+	free(r);
+
+	/* space taken by a writer killed before it wrote anything: zeros, skipped quietly */
+	r = sampled_record(4096);
+	r->prof.area_used += 64;
+	ipcprof_synth_sample(r, 9, 0, 4, 2, ip);
+	assert_int_equal(load_samples(r, &g, msg, sizeof(msg)), 0);
+	assert_int_equal(g.nsample, 1);
+	ipcprof_image_free(&g);
+	free(r);
+
+	/* a depth beyond IPCPROF_SAMPLE_DEPTH is damage, not 1 KiB of frames */
+	r = sampled_record(8192);
+	ipcprof_synth_sample(r, 7, 0, 3, IPCPROF_SAMPLE_DEPTH + 1, big);
+	ipcprof_synth_sample(r, 9, 0, 4, IPCPROF_SAMPLE_DEPTH, big);
+	assert_int_equal(load_samples(r, &g, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "damaged entr"));
+	assert_int_equal(g.nsample, 1);
+	assert_int_equal(g.sample[0].depth, IPCPROF_SAMPLE_DEPTH);
+	ipcprof_image_free(&g);
+	free(r);
+
+	/* area_used beyond area_cap: those entries were dropped by the writer, not damage */
+	r = sampled_record(64);
+	ipcprof_synth_sample(r, 7, 0, 3, 3, ip); /* 48 bytes */
+	ipcprof_synth_sample(r, 7, 0, 2, 3, ip); /* beyond 64: dropped */
+	assert_true(r->prof.area_used > r->prof.area_cap);
+	assert_int_equal(load_samples(r, &g, msg, sizeof(msg)), 0);
+	assert_int_equal(g.nsample, 1);
+	assert_int_equal(g.prof.dropped, 2);
+	ipcprof_image_free(&g);
+	free(r);
+
+	/* a profile header that does not fit the file: samples left out, the rest kept */
+	r = sampled_record(4096);
+	ipcprof_synth_sample(r, 7, 0, 3, 3, ip);
+	r->prof.area_offset += 8;
+	assert_int_equal(load_samples(r, &g, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "corrupt CPU profile header"));
+	assert_int_equal(g.nsample, 0);
+	assert_int_equal(g.nchan, 1);
+	ipcprof_image_free(&g);
+	r->prof.area_offset -= 8;
+	r->prof.period_ns = 0;
+	assert_int_equal(load_samples(r, &g, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "period 0"));
+	ipcprof_image_free(&g);
+	free(r);
+}
+
+static void test_rules(void **state)
+{
+	(void)state;
+	char err[512];
+	struct ipcprof_rules rs = {0};
+	static const char mine[] = "# comment\n"
+				   "  serialize any my.so encode_*   # trailing comment\n"
+				   "\n"
+				   "ipc any mine.so *\r\n"
+				   "copy leaf /opt/lib/* fill_*\n";
+	assert_int_equal(ipcprof_rules_parse(&rs, mine, sizeof(mine) - 1, "mine", err, sizeof(err)),
+			 0);
+	assert_int_equal(rs.n, 3);
+	assert_int_equal(ipcprof_rules_finish(&rs, err, sizeof(err)), 0);
+	/* ipc rules first (the user's, then the built-in one), then the user's, then the rest */
+	char line[256];
+	ipcprof_rule_text(&rs.r[0], line, sizeof(line));
+	assert_string_equal(line, "ipc any mine.so *");
+	ipcprof_rule_text(&rs.r[1], line, sizeof(line));
+	assert_string_equal(line, "ipc any libipcprof.so* *");
+	ipcprof_rule_text(&rs.r[2], line, sizeof(line));
+	assert_string_equal(line, "serialize any my.so encode_*");
+
+	const char *libc = "/usr/lib/x86_64-linux-gnu/libc.so.6", *py = "/usr/bin/python3.11";
+	const char *np = "/usr/lib/python3/dist-packages/numpy/core/"
+			 "_multiarray_umath.cpython-311-x86_64-linux-gnu.so";
+	struct {
+		const char *mod[4], *sym[4];
+		size_t n;
+		int want;
+	} cases[] = {
+	    /* pickling that ends in a memmove: serialize comes first */
+	    {{libc, py, py},
+	     {"__memmove_avx_unaligned_erms", "_Pickler_Write.lto_priv.0",
+	      "_pickle_Pickler_dump.lto_priv.0"},
+	     3,
+	     IPCPROF_CAT_SERIALIZE},
+	    {{py, py},
+	     {"load_counted_binbytes.lto_priv.0", "_pickle_loads"},
+	     2,
+	     IPCPROF_CAT_DESERIALIZE},
+	    /* zlib's save_unconsumed_input is not pickle's save_* */
+	    {{py}, {"save_unconsumed_input"}, 1, IPCPROF_CAT_COMPUTE},
+	    {{py}, {"save_reduce.lto_priv.0"}, 1, IPCPROF_CAT_SERIALIZE},
+	    /* a copy at the leaf; not when the copy is further out */
+	    {{libc, np}, {"__memcpy_chk", "PyArray_NewCopy"}, 2, IPCPROF_CAT_COPY},
+	    {{np, libc}, {"PyArray_NewCopy", "memcpy"}, 2, IPCPROF_CAT_COMPUTE},
+	    /* numpy's copy loop past libc frames inside it, not past others */
+	    {{libc, libc, np},
+	     {"__x", "__y", "_aligned_contig_to_contig_size8"},
+	     3,
+	     IPCPROF_CAT_COPY},
+	    {{py, np}, {"x", "_aligned_contig_to_contig_size8"}, 2, IPCPROF_CAT_COMPUTE},
+	    /* in the preload: ipc, whatever else */
+	    {{"/x/libipcprof.so", py}, {NULL, "_pickle_dumps.lto_priv.0"}, 2, IPCPROF_CAT_IPC},
+	    /* the user's rules: before the built-in ones, module by file name or by path */
+	    {{"/opt/my.so", libc}, {"encode_all", "memcpy"}, 2, IPCPROF_CAT_SERIALIZE},
+	    {{"/opt/lib/z.so"}, {"fill_buf"}, 1, IPCPROF_CAT_COPY},
+	    {{"/opt/my.so"}, {"fill_buf"}, 1, IPCPROF_CAT_COMPUTE},
+	    {{libc}, {"memcpy"}, 1, IPCPROF_CAT_COPY},
+	    {{NULL}, {NULL}, 1, IPCPROF_CAT_COMPUTE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = ipcprof_rules_classify(&rs, cases[i].n, cases[i].mod, cases[i].sym);
+		if (got != cases[i].want)
+			fail_msg("case %zu: %s, want %s", i, ipcprof_cat_names[got],
+				 ipcprof_cat_names[cases[i].want]);
+	}
+	ipcprof_rules_free(&rs);
+
+	/* errors name the source and line */
+	static const char *const bad[] = {"serialize any x\n", "foo any * *\n", "copy some * *\n",
+					  "copy any * * extra\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(
+		    ipcprof_rules_parse(&rs, bad[i], strlen(bad[i]), "f.rules", err, sizeof(err)),
+		    -1);
+		assert_non_null(strstr(err, "f.rules:1: "));
+		ipcprof_rules_free(&rs);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(test_term_str),     cmocka_unit_test(test_fmt),
 	    cmocka_unit_test(test_attribute),    cmocka_unit_test(test_role),
 	    cmocka_unit_test(test_pairing),      cmocka_unit_test(test_html_safe_json),
+	    cmocka_unit_test(test_sample_area),  cmocka_unit_test(test_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

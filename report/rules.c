@@ -233,9 +233,12 @@ static bool symbol_match(const char *glob, const char *sym)
 	return fnmatch(glob, plain, 0) == 0;
 }
 
+/* Frames a leaf rule looks past: libc's and the dynamic linker's, and code no module covers (the
+ * vDSO). */
 static bool in_libc(const char *path)
 {
-	return path && fnmatch("libc.so*", base_name(path), 0) == 0;
+	return !path || fnmatch("libc.so*", base_name(path), 0) == 0 ||
+	       fnmatch("ld-linux*", base_name(path), 0) == 0;
 }
 
 void ipcprof_rules_match(const struct ipcprof_rules *rs, const char *module, const char *symbol,

@@ -326,7 +326,7 @@ def case_profile(tmp):
 
     pr = rep["profile"]
     eq(pr["categories"], ["serialize", "deserialize", "copy", "ipc", "compute"], "categories")
-    eq(pr["rules"][0], "ipc any libipcprof.so* *", "ipc rule first")
+    eq(pr["rules"][0], "ipc leaf libipcprof.so* *", "ipc rule first")
     F = pr["frames"]
 
     def name(i):

@@ -456,7 +456,7 @@ static void test_rules(void **state)
 	ipcprof_rule_text(&rs.r[0], line, sizeof(line));
 	assert_string_equal(line, "ipc any mine.so *");
 	ipcprof_rule_text(&rs.r[1], line, sizeof(line));
-	assert_string_equal(line, "ipc any libipcprof.so* *");
+	assert_string_equal(line, "ipc leaf libipcprof.so* *");
 	ipcprof_rule_text(&rs.r[2], line, sizeof(line));
 	assert_string_equal(line, "serialize any my.so encode_*");
 
@@ -490,8 +490,10 @@ static void test_rules(void **state)
 	     3,
 	     IPCPROF_CAT_COPY},
 	    {{py, np}, {"x", "_aligned_contig_to_contig_size8"}, 2, IPCPROF_CAT_COMPUTE},
-	    /* in the preload: ipc, whatever else */
+	    /* in the preload: ipc, whatever else; not its main wrapper, under every stack */
 	    {{"/x/libipcprof.so", py}, {NULL, "_pickle_dumps.lto_priv.0"}, 2, IPCPROF_CAT_IPC},
+	    {{libc, "/x/libipcprof.so", py}, {"read", "read", "os_read"}, 3, IPCPROF_CAT_IPC},
+	    {{py, "/x/libipcprof.so"}, {"rangeiter_next", "main_wrapper"}, 2, IPCPROF_CAT_COMPUTE},
 	    /* the user's rules: before the built-in ones, module by file name or by path */
 	    {{"/opt/my.so", libc}, {"encode_all", "memcpy"}, 2, IPCPROF_CAT_SERIALIZE},
 	    {{"/opt/lib/z.so"}, {"fill_buf"}, 1, IPCPROF_CAT_COPY},

@@ -261,10 +261,10 @@ frames = [
     {"symbol": "DOUBLE_add", "module": "/usr/lib/python3/dist-packages/numpy/core/_multiarray_umath.so",
      "file": None, "line": None},                                                               # 6
     {"symbol": HOSTILE_SYM, "module": HOSTILE_MOD, "file": "</script><b>x.c", "line": 1},       # 7
-    {"symbol": None, "module": "/usr/lib/libfoo.so", "file": None, "line": None},               # 8
+    {"symbol": None, "module": "/usr/lib/libfoo.so", "file": None, "line": None, "offset": 0x1a0},  # 8
     {"symbol": "write", "module": "/opt/ipcprof/libipcprof.so", "file": None, "line": None},    # 9
     {"symbol": "_PyEval_EvalFrameDefault", "module": PY, "file": "Python/ceval.c", "line": 5200},  # 10
-    {"symbol": None, "module": "/usr/lib/libfoo.so", "file": None, "line": None},               # 11
+    {"symbol": None, "module": "/usr/lib/libfoo.so", "file": None, "line": None, "offset": 0x2b0},  # 11
 ]
 A, B = 0, 1  # the main process and the first worker of the synthetic session
 stacks_in = [  # process, tid, category, weight, frames (outermost first)
@@ -284,7 +284,8 @@ pid = [p["pid"] for p in procs]
 for i, p in enumerate(procs):
     p["cpu"] = {"state": "off", "hz": 0, "period_ns": 0, "samples": 0, "weight": 0, "dropped": 0,
                 "serialize_ns": 0, "deserialize_ns": 0, "copy_ns": 0, "ipc_ns": 0, "compute_ns": 0}
-    p["time"].update({"serialize_ns": 0, "deserialize_ns": 0, "copy_ns": 0})
+    p["time"].update({"serialize_ns": 0, "deserialize_ns": 0, "copy_ns": 0, "cpu_sampled": False})
+    p["time"]["shares"].update({"serialize": 0.0, "deserialize": 0.0, "copy": 0.0})
 procs[2]["cpu"]["state"] = "no_unwind"
 for i in (A, B):
     by = {}
@@ -299,9 +300,12 @@ for i in (A, B):
     moved = 0
     for c in ("serialize", "deserialize", "copy"):
         t[c + "_ns"] = by.get(c, 0) * PERIOD
+        t["shares"][c] = t[c + "_ns"] / t["basis_ns"]
         moved += t[c + "_ns"]
     t["compute_ns"] -= moved
     t["shares"]["compute"] = t["compute_ns"] / t["basis_ns"]
+    t["shares"]["data_movement"] += moved / t["basis_ns"]
+    t["cpu_sampled"] = True
 frames_out = frames
 rep["profile"] = {
     "categories": ["serialize", "deserialize", "copy", "ipc", "compute"],
@@ -462,6 +466,12 @@ try:
           and "category: serialize 37.0%, deserialize 23.1%, copy 13.9%, ipc 4.6%, compute 21.3%" in t,
           "a merged function's tooltip: both lines, its share of each category: %r" % t)
 
+    x, y = b.center("Array.prototype.find.call(document.querySelectorAll('#flame .fr'), function (d) { return d.getAttribute('aria-label') === '[libfoo.so]'; })")
+    b.mouse("mouseMoved", x, y)
+    t = b.js("document.getElementById('flame-tip').innerText")
+    check("module: /usr/lib/libfoo.so" in t and "no symbol; module offsets: 0x1a0, 0x2b0" in t and "20.0 ms (20000000 ns)" in t,
+          "addresses without a symbol: one node per module, its offsets in the tooltip: %r" % t)
+
     # Click to zoom: _pickle_Pickler_dump fills the width, its callers stay above, faded.
     x, y = b.center("Array.prototype.find.call(document.querySelectorAll('#flame .fr'), function (d) { return d.getAttribute('aria-label') === '_pickle_Pickler_dump'; })")
     b.click_at(x, y)
@@ -574,13 +584,27 @@ try:
     check(ms < 4000, "regrouping by thread and layout in %.0f ms" % ms)
     check(not b.problems(), "no console message or exception with 10,000 stacks: %s" % b.problems())
 
-    # The reporter's own page, where its synthetic session has CPU samples.
-    if base_report.get("profile") and base_report["profile"].get("stacks"):
-        check(b.load(page), "the reporter's page with samples rendered")
-        agrees(b, base_report, "the reporter's profile", rows=4)
-        check(not b.problems(), "no console message or exception: %s" % b.problems())
-    else:
-        print("the synthetic session has no CPU samples: its page was checked without")
+    # The reporter's own page for its synthetic session with CPU samples, end to end.
+    psession = os.path.join(OUTDIR, "browser-session-profile")
+    shutil.rmtree(psession, ignore_errors=True)
+    subprocess.run([SYNTH, "profile", psession], check=True)
+    subprocess.run([IPCPROF, "report", "-q", psession], check=True)
+    with open(os.path.join(psession, "ipcprof-report.json")) as f:
+        prep = json.load(f)
+    check(len(prep["profile"]["stacks"]) > 0, "the synthetic profile session has stacks")
+    check(b.load("file://" + os.path.abspath(os.path.join(psession, "ipcprof-report.html"))),
+          "the reporter's page with samples rendered")
+    agrees(b, prep, "the reporter's profile", rows=4)
+    for i, p in enumerate(prep["processes"]):
+        for c in ("serialize", "deserialize", "copy"):
+            w = b.js("(function(){var r=document.querySelectorAll('#time-table tbody tr');"
+                     "for (var k=0;k<r.length;k++) if (r[k].cells[0].textContent.indexOf('PID %d ')===0) {"
+                     "var s=r[k].querySelector('.bar .c-%s'); return s ? s.style.width : null;} return null;})()"
+                     % (p["pid"], c))
+            want = 100 * p["time"]["shares"][c]
+            check(w is not None and abs(float(w.rstrip("%")) - want) <= 1e-5 * max(want, 1),
+                  "reporter's page, PID %d %s part: %s, want %.6f%%" % (p["pid"], c, w, want))
+    check(not b.problems(), "no console message or exception: %s" % b.problems())
 finally:
     b.close()
 

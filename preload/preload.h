@@ -150,7 +150,7 @@ struct ipcprof_thread {
 	uint32_t guard; /* inside ipcprof: calls pass through uncounted */
 	uint32_t tid;
 	uint32_t sample_left; /* calls until the next CPU-sampled one; 0: this one */
-	uint32_t reserved;
+	uint32_t in_call;     /* inside a counted call: a CPU sample there is IPC time */
 	/* The thread's most recent intervals, direct-mapped by channel and direction, that later
 	 * calls extend: alternating calls (a request, then its reply) each extend their own. */
 	struct {
@@ -248,6 +248,7 @@ static inline void ipcprof_timer_start(struct ipcprof_timer *t, size_t request)
 		t->cpu0 = 0;
 	}
 	t->t0 = ipcprof_now();
+	ipcprof_thr.in_call = 1;
 }
 
 /*

@@ -128,10 +128,11 @@ static uint64_t stack_hash(uint32_t tid, const uint64_t *ip, uint32_t n)
 	return h;
 }
 
-static bool same_stack(const struct ipcprof_sample_stack *s, uint32_t tid, const uint64_t *ip,
-		       uint32_t n)
+static bool same_stack(const struct ipcprof_sample_stack *s, uint32_t tid, uint32_t flags,
+		       const uint64_t *ip, uint32_t n)
 {
 	return s->magic == IPCPROF_SAMPLE_MAGIC && s->tid == tid && s->depth == n &&
+	       (s->flags & IPCPROF_SS_IPC) == (flags & IPCPROF_SS_IPC) &&
 	       !memcmp(s->ip, ip, n * sizeof(ip[0]));
 }
 
@@ -153,7 +154,8 @@ static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t 
 		if ((v & ~0xffffffffull) != tag)
 			continue;
 		struct ipcprof_sample_stack *s = (void *)(base + ((v & 0xffffffffull) - 1) * 8);
-		if (same_stack(s, tid, ip, n) && __atomic_load_n(&s->weight, __ATOMIC_ACQUIRE)) {
+		if (same_stack(s, tid, flags, ip, n) &&
+		    __atomic_load_n(&s->weight, __ATOMIC_ACQUIRE)) {
 			__atomic_fetch_add(&s->weight, w, __ATOMIC_RELAXED);
 			return;
 		}
@@ -253,6 +255,8 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		}
 		sthr.unwinding--;
 	}
+	if (ipcprof_thr.in_call)
+		flags |= IPCPROF_SS_IPC;
 	uint64_t lo = 0, hi = 0; /* consecutive frames are mostly in one module */
 	for (uint32_t i = 0; i < n; i++) {
 		if (ip[i] >= lo && ip[i] < hi)
@@ -434,10 +438,7 @@ static void program_takes_signal(void)
 	if (!installed)
 		return;
 	installed = false;
-	if (atomic_load(&sampling))
-		ipcprof_warn_once(
-		    IPCPROF_WARN_SAMPLER,
-		    "the program sets its own SIGPROF handling: CPU sampling stopped");
+	/* Said in the record (state, stopped_ns) and by the report, not on the program's stderr. */
 	sampler_stop(IPCPROF_PROF_YIELDED);
 	drain_pending();
 }
@@ -539,8 +540,6 @@ void ipcprof_sampler_start(void *unwind_handle)
 	    now.sa_handler != SIG_DFL) {
 		/* Handled or ignored already (an ignored signal stays ignored across exec). */
 		r->prof.state = IPCPROF_PROF_YIELDED;
-		ipcprof_warn_once(IPCPROF_WARN_SAMPLER,
-				  "SIGPROF is already handled or ignored: CPU time is not sampled");
 		return;
 	}
 	app_act = now;

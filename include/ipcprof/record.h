@@ -211,6 +211,7 @@ struct ipcprof_sample_stack {
 #define IPCPROF_SS_TRUNCATED 0x1u /* the stack was deeper than IPCPROF_SAMPLE_DEPTH */
 #define IPCPROF_SS_UNWIND    0x2u /* unwinding stopped at an error before the outermost frame */
 #define IPCPROF_SS_SELF      0x4u /* interrupted inside ipcprof's own unwinding: leaf only */
+#define IPCPROF_SS_IPC       0x8u /* the thread was inside a counted IPC call (timed as IPC) */
 
 /* ipcprof_profile.state */
 enum ipcprof_prof_state {

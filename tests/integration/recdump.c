@@ -16,7 +16,7 @@
 
 /*
  * One line per object, each a JSON object with "type": "proc", "channel", "mapping" or
- * "fingerprint" (and "interval" with --timeline). Every line names the file's pid and seq, so a
+ * "fingerprint", "prof", "sample" (and "interval" with --timeline). Every line names the file's pid and seq, so a
  * reader can group lines without keeping state.
  */
 
@@ -222,8 +222,8 @@ static const char *validate(const struct ipcprof_record *r, size_t size)
 		return "record_size differs from sizeof(struct ipcprof_record)";
 	if (r->interval_size != sizeof(struct ipcprof_interval))
 		return "interval_size differs from sizeof(struct ipcprof_interval)";
-	if (r->prof.area_offset != ipcprof_sample_area_offset(r->record_size, r->timeline_cap,
-							     r->interval_size))
+	if (r->prof.area_offset !=
+	    ipcprof_sample_area_offset(r->record_size, r->timeline_cap, r->interval_size))
 		return "prof.area_offset is not where the timeline ends";
 	if (r->file_size != r->prof.area_offset + r->prof.area_cap)
 		return "file_size is not prof.area_offset + prof.area_cap";
@@ -238,6 +238,50 @@ static const char *validate(const struct ipcprof_record *r, size_t size)
 	if (r->proc.argv_len > IPCPROF_ARGV_BYTES)
 		return "argv_len beyond IPCPROF_ARGV_BYTES";
 	return NULL;
+}
+
+/* The sampler's header, and each sampled stack with its frames as [module, ELF address]. */
+static void dump_samples(const struct ipcprof_record *r)
+{
+	const struct ipcprof_profile *p = &r->prof;
+	printf("{\"type\":\"prof\",\"pid\":%d,\"seq\":%u,\"hz\":%u,\"state\":%u,"
+	       "\"period_ns\":%" PRIu64 ",\"area_cap\":%" PRIu64 ",\"area_used\":%" PRIu64
+	       ",\"area_alloc\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"weight\":%" PRIu64
+	       ",\"dropped\":%" PRIu64 ",\"threads\":%" PRIu64 ",\"timer_errors\":%" PRIu64
+	       ",\"user_ns\":%" PRIu64 ",\"sys_ns\":%" PRIu64 "}\n",
+	       r->proc.pid, r->proc.seq, p->hz, p->state, p->period_ns, p->area_cap, p->area_used,
+	       p->area_alloc, p->samples, p->weight, p->dropped, p->threads, p->timer_errors,
+	       r->proc.user_ns, r->proc.sys_ns);
+	const char *area = (const char *)r + p->area_offset;
+	uint64_t end = p->area_used < p->area_cap ? p->area_used : p->area_cap;
+	uint64_t off = 0;
+	while (off + sizeof(struct ipcprof_sample_stack) <= end) {
+		const struct ipcprof_sample_stack *s = (const void *)(area + off);
+		if (s->magic != IPCPROF_SAMPLE_MAGIC || s->depth == 0 ||
+		    s->depth > IPCPROF_SAMPLE_DEPTH || off + sizeof(*s) + s->depth * 8ull > end) {
+			off += 8;
+			continue;
+		}
+		off += sizeof(*s) + s->depth * 8ull;
+		if (!s->weight)
+			continue;
+		printf("{\"type\":\"sample\",\"pid\":%d,\"seq\":%u,\"tid\":%u,\"flags\":%u,"
+		       "\"weight\":%" PRIu64 ",\"frames\":[",
+		       r->proc.pid, r->proc.seq, s->tid, s->flags, s->weight);
+		for (uint32_t i = 0; i < s->depth; i++) {
+			const struct ipcprof_module *m = NULL;
+			for (uint32_t k = 0; k < r->modules_used && k < IPCPROF_MAX_MODULES; k++)
+				if (s->ip[i] >= r->modules[k].start && s->ip[i] < r->modules[k].end)
+					m = &r->modules[k];
+			printf("%s[", i ? "," : "");
+			if (m)
+				put_jstr(m->path, sizeof(m->path));
+			else
+				printf("null");
+			printf(",%" PRIu64 "]", s->ip[i] - (m ? m->base : 0));
+		}
+		printf("]}\n");
+	}
 }
 
 static int dump_file(const char *path, const char *label, bool timeline)
@@ -263,6 +307,7 @@ static int dump_file(const char *path, const char *label, bool timeline)
 	for (uint32_t i = 0; i < r->mappings_used; i++)
 		dump_mapping(r, i);
 	dump_fingerprints(r);
+	dump_samples(r);
 	if (timeline)
 		dump_timeline(r);
 	free(buf);

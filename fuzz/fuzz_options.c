@@ -10,9 +10,9 @@
 
 /*
  * The input is split at NUL bytes into at most 16 arguments after "report". The harness works in
- * a folder of its own holding "s" (a session: two real records from $IPCPROF_FUZZ_BASE) and "e"
- * (empty). Arguments with a '/' or equal to ".." are refused before the call: the fuzzer must not
- * make ipcprof write reports anywhere else on the machine.
+ * a folder of its own holding "s" (a session: two real records from $IPCPROF_FUZZ_BASE), "e"
+ * (empty) and "r" (a rules file). Arguments with a '/' or equal to ".." are refused before the
+ * call: the fuzzer must not make ipcprof write reports anywhere else on the machine.
  */
 
 static int copy_file(const char *from, const char *to)
@@ -45,7 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_options: set IPCPROF_FUZZ_BASE; cannot make %s\n", dir);
 		exit(2);
 	}
-	static const char *const names[] = {"10529.0.ipcrec", "10535.0.ipcrec"};
+	static const char *const names[] = {"2356.0.ipcrec", "2358.0.ipcrec"};
 	for (int i = 0; i < 2; i++) {
 		snprintf(from, sizeof(from), "%s/%s", b, names[i]);
 		snprintf(to, sizeof(to), "s/%s", names[i]);
@@ -53,6 +53,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			fprintf(stderr, "fuzz_options: cannot copy %s\n", from);
 			exit(2);
 		}
+	}
+	/* "r": a rules file for --rules */
+	FILE *r = fopen("r", "w");
+	if (!r || fputs("serialize any *python3* save*\ncopy leaf * mem*\n", r) < 0 || fclose(r)) {
+		fprintf(stderr, "fuzz_options: cannot write the rules file\n");
+		exit(2);
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
  * sets its own SIGPROF disposition stops the sampler for good (said once on stderr).
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -68,6 +69,7 @@ struct sample_thread {
 	uint32_t in_unwind; /* this thread is inside libunwind outside the handler */
 	uint32_t unwinding; /* ... or inside it at all */
 	uint32_t hits;      /* signals handled on this thread */
+	uint64_t delay;     /* schedstat run_delay at the last sample; 0: unknown */
 };
 static IPCPROF_TLS struct sample_thread sthr;
 
@@ -88,34 +90,43 @@ static char *area_base(struct ipcprof_record *r)
 	return (char *)r + r->prof.area_offset;
 }
 
-/* Backs [0, need) of the area with blocks; false when that cannot be done now. */
+/*
+ * Backs [0, need) of the area with blocks, a chunk ahead of need so that threads seldom meet
+ * here; false when that cannot be done. One thread grows the area at a time: another that needs
+ * the blocks waits a little for it (the grower is populating pages, not waiting on anything),
+ * and drops its sample if that is not enough.
+ */
 static bool area_back(struct ipcprof_record *r, uint64_t need)
 {
 	uint64_t have = __atomic_load_n(&r->prof.area_alloc, __ATOMIC_ACQUIRE);
-	if (need <= have)
+	if (need + AREA_CHUNK / 2 <= have || (need <= have && have == r->prof.area_cap))
 		return true;
 	if (atomic_load_explicit(&area_full, memory_order_relaxed))
-		return false;
+		return need <= have;
 	int expect = 0;
-	if (!atomic_compare_exchange_strong(&growing, &expect, 1))
-		return false; /* another thread is at it: this sample is lost, not waited for */
-	bool ok = true;
+	for (int spin = 0; !atomic_compare_exchange_weak(&growing, &expect, 1); spin++) {
+		expect = 0;
+		if (need <= have)
+			return true; /* growing ahead is someone else's job now */
+		if (spin > 100000)
+			return false;
+		__builtin_ia32_pause();
+		have = __atomic_load_n(&r->prof.area_alloc, __ATOMIC_ACQUIRE);
+	}
 	have = __atomic_load_n(&r->prof.area_alloc, __ATOMIC_ACQUIRE);
-	while (have < need) {
+	while (have < need + AREA_CHUNK / 2 && have < r->prof.area_cap) {
 		uint64_t len = AREA_CHUNK;
 		if (have + len > r->prof.area_cap)
 			len = r->prof.area_cap - have;
-		if (len == 0 ||
-		    syscall(SYS_madvise, area_base(r) + have, len, MADV_POPULATE_WRITE) != 0) {
+		if (syscall(SYS_madvise, area_base(r) + have, len, MADV_POPULATE_WRITE) != 0) {
 			atomic_store(&area_full, true);
-			ok = false;
 			break;
 		}
 		have += len;
 		__atomic_store_n(&r->prof.area_alloc, have, __ATOMIC_RELEASE);
 	}
 	atomic_store(&growing, 0);
-	return ok;
+	return need <= have;
 }
 
 static uint64_t stack_hash(uint32_t tid, const uint64_t *ip, uint32_t n)
@@ -137,7 +148,7 @@ static bool same_stack(const struct ipcprof_sample_stack *s, uint32_t tid, uint3
 }
 
 static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t *ip, uint32_t n,
-			 uint32_t flags, uint64_t w)
+			 uint32_t flags, uint64_t w, uint64_t wait)
 {
 	uint64_t h = stack_hash(tid, ip, n);
 	uint64_t tag = h & ~0xffffffffull;
@@ -156,6 +167,7 @@ static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t 
 		struct ipcprof_sample_stack *s = (void *)(base + ((v & 0xffffffffull) - 1) * 8);
 		if (same_stack(s, tid, flags, ip, n) &&
 		    __atomic_load_n(&s->weight, __ATOMIC_ACQUIRE)) {
+			__atomic_fetch_add(&s->wait_ns, wait, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&s->weight, w, __ATOMIC_RELAXED);
 			return;
 		}
@@ -172,6 +184,7 @@ static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t 
 	s->depth = n;
 	s->tid = tid;
 	s->flags = flags;
+	s->wait_ns = wait;
 	memcpy(s->ip, ip, n * sizeof(ip[0]));
 	__atomic_store_n(&s->weight, w, __ATOMIC_RELEASE);
 	if (free_slot) {
@@ -193,6 +206,33 @@ static void module_range(struct ipcprof_record *r, uint64_t ip, uint64_t *lo, ui
 		}
 	}
 	*lo = *hi = 0;
+}
+
+/*
+ * The thread's time runnable but waiting for a CPU so far (schedstat's run_delay), read with raw
+ * system calls, which are safe in a signal handler; 0 where the kernel does not keep it.
+ */
+static uint64_t run_delay(void)
+{
+	int fd =
+	    (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[96];
+	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = buf;
+	while (*p && *p != ' ') /* on-CPU time, then run_delay */
+		p++;
+	uint64_t v = 0;
+	while (*p == ' ')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	return v;
 }
 
 /* ---- the signal handler ---- */
@@ -264,8 +304,16 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		ipcprof_module_note(ip[i]);
 		module_range(r, ip[i], &lo, &hi);
 	}
+	uint64_t wait = 0;
+	if (sthr.delay) {
+		uint64_t d = run_delay();
+		if (d >= sthr.delay) {
+			wait = d - sthr.delay;
+			sthr.delay = d;
+		}
+	}
 	if (n)
-		sample_store(r, sthr.tid, ip, n, flags, w);
+		sample_store(r, sthr.tid, ip, n, flags, w, wait);
 	else
 		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
 	errno = saved;
@@ -285,6 +333,9 @@ static void thread_timer_start(void)
 	void *warm[4];
 	ipcprof_backtrace(warm, 4);
 	sthr.tid = (uint32_t)syscall(SYS_gettid);
+	sthr.delay = run_delay();
+	if (!sthr.delay)
+		sthr.delay = 1; /* known to be 0 so far; stays 0 for good if unreadable */
 	int slot = -1;
 	for (int i = 0; i < TIMER_SLOTS; i++) {
 		int expect = 0;

@@ -192,8 +192,8 @@ struct ipcprof_interval {
  * One distinct stack of the CPU sampler, in the sample area: entries lie back to back, each
  * 8-byte aligned, sizeof(struct ipcprof_sample_stack) + depth * 8 bytes long. A thread that
  * samples a (thread, stack) pair for the first time appends an entry: it writes magic, depth,
- * tid and ip[] first and then weight, with release order; later samples of the same pair add
- * to weight. An entry with weight 0 is being written (or its writer was killed): a reader skips
+ * tid, wait_ns and ip[] first and then weight, with release order; later samples of the same
+ * pair add to weight and wait_ns. An entry with weight 0 is being written (or its writer was killed): a reader skips
  * it. Should a reader find no magic where an entry should start (a writer killed between taking
  * the space and writing it), it looks for the next magic at the following 8-byte boundaries.
  */
@@ -203,6 +203,10 @@ struct ipcprof_sample_stack {
 	uint32_t tid;   /* the thread sampled */
 	uint32_t flags; /* IPCPROF_SS_* */
 	uint64_t weight; /* timer expirations: weight * prof.period_ns of this thread's CPU time */
+	/* Time the thread waited for a CPU while runnable (the kernel's schedstat run_delay) during
+	 * the CPU periods that ended in this stack: weight * period_ns + wait_ns is the wall time a
+	 * clock read around this code would have seen, had the thread not blocked. */
+	uint64_t wait_ns;
 	/* ip[0] is the interrupted instruction; ip[1..] are return addresses, outermost last */
 	uint64_t ip[];
 };

@@ -81,6 +81,14 @@ def main():
                 abs(sampled - cpu) <= 0.15 * cpu, f'{sampled} vs {cpu} ns')
         ck.true('burn: every expiration stored', sum(x['weight'] for x in samples(lines, pid))
                 == pr['weight'], f'{pr["weight"]} expirations')
+    procline = [r for r in lines if r['type'] == 'proc' and r['pid'] == pid]
+    if procline and procline[0]['end_ns']:
+        wall = procline[0]['end_ns'] - procline[0]['start_ns']
+        for tid in {x['tid'] for x in samples(lines, pid)}:
+            t = sum(x['weight'] * 10**9 // HZ + x['wait_ns'] for x in samples(lines, pid)
+                    if x['tid'] == tid)
+            ck.true(f'burn: thread {tid} CPU and CPU wait fit in the wall time', t <= 1.1 * wall,
+                    f'{t} > {wall} ns')
     tids = {x['tid'] for x in samples(lines, pid)}
     ck.eq('burn: samples of two threads', len(tids), 2)
     for fn, want_tid in (('burn_main', pid), ('burn_thread', None)):

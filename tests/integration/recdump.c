@@ -266,8 +266,8 @@ static void dump_samples(const struct ipcprof_record *r)
 		if (!s->weight)
 			continue;
 		printf("{\"type\":\"sample\",\"pid\":%d,\"seq\":%u,\"tid\":%u,\"flags\":%u,"
-		       "\"weight\":%" PRIu64 ",\"frames\":[",
-		       r->proc.pid, r->proc.seq, s->tid, s->flags, s->weight);
+		       "\"weight\":%" PRIu64 ",\"wait_ns\":%" PRIu64 ",\"frames\":[",
+		       r->proc.pid, r->proc.seq, s->tid, s->flags, s->weight, s->wait_ns);
 		for (uint32_t i = 0; i < s->depth; i++) {
 			const struct ipcprof_module *m = NULL;
 			for (uint32_t k = 0; k < r->modules_used && k < IPCPROF_MAX_MODULES; k++)

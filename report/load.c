@@ -137,9 +137,10 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 			/* A magic word with depth 0 is an entry whose writer stopped there. */
 			bool quiet =
 			    (e->magic == 0 || e->magic == IPCPROF_SAMPLE_MAGIC) && e->depth == 0;
+			/* One damaged stretch counts once, zero words within it included. */
 			if (!quiet && !in_bad)
 				img->sample_bad_entries++;
-			in_bad = !quiet;
+			in_bad = in_bad || !quiet;
 			pos += 8;
 			continue;
 		}

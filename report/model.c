@@ -111,9 +111,15 @@ static uint64_t to_u64(double x)
 	return x >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)x;
 }
 
-static uint64_t sat_mul(uint64_t a, uint64_t b)
+uint64_t ipcprof_ns_of_weight(const struct ipcprof_image *g, uint64_t weight)
 {
-	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+	uint64_t p = g->prof.period_ns;
+	return p && weight > UINT64_MAX / p ? UINT64_MAX : weight * p;
+}
+
+uint64_t ipcprof_cat_ns(const struct ipcprof_image *g, int cat)
+{
+	return ipcprof_ns_of_weight(g, g->cat_weight[cat]);
 }
 
 /* The CPU samples' serialize, deserialize and copy time, carved out of compute_ns: never more
@@ -123,10 +129,9 @@ static void sampled_split(const struct ipcprof_image *img, struct ipcprof_attr *
 	if (!img->nsample)
 		return;
 	a->cpu_sampled = true;
-	uint64_t p = img->prof.period_ns;
-	uint64_t ser = sat_mul(img->cat_weight[IPCPROF_CAT_SERIALIZE], p);
-	uint64_t des = sat_mul(img->cat_weight[IPCPROF_CAT_DESERIALIZE], p);
-	uint64_t cpy = sat_mul(img->cat_weight[IPCPROF_CAT_COPY], p);
+	uint64_t ser = ipcprof_cat_ns(img, IPCPROF_CAT_SERIALIZE);
+	uint64_t des = ipcprof_cat_ns(img, IPCPROF_CAT_DESERIALIZE);
+	uint64_t cpy = ipcprof_cat_ns(img, IPCPROF_CAT_COPY);
 	double sum = (double)ser + (double)des + (double)cpy;
 	if (sum > (double)a->compute_ns) {
 		double f = (double)a->compute_ns / sum;
@@ -237,12 +242,6 @@ static const char *argv_find(const struct ipcprof_process *p, const char *needle
 	return memmem(p->argv, n, needle, strlen(needle));
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int siblings, char *out,
 		  size_t outlen)
 {
@@ -262,7 +261,8 @@ void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int 
 	else if (!parent_role)
 		snprintf(out, outlen, "main");
 	else
-		snprintf(out, outlen, "exec %.32s", base_name(p->argv[0] ? p->argv : p->exe));
+		snprintf(out, outlen, "exec %.32s",
+			 ipcprof_base_name(p->argv[0] ? p->argv : p->exe));
 }
 
 /* Lineage and times. */

@@ -52,12 +52,6 @@ static void put_name(struct buf *b, const char *s)
 	free(u);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 static void put_frame(struct buf *b, const struct ipcprof_pframe *f)
 {
 	if (f->symbol) {
@@ -65,7 +59,7 @@ static void put_frame(struct buf *b, const struct ipcprof_pframe *f)
 		return;
 	}
 	char off[32];
-	put_name(b, f->module ? base_name(f->module) : "[unknown]");
+	put_name(b, f->module ? ipcprof_base_name(f->module) : "[unknown]");
 	snprintf(off, sizeof(off), "+0x%llx", (unsigned long long)f->rel);
 	put_bytes(b, off, strlen(off));
 }
@@ -88,7 +82,7 @@ int ipcprof_write_folded(const struct ipcprof_model *m, FILE *f)
 		struct buf b = {NULL, 0, 0, false};
 		const char *cmd = g->proc.argv[0] ? g->proc.argv : g->proc.exe;
 		char head[48];
-		put_name(&b, base_name(cmd[0] ? cmd : "?"));
+		put_name(&b, ipcprof_base_name(cmd[0] ? cmd : "?"));
 		snprintf(head, sizeof(head), "[%d];%u", g->proc.pid, st->tid);
 		put_bytes(&b, head, strlen(head));
 		for (uint32_t k = 0; k < st->depth; k++) {

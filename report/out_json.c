@@ -111,11 +111,6 @@ static const char *prof_state_name(uint32_t s)
 	}
 }
 
-static uint64_t sat_mul(uint64_t a, uint64_t b)
-{
-	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
-}
-
 /* The CPU sampler's figures of one image: what it saw, by category. */
 static json_t *cpu_json(const struct ipcprof_image *g)
 {
@@ -128,7 +123,7 @@ static json_t *cpu_json(const struct ipcprof_image *g)
 	static const char *const key[IPCPROF_NCAT] = {"serialize_ns", "deserialize_ns", "copy_ns",
 						      "ipc_ns", "compute_ns"};
 	for (int c = 0; c < IPCPROF_NCAT; c++)
-		json_object_set_new(j, key[c], ju(sat_mul(g->cat_weight[c], p->period_ns)));
+		json_object_set_new(j, key[c], ju(ipcprof_cat_ns(g, c)));
 	json_object_set_new(j, "damaged_entries", ju(g->sample_bad_entries));
 	return j;
 }
@@ -364,7 +359,7 @@ static json_t *profile_json(const struct ipcprof_model *m)
 		    stacks, json_pack("{s:i, s:I, s:s, s:o, s:o, s:o}", "process", st->image, "tid",
 				      (json_int_t)st->tid, "category", ipcprof_cat_names[st->cat],
 				      "weight", ju(st->weight), "ns",
-				      ju(sat_mul(st->weight, m->img[st->image].prof.period_ns)),
+				      ju(ipcprof_ns_of_weight(&m->img[st->image], st->weight)),
 				      "frames", fi));
 	}
 	return json_pack("{s:o, s:o, s:o, s:o}", "categories", cats, "rules", rules, "frames",

@@ -47,12 +47,8 @@ static void cpu_line(const struct ipcprof_image *g, FILE *f)
 	fprintf(f, "  %7s %-18s CPU samples:", "", "");
 	for (int c = 0; c < IPCPROF_NCAT; c++) {
 		char t[32];
-		uint64_t w = g->cat_weight[c];
-		uint64_t ns = g->prof.period_ns && w > UINT64_MAX / g->prof.period_ns
-				  ? UINT64_MAX
-				  : w * g->prof.period_ns;
-		ipcprof_fmt_ns(ns, t, sizeof(t));
-		fprintf(f, " %s %s (%.0f%%)%s", label[c], t, pct(w, total),
+		ipcprof_fmt_ns(ipcprof_cat_ns(g, c), t, sizeof(t));
+		fprintf(f, " %s %s (%.0f%%)%s", label[c], t, pct(g->cat_weight[c], total),
 			c + 1 < IPCPROF_NCAT ? "," : "\n");
 	}
 }

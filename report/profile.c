@@ -94,9 +94,11 @@ static int frame_get(struct ipcprof_model *m, struct frame_index *x, const struc
 	return m->npframe++;
 }
 
-/* Stacks merge when image, tid and frames are the same. */
+/* Stacks merge when image, tid and frames are the same (and the category: a sample the preload
+ * marked as inside an IPC call is ipc whatever its frames). */
 struct stack_key {
 	int image;
+	int cat;
 	uint32_t tid;
 	uint32_t depth;
 	const int *frame;
@@ -104,7 +106,8 @@ struct stack_key {
 
 static uint64_t stack_hash(const struct stack_key *k)
 {
-	uint64_t h = ((uint64_t)(unsigned)k->image << 32 | k->tid) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = ((uint64_t)(unsigned)k->image << 32 | k->tid) * 0x9e3779b97f4a7c15ull +
+		     (uint64_t)k->cat;
 	for (uint32_t i = 0; i < k->depth; i++)
 		h = (h ^ (uint64_t)(unsigned)k->frame[i]) * 0x100000001b3ull;
 	return h ^ (h >> 29);
@@ -112,8 +115,8 @@ static uint64_t stack_hash(const struct stack_key *k)
 
 static bool stack_is(const struct ipcprof_pstack *s, const struct stack_key *k)
 {
-	return s->image == k->image && s->tid == k->tid && s->depth == k->depth &&
-	       !memcmp(s->frame, k->frame, k->depth * sizeof(int));
+	return s->image == k->image && s->cat == k->cat && s->tid == k->tid &&
+	       s->depth == k->depth && !memcmp(s->frame, k->frame, k->depth * sizeof(int));
 }
 
 struct stack_index {
@@ -130,7 +133,7 @@ static int stacks_grow(struct ipcprof_model *m, struct stack_index *x)
 		return -1;
 	for (size_t s = 0; s < m->npstack; s++) {
 		const struct ipcprof_pstack *p = &m->pstack[s];
-		struct stack_key k = {p->image, p->tid, p->depth, p->frame};
+		struct stack_key k = {p->image, p->cat, p->tid, p->depth, p->frame};
 		size_t i = (size_t)stack_hash(&k) & (cap - 1);
 		while (slot[i])
 			i = (i + 1) & (cap - 1);
@@ -174,7 +177,7 @@ static long stack_add(struct ipcprof_model *m, struct stack_index *x, const stru
 	s->tid = k->tid;
 	s->depth = k->depth;
 	s->weight = weight;
-	s->cat = IPCPROF_CAT_COMPUTE;
+	s->cat = k->cat;
 	x->slot[i] = m->npstack + 1;
 	return (long)m->npstack++;
 }
@@ -208,15 +211,15 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 			}
 			if (rc < 0)
 				break;
-			struct stack_key key = {i, sm->tid, d, frames};
-			long st = stack_add(m, &sx, &key, sm->weight);
-			if (st < 0) {
+			/* The preload marks samples taken inside the IPC calls it times. */
+			sm->cat = sm->flags & IPCPROF_SS_IPC
+				      ? IPCPROF_CAT_IPC
+				      : ipcprof_rules_decide(m->rules, d, fm);
+			struct stack_key key = {i, sm->cat, sm->tid, d, frames};
+			if (stack_add(m, &sx, &key, sm->weight) < 0) {
 				rc = -1;
 				break;
 			}
-			/* Merged stacks have the same frames: the same category. */
-			sm->cat = ipcprof_rules_decide(m->rules, d, fm);
-			m->pstack[st].cat = sm->cat;
 			uint64_t *w = &g->cat_weight[sm->cat];
 			*w = *w + sm->weight < *w ? UINT64_MAX : *w + sm->weight;
 		}

@@ -301,6 +301,10 @@ int ipcprof_model_build(struct ipcprof_model *m);
 /* Attribution of one image's time (pure: exposed for the tests). */
 void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a);
 
+/* CPU time of sample weight in image g (weight x its period), and of its category cat. */
+uint64_t ipcprof_ns_of_weight(const struct ipcprof_image *g, uint64_t weight);
+uint64_t ipcprof_cat_ns(const struct ipcprof_image *g, int cat);
+
 /* Data movement of an attribution: transfer, wait, serialize, deserialize and copy. */
 uint64_t ipcprof_attr_moving(const struct ipcprof_attr *a);
 
@@ -381,6 +385,8 @@ void ipcprof_term_str(const char *s, char *out, size_t outlen);
 void ipcprof_fmt_bytes(uint64_t b, char *out, size_t outlen);
 void ipcprof_fmt_ns(uint64_t ns, char *out, size_t outlen);
 const char *ipcprof_kind_name(uint32_t kind);
+/* The file name of a path. */
+const char *ipcprof_base_name(const char *path);
 /* A process's argv joined with spaces (valid UTF-8, malloc'd). */
 char *ipcprof_argv_join(const struct ipcprof_process *p);
 

@@ -192,17 +192,11 @@ void ipcprof_rule_text(const struct ipcprof_rule *r, char *out, size_t outlen)
 		 r->module, r->symbol);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 static bool module_match(const char *glob, const char *path)
 {
 	if (!path)
 		return !strcmp(glob, "*");
-	return fnmatch(glob, strchr(glob, '/') ? path : base_name(path), 0) == 0;
+	return fnmatch(glob, strchr(glob, '/') ? path : ipcprof_base_name(path), 0) == 0;
 }
 
 /* The name without GCC's clone suffixes: "save.lto_priv.0" is "save". */
@@ -237,8 +231,8 @@ static bool symbol_match(const char *glob, const char *sym)
  * vDSO). */
 static bool in_libc(const char *path)
 {
-	return !path || fnmatch("libc.so*", base_name(path), 0) == 0 ||
-	       fnmatch("ld-linux*", base_name(path), 0) == 0;
+	return !path || fnmatch("libc.so*", ipcprof_base_name(path), 0) == 0 ||
+	       fnmatch("ld-linux*", ipcprof_base_name(path), 0) == 0;
 }
 
 void ipcprof_rules_match(const struct ipcprof_rules *rs, const char *module, const char *symbol,

@@ -156,3 +156,9 @@ char *ipcprof_argv_join(const struct ipcprof_process *p)
 	tmp[n] = '\0';
 	return ipcprof_utf8_dup(tmp, n + 1);
 }
+
+const char *ipcprof_base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}

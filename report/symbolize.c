@@ -237,12 +237,6 @@ const struct ipcprof_sym *ipcprof_symtab_lookup(struct ipcprof_symtab *t,
 	return &e->sym;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 static int cmp_site_key(const void *a, const void *b)
 {
 	const struct ipcprof_site *x = a, *y = b;
@@ -294,10 +288,11 @@ int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 			int pl;
 			if (f->symbol)
 				pl = snprintf(part, sizeof(part), "%s!%s;",
-					      y->module ? base_name(y->module) : "?", f->symbol);
+					      y->module ? ipcprof_base_name(y->module) : "?",
+					      f->symbol);
 			else
 				pl = snprintf(part, sizeof(part), "%s+%llx;",
-					      y->module ? base_name(y->module) : "?",
+					      y->module ? ipcprof_base_name(y->module) : "?",
 					      (unsigned long long)y->rel);
 			if (keylen + (size_t)pl + 1 > keycap) {
 				keycap = 2 * (keylen + (size_t)pl + 1);

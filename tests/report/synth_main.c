@@ -299,8 +299,8 @@ static uint64_t fn(void (*f)(void))
  * CPU samples (record version 2) whose categories the report test checks exactly, at 100 Hz
  * (10 ms a sample). 3000's main thread: a memmove leaf (copy, weights 5 + 2 merged), a sample in
  * the preload (ipc, 3), an unfinished entry (weight 0: skipped); thread 3001: synth_work_b
- * (compute, 7; a --rules file makes it serialize), and in the preload under synth_work_b (ipc, 1,
- * whatever the rules). With python3.11's addresses given (hex, from its debug file): pickling
+ * (compute, 7; a --rules file makes it serialize), the same stack marked as inside an IPC call
+ * (ipc, 2), and in the preload under synth_work_b (ipc, 1, whatever the rules). With python3.11's addresses given (hex, from its debug file): pickling
  * (serialize, 11: a memmove leaf under _Pickler_Write under _pickle_Pickler_dump) and unpickling
  * (deserialize, 13). 3002 had sampling off.
  */
@@ -332,6 +332,8 @@ static void profile(const char *dir, int argc, char **argv)
 	a[0] = fn(synth_work_b);
 	a[1] = fn(synth_work_top) + 1;
 	ipcprof_synth_sample(r, 3001, 0, 7, 2, a);
+	/* the same stack, marked by the preload as inside a timed IPC call: ipc */
+	ipcprof_synth_sample(r, 3001, IPCPROF_SS_IPC, 2, 2, a);
 	a[0] = IPCPROF_FAKE_BASE + 0x200;
 	a[1] = fn(synth_work_b) + 1;
 	ipcprof_synth_sample(r, 3001, IPCPROF_SS_TRUNCATED, 1, 2, a);

@@ -165,6 +165,7 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 			    .flags = e->flags,
 			    .depth = e->depth,
 			    .weight = e->weight,
+			    .wait_ns = e->wait_ns,
 			    .ip = e->ip,
 			    .cat = IPCPROF_CAT_COMPUTE,
 			};

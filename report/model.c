@@ -145,6 +145,24 @@ static void sampled_split(const struct ipcprof_image *img, struct ipcprof_attr *
 	a->compute_ns -= ser + des + cpy;
 }
 
+/* Waiting for a CPU while pickling is part of what pickling cost by the clock: it moves from
+ * other_ns (off-CPU outside IPC calls) to the category, never more than other_ns in all. */
+static void sampled_waits(const struct ipcprof_image *img, struct ipcprof_attr *a)
+{
+	if (!a->cpu_sampled)
+		return;
+	uint64_t *to[3] = {&a->serialize_wait_ns, &a->deserialize_wait_ns, &a->copy_wait_ns};
+	uint64_t *cat[3] = {&a->serialize_ns, &a->deserialize_ns, &a->copy_ns};
+	static const int which[3] = {IPCPROF_CAT_SERIALIZE, IPCPROF_CAT_DESERIALIZE,
+				     IPCPROF_CAT_COPY};
+	for (int k = 0; k < 3; k++) {
+		uint64_t w = min_u64(img->cat_wait[which[k]], a->other_ns);
+		*to[k] = w;
+		*cat[k] += w;
+		a->other_ns -= w;
+	}
+}
+
 uint64_t ipcprof_attr_moving(const struct ipcprof_attr *a)
 {
 	return a->ipc_transfer_ns + a->ipc_wait_ns + a->serialize_ns + a->deserialize_ns +
@@ -205,6 +223,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 		a->basis_ns = img->wall_ns;
 	}
 	a->other_ns = a->basis_ns - busy;
+	sampled_waits(img, a);
 	if (img->kernel) {
 		/* Waits of several threads may overlap: never more than the time left. */
 		a->sync_wait_ns = min_u64(img->kernel_futex_ns + img->kernel_poll_ns, a->other_ns);
@@ -219,6 +238,9 @@ static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 	t->serialize_ns += a->serialize_ns;
 	t->deserialize_ns += a->deserialize_ns;
 	t->copy_ns += a->copy_ns;
+	t->serialize_wait_ns += a->serialize_wait_ns;
+	t->deserialize_wait_ns += a->deserialize_wait_ns;
+	t->copy_wait_ns += a->copy_wait_ns;
 	t->basis_ns += a->basis_ns;
 	t->basis_thread_sum |= a->basis_thread_sum;
 	t->cpu_ns += a->cpu_ns;

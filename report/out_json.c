@@ -91,6 +91,9 @@ static json_t *attr_json(const struct ipcprof_attr *a)
 	json_object_set_new(j, "serialize_ns", ju(a->serialize_ns));
 	json_object_set_new(j, "deserialize_ns", ju(a->deserialize_ns));
 	json_object_set_new(j, "copy_ns", ju(a->copy_ns));
+	json_object_set_new(j, "serialize_wait_ns", ju(a->serialize_wait_ns));
+	json_object_set_new(j, "deserialize_wait_ns", ju(a->deserialize_wait_ns));
+	json_object_set_new(j, "copy_wait_ns", ju(a->copy_wait_ns));
 	json_object_set_new(j, "cpu_sampled", json_boolean(a->cpu_sampled));
 	return j;
 }
@@ -122,8 +125,12 @@ static json_t *cpu_json(const struct ipcprof_image *g)
 		      "threads", ju(p->threads), "stacks", ju(g->nsample));
 	static const char *const key[IPCPROF_NCAT] = {"serialize_ns", "deserialize_ns", "copy_ns",
 						      "ipc_ns", "compute_ns"};
-	for (int c = 0; c < IPCPROF_NCAT; c++)
+	json_t *wait = json_object();
+	for (int c = 0; c < IPCPROF_NCAT; c++) {
 		json_object_set_new(j, key[c], ju(ipcprof_cat_ns(g, c)));
+		json_object_set_new(wait, ipcprof_cat_names[c], ju(g->cat_wait[c]));
+	}
+	json_object_set_new(j, "wait_ns", wait);
 	json_object_set_new(j, "damaged_entries", ju(g->sample_bad_entries));
 	return j;
 }

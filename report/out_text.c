@@ -48,8 +48,12 @@ static void cpu_line(const struct ipcprof_image *g, FILE *f)
 	for (int c = 0; c < IPCPROF_NCAT; c++) {
 		char t[32];
 		ipcprof_fmt_ns(ipcprof_cat_ns(g, c), t, sizeof(t));
-		fprintf(f, " %s %s (%.0f%%)%s", label[c], t, pct(g->cat_weight[c], total),
-			c + 1 < IPCPROF_NCAT ? "," : "\n");
+		fprintf(f, " %s %s (%.0f%%)", label[c], t, pct(g->cat_weight[c], total));
+		if (c <= IPCPROF_CAT_COPY && g->cat_wait[c] >= 1000000) {
+			ipcprof_fmt_ns(g->cat_wait[c], t, sizeof(t));
+			fprintf(f, " +%s queued", t);
+		}
+		fputs(c + 1 < IPCPROF_NCAT ? "," : "\n", f);
 	}
 }
 
@@ -169,7 +173,7 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 	fprintf(f,
 		"\n  COMP = CPU outside IPC calls; XFER = on-CPU inside IPC calls (%s); WAIT = "
 		"blocked in IPC calls;\n  MOVE = XFER + WAIT + the CPU samples' pickle, unpickle "
-		"and copy time (taken out of COMP).\n",
+		"and copy time (taken out of COMP) and their time queued for a CPU.\n",
 		m->total.split_kernel ? "kernel figures" : "estimated from sampled calls");
 	if (lower)
 		fprintf(f, "  >= : no end was seen (killed?), wall time is a lower bound.\n");

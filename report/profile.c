@@ -193,6 +193,7 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 	for (int i = 0; i < m->nimg && rc == 0; i++) {
 		struct ipcprof_image *g = &m->img[i];
 		memset(g->cat_weight, 0, sizeof(g->cat_weight));
+		memset(g->cat_wait, 0, sizeof(g->cat_wait));
 		if (g->nsample)
 			m->nsampled++;
 		for (size_t s = 0; s < g->nsample; s++) {
@@ -222,6 +223,8 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 			}
 			uint64_t *w = &g->cat_weight[sm->cat];
 			*w = *w + sm->weight < *w ? UINT64_MAX : *w + sm->weight;
+			w = &g->cat_wait[sm->cat];
+			*w = *w + sm->wait_ns < *w ? UINT64_MAX : *w + sm->wait_ns;
 		}
 	}
 	free(fx.slot);

@@ -31,6 +31,11 @@ struct ipcprof_attr {
 	uint64_t serialize_ns;
 	uint64_t deserialize_ns;
 	uint64_t copy_ns;
+	/* Of the three above, the time their threads waited for a CPU meanwhile (the samples'
+	 * wait_ns), taken out of other_ns: by the clock, pickling took its CPU time and this. */
+	uint64_t serialize_wait_ns;
+	uint64_t deserialize_wait_ns;
+	uint64_t copy_wait_ns;
 };
 
 /* What CPU samples are spent on, in the order of the JSON's profile.categories. */
@@ -50,6 +55,7 @@ struct ipcprof_sample {
 	uint32_t flags; /* IPCPROF_SS_* */
 	uint32_t depth; /* 1..IPCPROF_SAMPLE_DEPTH */
 	uint64_t weight;
+	uint64_t wait_ns;   /* runnable, waiting for a CPU, during the periods it stands for */
 	const uint64_t *ip; /* ip[0] interrupted, ip[1..] return addresses; in the image's buffer */
 	int cat;            /* enum ipcprof_cat, set by ipcprof_profile_build */
 };
@@ -80,6 +86,7 @@ struct ipcprof_image {
 	uint64_t *sample_buf;              /* the used part of the sample area, as read */
 	uint64_t sample_bad_entries;       /* damaged entries skipped */
 	uint64_t cat_weight[IPCPROF_NCAT]; /* by category (ipcprof_profile_build) */
+	uint64_t cat_wait[IPCPROF_NCAT];   /* their wait_ns, summed */
 
 	/* derived by ipcprof_model_build */
 	uint64_t boot;    /* identifies its host's boot: pids and clocks are per boot */

@@ -66,21 +66,31 @@ class _Counter:
 
 
 class _SizePickler(ForkingPickler):
-    """ForkingPickler, but a numpy array's data is pickled as zero bytes of the same length.
+    """ForkingPickler, but a numpy array's data is pickled as a short stand-in of zero bytes.
 
-    The pickle's size depends on the data's length alone, and bytes(n) comes from calloc, whose
-    fresh pages nobody touches: counting a large array's pickle costs no copy of its data, so
-    the count adds nothing to the pickling time the demos measure and the profiler sees.
+    A pickle's size depends on the data's length alone: a stand-in of STAND_IN bytes (or the
+    data's length, when shorter) is pickled and the rest of the length added to the count. Even
+    bytes(n) of the full length would cost a memset of n bytes once malloc serves such sizes
+    from its heap (it does after the first large free), which the profiler would rightly count
+    as pickling that the demo does not measure.
     """
+
+    STAND_IN = 1 << 20  # framed the same way as any larger bytes object, and a 4-byte length
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.extra = 0
 
     def reducer_override(self, obj):
         # ForkingPickler(file, None) pickles with pickle.DEFAULT_PROTOCOL (4 in Python 3.11);
         # from protocol 5 on ndarray pickles differently, and is left to its own reduce.
         if (pickle.DEFAULT_PROTOCOL < 5 and type(obj) is np.ndarray and obj.flags.c_contiguous
-                and not obj.dtype.hasobject):
+                and not obj.dtype.hasobject and obj.nbytes < 1 << 32):
             # What ndarray.__reduce__ returns: (version, shape, dtype, is_fortran, data).
             func, args, state = np.empty((0,), obj.dtype).__reduce__()
-            return func, args, (state[0], obj.shape, state[2], False, bytes(obj.nbytes))
+            short = min(obj.nbytes, self.STAND_IN)
+            self.extra += obj.nbytes - short
+            return func, args, (state[0], obj.shape, state[2], False, bytes(short))
         return NotImplemented
 
 
@@ -91,8 +101,9 @@ def pickled_size(obj):
     bytes it makes: a pickle into a file frames large objects differently from pickle.dumps.
     """
     f = _Counter()
-    _SizePickler(f, None).dump(obj)
-    return f.n
+    p = _SizePickler(f, None)
+    p.dump(obj)
+    return f.n + p.extra
 
 
 # --- The time multiprocessing spends pickling ----------------------------------------------------

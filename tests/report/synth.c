@@ -138,6 +138,13 @@ uint64_t ipcprof_synth_sample(struct ipcprof_record *r, uint32_t tid, uint32_t f
 	return at;
 }
 
+void ipcprof_synth_sample_wait(struct ipcprof_record *r, uint64_t at, uint64_t wait_ns)
+{
+	struct ipcprof_sample_stack *e =
+	    (struct ipcprof_sample_stack *)(void *)((char *)r + r->prof.area_offset + at);
+	e->wait_ns = wait_ns;
+}
+
 int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r)
 {
 	char path[4096];

@@ -30,6 +30,8 @@ int ipcprof_synth_profile(struct ipcprof_record **r, uint32_t hz, uint64_t area_
  * counts as dropped. Returns the entry's offset in the area. */
 uint64_t ipcprof_synth_sample(struct ipcprof_record *r, uint32_t tid, uint32_t flags,
 			      uint64_t weight, uint32_t depth, const uint64_t *ip);
+/* Sets the CPU wait of the entry ipcprof_synth_sample put at offset at. */
+void ipcprof_synth_sample_wait(struct ipcprof_record *r, uint64_t at, uint64_t wait_ns);
 
 /* Writes r as DIR/<pid>.<seq>.ipcrec (sparse, like the preload's). Returns 0 or -1. */
 int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r);

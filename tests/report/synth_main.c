@@ -11,7 +11,8 @@
 
 #include "synth.h"
 
-#define S 1000000000ull /* one second in ns */
+#define S  1000000000ull /* one second in ns */
+#define MS 1000000ull    /* one millisecond in ns */
 
 static const char *const py_main[] = {"/usr/bin/python3", "main.py", NULL};
 
@@ -302,7 +303,8 @@ static uint64_t fn(void (*f)(void))
  * (compute, 7; a --rules file makes it serialize), the same stack marked as inside an IPC call
  * (ipc, 2), and in the preload under synth_work_b (ipc, 1, whatever the rules). With python3.11's addresses given (hex, from its debug file): pickling
  * (serialize, 11: a memmove leaf under _Pickler_Write under _pickle_Pickler_dump) and unpickling
- * (deserialize, 13). 3002 had sampling off.
+ * (deserialize, 13). 3002 had sampling off. Waits for a CPU: 30 ms on the first memmove entry,
+ * 50 ms on synth_work_b (compute), 40 ms on pickling.
  */
 static void profile(const char *dir, int argc, char **argv)
 {
@@ -323,7 +325,7 @@ static void profile(const char *dir, int argc, char **argv)
 	void *(*volatile mm)(void *, const void *, size_t) = memmove;
 	uint64_t copy = (uint64_t)(uintptr_t)mm;
 	uint64_t a[4] = {copy, fn(synth_work_a) + 1, fn(synth_work_top) + 1};
-	ipcprof_synth_sample(r, 3000, 0, 5, 3, a);
+	ipcprof_synth_sample_wait(r, ipcprof_synth_sample(r, 3000, 0, 5, 3, a), 30 * MS);
 	a[0] = copy + 1; /* another address of the same function: merged */
 	ipcprof_synth_sample(r, 3000, 0, 2, 3, a);
 	a[0] = IPCPROF_FAKE_BASE + 0x100;
@@ -331,7 +333,7 @@ static void profile(const char *dir, int argc, char **argv)
 	ipcprof_synth_sample(r, 3000, 0, 0, 2, a);
 	a[0] = fn(synth_work_b);
 	a[1] = fn(synth_work_top) + 1;
-	ipcprof_synth_sample(r, 3001, 0, 7, 2, a);
+	ipcprof_synth_sample_wait(r, ipcprof_synth_sample(r, 3001, 0, 7, 2, a), 50 * MS);
 	/* the same stack, marked by the preload as inside a timed IPC call: ipc */
 	ipcprof_synth_sample(r, 3001, IPCPROF_SS_IPC, 2, 2, a);
 	a[0] = IPCPROF_FAKE_BASE + 0x200;
@@ -344,7 +346,7 @@ static void profile(const char *dir, int argc, char **argv)
 			py[i] = strtoull(argv[i], NULL, 16);
 		add_file_module(r, "/usr/bin/python3.11");
 		uint64_t d[3] = {copy, py[1] + 1, py[0] + 1};
-		ipcprof_synth_sample(r, 3000, 0, 11, 3, d);
+		ipcprof_synth_sample_wait(r, ipcprof_synth_sample(r, 3000, 0, 11, 3, d), 40 * MS);
 		uint64_t l[2] = {py[3], py[2] + 1};
 		ipcprof_synth_sample(r, 3000, 0, 13, 2, l);
 	}

@@ -317,12 +317,19 @@ def case_profile(tmp):
     eq(child["cpu"]["state"], "off", "sampling off")
     eq(child["time"]["cpu_sampled"], False, "no samples")
     eq(child["time"]["serialization_ns"], None, "no samples: serialization unknown")
+    W = 1_000_000  # the synthetic waits are in ms
+    waits = {"serialize": 40 * W if py else 0, "deserialize": 0, "copy": 30 * W, "ipc": 0, "compute": 50 * W}
+    eq(cpu["wait_ns"], waits, "cpu.wait_ns: each category's waits for a CPU")
     t = main["time"]
     ser, des, cpy = want["serialize"] * MS, want["deserialize"] * MS, want["copy"] * MS
-    eq((t["serialize_ns"], t["deserialize_ns"], t["copy_ns"], t["serialization_ns"]), (ser, des, cpy, ser + des),
-       "attribution takes the samples' categories")
-    eq(t["compute_ns"], 2 * S - ser - des - cpy, "out of compute")
-    near(t["shares"]["data_movement"], (ser + des + cpy) / (4 * S), "data movement counts them")
+    eq((t["serialize_wait_ns"], t["deserialize_wait_ns"], t["copy_wait_ns"]), (waits["serialize"], 0, waits["copy"]),
+       "waits of the moving categories, out of other")
+    sw, cw = waits["serialize"], waits["copy"]
+    eq((t["serialize_ns"], t["deserialize_ns"], t["copy_ns"], t["serialization_ns"]),
+       (ser + sw, des, cpy + cw, ser + sw + des), "attribution takes the samples' categories, CPU and queued")
+    eq(t["compute_ns"], 2 * S - ser - des - cpy, "out of compute: the CPU part only")
+    eq(t["other_ns"], 4 * S - 2 * S - sw - cw, "the waits come out of other")
+    near(t["shares"]["data_movement"], (ser + des + cpy + sw + cw) / (4 * S), "data movement counts them")
 
     pr = rep["profile"]
     eq(pr["categories"], ["serialize", "deserialize", "copy", "ipc", "compute"], "categories")

@@ -41,6 +41,8 @@ static void usage(FILE *f)
 	    "      --no-report    keep the records, write no report (see `ipcprof report DIR`)\n"
 	    "      --rules FILE   classification rules for the CPU samples, passed to the report\n"
 	    "                     (see `ipcprof report --help`); may be given more than once\n"
+	    "      --sample-hz N  CPU samples per second of each thread's CPU time (default 100;\n"
+	    "                     0 = no CPU sampling); sets IPCPROF_SAMPLE_HZ\n"
 	    "  -q, --quiet        no terminal summary, only the report paths\n"
 	    "  -h, --help         this help\n"
 	    "\n"
@@ -169,10 +171,15 @@ static uint64_t mono_ns(void)
 int ipcprof_cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'}, {"no-probes", no_argument, NULL, 'P'},
-	    {"no-preload", no_argument, NULL, 'L'},   {"no-report", no_argument, NULL, 'R'},
-	    {"rules", required_argument, NULL, 'r'},  {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"no-probes", no_argument, NULL, 'P'},
+	    {"no-preload", no_argument, NULL, 'L'},
+	    {"no-report", no_argument, NULL, 'R'},
+	    {"rules", required_argument, NULL, 'r'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"sample-hz", required_argument, NULL, 'z'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
 	bool probes = true, preload = true, report = true, quiet = false;
@@ -217,6 +224,21 @@ int ipcprof_cmd_record(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'z': {
+			char *end;
+			errno = 0;
+			unsigned long hz = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || optarg[0] == '-' || hz > 100000) {
+				fprintf(stderr,
+					"ipcprof record: --sample-hz wants a number of samples per "
+					"second from 0 to 100000, not '%s'\n",
+					optarg);
+				free(ropts);
+				return 125;
+			}
+			setenv(IPCPROF_ENV_SAMPLE_HZ, optarg, 1);
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -73,6 +73,24 @@ with tempfile.TemporaryDirectory() as tmp:
     eq(kinds.get("unix_stream", {}).get("bytes_received"), 500000, "socketpair paired by inode")
     eq(kinds.get("pipe", {}).get("hist", [0] * 40)[20], 3, "three writes of 1 MB in bucket [2^19, 2^20)")
 
+    # ipcprof record --sample-hz: the preload's rate, or no sampling; a bad rate is refused.
+    busy = "sum(i * i for i in range(3_000_000))"
+    for hz, state in (("0", "off"), ("500", "on")):
+        out = os.path.join(tmp, "hz" + hz)
+        p = subprocess.run([IPCPROF, "record", "-q", "--sample-hz", hz, "-o", out, "--",
+                            "/usr/bin/python3", "-c", busy], capture_output=True, text=True)
+        eq(p.returncode, 0, f"record --sample-hz {hz}: " + p.stderr)
+        with open(os.path.join(out, "ipcprof-report.json")) as f:
+            cpu = json.load(f)["processes"][0]["cpu"]
+        eq((cpu["state"], cpu["hz"]), (state, int(hz)), f"--sample-hz {hz} reaches the preload")
+        if hz != "0":
+            eq(cpu["samples"] > 0, True, "a busy second at 500 Hz has samples")
+    for bad in ("fast", "-1", "100001", ""):
+        p = subprocess.run([IPCPROF, "record", "--sample-hz", bad, "--", "/bin/true"],
+                           capture_output=True, text=True)
+        eq((p.returncode, "--sample-hz wants a number" in p.stderr), (125, True),
+           f"--sample-hz {bad!r} refused: {p.stderr.strip()}")
+
 if failures:
     sys.exit(1)
 print("ok")

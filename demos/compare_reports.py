@@ -140,8 +140,13 @@ def own_measures(rep, demo_json):
                 # happens after it measured itself)
             own_cpu = d[cpu_key]
             got = sum(r["cpu"].get(rep_key, 0) for r in recs) / 1e9 if recs else None
+            # By the clock: the CPU time and the time its threads waited for a CPU meanwhile.
+            cat = rep_key[:-3]
+            clock = None if got is None else got + sum(
+                (r["cpu"].get("wait_ns") or {}).get(cat, 0) for r in recs) / 1e9
             rows.append({"role": d["role"], "pid": d["pid"], "what": what, "cpu": own_cpu,
                          "wall": d[wall_key] if wall_key else None, "ipcprof": got,
+                         "clock": clock,
                          "hz": recs[0]["cpu"].get("hz") if recs else None,
                          "state": recs[0]["cpu"].get("state") if recs else "no record"})
     return rows
@@ -158,8 +163,8 @@ def print_measures(c):
     hz = sorted({r["hz"] for r in rows if r["hz"]})
     print(f"{c['label']}: the demo's own measures against ipcprof's CPU samples"
           + (f" ({', '.join(map(str, hz))} Hz)" if hz else ""))
-    table = [("process", "work", "demo: CPU", "demo: wall", "ipcprof", "ipcprof/CPU",
-              "ipcprof/wall")]
+    table = [("process", "work", "demo: CPU", "demo: wall", "ipcprof: CPU", "+ queued",
+              "ipcprof/CPU", "ipcprof/wall")]
     for r in rows:
         if r["state"] not in ("on", None) and r["ipcprof"] is not None:
             note = f" (sampling {r['state']})"
@@ -170,7 +175,9 @@ def print_measures(c):
         table.append((f"{r['role']} {r['pid']}{note}", r["what"], f"{r['cpu']:.3f} s",
                       "-" if r["wall"] is None else f"{r['wall']:.3f} s",
                       "-" if r["ipcprof"] is None else f"{r['ipcprof']:.3f} s",
-                      fmt_ratio(r["ipcprof"], r["cpu"]), fmt_ratio(r["ipcprof"], r["wall"])))
+                      "-" if r["clock"] is None else f"{r['clock'] - r['ipcprof']:.3f} s",
+                      fmt_ratio(r["ipcprof"], r["cpu"]),
+                      fmt_ratio(r["clock"], r["wall"]) if r["wall"] is not None else "-"))
     widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
     for t in table:
         print("  " + "  ".join(f"{v:<{widths[i]}}" if i < 2 else f"{v:>{widths[i]}}"

@@ -279,14 +279,38 @@ static void fill_identity(struct ipcprof_process *p)
 	p->boot_id[len] = 0;
 }
 
+static char *put_uint(char *p, uint32_t v)
+{
+	char digits[10];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* "<dir>/<pid>.<seq>.ipcrec", as snprintf would make it: a fork child makes one first thing. */
+static void record_path(char *path, pid_t pid, uint32_t seq)
+{
+	size_t n = strlen(session_dir); /* < PATH_MAX - 64: room for the rest */
+	memcpy(path, session_dir, n);
+	char *p = path + n;
+	*p++ = '/';
+	p = put_uint(p, (uint32_t)pid);
+	*p++ = '.';
+	p = put_uint(p, seq);
+	memcpy(p, IPCPROF_RECORD_SUFFIX, sizeof(IPCPROF_RECORD_SUFFIX));
+}
+
 /* Makes <dir>/<pid>.<seq>.ipcrec with the lowest free seq >= *seq; maps it. */
 static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 {
 	char path[PATH_MAX];
 	int fd = -1;
 	for (uint32_t s = *seq; s < *seq + 4096; s++) {
-		snprintf(path, sizeof(path), "%s/%d.%u%s", session_dir, (int)pid, s,
-			 IPCPROF_RECORD_SUFFIX);
+		record_path(path, pid, s);
 		fd = sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			*seq = s;
@@ -331,6 +355,12 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 		sys_unlink(path);
 		return NULL;
 	}
+	/*
+	 * The first touch of a page of a shared file mapping reads around it: as much as the
+	 * device's read-ahead (8 MiB on some virtual disks), every page of it zero-filled, for a
+	 * process that touches a few pages of its record. One page at a time instead.
+	 */
+	syscall(SYS_madvise, m, record_file_size, MADV_RANDOM);
 	struct ipcprof_record *r = m;
 	r->version = IPCPROF_RECORD_VERSION;
 	r->record_size = sizeof(*r);
@@ -1234,7 +1264,8 @@ void ipcprof_finish(uint32_t end_how, int status)
 	int saved = errno;
 	ipcprof_thr.guard++;
 	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+	/* The system call itself: a fork child would otherwise bind getrusage on its way out. */
+	if (syscall(SYS_getrusage, RUSAGE_SELF, &ru) == 0) {
 		r->proc.user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
 				  (uint64_t)ru.ru_utime.tv_usec * 1000u;
 		r->proc.sys_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
@@ -1291,14 +1322,28 @@ static void child_after_fork(void)
 		return;
 	ipcprof_gen++;
 	ipcprof_thr.guard = 0;
-	memset(channel_plugin, 0, sizeof(channel_plugin));
-	memset(channel_account, 0, sizeof(channel_account));
+	/*
+	 * The parent's pages stay shared with the child until either writes them: what is
+	 * cleared here is written only where it is not clear already, so that a child that does
+	 * little copies few pages. The plugin tables have entries up to the parent's count.
+	 */
+	uint32_t nch = parent->channels_used < IPCPROF_MAX_CHANNELS ? parent->channels_used
+								    : IPCPROF_MAX_CHANNELS;
+	for (uint32_t i = 0; i < nch; i++) {
+		if (channel_plugin[i])
+			channel_plugin[i] = 0;
+		if (channel_account[i])
+			channel_account[i] = NULL;
+	}
 	/* The child made none of the fds it inherits; socketpair ends stay socketpair ends. */
 	uint32_t maxfd = atomic_load(&fd_origin_max);
 	for (uint32_t fd = 0; fd <= maxfd && fd < IPCPROF_FDTAB_SIZE; fd++)
-		ipcprof_fd_origin[fd] &= (uint8_t)~IPCPROF_FD_ORIGIN_CREATED;
-	atomic_store(&modules_lock, 0);
-	root_process = false;
+		if (ipcprof_fd_origin[fd] & IPCPROF_FD_ORIGIN_CREATED)
+			ipcprof_fd_origin[fd] &= (uint8_t)~IPCPROF_FD_ORIGIN_CREATED;
+	if (atomic_load_explicit(&modules_lock, memory_order_relaxed))
+		atomic_store(&modules_lock, 0);
+	if (root_process)
+		root_process = false;
 	uint32_t seq = 0;
 	pid_t pid = (pid_t)sys_getpid();
 	struct ipcprof_record *r = record_create(pid, &seq);

@@ -36,6 +36,9 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
 
 #define SAMPLE_SIGNAL SIGPROF
 #define SAMPLE_COOKIE 0x69706370 /* "ipcp": si_value of our timers' signals */
@@ -59,6 +62,7 @@ static bool installed;           /* our handler is SIGPROF's */
 static struct sigaction app_act; /* what the program set (or found) for SIGPROF, as it sees it */
 static _Atomic int timers[TIMER_SLOTS]; /* kernel timer id + 1 of each live thread's timer */
 static _Atomic uint64_t *sindex;        /* hash tag | (entry offset / 8 + 1); process-private */
+static bool sindex_wiped;               /* a fork child gets sindex zero-filled by the kernel */
 static _Atomic int growing;
 static _Atomic bool area_full;
 
@@ -70,6 +74,7 @@ struct sample_thread {
 	uint32_t unwinding; /* ... or inside it at all */
 	uint32_t hits;      /* signals handled on this thread */
 	uint64_t delay;     /* schedstat run_delay at the last sample; 0: unknown */
+	bool warm;          /* libunwind's thread-local state is made (and kept across fork) */
 };
 static IPCPROF_TLS struct sample_thread sthr;
 
@@ -330,8 +335,11 @@ static void thread_timer_start(void)
 	 * libunwind keeps per-thread state in TLS, which a library loaded with dlopen gets on the
 	 * thread's first use, from malloc: that first use must happen here, not in the handler.
 	 */
-	void *warm[4];
-	ipcprof_backtrace(warm, 4);
+	if (!sthr.warm) {
+		void *warm[4];
+		ipcprof_backtrace(warm, 4);
+		sthr.warm = true;
+	}
 	sthr.tid = (uint32_t)syscall(SYS_gettid);
 	sthr.delay = run_delay();
 	if (!sthr.delay)
@@ -583,6 +591,10 @@ void ipcprof_sampler_start(void *unwind_handle)
 			return;
 		}
 		sindex = m;
+		/* A fork child starts its own index: the kernel gives it zero pages, and the
+		 * parent's pages stay writable for the parent at fork. */
+		sindex_wiped =
+		    syscall(SYS_madvise, m, INDEX_CAP * sizeof(uint64_t), MADV_WIPEONFORK) == 0;
 	}
 	if (!real_sigaction)
 		real_sigaction = ipcprof_resolve("sigaction");
@@ -613,11 +625,17 @@ void ipcprof_sampler_start(void *unwind_handle)
 /* In a fork child: the parent's timers did not come along; this thread gets its own. */
 void ipcprof_sampler_after_fork(void)
 {
-	atomic_store(&growing, 0);
-	atomic_store(&area_full, false);
+	/* Stores only where something is to be cleared: a page the parent wrote is shared with
+	 * it until either writes, and a store here would copy it for nothing. */
+	if (atomic_load_explicit(&growing, memory_order_relaxed))
+		atomic_store(&growing, 0);
+	if (atomic_load_explicit(&area_full, memory_order_relaxed))
+		atomic_store(&area_full, false);
 	for (int i = 0; i < TIMER_SLOTS; i++)
-		atomic_store(&timers[i], 0);
-	sthr.timer = 0;
+		if (atomic_load_explicit(&timers[i], memory_order_relaxed))
+			atomic_store(&timers[i], 0);
+	if (sthr.timer)
+		sthr.timer = 0;
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !atomic_load(&sampling))
 		return;
@@ -627,7 +645,8 @@ void ipcprof_sampler_after_fork(void)
 		atomic_store(&sampling, false);
 		return;
 	}
-	madvise(sindex, INDEX_CAP * sizeof(uint64_t), MADV_DONTNEED);
+	if (!sindex_wiped)
+		syscall(SYS_madvise, sindex, INDEX_CAP * sizeof(uint64_t), MADV_DONTNEED);
 	r->prof.state = IPCPROF_PROF_ON;
 	thread_timer_start();
 }

@@ -42,7 +42,7 @@ _Atomic uint32_t ipcprof_live_maps;
 
 static char session_dir[PATH_MAX - 64]; /* room for "/<pid>.<seq>.ipcrec" */
 static uint64_t record_file_size;
-static uint64_t record_base_size; /* the part reserved at once: header and timeline */
+static uint64_t record_base_size; /* header, tables and timeline: blocks reserved as used */
 static uint64_t sample_area;
 static uint32_t timeline_cap = IPCPROF_DEFAULT_TIMELINE;
 static uint64_t stack_min = 1u << 20;
@@ -112,10 +112,18 @@ static void warn_v(const char *fmt, va_list ap)
 	errno = saved;
 }
 
+/*
+ * Whether the disk was found full, shared by an image and the processes it forks (a page of
+ * shared memory): a full disk is said once, not by every child that finds it full too.
+ */
+static _Atomic uint32_t *tree_warned;
+
 void ipcprof_warn_once(unsigned key, const char *fmt, ...)
 {
 	uint32_t bit = 1u << (key % IPCPROF_WARN_MAX);
 	if (atomic_fetch_or(&warned, bit) & bit)
+		return;
+	if (key == IPCPROF_WARN_RECORD && tree_warned && atomic_fetch_or(tree_warned, bit) & bit)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
@@ -279,6 +287,77 @@ static void fill_identity(struct ipcprof_process *p)
 	p->boot_id[len] = 0;
 }
 
+/*
+ * Disk blocks behind a record: the header's are reserved when the file is made; those of the
+ * tables and the timeline as they are first used, a chunk at a time, with
+ * madvise(MADV_POPULATE_WRITE), which reports a full disk as an error where a store into a hole
+ * would raise SIGBUS in the program. A chunk that cannot be backed is never written: what would
+ * have gone there counts as dropped, and stderr says it once. A process that uses little of its
+ * record (most fork children) gets blocks for little of it.
+ */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define BACK_SHIFT 14 /* 16 KiB chunks */
+#define BACK_MAX_BYTES                                                                             \
+	(sizeof(struct ipcprof_record) + ((uint64_t)1 << 24) * sizeof(struct ipcprof_interval))
+#define BACK_WORDS ((BACK_MAX_BYTES >> BACK_SHIFT) / 64 + 1)
+static _Atomic uint64_t backed[BACK_WORDS]; /* a bit per chunk of this process's record */
+static _Atomic bool back_failed;
+static bool back_all; /* all of it was reserved at once (a kernel without MADV_POPULATE_WRITE) */
+
+static __attribute__((noinline)) bool back_chunk(struct ipcprof_record *r, uint64_t c)
+{
+	if (atomic_load_explicit(&back_failed, memory_order_relaxed))
+		return false;
+	uint64_t lo = c << BACK_SHIFT, hi = lo + ((uint64_t)1 << BACK_SHIFT);
+	if (hi > r->prof.area_offset)
+		hi = r->prof.area_offset; /* page-aligned: the sample area backs itself */
+	int saved = errno;
+	/* Two threads may back one chunk at once: the second finds the pages there. */
+	if (syscall(SYS_madvise, (char *)r + lo, hi - lo, MADV_POPULATE_WRITE) != 0) {
+		int err = errno;
+		if (!atomic_exchange(&back_failed, true))
+			ipcprof_warn_once(IPCPROF_WARN_RECORD,
+					  "cannot reserve disk space for more of the record: %s; "
+					  "its figures stop growing (counted as dropped)",
+					  /* the error of a fill that would have been a SIGBUS */
+					  err == EFAULT ? "no space left" : strerror(err));
+		errno = saved;
+		return false;
+	}
+	atomic_fetch_or(&backed[c / 64], (uint64_t)1 << (c % 64));
+	errno = saved;
+	return true;
+}
+
+/* Whether [p, p + len) of the record has blocks behind it (now): false means do not write. */
+static inline bool record_back(struct ipcprof_record *r, const void *p, size_t len)
+{
+	if (IPCPROF_UNLIKELY(back_all))
+		return true;
+	uint64_t off = (uint64_t)((const char *)p - (const char *)r);
+	for (uint64_t c = off >> BACK_SHIFT; c <= (off + len - 1) >> BACK_SHIFT; c++)
+		if (!(atomic_load_explicit(&backed[c / 64], memory_order_relaxed) &
+		      ((uint64_t)1 << (c % 64))) &&
+		    !back_chunk(r, c))
+			return false;
+	return true;
+}
+
+/* A new record has no chunk backed: words are cleared only where set (a fork child shares
+ * the parent's pages until it writes them). */
+static void back_reset(void)
+{
+	uint64_t words = (record_base_size >> BACK_SHIFT) / 64 + 1;
+	for (uint64_t i = 0; i < words && i < BACK_WORDS; i++)
+		if (atomic_load_explicit(&backed[i], memory_order_relaxed))
+			atomic_store_explicit(&backed[i], 0, memory_order_relaxed);
+	if (atomic_load_explicit(&back_failed, memory_order_relaxed))
+		atomic_store(&back_failed, false);
+	back_all = false;
+}
+
 static char *put_uint(char *p, uint32_t v)
 {
 	char digits[10];
@@ -326,41 +405,55 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 		return NULL;
 	}
 	/*
-	 * The blocks are reserved now: a sparse file would leave its holes to be filled when the
-	 * program touches them, and on a full disk that fill is a SIGBUS in the profiled program.
-	 * A full disk is better found here, where it only means not profiling.
+	 * The header's blocks are reserved now: a sparse file would leave its holes to be filled
+	 * when the program touches them, and on a full disk that fill is a SIGBUS in the profiled
+	 * program. A full disk is better found here, where it only means not profiling. The rest
+	 * of the file is a hole until record_back() or the sampler backs it, chunk by chunk.
 	 */
-	int fa = (int)syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_base_size);
-	if (fa != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
-		ipcprof_warn_once(IPCPROF_WARN_RECORD,
-				  "cannot reserve %llu bytes for %s: %s; not profiling",
-				  (unsigned long long)record_base_size, path, strerror(errno));
+	back_reset();
+	uint64_t head = (offsetof(struct ipcprof_record, channels) + 4095u) & ~(uint64_t)4095u;
+	const char *failed = NULL;
+	int fa = (int)syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)head);
+	if (fa != 0 && errno != EOPNOTSUPP && errno != ENOSYS)
+		failed = "reserve space for";
+	else if (sys_ftruncate(fd, (off_t)record_file_size) != 0)
+		failed = "size";
+	int err = errno;
+	void *m = MAP_FAILED;
+	if (!failed) {
+		m = sys_mmap(NULL, record_file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			failed = "map";
+			err = errno;
+		}
+	}
+	if (!failed) {
+		/*
+		 * The first touch of a page of a shared file mapping reads around it: as much as
+		 * the device's read-ahead (8 MiB on some virtual disks), every page zero-filled,
+		 * for a process that touches a few pages of its record. One page at a time.
+		 */
+		syscall(SYS_madvise, m, record_file_size, MADV_RANDOM);
+		/* The header is written at once: its pages now, and the test of POPULATE_WRITE. */
+		if (syscall(SYS_madvise, m, head, MADV_POPULATE_WRITE) != 0) {
+			if (errno == EINVAL &&
+			    syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_base_size) == 0)
+				back_all = true; /* an older kernel: all of it now, as it can */
+			else
+				failed = "reserve space for";
+			err = errno;
+		}
+	}
+	if (failed) {
+		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot %s %s: %s; not profiling", failed,
+				  path, strerror(err));
+		if (m != MAP_FAILED)
+			sys_munmap(m, record_file_size);
 		sys_close(fd);
 		sys_unlink(path);
 		return NULL;
 	}
-	/* The sample area stays a hole until the sampler backs it, chunk by chunk, as it fills. */
-	if (sys_ftruncate(fd, (off_t)record_file_size) != 0) {
-		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot size %s: %s; not profiling", path,
-				  strerror(errno));
-		sys_close(fd);
-		sys_unlink(path);
-		return NULL;
-	}
-	void *m = sys_mmap(NULL, record_file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	sys_close(fd);
-	if (m == MAP_FAILED) {
-		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot map %s: %s; not profiling", path,
-				  strerror(errno));
-		sys_unlink(path);
-		return NULL;
-	}
-	/*
-	 * The first touch of a page of a shared file mapping reads around it: as much as the
-	 * device's read-ahead (8 MiB on some virtual disks), every page of it zero-filled, for a
-	 * process that touches a few pages of its record. One page at a time instead.
-	 */
-	syscall(SYS_madvise, m, record_file_size, MADV_RANDOM);
 	struct ipcprof_record *r = m;
 	r->version = IPCPROF_RECORD_VERSION;
 	r->record_size = sizeof(*r);
@@ -643,6 +736,10 @@ static int channel_slot(const struct ipcprof_channel *c)
 	}
 	uint32_t i = (uint32_t)slot;
 	struct ipcprof_channel *e = &r->channels[i];
+	if (!record_back(r, e, sizeof(*e))) {
+		ADD(r->dropped.channels, 1); /* the entry stays kind 0: readers skip it */
+		return -1;
+	}
 	uint32_t kind = c->kind;
 	memcpy((char *)e + sizeof(e->kind), (const char *)c + sizeof(c->kind),
 	       offsetof(struct ipcprof_channel, dir) - sizeof(c->kind));
@@ -815,7 +912,7 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 		}
 	}
 	uint32_t i = ADD(r->intervals_used, 1);
-	if (i >= cap) {
+	if (i >= cap || !record_back(r, &tl[i], sizeof(tl[i]))) {
 		ADD(r->dropped.intervals, 1);
 		th->open[k].slot = 0;
 		return;
@@ -851,6 +948,10 @@ static uint64_t payload_hash(const void *buf, size_t n)
 static void fingerprint_add(uint32_t ch, const void *buf, size_t n, uint64_t t)
 {
 	struct ipcprof_record *r = ipcprof_rec;
+	if (!record_back(r, r->fingerprints, sizeof(r->fingerprints))) {
+		ADD(r->dropped.fingerprints, 1);
+		return;
+	}
 	uint64_t h = payload_hash(buf, n);
 	for (unsigned k = 0; k < IPCPROF_MAX_FINGERPRINTS; k++) {
 		struct ipcprof_fingerprint *f =
@@ -925,6 +1026,10 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		return 0;
 	}
 	struct ipcprof_module *m = &r->modules[used];
+	if (!record_back(r, m, sizeof(*m))) {
+		ADD(r->dropped.modules, 1);
+		return 0;
+	}
 	m->base = info->dlpi_addr;
 	m->start = lo;
 	m->end = hi;
@@ -1040,6 +1145,10 @@ static void stack_add(uint32_t ch, uint64_t bytes)
 	}
 	h = h ? h : 1;
 	struct ipcprof_record *r = ipcprof_rec;
+	if (!record_back(r, r->stacks, sizeof(r->stacks))) {
+		ADD(r->dropped.stacks, 1);
+		return;
+	}
 	for (unsigned k = 0; k < IPCPROF_MAX_STACKS; k++) {
 		struct ipcprof_stack *s = &r->stacks[(h + k) % IPCPROF_MAX_STACKS];
 		uint64_t cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
@@ -1203,7 +1312,7 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 	m.map_flags = flags;
 	m.map_ns = ipcprof_now();
 	int i = take_slot(&r->mappings_used, IPCPROF_MAX_MAPPINGS);
-	if (i < 0) {
+	if (i < 0 || !record_back(r, &r->mappings[i], sizeof(r->mappings[i]))) {
 		ADD(r->dropped.mappings, 1);
 		goto out;
 	}
@@ -1369,6 +1478,10 @@ static void child_after_fork(void)
 		const struct ipcprof_mapping *m = &parent->mappings[i];
 		if (!m->kind || (m->flags & IPCPROF_MAP_UNMAPPED))
 			continue;
+		if (!record_back(r, &r->mappings[n], sizeof(r->mappings[n]))) {
+			r->dropped.mappings++;
+			continue;
+		}
 		r->mappings[n] = *m;
 		r->mappings[n].flags = (m->flags & ~IPCPROF_MAP_CREATOR) | IPCPROF_MAP_INHERITED;
 		r->mappings[n].map_ns = r->proc.start_ns;
@@ -1381,6 +1494,10 @@ static void child_after_fork(void)
 	 * which another thread of the parent may have held at fork) for its first stack. */
 	uint32_t nm =
 	    parent->modules_used < IPCPROF_MAX_MODULES ? parent->modules_used : IPCPROF_MAX_MODULES;
+	if (nm && !record_back(r, r->modules, nm * sizeof(r->modules[0]))) {
+		r->dropped.modules += nm; /* named again as stacks need them, if space is found */
+		nm = 0;
+	}
 	memcpy(r->modules, parent->modules, nm * sizeof(r->modules[0]));
 	r->modules_used = nm;
 	sys_munmap(parent, parent->file_size);
@@ -1431,6 +1548,8 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	if (!session_init())
 		goto out;
 	ipcprof_shm_devs_init();
+	void *tw = sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	tree_warned = tw == MAP_FAILED ? NULL : tw;
 	self_range();
 	save_env();
 	pid_t pid = (pid_t)sys_getpid();

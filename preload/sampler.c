@@ -631,9 +631,12 @@ void ipcprof_sampler_after_fork(void)
 		atomic_store(&growing, 0);
 	if (atomic_load_explicit(&area_full, memory_order_relaxed))
 		atomic_store(&area_full, false);
-	for (int i = 0; i < TIMER_SLOTS; i++)
-		if (atomic_load_explicit(&timers[i], memory_order_relaxed))
-			atomic_store(&timers[i], 0);
+	/* Slots are taken only while sampling (a stop empties them): with sampling off, the
+	 * child does not even read their pages. */
+	if (atomic_load(&sampling))
+		for (int i = 0; i < TIMER_SLOTS; i++)
+			if (atomic_load_explicit(&timers[i], memory_order_relaxed))
+				atomic_store(&timers[i], 0);
 	if (sthr.timer)
 		sthr.timer = 0;
 	struct ipcprof_record *r = ipcprof_rec;

@@ -523,17 +523,37 @@ IPCPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction
 	return rc;
 }
 
+/* signal() and its BSD and System V spellings: the same watch, each passed to its own. */
+static sighandler_t set_handler(sighandler_t (**real)(int, sighandler_t), const char *name, int sig,
+				sighandler_t handler)
+{
+	if (!*real)
+		*real = ipcprof_resolve(name);
+	if (sig != SAMPLE_SIGNAL || !installed)
+		return (*real)(sig, handler);
+	sighandler_t prev = app_act.sa_handler;
+	program_takes_signal();
+	sighandler_t r = (*real)(sig, handler);
+	return r == SIG_ERR ? SIG_ERR : prev;
+}
+
 IPCPROF_API sighandler_t signal(int sig, sighandler_t handler)
 {
 	static sighandler_t (*real)(int, sighandler_t);
-	if (!real)
-		real = ipcprof_resolve("signal");
-	if (sig != SAMPLE_SIGNAL || !installed)
-		return real(sig, handler);
-	sighandler_t prev = app_act.sa_handler;
-	program_takes_signal();
-	sighandler_t r = real(sig, handler);
-	return r == SIG_ERR ? SIG_ERR : prev;
+	return set_handler(&real, "signal", sig, handler);
+}
+
+sighandler_t bsd_signal(int sig, sighandler_t handler); /* declared for old X/Open only */
+IPCPROF_API sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	static sighandler_t (*real)(int, sighandler_t);
+	return set_handler(&real, "bsd_signal", sig, handler);
+}
+
+IPCPROF_API sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	static sighandler_t (*real)(int, sighandler_t);
+	return set_handler(&real, "sysv_signal", sig, handler);
 }
 
 /* ---- life of the sampler ---- */

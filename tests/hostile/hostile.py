@@ -158,7 +158,8 @@ def case_full_or_readonly(c):
         print("SKIP: cannot mount tmpfs here")
         sys.exit(77)
     try:
-        # A record is about 1.4 MB: not even one fits.
+        # Records take disk blocks as they are used: the first few fit in part, then the
+        # filesystem fills; the program must run on unchanged, and ipcprof says so.
         sess = os.path.join(full, "s")
         got = c.run([c.a.prog, str(BYTES)], c.preload_env(sess))
         c.same_program(got, "session on a full filesystem")

@@ -128,6 +128,10 @@ def main():
     pr = prof(lines, pid)
     if pr:
         ck.eq('own: the sampler stepped aside', pr['state'], PROF_YIELDED)
+    pid, rc, lines = run_mode(ck, opts, prog, ['sysv'], env)
+    pr = prof(lines, pid)
+    if pr:
+        ck.eq('sysv: the sampler stepped aside', pr['state'], PROF_YIELDED)
     pid, rc, lines = run_mode(ck, opts, prog, ['query'], env)
     pid, rc, lines = run_mode(ck, opts, prog, ['foreign'], env)
     ck.eq('foreign: a SIGPROF not of ipcprof ends the program as by default', rc, -signal.SIGPROF)

@@ -5,6 +5,7 @@
  *                          child in burn_child, MS milliseconds of CPU each
  *   t_sample own           the program's own SIGPROF handler and ITIMER_PROF
  *   t_sample query         prints what sigaction() and signal() say SIGPROF's disposition is
+ *   t_sample sysv          the program's own handler set with sysv_signal, and ITIMER_PROF
  *   t_sample foreign       raise(SIGPROF) with the default action: the program ends by it
  *   t_sample exec N PROG   burns CPU, then execs PROG (with LD_PRELOAD removed), N times over
  *                          through fork children, each exec'd image exits 0
@@ -91,6 +92,19 @@ static int own(void)
 	return 0;
 }
 
+static int sysv(void)
+{
+	sighandler_t prev = sysv_signal(SIGPROF, on_prof);
+	printf("sysv_signal says: %s\n", prev == SIG_DFL ? "default" : "other");
+	/* One shot: sysv_signal's handler is reset to the default by the signal it handles. */
+	struct itimerval it = {{0, 0}, {0, 5000}};
+	setitimer(ITIMER_PROF, &it, NULL);
+	while (!ticks)
+		burn_main(20);
+	printf("own handler ran: yes\n");
+	return 0;
+}
+
 static int query(void)
 {
 	struct sigaction old;
@@ -141,6 +155,8 @@ int main(int argc, char **argv)
 		return burn(atof(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "own"))
 		return own();
+	if (argc >= 2 && !strcmp(argv[1], "sysv"))
+		return sysv();
 	if (argc >= 2 && !strcmp(argv[1], "query"))
 		return query();
 	if (argc >= 2 && !strcmp(argv[1], "foreign"))

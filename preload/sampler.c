@@ -240,6 +240,70 @@ static uint64_t run_delay(void)
 	return v;
 }
 
+/* ---- unwinding in the handler ---- */
+
+/*
+ * libunwind's fast tracer (unw_backtrace), started in the handler: it caches each code
+ * address's frame layout and walks through the signal frame, so that the interrupted
+ * instruction appears a few entries in, after the handler's own frames. Where it does not
+ * (or the stack is deeper than the buffer holds), the cursor API starts from the signal frame.
+ */
+#define OWN_FRAMES 8
+static uint32_t unwind_fast(const ucontext_t *uc, uint64_t *ip, uint32_t *flags)
+{
+	void *raw[IPCPROF_SAMPLE_DEPTH + OWN_FRAMES + 1];
+	int k = p_backtrace(raw, (int)(sizeof(raw) / sizeof(raw[0])));
+	uint64_t pc = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	int at = -1;
+	for (int i = 0; i < k && i <= OWN_FRAMES; i++) {
+		if ((uint64_t)(uintptr_t)raw[i] == pc) {
+			at = i;
+			break;
+		}
+	}
+	if (at < 0)
+		return 0;
+	uint32_t n = 0;
+	for (int i = at; i < k && n < IPCPROF_SAMPLE_DEPTH; i++)
+		ip[n++] = (uint64_t)(uintptr_t)raw[i];
+	if (k == (int)(sizeof(raw) / sizeof(raw[0])) || k - at > IPCPROF_SAMPLE_DEPTH)
+		*flags |= IPCPROF_SS_TRUNCATED; /* or exactly full: deeper is likely */
+	return n;
+}
+
+static uint32_t unwind_slow(ucontext_t *uc, uint64_t *ip, uint32_t *flags)
+{
+	uint32_t n = 0;
+	unw_cursor_t c;
+	int st = p_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME);
+	if (st < 0) {
+		ip[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+		*flags |= IPCPROF_SS_UNWIND;
+	}
+	while (st >= 0) {
+		unw_word_t pc;
+		if (p_get_reg(&c, UNW_REG_IP, &pc) < 0 || pc == 0)
+			break;
+		if (n == IPCPROF_SAMPLE_DEPTH) {
+			*flags |= IPCPROF_SS_TRUNCATED;
+			break;
+		}
+		ip[n++] = pc;
+		st = p_step(&c);
+		if (st < 0)
+			*flags |= IPCPROF_SS_UNWIND;
+		if (st <= 0)
+			break;
+	}
+	return n;
+}
+
+static uint32_t unwind(ucontext_t *uc, uint64_t *ip, uint32_t *flags)
+{
+	uint32_t n = unwind_fast(uc, ip, flags);
+	return n ? n : unwind_slow(uc, ip, flags);
+}
+
 /* ---- the signal handler ---- */
 
 /* A SIGPROF that is not ours gets what the program asked for: by default, the end. */
@@ -277,27 +341,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		flags |= IPCPROF_SS_SELF;
 	} else {
 		sthr.unwinding++;
-		unw_cursor_t c;
-		int st = p_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME);
-		if (st < 0) {
-			ip[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-			flags |= IPCPROF_SS_UNWIND;
-		}
-		while (st >= 0) {
-			unw_word_t pc;
-			if (p_get_reg(&c, UNW_REG_IP, &pc) < 0 || pc == 0)
-				break;
-			if (n == IPCPROF_SAMPLE_DEPTH) {
-				flags |= IPCPROF_SS_TRUNCATED;
-				break;
-			}
-			ip[n++] = pc;
-			st = p_step(&c);
-			if (st < 0)
-				flags |= IPCPROF_SS_UNWIND;
-			if (st <= 0)
-				break;
-		}
+		n = unwind(uc, ip, &flags);
 		sthr.unwinding--;
 	}
 	if (ipcprof_thr.in_call)

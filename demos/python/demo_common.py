@@ -164,9 +164,13 @@ def time_pickling():
 
 
 def pickling_so_far():
-    """This process's pid and its pickling times so far: what a worker returns with a result."""
+    """This process's pid and its pickling times so far: what a worker returns with a result.
+
+    All floats: a pickled float is 9 bytes whatever its value (an int's size depends on it), so
+    the results the copy and shared-memory programs send back are the same number of bytes.
+    """
     with _clock_lock:
-        return (os.getpid(),) + tuple(_clock.get(k, 0) for k in _FIELDS)
+        return (float(os.getpid()),) + tuple(float(_clock.get(k, 0)) for k in _FIELDS)
 
 
 def report_pickling(args, name, parent, workers):
@@ -178,6 +182,9 @@ def report_pickling(args, name, parent, workers):
     """
     procs = [dict(zip(("pid",) + _FIELDS, parent), role="parent")]
     procs += [dict(zip(("pid",) + _FIELDS, w), role="worker") for w in workers]
+    for p in procs:
+        for k in ("pid", "dumps_calls", "loads_calls"):
+            p[k] = int(p[k])
     for p in procs:
         print(f"{p['role']} pid {p['pid']}: pickling {p['dumps_s']:.3f} s "
               f"(CPU {p['dumps_cpu_s']:.3f} s, {p['dumps_calls']} calls), "

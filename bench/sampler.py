@@ -28,12 +28,14 @@ def main():
     ap.add_argument("--preload", required=True)
     ap.add_argument("--work", required=True, help="the sampler_work program")
     ap.add_argument("--python", default="/usr/bin/python3")
-    ap.add_argument("-n", "--rounds", type=int, default=5)
+    ap.add_argument("-n", "--rounds", type=int, default=7)
     ap.add_argument("--default-hz", type=int, default=100)
     args = ap.parse_args()
-    pickle_code = ("import pickle, numpy\n"
-                   "a = numpy.arange(4_000_000, dtype=float)\n"
-                   "for _ in range(12): pickle.loads(pickle.dumps(a))\n"
+    # Pickling many small objects (CPython's _pickle, deep C stacks under the interpreter) and
+    # Python recursion; no large buffers, whose page faults vary from run to run.
+    pickle_code = ("import pickle\n"
+                   "data = [{'id': i, 'name': str(i), 'v': [i, i * 0.5]} for i in range(20_000)]\n"
+                   "for _ in range(60): pickle.loads(pickle.dumps(data))\n"
                    "def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
                    "fib(25)\n")
     workloads = [

@@ -42,10 +42,11 @@
 
 #define SAMPLE_SIGNAL SIGPROF
 #define SAMPLE_COOKIE 0x69706370 /* "ipcp": si_value of our timers' signals */
-#define AREA_CHUNK    (256u << 10)
+#define AREA_CHUNK    (16u << 10)
 #define INDEX_CAP     (1u << 16) /* distinct (thread, stack) pairs found without a scan */
 #define INDEX_PROBES  32
-#define TIMER_SLOTS   4096 /* live threads with a timer */
+#define TIMER_SLOTS   4096        /* live threads with a timer */
+#define DELAY_READ_NS 50000000ull /* how often a thread's CPU wait is read, at most */
 
 /* libunwind, loaded privately by core.c. */
 #define STR_(x) #x
@@ -70,11 +71,12 @@ struct sample_thread {
 	int timer; /* kernel timer id + 1; 0 = none */
 	int slot;  /* index in timers[] */
 	uint32_t tid;
-	uint32_t in_unwind; /* this thread is inside libunwind outside the handler */
-	uint32_t unwinding; /* ... or inside it at all */
-	uint32_t hits;      /* signals handled on this thread */
-	uint64_t delay;     /* schedstat run_delay at the last sample; 0: unknown */
-	bool warm;          /* libunwind's thread-local state is made (and kept across fork) */
+	uint32_t in_unwind;  /* this thread is inside libunwind outside the handler */
+	uint32_t unwinding;  /* ... or inside it at all */
+	uint32_t hits;       /* signals handled on this thread */
+	uint64_t delay;      /* schedstat run_delay at the last read; 0: unknown */
+	uint64_t delay_read; /* when it was read (ipcprof_now) */
+	bool warm;           /* libunwind's thread-local state is made (and kept across fork) */
 };
 static IPCPROF_TLS struct sample_thread sthr;
 
@@ -353,9 +355,15 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		ipcprof_module_note(ip[i]);
 		module_range(r, ip[i], &lo, &hi);
 	}
-	uint64_t wait = 0;
-	if (sthr.delay) {
+	/*
+	 * Reading schedstat costs an open of a /proc path (tens of microseconds here): at most every
+	 * DELAY_READ_NS of a thread's clock time. The wait gathered since the last read goes to the
+	 * stack sampled now, which stands for the CPU periods in between: on average, the same.
+	 */
+	uint64_t wait = 0, now = ipcprof_now();
+	if (sthr.delay && now - sthr.delay_read >= DELAY_READ_NS) {
 		uint64_t d = run_delay();
+		sthr.delay_read = now;
 		if (d >= sthr.delay) {
 			wait = d - sthr.delay;
 			sthr.delay = d;
@@ -386,6 +394,7 @@ static void thread_timer_start(void)
 	}
 	sthr.tid = (uint32_t)syscall(SYS_gettid);
 	sthr.delay = run_delay();
+	sthr.delay_read = ipcprof_now();
 	if (!sthr.delay)
 		sthr.delay = 1; /* known to be 0 so far; stays 0 for good if unreadable */
 	int slot = -1;

@@ -11,33 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "bench.h"
 
-/* CPU time of this process and its waited-for children. */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	struct rusage ru;
-	getrusage(RUSAGE_CHILDREN, &ru);
-	t += (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
-	     (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
-	return t;
-}
-
-static void must(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fork_bench: %s: %s\n", what, strerror(errno));
-		exit(2);
-	}
-}
+const char *bench_name = "fork_bench";
 
 /*
  * Worker: n children, one at a time. "exit": the child _exits at once. "pipe": the child writes
@@ -74,76 +50,31 @@ enum { NONE, NO_SAMPLING, DEFAULT, NCONF };
 static const char *const conf_name[NCONF] = {"no preload", "preload, IPCPROF_SAMPLE_HZ=0",
 					     "preload, default settings"};
 
-struct cost {
-	double wall, cpu; /* ns per child */
-};
-
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)flag, (void)ftw;
 	return remove(path);
 }
 
-/* Runs this program as a worker in a fresh session folder, and reads the figures it prints. */
-static struct cost run_worker(const char *self, const char *how, long n, int conf, const char *lib,
-			      const char *parent_dir)
+/* A worker in a fresh session folder, with or without the preload; the folder goes after. */
+static struct cost fork_worker(const char *self, const char *how, long n, int conf, const char *lib,
+			       const char *parent_dir)
 {
-	char dir[4200];
+	char dir[4200], e_pre[4300], e_dir[4300];
 	snprintf(dir, sizeof(dir), "%s/session", parent_dir);
-	int p[2];
-	must(pipe(p) == 0, "pipe");
-	pid_t pid = fork();
-	must(pid >= 0, "fork");
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		unsetenv("IPCPROF_SAMPLE_HZ");
-		if (conf == NONE) {
-			unsetenv("LD_PRELOAD");
-		} else {
-			setenv("LD_PRELOAD", lib, 1);
-			setenv("IPCPROF_DIR", dir, 1);
-			setenv("IPCPROF_REPORT", "0", 1);
-			if (conf == NO_SAMPLING)
-				setenv("IPCPROF_SAMPLE_HZ", "0", 1);
-		}
-		char nb[32];
-		snprintf(nb, sizeof(nb), "%ld", n);
-		execl(self, self, "--worker", how, nb, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	char buf[128] = {0};
-	size_t got = 0;
-	ssize_t k;
-	while (got < sizeof(buf) - 1 && (k = read(p[0], buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)k;
-	close(p[0]);
-	int st;
-	must(waitpid(pid, &st, 0) == pid, "waitpid");
-	must(got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker failed");
-	struct cost c;
-	char *end;
-	c.wall = strtod(buf, &end);
-	c.cpu = strtod(end, NULL);
+	snprintf(e_pre, sizeof(e_pre), "LD_PRELOAD=%s", lib);
+	snprintf(e_dir, sizeof(e_dir), "IPCPROF_DIR=%s", dir);
+	const char *none[] = {"IPCPROF_SAMPLE_HZ", "LD_PRELOAD", NULL};
+	const char *with[] = {"IPCPROF_SAMPLE_HZ",
+			      e_pre,
+			      e_dir,
+			      "IPCPROF_REPORT=0",
+			      conf == NO_SAMPLING ? "IPCPROF_SAMPLE_HZ=0" : NULL,
+			      NULL};
+	struct cost c = run_worker(self, how, n, conf == NONE ? none : with);
 	if (conf != NONE)
 		must(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "removing the session");
 	return c;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(const double *in, int n)
-{
-	double v[100];
-	memcpy(v, in, (size_t)n * sizeof(*v));
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)
@@ -188,7 +119,7 @@ int main(int argc, char **argv)
 			for (int j = 0; j < NCONF; j++) {
 				/* Rotate the order, so that drift on a shared machine falls on all. */
 				int conf = (j + r) % NCONF;
-				struct cost c = run_worker(self, how[w], n, conf, lib, dir);
+				struct cost c = fork_worker(self, how[w], n, conf, lib, dir);
 				v[w][conf][0][r] = c.wall;
 				v[w][conf][1][r] = c.cpu;
 			}

@@ -11,39 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "bench.h"
 
-/* CPU time of this process and its waited-for children: on a shared machine, time spent waiting
- * for a core shows in wall time but not here. */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	struct rusage ru;
-	getrusage(RUSAGE_CHILDREN, &ru);
-	t += (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
-	     (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
-	return t;
-}
-
-static void must(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "preload_bench: %s: %s\n", what, strerror(errno));
-		exit(2);
-	}
-}
-
-struct cost {
-	double wall; /* ns per call, or ns in all for messaging */
-	double cpu;
-};
+const char *bench_name = "preload_bench";
 
 /* Worker: one pipe in this process, 1-byte write then read: ns per call. */
 static struct cost ipc_calls(long n)
@@ -102,54 +72,16 @@ static struct cost messaging(long n)
 	return (struct cost){(double)(now_ns() - t0), (double)(cpu_ns() - c0)};
 }
 
-/* Runs this program as a worker, with or without the preload, and reads the figure it prints. */
-static struct cost run_worker(const char *self, const char *what, long n, const char *preload,
-			      const char *dir)
+/* A worker with the preload (and its session folder), or without it. */
+static struct cost preload_worker(const char *self, const char *what, long n, const char *preload,
+				  const char *dir)
 {
-	int p[2];
-	must(pipe(p) == 0, "pipe");
-	pid_t pid = fork();
-	must(pid >= 0, "fork");
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		if (preload) {
-			setenv("LD_PRELOAD", preload, 1);
-			setenv("IPCPROF_DIR", dir, 1);
-			setenv("IPCPROF_REPORT", "0", 1);
-		} else {
-			unsetenv("LD_PRELOAD");
-		}
-
-		char nb[32];
-		snprintf(nb, sizeof(nb), "%ld", n);
-		execl(self, self, "--worker", what, nb, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	char buf[64] = {0};
-	ssize_t got = read(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	must(got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker failed");
-	struct cost c;
-	char *end;
-	c.wall = strtod(buf, &end);
-	c.cpu = strtod(end, NULL);
-	return c;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	char e_pre[4300], e_dir[4300];
+	snprintf(e_pre, sizeof(e_pre), "LD_PRELOAD=%s", preload ? preload : "");
+	snprintf(e_dir, sizeof(e_dir), "IPCPROF_DIR=%s", dir);
+	const char *none[] = {"LD_PRELOAD", NULL};
+	const char *with[] = {e_pre, e_dir, "IPCPROF_REPORT=0", NULL};
+	return run_worker(self, what, n, preload ? with : none);
 }
 
 int main(int argc, char **argv)
@@ -205,10 +137,10 @@ int main(int argc, char **argv)
 		for (int k = 0; k < NW; k++) {
 			/* Alternate the order, so that drift on a shared machine falls on both sides. */
 			bool first_on = r % 2;
-			struct cost a = run_worker(self, w[k].what, w[k].n,
-						   first_on ? w[k].with : w[k].base, dir);
-			struct cost b = run_worker(self, w[k].what, w[k].n,
-						   first_on ? w[k].base : w[k].with, dir);
+			struct cost a = preload_worker(self, w[k].what, w[k].n,
+						       first_on ? w[k].with : w[k].base, dir);
+			struct cost b = preload_worker(self, w[k].what, w[k].n,
+						       first_on ? w[k].base : w[k].with, dir);
 			struct cost with = first_on ? a : b, without = first_on ? b : a;
 			on[k][0][r] = with.wall;
 			on[k][1][r] = with.cpu;

@@ -1107,16 +1107,15 @@ void ipcprof_modules_refresh(void)
  * would take the place of libgcc's in the profiled program and change how C++ exceptions unwind.
  * Loaded at start-up, not on the first large call: dlopen allocates and locks.
  */
-static void *unwind_load(bool want)
+static void unwind_load(bool want)
 {
 	if (!want)
-		return NULL;
+		return;
 	void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_LAZY | RTLD_LOCAL);
 	if (!h || !ipcprof_unwind_resolve(h))
 		ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
 				  "cannot load %s: call stacks and CPU samples are not recorded",
 				  IPCPROF_LIBUNWIND);
-	return h;
 }
 
 static void stack_add(uint32_t ch, uint64_t bytes)
@@ -1569,13 +1568,13 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	}
 	ipcprof_rec = r;
 	plugins_init();
-	void *unwind = unwind_load(stack_min != 0 || sample_area != 0);
+	unwind_load(stack_min != 0 || sample_area != 0);
 	if (pthread_atfork(NULL, NULL, child_after_fork) != 0)
 		ipcprof_warn_once(IPCPROF_WARN_FORK,
 				  "pthread_atfork failed: forked children are not profiled");
 	record_publish(r);
 	ipcprof_ready = true;
-	ipcprof_sampler_start(unwind);
+	ipcprof_sampler_start();
 	if (verbose)
 		fprintf(stderr, "ipcprof[%d]: recording into %s/%d.%u%s\n", (int)pid, session_dir,
 			(int)pid, seq, IPCPROF_RECORD_SUFFIX);

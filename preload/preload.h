@@ -278,7 +278,7 @@ bool ipcprof_is_self(void);
 bool ipcprof_unwind_resolve(void *libunwind);
 /* Reads the settings; returns the bytes to reserve for the sample area (0: sampling off). */
 uint64_t ipcprof_sampler_config(void);
-void ipcprof_sampler_start(void *libunwind);
+void ipcprof_sampler_start(void);
 void ipcprof_sampler_after_fork(void);
 void ipcprof_sampler_exec_begin(void);
 void ipcprof_sampler_exec_failed(void);
@@ -292,8 +292,6 @@ void ipcprof_modules_refresh(void);
 #define IPCPROF_UNWIND_FD_W 0x3ffffff1
 /* This thread is inside libunwind for ipcprof (a sample, or a call site's stack). */
 bool ipcprof_unwinding(void);
-/* Samples taken on this thread so far: a call that a sample interrupted sees it change. */
-uint32_t ipcprof_sample_hits(void);
 
 /* Shared memory (core.c). */
 void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_t off);

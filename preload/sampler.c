@@ -71,9 +71,8 @@ struct sample_thread {
 	int timer; /* kernel timer id + 1; 0 = none */
 	int slot;  /* index in timers[] */
 	uint32_t tid;
-	uint32_t in_unwind;  /* this thread is inside libunwind outside the handler */
-	uint32_t unwinding;  /* ... or inside it at all */
-	uint32_t hits;       /* signals handled on this thread */
+	uint32_t unwinding;  /* inside libunwind for ipcprof: a handler that finds it set
+			      * interrupted an unwinding outside the handler */
 	uint64_t delay;      /* schedstat run_delay at the last read; 0: unknown */
 	uint64_t delay_read; /* when it was read (ipcprof_now) */
 	bool warm;           /* libunwind's thread-local state is made (and kept across fork) */
@@ -83,11 +82,6 @@ static IPCPROF_TLS struct sample_thread sthr;
 bool ipcprof_unwinding(void)
 {
 	return sthr.unwinding != 0;
-}
-
-uint32_t ipcprof_sample_hits(void)
-{
-	return __atomic_load_n(&sthr.hits, __ATOMIC_RELAXED);
 }
 
 /* ---- the sample area ---- */
@@ -331,14 +325,13 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		errno = saved;
 		return;
 	}
-	sthr.hits++;
 	uint64_t w = 1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0);
 	__atomic_fetch_add(&r->prof.samples, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&r->prof.weight, w, __ATOMIC_RELAXED);
 	ucontext_t *uc = ucv;
 	uint64_t ip[IPCPROF_SAMPLE_DEPTH];
 	uint32_t n = 0, flags = 0;
-	if (sthr.in_unwind) {
+	if (sthr.unwinding) {
 		ip[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 		flags |= IPCPROF_SS_SELF;
 	} else {
@@ -642,9 +635,8 @@ uint64_t ipcprof_sampler_config(void)
 	return v & ~(uint64_t)7;
 }
 
-void ipcprof_sampler_start(void *unwind_handle)
+void ipcprof_sampler_start(void)
 {
-	(void)unwind_handle;
 	struct ipcprof_record *r = ipcprof_rec;
 	r->prof.hz = hz;
 	r->prof.period_ns = period_ns;
@@ -755,10 +747,8 @@ int ipcprof_backtrace(void **buf, int n)
 {
 	if (!p_backtrace)
 		return 0;
-	sthr.in_unwind++;
 	sthr.unwinding++;
 	int k = p_backtrace(buf, n);
 	sthr.unwinding--;
-	sthr.in_unwind--;
 	return k;
 }

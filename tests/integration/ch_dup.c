@@ -6,11 +6,11 @@ static char buf[4096];
 static void pipe_roundtrip(struct cr_chan *c, const char *label, int p[2], size_t n)
 {
 	if (pipe(p) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	cr_init(c, label, "pipe", p[1]);
 	if (cr_count(c, CR_OUT, write(p[1], buf, n)) != (ssize_t)n ||
 	    cr_count(c, CR_IN, read(p[0], buf, sizeof(buf))) != (ssize_t)n)
-		cr_die("pipe io");
+		test_die("pipe io");
 }
 
 int main(void)
@@ -21,21 +21,21 @@ int main(void)
 
 	alarm(20);
 	if (pipe(a) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	cr_init(&ca, "a", "pipe", a[1]);
 	d[0] = dup(a[1]);
 	d[1] = dup2(a[1], 60);
 	d[2] = fcntl(a[1], F_DUPFD_CLOEXEC, 70);
 	d[3] = dup3(a[1], 80, O_CLOEXEC);
 	if (d[0] < 0 || d[1] != 60 || d[2] < 70 || d[3] != 80)
-		cr_die("dup");
+		test_die("dup");
 	if (cr_count(&ca, CR_OUT, write(a[1], buf, 10)) != 10)
-		cr_die("write");
+		test_die("write");
 	for (int i = 0; i < 4; i++)
 		if (cr_count(&ca, CR_OUT, write(d[i], buf, 20 + 10 * (size_t)i)) != 20 + 10 * i)
-			cr_die("write dup %d", i);
+			test_die("write dup %d", i);
 	if (cr_count(&ca, CR_IN, read(a[0], buf, sizeof(buf))) != 150)
-		cr_die("read");
+		test_die("read");
 	close(a[0]);
 	close(a[1]);
 	for (int i = 0; i < 4; i++)
@@ -43,32 +43,32 @@ int main(void)
 
 	/* The lowest numbers are free again: new channels take the old pipe's numbers. */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
-		cr_die("socketpair");
+		test_die("socketpair");
 	if (s[0] != a[0] || s[1] != a[1])
-		cr_die("socketpair did not reuse the pipe's fd numbers");
+		test_die("socketpair did not reuse the pipe's fd numbers");
 	cr_init(&cs0, "s0", "unix_stream", s[0]);
 	cr_init(&cs1, "s1", "unix_stream", s[1]);
 	if (cr_count(&cs0, CR_OUT, write(s[0], buf, 7)) != 7 ||
 	    cr_count(&cs1, CR_IN, read(s[1], buf, sizeof(buf))) != 7)
-		cr_die("socket io");
+		test_die("socket io");
 	close(s[1]);
 	close(s[0]);
 
 	/* A regular file on a number that was a channel: not IPC. */
 	f = mkstemp(path);
 	if (f != a[0])
-		cr_die("mkstemp did not reuse the fd number");
+		test_die("mkstemp did not reuse the fd number");
 	if (write(f, buf, 100) != 100)
-		cr_die("write file");
+		test_die("write file");
 	unlink(path);
 	close(f);
 
 	pipe_roundtrip(&cb, "b", b, 33);
 	if (close_range((unsigned)b[0], (unsigned)b[1], 0) < 0)
-		cr_die("close_range");
+		test_die("close_range");
 	pipe_roundtrip(&cc, "c", c, 44);
 	if (c[0] != b[0])
-		cr_die("pipe did not reuse the fd numbers");
+		test_die("pipe did not reuse the fd numbers");
 	cr_report(&ca);
 	cr_report(&cs0);
 	cr_report(&cs1);

@@ -15,13 +15,13 @@ static unsigned long long eventfd_id(int fd)
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "r");
 	if (!f)
-		cr_die("%s", path);
+		test_die("%s", path);
 	while (fgets(buf, sizeof(buf), f))
 		if (sscanf(buf, "eventfd-id: %llu", &id) == 1)
 			break;
 	fclose(f);
 	if (!id)
-		cr_die("no eventfd-id");
+		test_die("no eventfd-id");
 	return id;
 }
 
@@ -35,10 +35,10 @@ int main(void)
 
 	alarm(20);
 	if (efd < 0)
-		cr_die("eventfd");
+		test_die("eventfd");
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	cr_init(&c, "eventfd", "plugin", efd);
 	c.ino = eventfd_id(efd);
 	snprintf(name, sizeof(name), "eventfd:%llu", (unsigned long long)c.ino);
@@ -46,17 +46,17 @@ int main(void)
 	if (pid == 0) {
 		for (v = 1; v <= 5; v++)
 			if (cr_count(&c, CR_OUT, write(efd, &v, sizeof(v))) != sizeof(v))
-				cr_die("write");
+				test_die("write");
 		cr_report(&c);
 		_exit(0);
 	}
 	while (sum < 15) {
 		if (cr_count(&c, CR_IN, read(efd, &v, sizeof(v))) != sizeof(v))
-			cr_die("read");
+			test_die("read");
 		sum += v;
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	cr_report(&c);
 	return 0;
 }

@@ -21,36 +21,36 @@ int main(int argc, char **argv)
 	alarm(20);
 	snprintf(path, sizeof(path), "%s/fifo", argv[1]);
 	if (mkfifo(path, 0600) < 0)
-		cr_die("mkfifo %s", path);
+		test_die("mkfifo %s", path);
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		fd = open(path, O_WRONLY);
 		if (fd < 0)
-			cr_die("open %s", path);
+			test_die("open %s", path);
 		cr_init(&c, "fifo", "fifo", fd);
 		cr_expect(&c, path, NULL);
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 			if (cr_count(&c, CR_OUT, write(fd, buf, sizes[i])) != (ssize_t)sizes[i])
-				cr_die("write");
+				test_die("write");
 		close(fd);
 		cr_report(&c);
 		_exit(0);
 	}
 	fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		cr_die("openat %s", path);
+		test_die("openat %s", path);
 	cr_init(&c, "fifo", "fifo", fd);
 	cr_expect(&c, path, NULL);
 	do {
 		n = cr_count(&c, CR_IN, read(fd, buf, 50000));
 		if (n < 0)
-			cr_die("read");
+			test_die("read");
 	} while (n);
 	close(fd);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	cr_report(&c);
 	unlink(path);
 	return 0;

@@ -17,7 +17,7 @@ static int inet_socket(int type, struct sockaddr_in *addr)
 	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)addr, sizeof(*addr)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)addr, &len) < 0)
-		cr_die("bind");
+		test_die("bind");
 	return fd;
 }
 
@@ -51,35 +51,35 @@ int main(void)
 	alarm(20);
 	ls = inet_socket(SOCK_STREAM, &tcp_addr);
 	if (listen(ls, 4) < 0)
-		cr_die("listen");
+		test_die("listen");
 	ls6 = tcp6_listener(&tcp6_addr);
 	us = inet_socket(SOCK_DGRAM, &us_addr);
 	uc = inet_socket(SOCK_DGRAM, &uc_addr);
 	/* Connected both ways, so each UDP end has a 4-tuple; sendto still names the peer. */
 	if (connect(us, (struct sockaddr *)&uc_addr, sizeof(uc_addr)) < 0 ||
 	    connect(uc, (struct sockaddr *)&us_addr, sizeof(us_addr)) < 0)
-		cr_die("udp connect");
+		test_die("udp connect");
 
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		close(ls);
 		close(us);
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&tcp_addr, sizeof(tcp_addr)) < 0)
-			cr_die("tcp connect");
+			test_die("tcp connect");
 		cr_init(&c, "tcp", "tcp", fd);
 		cr_expect(&c, NULL, "local");
 		if (cr_count(&c, CR_OUT, write(fd, buf, 70000)) != 70000 ||
 		    cr_count(&c, CR_OUT, send(fd, buf, 30000, 0)) != 30000 ||
 		    cr_count(&c, CR_OUT, sendto(fd, buf, 11, 0, NULL, 0)) != 11)
-			cr_die("tcp send");
+			test_die("tcp send");
 		shutdown(fd, SHUT_WR);
 		do {
 			n = cr_count(&c, CR_IN, recv(fd, buf, 1000, 0));
 			if (n < 0)
-				cr_die("tcp recv");
+				test_die("tcp recv");
 		} while (n);
 		close(fd);
 		cr_report(&c);
@@ -91,9 +91,9 @@ int main(void)
 				     sendto(uc, buf, 1000 * (size_t)i, 0,
 					    (struct sockaddr *)&us_addr, sizeof(us_addr))) !=
 			    1000 * i)
-				cr_die("udp sendto");
+				test_die("udp sendto");
 		if (cr_count(&c, CR_IN, recvfrom(uc, buf, sizeof(buf), 0, NULL, NULL)) != 99)
-			cr_die("udp recvfrom");
+			test_die("udp recvfrom");
 		cr_report(&c);
 
 		if (ls6 >= 0) {
@@ -101,11 +101,11 @@ int main(void)
 			fd = socket(AF_INET6, SOCK_STREAM, 0);
 			if (fd < 0 ||
 			    connect(fd, (struct sockaddr *)&tcp6_addr, sizeof(tcp6_addr)) < 0)
-				cr_die("tcp6 connect");
+				test_die("tcp6 connect");
 			cr_init(&c, "tcp6", "tcp", fd);
 			cr_expect(&c, NULL, "local");
 			if (cr_count(&c, CR_OUT, write(fd, buf, 5000)) != 5000)
-				cr_die("tcp6 write");
+				test_die("tcp6 write");
 			close(fd);
 			cr_report(&c);
 		}
@@ -114,16 +114,16 @@ int main(void)
 	close(uc);
 	fd = accept(ls, NULL, NULL);
 	if (fd < 0)
-		cr_die("accept");
+		test_die("accept");
 	cr_init(&c, "tcp", "tcp", fd);
 	cr_expect(&c, NULL, "local,created");
 	do {
 		n = cr_count(&c, CR_IN, read(fd, buf, 16384));
 		if (n < 0)
-			cr_die("tcp read");
+			test_die("tcp read");
 	} while (n);
 	if (cr_count(&c, CR_OUT, write(fd, buf, 4321)) != 4321)
-		cr_die("tcp write");
+		test_die("tcp write");
 	close(fd);
 	close(ls);
 	cr_report(&c);
@@ -136,29 +136,29 @@ int main(void)
 		if (cr_count(&c, CR_IN,
 			     recvfrom(us, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) !=
 		    1000 * i)
-			cr_die("udp recvfrom");
+			test_die("udp recvfrom");
 	}
 	if (cr_count(&c, CR_OUT,
 		     sendto(us, buf, 99, 0, (struct sockaddr *)&uc_addr, sizeof(uc_addr))) != 99)
-		cr_die("udp sendto");
+		test_die("udp sendto");
 	cr_report(&c);
 
 	if (ls6 >= 0) {
 		fd = accept(ls6, NULL, NULL);
 		if (fd < 0)
-			cr_die("accept6");
+			test_die("accept6");
 		cr_init(&c, "tcp6", "tcp", fd);
 		cr_expect(&c, NULL, "local,created");
 		do {
 			n = cr_count(&c, CR_IN, read(fd, buf, 3000));
 			if (n < 0)
-				cr_die("tcp6 read");
+				test_die("tcp6 read");
 		} while (n);
 		close(fd);
 		close(ls6);
 		cr_report(&c);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	return 0;
 }

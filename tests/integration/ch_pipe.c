@@ -19,7 +19,7 @@ static void drain(struct cr_chan *c, int fd, size_t chunk)
 	do {
 		n = cr_count(c, CR_IN, read(fd, buf, chunk));
 		if (n < 0 && errno != EINTR)
-			cr_die("read");
+			test_die("read");
 	} while (n != 0);
 }
 
@@ -33,7 +33,7 @@ static void drain_fortified(struct cr_chan *c, int fd, size_t want)
 	do {
 		n = cr_count(c, CR_IN, read(fd, buf, want));
 		if (n < 0 && errno != EINTR)
-			cr_die("read");
+			test_die("read");
 	} while (n != 0);
 }
 
@@ -46,7 +46,7 @@ static void readv_all(struct cr_chan *c, int fd)
 	do {
 		n = cr_count(c, CR_IN, readv(fd, iov, 2));
 		if (n < 0 && errno != EINTR)
-			cr_die("readv");
+			test_die("readv");
 	} while (n != 0);
 }
 
@@ -59,11 +59,11 @@ int main(void)
 
 	alarm(20);
 	if (pipe(down) < 0 || pipe(up) < 0 || pipe2(side, O_CLOEXEC) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	cr_fill(big, sizeof(big), 1);
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		static char v1[10], v2[1000], v3[50000];
 		struct iovec iov[3] = {{v1, sizeof(v1)}, {v2, sizeof(v2)}, {v3, sizeof(v3)}};
@@ -77,7 +77,7 @@ int main(void)
 		drain(&cdown, down[0], 65536);
 		for (int i = 0; i < 3; i++)
 			if (cr_count(&cup, CR_OUT, writev(up[1], iov, 3)) != 51010)
-				cr_die("writev");
+				test_die("writev");
 		close(up[1]);
 		drain_fortified(&cside, side[0], fortified_len);
 		cr_report(&cdown);
@@ -93,15 +93,15 @@ int main(void)
 	cr_init(&cside, "side", "pipe", side[1]);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		if (cr_count(&cdown, CR_OUT, write(down[1], big, sizes[i])) != (ssize_t)sizes[i])
-			cr_die("write");
+			test_die("write");
 	close(down[1]);
 	readv_all(&cup, up[0]);
 	for (int i = 0; i < 7; i++)
 		if (cr_count(&cside, CR_OUT, write(side[1], big, 777)) != 777)
-			cr_die("write");
+			test_die("write");
 	close(side[1]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	cr_report(&cdown);
 	cr_report(&cup);
 	cr_report(&cside);

@@ -19,7 +19,7 @@ static void send_fd(struct cr_chan *c, int sock, int fd)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	if (cr_count(c, CR_OUT, sendmsg(sock, &mh, 0)) != 1)
-		cr_die("sendmsg");
+		test_die("sendmsg");
 }
 
 static int recv_fd(struct cr_chan *c, int sock)
@@ -33,10 +33,10 @@ static int recv_fd(struct cr_chan *c, int sock)
 	int fd;
 
 	if (cr_count(c, CR_IN, recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) != 1)
-		cr_die("recvmsg");
+		test_die("recvmsg");
 	cm = CMSG_FIRSTHDR(&mh);
 	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		cr_die("no fd received");
+		test_die("no fd received");
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	return fd;
 }
@@ -48,7 +48,7 @@ static void drain(struct cr_chan *c, int fd)
 	do {
 		n = cr_count(c, CR_IN, read(fd, buf, 1024));
 		if (n < 0)
-			cr_die("read");
+			test_die("read");
 	} while (n);
 }
 
@@ -60,10 +60,10 @@ int main(void)
 
 	alarm(20);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		cr_die("socketpair");
+		test_die("socketpair");
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		close(sv[0]);
 		cr_init(&cs, "control", "unix_stream", sv[1]);
@@ -72,7 +72,7 @@ int main(void)
 		drain(&cp, fd);
 		close(fd);
 		if (pipe(p) < 0)
-			cr_die("pipe");
+			test_die("pipe");
 		send_fd(&cs, sv[1], p[1]);
 		close(p[1]);
 		cr_init(&cq, "passed_write_end", "pipe", p[0]);
@@ -85,21 +85,21 @@ int main(void)
 	close(sv[1]);
 	cr_init(&cs, "control", "unix_stream", sv[0]);
 	if (pipe(p) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	send_fd(&cs, sv[0], p[0]);
 	close(p[0]);
 	cr_init(&cp, "passed_read_end", "pipe", p[1]);
 	for (int i = 0; i < 3; i++)
 		if (cr_count(&cp, CR_OUT, write(p[1], buf, 2000)) != 2000)
-			cr_die("write");
+			test_die("write");
 	close(p[1]);
 	fd = recv_fd(&cs, sv[0]);
 	cr_init(&cq, "passed_write_end", "pipe", fd);
 	if (cr_count(&cq, CR_OUT, write(fd, buf, 2500)) != 2500)
-		cr_die("write");
+		test_die("write");
 	close(fd);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	cr_report(&cs);
 	cr_report(&cp);
 	cr_report(&cq);

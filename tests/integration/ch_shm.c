@@ -14,7 +14,7 @@ static void *map_fd(int fd, size_t size)
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	if (p == MAP_FAILED)
-		cr_die("mmap");
+		test_die("mmap");
 	return p;
 }
 
@@ -30,33 +30,33 @@ int main(void)
 	snprintf(name, sizeof(name), "/ipcprof-test-%d", (int)getpid());
 	shm = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
 	if (shm < 0)
-		cr_die("shm_open %s", name);
+		test_die("shm_open %s", name);
 	if (ftruncate(shm, SHM_SIZE) < 0)
-		cr_die("ftruncate");
+		test_die("ftruncate");
 	shm_p = map_fd(shm, SHM_SIZE);
 	mfd = memfd_create("ipcprof-test", MFD_CLOEXEC);
 	if (mfd < 0)
-		cr_die("memfd_create");
+		test_die("memfd_create");
 	/* The only bytes copied: a direct write to the memfd, counted as a shm channel. */
 	cr_init(&c, "unpaired_memfd_write", "shm", mfd);
 	if (cr_count(&c, CR_OUT, write(mfd, buf, sizeof(buf))) != (ssize_t)sizeof(buf))
-		cr_die("write memfd");
+		test_die("write memfd");
 	if (ftruncate(mfd, MEMFD_SIZE) < 0)
-		cr_die("ftruncate memfd");
+		test_die("ftruncate memfd");
 	mem_p = map_fd(mfd, MEMFD_SIZE);
 	anon_p = mmap(NULL, ANON_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (anon_p == MAP_FAILED)
-		cr_die("mmap anon");
+		test_die("mmap anon");
 
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		int fd = shm_open(name, O_RDWR, 0);
 		char *p;
 
 		if (fd < 0)
-			cr_die("child shm_open");
+			test_die("child shm_open");
 		p = map_fd(fd, SHM_SIZE);
 		close(fd);
 		memset(p, 'x', SHM_SIZE);
@@ -68,18 +68,18 @@ int main(void)
 		_exit(0);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	if (shm_p[SHM_SIZE - 1] != 'x' || mem_p[MEMFD_SIZE - 1] != 'y' ||
 	    anon_p[ANON_SIZE - 1] != 'z')
-		cr_die("shared memory not shared");
+		test_die("shared memory not shared");
 	if (munmap(shm_p, SHM_SIZE) < 0)
-		cr_die("munmap");
+		test_die("munmap");
 	cr_report_mapping("posix_shm", "posix_shm", name, shm, SHM_SIZE,
 			  CR_MAP_CREATOR | CR_MAP_UNMAPPED);
 	cr_report_mapping("memfd", "memfd", "memfd:ipcprof-test", mfd, MEMFD_SIZE, CR_MAP_CREATOR);
 	cr_report_mapping("anon", "shared_anon", "", -1, ANON_SIZE, CR_MAP_CREATOR);
 	cr_report(&c);
 	if (shm_unlink(name) < 0)
-		cr_die("shm_unlink");
+		test_die("shm_unlink");
 	return 0;
 }

@@ -17,14 +17,14 @@ static void stream_parent(struct cr_chan *c, int fd)
 	    cr_count(c, CR_OUT, send(fd, buf, 3000, 0)) != 3000 ||
 	    cr_count(c, CR_OUT, sendmsg(fd, &mh, 0)) != 300 ||
 	    cr_count(c, CR_OUT, sendto(fd, buf, 40000, 0, NULL, 0)) != 40000)
-		cr_die("stream send");
+		test_die("stream send");
 	shutdown(fd, SHUT_WR);
 	iov[0].iov_len = 1000;
 	iov[1].iov_len = 1000;
 	do {
 		n = cr_count(c, CR_IN, recvmsg(fd, &mh, 0));
 		if (n < 0)
-			cr_die("recvmsg");
+			test_die("recvmsg");
 	} while (n);
 }
 
@@ -45,10 +45,10 @@ static void stream_child(struct cr_chan *c, int fd)
 			n = recvfrom(fd, buf, chunk[2], 0, NULL, NULL);
 		i++;
 		if (cr_count(c, CR_IN, n) < 0)
-			cr_die("stream recv");
+			test_die("stream recv");
 	} while (n);
 	if (cr_count(c, CR_OUT, send(fd, buf, 12345, 0)) != 12345)
-		cr_die("stream send");
+		test_die("stream send");
 	shutdown(fd, SHUT_WR);
 }
 
@@ -67,15 +67,15 @@ static void seq_parent(struct cr_chan *c, int fd)
 		mm[i].msg_hdr.msg_iovlen = 1;
 	}
 	if (sendmmsg(fd, mm, 5, 0) != 5)
-		cr_die("sendmmsg");
+		test_die("sendmmsg");
 	for (int i = 0; i < 5; i++)
 		total += mm[i].msg_len;
 	cr_count_bytes(c, CR_OUT, total);
 	if (cr_count(c, CR_OUT, send(fd, buf, 2000, 0)) != 2000 ||
 	    cr_count(c, CR_OUT, write(fd, buf, 3000)) != 3000)
-		cr_die("seqpacket send");
+		test_die("seqpacket send");
 	if (cr_count(c, CR_IN, recv(fd, buf, sizeof(buf), 0)) != 777)
-		cr_die("seqpacket recv");
+		test_die("seqpacket recv");
 }
 
 static void seq_child(struct cr_chan *c, int fd)
@@ -97,14 +97,14 @@ static void seq_child(struct cr_chan *c, int fd)
 		}
 		n = recvmmsg(fd, mm, 8, MSG_WAITFORONE, NULL);
 		if (n <= 0)
-			cr_die("recvmmsg");
+			test_die("recvmmsg");
 		for (int i = 0; i < n; i++)
 			total += mm[i].msg_len;
 		cr_count_bytes(c, CR_IN, total);
 		got += n;
 	}
 	if (cr_count(c, CR_OUT, send(fd, buf, 777, 0)) != 777)
-		cr_die("seqpacket send");
+		test_die("seqpacket send");
 }
 
 int main(void)
@@ -116,10 +116,10 @@ int main(void)
 	alarm(20);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, st) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sq) < 0)
-		cr_die("socketpair");
+		test_die("socketpair");
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		close(st[0]);
 		close(sq[0]);
@@ -142,7 +142,7 @@ int main(void)
 	stream_parent(&cst, st[0]);
 	seq_parent(&csq, sq[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	cr_report(&cst);
 	cr_report(&csq);
 	return 0;

@@ -20,7 +20,7 @@ static char buf[65536];
 			if (c2)                                                                    \
 				cr_count((c2), CR_IN, n_);                                         \
 			if (n_ <= 0)                                                               \
-				cr_die(#call);                                                     \
+				test_die(#call);                                                   \
 			left_ -= n_;                                                               \
 		}                                                                                  \
 	} while (0)
@@ -43,17 +43,17 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/splice.data", argv[1]);
 	file = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (file < 0)
-		cr_die("open %s", path);
+		test_die("open %s", path);
 	for (int i = 0; i < 4; i++)
 		if (write(file, buf, 8192) != 8192)
-			cr_die("write file");
+			test_die("write file");
 	for (int i = 0; i < NPIPES; i++)
 		if (pipe(p[i]) < 0)
-			cr_die("pipe");
+			test_die("pipe");
 
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		static const int readers[] = {P_SPLICE, P_VMSPLICE, P_SENDFILE, P_TEEDST, P_TO};
 		for (int i = 0; i < NPIPES; i++)
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 			do {
 				n = cr_count(&c[i], CR_IN, read(p[i][0], buf, 5000));
 				if (n < 0)
-					cr_die("read");
+					test_die("read");
 			} while (n);
 			cr_report(&c[i]);
 		}
@@ -89,21 +89,21 @@ int main(int argc, char **argv)
 	/* tee copies without consuming: it counts as output on the destination only; the
          * source's bytes are then read here, once. */
 	if (cr_count(&c[P_TEESRC], CR_OUT, write(p[P_TEESRC][1], buf, 3000)) != 3000)
-		cr_die("write");
+		test_die("write");
 	MOVE_ALL(&c[P_TEEDST], none, 3000, tee(p[P_TEESRC][0], p[P_TEEDST][1], (size_t)left_, 0));
 	if (cr_count(&c[P_TEESRC], CR_IN, read(p[P_TEESRC][0], buf, sizeof(buf))) != 3000)
-		cr_die("read tee source");
+		test_die("read tee source");
 
 	/* pipe to pipe: input on one channel, output on the other, from one call. */
 	if (cr_count(&c[P_FROM], CR_OUT, write(p[P_FROM][1], buf, 4000)) != 4000)
-		cr_die("write");
+		test_die("write");
 	MOVE_ALL(&c[P_TO], &c[P_FROM], 4000,
 		 splice(p[P_FROM][0], NULL, p[P_TO][1], NULL, (size_t)left_, 0));
 
 	for (int i = 0; i < NPIPES; i++)
 		close(p[i][1]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	for (int i = 0; i < NPIPES; i++)
 		cr_report(&c[i]);
 	close(file);

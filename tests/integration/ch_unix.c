@@ -29,7 +29,7 @@ static int bound(int type, const char *path)
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, len) < 0)
-		cr_die("bind %s", path);
+		test_die("bind %s", path);
 	return fd;
 }
 
@@ -39,7 +39,7 @@ static void connect_to(int fd, const char *path)
 	socklen_t len = unix_addr(&sun, path);
 
 	if (connect(fd, (struct sockaddr *)&sun, len) < 0)
-		cr_die("connect %s", path);
+		test_die("connect %s", path);
 }
 
 /* Client side of a stream: sends 10000 + 2000 + 7, then reads the reply to EOF. */
@@ -50,19 +50,19 @@ static void stream_client(const char *label, const char *path, const char *flags
 	ssize_t n;
 
 	if (fd < 0)
-		cr_die("socket");
+		test_die("socket");
 	connect_to(fd, path);
 	cr_init(&c, label, "unix_stream", fd);
 	cr_expect(&c, path, flags);
 	if (cr_count(&c, CR_OUT, write(fd, buf, 10000)) != 10000 ||
 	    cr_count(&c, CR_OUT, send(fd, buf, 2000, MSG_NOSIGNAL)) != 2000 ||
 	    cr_count(&c, CR_OUT, send(fd, buf, 7, 0)) != 7)
-		cr_die("client send");
+		test_die("client send");
 	shutdown(fd, SHUT_WR);
 	do {
 		n = cr_count(&c, CR_IN, recv(fd, buf, 300, 0));
 		if (n < 0)
-			cr_die("client recv");
+			test_die("client recv");
 	} while (n);
 	close(fd);
 	cr_report(&c);
@@ -76,16 +76,16 @@ static void stream_server(int lfd, const char *label, const char *path, const ch
 	ssize_t n;
 
 	if (fd < 0)
-		cr_die("accept");
+		test_die("accept");
 	cr_init(&c, label, "unix_stream", fd);
 	cr_expect(&c, path, flags);
 	do {
 		n = cr_count(&c, CR_IN, read(fd, buf, 4000));
 		if (n < 0)
-			cr_die("server read");
+			test_die("server read");
 	} while (n);
 	if (cr_count(&c, CR_OUT, write(fd, buf, 1500)) != 1500)
-		cr_die("server write");
+		test_die("server write");
 	close(fd);
 	close(lfd);
 	cr_report(&c);
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 	ls_named = bound(SOCK_STREAM, named);
 	ls_abs = bound(SOCK_STREAM, abs_stream);
 	if (listen(ls_named, 4) < 0 || listen(ls_abs, 4) < 0)
-		cr_die("listen");
+		test_die("listen");
 	/* Both datagram ends are bound and connected to each other, so each has a peer. */
 	ds = bound(SOCK_DGRAM, dgs);
 	dc = bound(SOCK_DGRAM, dgc);
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 
 	pid = fork();
 	if (pid < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		struct sockaddr_un sun;
 		socklen_t len = unix_addr(&sun, abs_dgram);
@@ -138,20 +138,20 @@ int main(int argc, char **argv)
 		cr_init(&c, "named_dgram", "unix_dgram", dc);
 		for (int i = 1; i <= 3; i++)
 			if (cr_count(&c, CR_OUT, send(dc, buf, 100 * (size_t)i, 0)) != 100 * i)
-				cr_die("dgram send");
+				test_die("dgram send");
 		if (cr_count(&c, CR_IN, recv(dc, buf, sizeof(buf), 0)) != 50)
-			cr_die("dgram recv");
+			test_die("dgram recv");
 		cr_report(&c);
 
 		/* Unconnected: sendto names the receiver each time. */
 		if (u < 0)
-			cr_die("socket");
+			test_die("socket");
 		cr_init(&c, "unpaired_abstract_dgram", "unix_dgram", u);
 		for (int i = 1; i <= 4; i++)
 			if (cr_count(&c, CR_OUT,
 				     sendto(u, buf, 10 * (size_t)i, 0, (struct sockaddr *)&sun,
 					    len)) != 10 * i)
-				cr_die("sendto");
+				test_die("sendto");
 		cr_report(&c);
 		_exit(0);
 	}
@@ -163,9 +163,9 @@ int main(int argc, char **argv)
 	cr_expect(&c, dgs, NULL);
 	for (int i = 1; i <= 3; i++)
 		if (cr_count(&c, CR_IN, recv(ds, buf, sizeof(buf), 0)) != 100 * i)
-			cr_die("dgram recv");
+			test_die("dgram recv");
 	if (cr_count(&c, CR_OUT, write(ds, buf, 50)) != 50)
-		cr_die("dgram write");
+		test_die("dgram write");
 	cr_report(&c);
 
 	cr_init(&c, "unpaired_abstract_dgram", "unix_dgram", du);
@@ -176,11 +176,11 @@ int main(int argc, char **argv)
 		if (cr_count(&c, CR_IN,
 			     recvfrom(du, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) !=
 		    10 * i)
-			cr_die("recvfrom");
+			test_die("recvfrom");
 	}
 	cr_report(&c);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	unlink(named);
 	unlink(dgs);
 	unlink(dgc);

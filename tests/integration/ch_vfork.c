@@ -22,12 +22,12 @@ int main(int argc, char **argv)
 	}
 	alarm(20);
 	if (len < 0)
-		cr_die("readlink");
+		test_die("readlink");
 	self[len] = '\0';
 	/* sv and p are used before the vfork, sw only after it. */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(p) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sw) < 0)
-		cr_die("socketpair");
+		test_die("socketpair");
 	cr_init(&w0, "sw0", "unix_seqpacket", sw[0]);
 	cr_init(&w1, "sw1", "unix_seqpacket", sw[1]);
 	cr_expect(&w0, NULL, "socketpair,created");
@@ -41,14 +41,14 @@ int main(int argc, char **argv)
 	/* Seen before the vfork... */
 	if (cr_count(&cp, CR_OUT, write(p[1], buf, 10)) != 10 ||
 	    cr_count(&c0, CR_OUT, send(sv[0], buf, 5, 0)) != 5)
-		cr_die("write");
+		test_die("write");
 	{
 		char parent[16];
 		char *args[] = {argv[0], "noop", parent, NULL};
 		snprintf(parent, sizeof(parent), "%d", (int)getpid());
 		v = vfork();
 		if (v < 0)
-			cr_die("vfork");
+			test_die("vfork");
 		if (v == 0) {
 			close(sv[0]);
 			close(sw[0]);
@@ -59,16 +59,16 @@ int main(int argc, char **argv)
 		}
 	}
 	if (waitpid(v, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("child failed");
+		test_die("child failed");
 	/* ... and used again after it. */
 	if (cr_count(&cp, CR_OUT, write(p[1], buf, 20)) != 20 ||
 	    cr_count(&c0, CR_OUT, send(sv[0], buf, 7, 0)) != 7 ||
 	    cr_count(&cp, CR_IN, read(p[0], buf, sizeof(buf))) != 30 ||
 	    cr_count(&c1, CR_IN, recv(sv[1], buf, 12, MSG_WAITALL)) != 12)
-		cr_die("io");
+		test_die("io");
 	if (cr_count(&w0, CR_OUT, send(sw[0], buf, 33, 0)) != 33 ||
 	    cr_count(&w1, CR_IN, recv(sw[1], buf, sizeof(buf), 0)) != 33)
-		cr_die("seqpacket");
+		test_die("seqpacket");
 	cr_report(&w0);
 	cr_report(&w1);
 	cr_report(&c0);

@@ -27,6 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/testutil.h"
+
 enum { CR_OUT = 0, CR_IN = 1 };
 
 struct cr_dir {
@@ -54,19 +56,6 @@ struct cr_chan {
 	struct cr_dir d[2];
 };
 
-static inline void cr_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static inline void cr_die(const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(e));
-	exit(2);
-}
-
 static inline void cr_sockaddr(const struct sockaddr_storage *ss, char *addr, int *port)
 {
 	if (ss->ss_family == AF_INET) {
@@ -89,19 +78,19 @@ static inline void cr_init(struct cr_chan *c, const char *label, const char *kin
 	snprintf(c->label, sizeof(c->label), "%s", label);
 	snprintf(c->kind, sizeof(c->kind), "%s", kind);
 	if (fstat(fd, &st) < 0)
-		cr_die("fstat %d", fd);
+		test_die("fstat %d", fd);
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	if (!strcmp(kind, "tcp") || !strcmp(kind, "udp")) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-			cr_die("getsockname");
+			test_die("getsockname");
 		c->family = ss.ss_family;
 		cr_sockaddr(&ss, c->laddr, &c->lport);
 		len = sizeof(ss);
 		if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-			cr_die("getpeername");
+			test_die("getpeername");
 		cr_sockaddr(&ss, c->paddr, &c->pport);
 	}
 }
@@ -152,9 +141,9 @@ static inline void cr_emit(const char *line, size_t len)
 	int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : 1;
 
 	if (fd < 0)
-		cr_die("open %s", path);
+		test_die("open %s", path);
 	if (write(fd, line, len) != (ssize_t)len)
-		cr_die("write report");
+		test_die("write report");
 	if (fd != 1)
 		close(fd);
 }
@@ -232,7 +221,7 @@ static inline void cr_report_mapping(const char *label, const char *kind, const 
 	int n;
 
 	if (fd >= 0 && fstat(fd, &st) < 0)
-		cr_die("fstat %d", fd);
+		test_die("fstat %d", fd);
 	n = snprintf(
 	    line, sizeof(line),
 	    "{\"type\":\"mapping\",\"pid\":%d,\"label\":\"%s\",\"kind\":\"%s\",\"name\":\"%s\","
@@ -254,7 +243,7 @@ static inline void cr_report_fds(const char *who)
 	int fds[64], count = 0;
 
 	if (!d)
-		cr_die("opendir");
+		test_die("opendir");
 	while ((e = readdir(d)) && count < 64)
 		if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
 			fds[count++] = atoi(e->d_name);

@@ -14,6 +14,8 @@
 
 #include "ipcprof/record.h"
 
+#include "../common/testutil.h"
+
 /*
  * One line per object, each a JSON object with "type": "proc", "channel", "mapping" or
  * "fingerprint", "prof", "sample" (and "interval" with --timeline). Every line names the file's pid and seq, so a
@@ -25,25 +27,10 @@ static const char *const kind_names[IPCPROF_KIND_COUNT] = {
     "unix_seqpacket", "tcp",  "udp",  "shm",         "plugin",
 };
 
-static void put_jstr(const char *s, size_t max)
-{
-	putchar('"');
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void put_str(const char *key, const char *s, size_t max)
 {
 	printf("\"%s\":", key);
-	put_jstr(s, max);
+	test_put_jstr(s, max);
 }
 
 static void put_addr(const char *key, uint16_t family, const uint8_t a[16])
@@ -80,7 +67,7 @@ static void put_argv(const struct ipcprof_process *p)
 		size_t n = strnlen(p->argv + i, len - i);
 		if (!first)
 			putchar(',');
-		put_jstr(p->argv + i, n);
+		test_put_jstr(p->argv + i, n);
 		i += n + 1;
 	}
 	printf("]");
@@ -275,7 +262,7 @@ static void dump_samples(const struct ipcprof_record *r)
 					m = &r->modules[k];
 			printf("%s[", i ? "," : "");
 			if (m)
-				put_jstr(m->path, sizeof(m->path));
+				test_put_jstr(m->path, sizeof(m->path));
 			else
 				printf("null");
 			printf(",%" PRIu64 "]", s->ip[i] - (m ? m->base : 0));

@@ -104,7 +104,7 @@ int main(void)
 	SHOW("read zero bytes", read(0, NULL, 0));
 
 	if (pipe2(nb, O_NONBLOCK | O_CLOEXEC) < 0)
-		cr_die("pipe2");
+		test_die("pipe2");
 	cr_init(&cnb, "unpaired_nonblocking", "pipe", nb[0]);
 	SHOW("recv on a pipe", cr_count(&cnb, CR_IN, recv(nb[0], buf, 10, 0)));
 	SHOW("read empty nonblocking", cr_count(&cnb, CR_IN, read(nb[0], buf, 10)));
@@ -125,7 +125,7 @@ int main(void)
 		int sp2[2], st;
 		pid_t pid;
 		if (pipe(sp2) < 0)
-			cr_die("pipe");
+			test_die("pipe");
 		close(sp2[0]); /* no reader anywhere before the child writes */
 		pid = fork();
 		if (pid == 0) {
@@ -134,7 +134,7 @@ int main(void)
 		}
 		close(sp2[1]);
 		if (pid < 0 || waitpid(pid, &st, 0) < 0)
-			cr_die("fork");
+			test_die("fork");
 		printf("%-28s signaled=%d sig=%s\n", "child writes without reader", WIFSIGNALED(st),
 		       WIFSIGNALED(st) ? sigabbrev_np(WTERMSIG(st)) : "-");
 		cr_report_proc_of(pid, 0, "fork", "signal:13", (int)getpid());
@@ -142,14 +142,14 @@ int main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe(ep) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	cr_init(&cep, "unpaired_epipe", "pipe", ep[1]);
 	close(ep[0]);
 	SHOW("write without reader", cr_count(&cep, CR_OUT, write(ep[1], buf, 10)));
 	close(ep[1]);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
-		cr_die("socketpair");
+		test_die("socketpair");
 	cr_init(&csp, "unpaired_socket", "unix_stream", sp[0]);
 	SHOW("recv empty MSG_DONTWAIT", cr_count(&csp, CR_IN, recv(sp[0], buf, 10, MSG_DONTWAIT)));
 	close(sp[1]);
@@ -163,7 +163,7 @@ int main(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	if (pipe(in) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	cr_init(&cin, "unpaired_eintr", "pipe", in[0]);
 	/* The read waits for the 50 ms timer: the record must show that wait. */
 	cin.d[CR_IN].min_ns = 40 * 1000 * 1000;
@@ -185,10 +185,10 @@ int main(void)
 		SHOW("pread a file", pread(f, buf, 5000, 0));
 		unlink(path);
 		if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
-			cr_die("pty");
+			test_die("pty");
 		sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (sl < 0)
-			cr_die("open pty");
+			test_die("open pty");
 		SHOW("write a terminal", write(sl, "pty\n", 4));
 		SHOW("read its master", read(m, buf, sizeof(buf)));
 		close(sl);

@@ -16,7 +16,7 @@ static void write_n(const char *who, int fd, size_t n, const char *origin, const
 
 	cr_init(&c, "p", "pipe", fd);
 	if (cr_count(&c, CR_OUT, write(fd, buf, n)) != (ssize_t)n)
-		cr_die("write");
+		test_die("write");
 	cr_report_fds(who);
 	cr_report(&c);
 	cr_report_proc(origin, end, parent);
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	if (len < 0)
-		cr_die("readlink");
+		test_die("readlink");
 	self[len] = '\0';
 	if (argc == 4 && !strcmp(argv[1], "stage2")) {
 		/* The same pid after exec: its second record, <pid>.1. */
@@ -62,19 +62,19 @@ int main(int argc, char **argv)
 	}
 	alarm(20);
 	if (pipe(p) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
 	snprintf(parg, sizeof(parg), "%d", (int)root);
 
 	c = fork();
 	if (c < 0)
-		cr_die("fork");
+		test_die("fork");
 	if (c == 0) {
 		char *args[] = {argv[0], "stage2", fdarg, parg, NULL};
 		close(p[0]);
 		write_n("fork", p[1], 100, "fork", "exec", root);
 		execv(self, args);
-		cr_die("execv");
+		test_die("execv");
 	}
 
 	{
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 		posix_spawn_file_actions_init(&fa);
 		posix_spawn_file_actions_addclose(&fa, p[0]);
 		if (posix_spawn(&s, self, &fa, NULL, args, environ))
-			cr_die("posix_spawn");
+			test_die("posix_spawn");
 		posix_spawn_file_actions_destroy(&fa);
 	}
 
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 		char *args[] = {argv[0], "spawned", fdarg, "400", parg, NULL};
 		v = vfork();
 		if (v < 0)
-			cr_die("vfork");
+			test_die("vfork");
 		if (v == 0) {
 			execv(self, args);
 			_exit(127);
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 		arg.parent = (int)root;
 		k = clone(cloned, stack + sizeof(stack), SIGCHLD, &arg);
 		if (k < 0)
-			cr_die("clone");
+			test_die("clone");
 	}
 
 	close(p[1]);
@@ -112,15 +112,15 @@ int main(int argc, char **argv)
 	do {
 		n = cr_count(&cr, CR_IN, read(p[0], buf, sizeof(buf)));
 		if (n < 0)
-			cr_die("read");
+			test_die("read");
 	} while (n);
 	for (int i = 0; i < 4; i++) {
 		pid_t w = i == 0 ? c : i == 1 ? s : i == 2 ? v : k;
 		if (waitpid(w, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-			cr_die("child %d failed", (int)w);
+			test_die("child %d failed", (int)w);
 	}
 	if (cr.d[CR_IN].bytes != 1500)
-		cr_die("read %llu bytes", (unsigned long long)cr.d[CR_IN].bytes);
+		test_die("read %llu bytes", (unsigned long long)cr.d[CR_IN].bytes);
 	cr_report(&cr);
 	cr_report_proc("root", "exit", 0);
 	cr_report_fds("root");

@@ -22,7 +22,7 @@ static void *worker(void *arg)
 	for (int r = 0; r < ROUNDS; r++) {
 		if (cr_count(&chans[i], CR_OUT, write(pipes[i][1], buf, MSG)) != MSG ||
 		    cr_count(&chans[i], CR_IN, read(pipes[i][0], buf, MSG)) != MSG)
-			cr_die("thread %d", i);
+			test_die("thread %d", i);
 	}
 	return NULL;
 }
@@ -36,22 +36,22 @@ int main(void)
 
 	alarm(60);
 	if (pipe(results) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	cr_init(&cres, "results", "pipe", results[0]);
 	for (int i = 0; i < THREADS; i++) {
 		if (pipe2(pipes[i], O_CLOEXEC) < 0)
-			cr_die("pipe");
+			test_die("pipe");
 		snprintf(label, sizeof(label), "thread%d", i);
 		cr_init(&chans[i], label, "pipe", pipes[i][0]);
 	}
 	for (int i = 0; i < THREADS; i++)
 		if (pthread_create(&tids[i], NULL, worker, (void *)(long)i))
-			cr_die("pthread_create");
+			test_die("pthread_create");
 	for (int f = 0; f < FORKS; f++) {
 		pid_t pid = fork();
 		char msg[8] = "forked!";
 		if (pid < 0)
-			cr_die("fork");
+			test_die("fork");
 		if (pid == 0) {
 			struct cr_chan c;
 			cr_init(&c, "results", "pipe", results[1]);
@@ -66,9 +66,9 @@ int main(void)
 			_exit(0);
 		}
 		if (cr_count(&cres, CR_IN, read(results[0], msg, sizeof(msg))) != sizeof(msg))
-			cr_die("read");
+			test_die("read");
 		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-			cr_die("child %d failed", f);
+			test_die("child %d failed", f);
 	}
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(tids[i], NULL);

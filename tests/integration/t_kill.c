@@ -30,12 +30,12 @@ int main(void)
 		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	done = (int *)(void *)(shared + CHILDREN);
 	if (shared == MAP_FAILED || pipe(p) < 0)
-		cr_die("setup");
+		test_die("setup");
 	for (int k = 0; k < CHILDREN; k++) {
 		want += WRITES * (100 + (uint64_t)k);
 		pids[k] = fork();
 		if (pids[k] < 0)
-			cr_die("fork");
+			test_die("fork");
 		if (pids[k] == 0) {
 			struct cr_chan *c = &shared[k];
 			close(p[0]);
@@ -57,17 +57,17 @@ int main(void)
 	/* Everything written, so the children now wait in pause() (or have left). */
 	while (mine.d[CR_IN].bytes < want)
 		if (cr_count(&mine, CR_IN, read(p[0], buf, sizeof(buf))) <= 0)
-			cr_die("read");
+			test_die("read");
 	for (int k = 0; k < CHILDREN; k++) {
 		while (!__atomic_load_n(&done[k], __ATOMIC_ACQUIRE))
 			usleep(1000);
 		if (how[k])
 			kill(pids[k], how[k]);
 		if (waitpid(pids[k], &status, 0) < 0)
-			cr_die("waitpid");
+			test_die("waitpid");
 		if (how[k] ? !WIFSIGNALED(status) || WTERMSIG(status) != how[k]
 			   : !WIFEXITED(status) || WEXITSTATUS(status) != 7)
-			cr_die("child %d ended with status %#x", k, status);
+			test_die("child %d ended with status %#x", k, status);
 		if (how[k])
 			snprintf(end, sizeof(end), "signal:%d", how[k]);
 		else
@@ -77,7 +77,7 @@ int main(void)
 	}
 	n = cr_count(&mine, CR_IN, read(p[0], buf, sizeof(buf)));
 	if (n != 0)
-		cr_die("no EOF");
+		test_die("no EOF");
 	cr_report(&mine);
 	cr_report_proc("root", "exit", 0);
 	return 0;

@@ -19,7 +19,7 @@ int main(void)
 	}
 	for (int i = 0; i < PAIRS; i++) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) < 0)
-			cr_die("socketpair %d", i);
+			test_die("socketpair %d", i);
 		cr_init(&c[i][0], "unpaired", "unix_stream", sv[i][0]);
 		cr_init(&c[i][1], "unpaired", "unix_stream", sv[i][1]);
 	}
@@ -27,7 +27,7 @@ int main(void)
 		for (int i = 0; i < PAIRS; i++)
 			if (cr_count(&c[i][0], CR_OUT, write(sv[i][0], &b, 1)) != 1 ||
 			    cr_count(&c[i][1], CR_IN, read(sv[i][1], &b, 1)) != 1)
-				cr_die("io %d", i);
+				test_die("io %d", i);
 	for (int i = 0; i < PAIRS; i++) {
 		cr_report(&c[i][0]);
 		cr_report(&c[i][1]);

@@ -22,19 +22,19 @@ int main(void)
 	alarm(20);
 	f = popen("echo hello; dd if=/dev/zero bs=10000 count=10 status=none", "r");
 	if (!f)
-		cr_die("popen");
+		test_die("popen");
 	fd = fileno(f);
 	cr_init(&c, "popen", "pipe", fd);
 	do {
 		n = cr_count(&c, CR_IN, read(fd, buf, sizeof(buf)));
 		if (n < 0)
-			cr_die("read");
+			test_die("read");
 	} while (n);
 	status = pclose(f);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		cr_die("shell failed: %#x", status);
+		test_die("shell failed: %#x", status);
 	if (c.d[CR_IN].bytes != 100006)
-		cr_die("read %llu bytes", (unsigned long long)c.d[CR_IN].bytes);
+		test_die("read %llu bytes", (unsigned long long)c.d[CR_IN].bytes);
 	cr_report(&c);
 	cr_report_proc("root", "exit", 0);
 	n = snprintf(line, sizeof(line),

@@ -32,7 +32,7 @@ int main(void)
 
 	alarm(30);
 	if (pipe(mp) < 0 || pipe2(hp, O_NONBLOCK) < 0)
-		cr_die("pipe");
+		test_die("pipe");
 	cr_init(&cm, "main", "pipe", mp[1]);
 	cr_init(&ch, "handler", "pipe", hp[1]);
 	memset(&sa, 0, sizeof(sa));
@@ -44,7 +44,7 @@ int main(void)
 	for (int i = 0; i < 100000 || ch.d[CR_OUT].calls < 20; i++) {
 		if (cr_count(&cm, CR_OUT, write(mp[1], buf, 64)) != 64 ||
 		    cr_count(&cm, CR_IN, read(mp[0], buf, 64)) != 64)
-			cr_die("main io");
+			test_die("main io");
 	}
 	setitimer(ITIMER_REAL, &off, NULL);
 	signal(SIGALRM, SIG_DFL);
@@ -56,10 +56,10 @@ int main(void)
 		n = cr_count(&cr, CR_IN, read(hp[0], buf, sizeof(buf)));
 	} while (n > 0);
 	if (n < 0 && errno != EAGAIN)
-		cr_die("read");
+		test_die("read");
 	if (cr.d[CR_IN].bytes != ch.d[CR_OUT].bytes)
-		cr_die("handler wrote %llu, read %llu", (unsigned long long)ch.d[CR_OUT].bytes,
-		       (unsigned long long)cr.d[CR_IN].bytes);
+		test_die("handler wrote %llu, read %llu", (unsigned long long)ch.d[CR_OUT].bytes,
+			 (unsigned long long)cr.d[CR_IN].bytes);
 	/* One entry for both ends of the handler's pipe, as the record has it. */
 	ch.d[CR_IN] = cr.d[CR_IN];
 	cr_report(&cm);

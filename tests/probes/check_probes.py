@@ -23,33 +23,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
+from ipctest import Checker  # noqa: E402  (the integration tests' collector of checks)
+
 IPC_KINDS = ('pipe', 'fifo', 'unix_stream', 'unix_dgram', 'unix_seqpacket', 'tcp', 'udp')
 DIRS = ('out', 'in')
 FIELDS = ('calls', 'bytes', 'errors', 'eagain')
 SKIP = 77
-
-
-class Checker:
-    def __init__(self, name):
-        self.name = name
-        self.failures = []
-        self.passed = 0
-
-    def eq(self, what, got, want):
-        return self.true(what, got == want, f'expected {want!r}, got {got!r}')
-
-    def true(self, what, cond, detail=''):
-        if cond:
-            self.passed += 1
-        else:
-            self.failures.append(what + (f' ({detail})' if detail else ''))
-        return cond
-
-    def finish(self):
-        for f in self.failures:
-            print(f'FAIL {self.name}: {f}')
-        print(f'{self.name}: {self.passed} checks passed, {len(self.failures)} failed')
-        sys.exit(1 if self.failures else 0)
 
 
 def parse(argv):

@@ -8,6 +8,8 @@
 
 #include <ipcprof/kernel.h>
 
+#include "../common/testutil.h"
+
 static const char *const kfd_names[IPCPROF_KFD_COUNT] = {
     "pipe", "fifo", "unix_stream",  "unix_dgram", "unix_seqpacket",
     "tcp",  "udp",  "socket_other", "other"};
@@ -17,24 +19,6 @@ static const char *const fam_names[IPCPROF_KFAM_COUNT] = {"rw",   "vec",    "msg
 static const char *const wait_names[IPCPROF_KWAIT_COUNT] = {"poll", "futex"};
 static const char *const fault_names[IPCPROF_KFAULT_COUNT] = {
     "shmem", "shared_file", "private_anon", "private_file", "unknown"};
-
-static void json_str(const char *s, size_t max)
-{
-	size_t i;
-
-	putchar('"');
-	for (i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 static void calls_json(const struct ipcprof_kernel_calls *c)
 {
@@ -150,9 +134,9 @@ int main(int argc, char **argv)
 		       ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"comm\":",
 		       i ? "," : "", im.pid, im.parent_pid, im.seq, im.end_how, im.exit_code,
 		       im.threads, im.start_ns, im.end_ns);
-		json_str(im.comm, sizeof(im.comm));
+		test_put_jstr(im.comm, sizeof(im.comm));
 		printf(",\"exe\":");
-		json_str(im.exe, sizeof(im.exe));
+		test_put_jstr(im.exe, sizeof(im.exe));
 		printf(",\"total\":");
 		stats_json(&im.total);
 		printf(",\"thread_entries\":[");
@@ -166,7 +150,7 @@ int main(int argc, char **argv)
 			printf("%s{\"pid\":%" PRId32 ",\"tid\":%" PRId32 ",\"seq\":%" PRIu32
 			       ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"comm\":",
 			       t ? "," : "", th.pid, th.tid, th.seq, th.start_ns, th.end_ns);
-			json_str(th.comm, sizeof(th.comm));
+			test_put_jstr(th.comm, sizeof(th.comm));
 			printf(",\"stats\":");
 			stats_json(&th.stats);
 			putchar('}');

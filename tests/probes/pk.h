@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/testutil.h"
+
 enum { PK_OUT = 0, PK_IN = 1 };
 
 struct pk_dir {
@@ -29,19 +31,6 @@ struct pk_chan {
 	const char *kind; /* pipe, fifo, unix_stream, unix_dgram, unix_seqpacket, tcp, udp */
 	struct pk_dir d[2];
 };
-
-static inline void pk_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static inline void pk_die(const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(e));
-	exit(2);
-}
 
 /* Counts one call that returned ret (bytes, or -1 with errno). */
 static inline ssize_t pk_count(struct pk_chan *c, int dir, ssize_t ret)
@@ -78,12 +67,12 @@ static inline void pk_emit(const char *fmt, ...)
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n < 0 || n >= (int)sizeof(line))
-		pk_die("report line too long");
+		test_die("report line too long");
 	fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : 1;
 	if (fd < 0)
-		pk_die("open %s", path);
+		test_die("open %s", path);
 	if (write(fd, line, (size_t)n) != n)
-		pk_die("write report");
+		test_die("write report");
 	if (fd != 1)
 		close(fd);
 }

@@ -24,13 +24,13 @@ int main(int argc, char **argv)
 	slow = !strcmp(argv[1], "slow");
 	chunks = atoi(argv[2]);
 	if (pipe(p) < 0)
-		pk_die("pipe");
+		test_die("pipe");
 	if (!slow && (fcntl(p[1], F_SETPIPE_SZ, chunks * CHUNK) < 0 ||
 		      fcntl(p[1], F_GETPIPE_SZ) < chunks * CHUNK))
-		pk_die("F_SETPIPE_SZ");
+		test_die("F_SETPIPE_SZ");
 	pid = fork();
 	if (pid < 0)
-		pk_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		struct timespec nap = {0, 2000000}, start = {0, 200000000};
 		ssize_t n;
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 		do {
 			n = pk_count(&c, PK_IN, read(p[0], chunk, sizeof(chunk)));
 			if (n < 0)
-				pk_die("read");
+				test_die("read");
 			if (slow && n > 0)
 				nanosleep(&nap, NULL);
 		} while (n != 0);
@@ -54,11 +54,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < chunks; i++) {
 		memset(chunk, 'a' + i % 26, sizeof(chunk));
 		if (pk_count(&c, PK_OUT, write(p[1], chunk, CHUNK)) != CHUNK)
-			pk_die("write");
+			test_die("write");
 	}
 	close(p[1]);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
-		pk_die("consumer failed");
+		test_die("consumer failed");
 	pk_report(&c);
 	pk_emit("{\"type\":\"flow\",\"pid\":%d,\"role\":\"producer\",\"mode\":\"%s\"}\n",
 		(int)getpid(), argv[1]);

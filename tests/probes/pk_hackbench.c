@@ -25,14 +25,14 @@ static void *run(void *arg)
 	struct pk_chan c = {label, w->kind, {{0}}};
 
 	if (!msg)
-		pk_die("calloc");
+		test_die("calloc");
 	snprintf(label, sizeof(label), "g%d.%s%d", w->group, w->sender ? "s" : "r", w->index);
 	if (w->sender) {
 		for (int l = 0; l < w->loops; l++)
 			for (int r = 0; r < w->fds; r++)
 				if (pk_count(&c, PK_OUT, write(w->out[r], msg, w->size)) !=
 				    (ssize_t)w->size)
-					pk_die("write");
+					test_die("write");
 	} else {
 		uint64_t want = (uint64_t)w->fds * (uint64_t)w->loops * w->size;
 
@@ -40,7 +40,7 @@ static void *run(void *arg)
 			ssize_t n = pk_count(&c, PK_IN, read(w->in, msg, w->size));
 
 			if (n <= 0)
-				pk_die("read");
+				test_die("read");
 		}
 	}
 	pk_report(&c);
@@ -69,20 +69,20 @@ int main(int argc, char **argv)
 	ws = calloc((size_t)(groups * fds * 2), sizeof(*ws));
 	tids = calloc((size_t)(groups * fds * 2), sizeof(*tids));
 	if (!ws || !tids || groups < 1 || fds < 1 || loops < 1 || size < 1)
-		pk_die("bad arguments");
+		test_die("bad arguments");
 	const char *kind = !strcmp(argv[1], "pipe") ? "pipe" : "unix_stream";
 
 	for (int g = 0; g < groups; g++) {
 		int *wr = calloc((size_t)fds, sizeof(int));
 
 		if (!wr)
-			pk_die("calloc");
+			test_die("calloc");
 		for (int r = 0; r < fds; r++) {
 			int p[2];
 
 			if (!strcmp(argv[1], "pipe") ? pipe(p)
 						     : socketpair(AF_UNIX, SOCK_STREAM, 0, p))
-				pk_die("pipe/socketpair");
+				test_die("pipe/socketpair");
 			wr[r] = p[1];
 			ws[n++] = (struct worker){0, g, r, fds, loops, size, wr, p[0], kind};
 		}
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		pk_emit("{\"type\":\"threads\",\"pid\":%d,\"count\":%d}\n", (int)getpid(), n + 1);
 		for (int i = 0; i < n; i++)
 			if (pthread_create(&tids[i], NULL, run, &ws[i]))
-				pk_die("pthread_create");
+				test_die("pthread_create");
 		for (int i = 0; i < n; i++)
 			pthread_join(tids[i], NULL);
 		return 0;
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 		pid_t pid = fork();
 
 		if (pid < 0)
-			pk_die("fork");
+			test_die("fork");
 		if (pid == 0) {
 			run(&ws[i]);
 			_exit(0);
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 		int status;
 
 		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-			pk_die("a worker failed");
+			test_die("a worker failed");
 	}
 	return 0;
 }

@@ -15,7 +15,7 @@ static void drain(struct pk_chan *c, int fd, size_t chunk)
 	do {
 		n = pk_count(c, PK_IN, read(fd, buf, chunk));
 		if (n < 0 && errno != EINTR)
-			pk_die("read");
+			test_die("read");
 	} while (n != 0);
 }
 
@@ -28,11 +28,11 @@ int main(void)
 
 	alarm(30);
 	if (pipe(dp) < 0 || pipe(upp) < 0)
-		pk_die("pipe");
+		test_die("pipe");
 	memset(buf, 'x', sizeof(buf));
 	pid = fork();
 	if (pid < 0)
-		pk_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		struct iovec iov[3] = {{buf, 10}, {buf + 10, 1000}, {buf + 1010, 30000}};
 
@@ -41,10 +41,10 @@ int main(void)
 		drain(&down, dp[0], 65536);
 		for (int i = 0; i < 5; i++)
 			if (pk_count(&up, PK_OUT, writev(upp[1], iov, 3)) != 31010)
-				pk_die("writev");
+				test_die("writev");
 		/* An error the kernel sees as a call too: no seeking on a pipe. */
 		if (pk_count(&up, PK_OUT, pwrite(upp[1], buf, 10, 0)) != -1 || errno != ESPIPE)
-			pk_die("pwrite on a pipe should fail");
+			test_die("pwrite on a pipe should fail");
 		close(upp[1]);
 		pk_report(&down);
 		pk_report(&up);
@@ -54,7 +54,7 @@ int main(void)
 	close(upp[1]);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		if (pk_count(&down, PK_OUT, write(dp[1], buf, sizes[i])) != (ssize_t)sizes[i])
-			pk_die("write");
+			test_die("write");
 	close(dp[1]);
 	{
 		struct iovec iov[2] = {{buf, 5000}, {buf + 5000, 7000}};
@@ -63,11 +63,11 @@ int main(void)
 		do {
 			n = pk_count(&up, PK_IN, readv(upp[0], iov, 2));
 			if (n < 0 && errno != EINTR)
-				pk_die("readv");
+				test_die("readv");
 		} while (n != 0);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
-		pk_die("child failed");
+		test_die("child failed");
 	pk_report(&down);
 	pk_report(&up);
 	return 0;

@@ -34,18 +34,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[1], "anon") && (fd < 0 || ftruncate(fd, (off_t)size) < 0))
-		pk_die("shared memory object");
+		test_die("shared memory object");
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0), fd,
 		 0);
 	if (m == MAP_FAILED)
-		pk_die("mmap");
+		test_die("mmap");
 	for (size_t i = 0; i < pages; i++)
 		m[i * page] = (unsigned char)(i + 1);
 	pk_emit("{\"type\":\"shm\",\"pid\":%d,\"pages\":%zu,\"access\":\"write\"}\n", (int)getpid(),
 		pages);
 	pid = fork();
 	if (pid < 0)
-		pk_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		unsigned want = 0;
 
@@ -59,6 +59,6 @@ int main(int argc, char **argv)
 		_exit(sum == want ? 0 : 1);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
-		pk_die("reader failed");
+		test_die("reader failed");
 	return 0;
 }

@@ -25,7 +25,7 @@ static void child(int st, int dg, int sp)
 	do {
 		n = pk_count(&cst, PK_IN, recv(st, buf, sizeof(buf), 0));
 		if (n < 0 && errno != EINTR)
-			pk_die("recv");
+			test_die("recv");
 	} while (n != 0);
 	/* Datagrams: the parent sent 2 * NMSG; take them NMSG at a time. */
 	while (got < 2 * NMSG) {
@@ -38,7 +38,7 @@ static void child(int st, int dg, int sp)
 		}
 		r = recvmmsg(dg, m, NMSG, 0, NULL);
 		if (r < 0)
-			pk_die("recvmmsg");
+			test_die("recvmmsg");
 		uint64_t b = 0;
 		for (int i = 0; i < r; i++)
 			b += m[i].msg_len;
@@ -49,9 +49,9 @@ static void child(int st, int dg, int sp)
 	for (int i = 0; i < 4; i++) {
 		n = pk_count(&csp, PK_IN, read(sp, buf, sizeof(buf)));
 		if (n <= 0)
-			pk_die("read seqpacket");
+			test_die("read seqpacket");
 		if (pk_count(&csp, PK_OUT, write(sp, buf, (size_t)n)) != n)
-			pk_die("write seqpacket");
+			test_die("write seqpacket");
 	}
 	pk_report(&cst);
 	pk_report(&cdg);
@@ -71,11 +71,11 @@ int main(void)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, st) < 0 ||
 	    socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
-		pk_die("socketpair");
+		test_die("socketpair");
 	memset(buf, 'u', sizeof(buf));
 	pid = fork();
 	if (pid < 0)
-		pk_die("fork");
+		test_die("fork");
 	if (pid == 0) {
 		close(st[0]);
 		close(dg[0]);
@@ -87,21 +87,21 @@ int main(void)
 	close(sp[1]);
 	/* Nothing to read yet: a non-blocking receive fails with EAGAIN. */
 	if (pk_count(&cst, PK_IN, recv(st[0], buf, 10, MSG_DONTWAIT)) != -1 || errno != EAGAIN)
-		pk_die("recv on an empty socket should fail with EAGAIN");
+		test_die("recv on an empty socket should fail with EAGAIN");
 	for (int i = 0; i < 10; i++)
 		if (pk_count(&cst, PK_OUT, send(st[0], buf, 1000 + (size_t)i * 777, 0)) !=
 		    1000 + i * 777)
-			pk_die("send");
+			test_die("send");
 	{
 		struct iovec iov[2] = {{buf, 123}, {buf + 123, 45000}};
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 
 		for (int i = 0; i < 3; i++)
 			if (pk_count(&cst, PK_OUT, sendmsg(st[0], &mh, 0)) != 45123)
-				pk_die("sendmsg");
+				test_die("sendmsg");
 	}
 	if (pk_count(&cst, PK_OUT, write(st[0], buf, 150000)) != 150000)
-		pk_die("write");
+		test_die("write");
 	shutdown(st[0], SHUT_WR);
 	for (int round = 0; round < 2; round++) {
 		struct mmsghdr m[NMSG];
@@ -118,7 +118,7 @@ int main(void)
 		}
 		r = sendmmsg(dg[0], m, NMSG, 0);
 		if (r != NMSG)
-			pk_die("sendmmsg");
+			test_die("sendmmsg");
 		for (int i = 0; i < r; i++)
 			b += m[i].msg_len;
 		pk_count_bytes(&cdg, PK_OUT, b);
@@ -127,12 +127,12 @@ int main(void)
 		ssize_t want = 10 + i * 3000;
 
 		if (pk_count(&csp, PK_OUT, send(sp[0], buf, (size_t)want, 0)) != want)
-			pk_die("send seqpacket");
+			test_die("send seqpacket");
 		if (pk_count(&csp, PK_IN, recv(sp[0], buf, sizeof(buf), 0)) != want)
-			pk_die("recv seqpacket");
+			test_die("recv seqpacket");
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
-		pk_die("child failed");
+		test_die("child failed");
 	pk_report(&cst);
 	pk_report(&cdg);
 	pk_report(&csp);

@@ -298,7 +298,7 @@ static void fill_identity(struct ipcprof_process *p)
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-#define BACK_SHIFT 14 /* 16 KiB chunks */
+#define BACK_SHIFT 12 /* a page at a time */
 #define BACK_MAX_BYTES                                                                             \
 	(sizeof(struct ipcprof_record) + ((uint64_t)1 << 24) * sizeof(struct ipcprof_interval))
 #define BACK_WORDS ((BACK_MAX_BYTES >> BACK_SHIFT) / 64 + 1)

@@ -42,7 +42,7 @@
 
 #define SAMPLE_SIGNAL SIGPROF
 #define SAMPLE_COOKIE 0x69706370 /* "ipcp": si_value of our timers' signals */
-#define AREA_CHUNK    (16u << 10)
+#define AREA_CHUNK    (4u << 10)
 #define INDEX_CAP     (1u << 16) /* distinct (thread, stack) pairs found without a scan */
 #define INDEX_PROBES  32
 #define TIMER_SLOTS   4096        /* live threads with a timer */

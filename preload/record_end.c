@@ -18,8 +18,11 @@ int ipcprof_record_end(const char *dir, pid_t pid, int status, const struct rusa
 {
 	char path[PATH_MAX];
 	int fd = -1;
-	/* The newest image of that pid is the one that ended: images are numbered 0, 1, 2... with
-	 * no gaps, so the last one that opens is it (usually the first try). */
+	struct ipcprof_process p;
+	off_t at = (off_t)offsetof(struct ipcprof_record, proc);
+	int changed = 0;
+	/* Images of a pid are numbered 0, 1, 2... with no gaps, each but the last ended in exec:
+	 * the first that did not is the one that ended (usually image 0, one open). */
 	for (int s = 0; s < 4096; s++) {
 		snprintf(path, sizeof(path), "%s/%d.%d%s", dir, (int)pid, s, IPCPROF_RECORD_SUFFIX);
 		int next = sys_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
@@ -28,14 +31,13 @@ int ipcprof_record_end(const char *dir, pid_t pid, int status, const struct rusa
 		if (fd >= 0)
 			sys_close(fd);
 		fd = next;
+		if (sys_pread(fd, &p, sizeof(p), at) != (ssize_t)sizeof(p) || p.pid != pid)
+			goto out;
+		if (p.end_how != IPCPROF_END_EXEC)
+			break;
 	}
 	if (fd < 0)
 		return 0;
-	struct ipcprof_process p;
-	off_t at = (off_t)offsetof(struct ipcprof_record, proc);
-	int changed = 0;
-	if (sys_pread(fd, &p, sizeof(p), at) != (ssize_t)sizeof(p) || p.pid != pid)
-		goto out;
 	if (WIFSIGNALED(status) && p.end_how != IPCPROF_END_SIGNAL) {
 		p.end_how = IPCPROF_END_SIGNAL;
 		p.term_signal = WTERMSIG(status);

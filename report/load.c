@@ -125,13 +125,94 @@ static uint64_t profile_check(const struct ipcprof_record *r, size_t size, char 
  * boundary is tried (record.h): zero words (space taken by a writer that was killed) are
  * skipped silently, anything else is damage, counted in img->sample_bad_entries.
  */
+/* A raw tick: its stack entry's offset / 8, resolved to a sample once all entries are read. */
+struct raw_tick {
+	uint64_t t_ns;
+	uint32_t entry, weight;
+};
+
+static int tick_cmp(const void *a, const void *b)
+{
+	const struct ipcprof_tick *x = a, *y = b;
+	return x->t_ns < y->t_ns ? -1 : x->t_ns > y->t_ns;
+}
+
+/* The ticks of the area, each tied to the sample whose entry starts where it says (entries were
+ * read in offset order: pos8[i] is sample i's offset / 8); ticks naming no entry are damage. */
+static int resolve_ticks(struct ipcprof_image *img, const struct raw_tick *raw, size_t nraw,
+			 const uint32_t *pos8)
+{
+	if (!nraw)
+		return 0;
+	img->tick = malloc(nraw * sizeof(*img->tick));
+	if (!img->tick)
+		return -1;
+	for (size_t i = 0; i < nraw; i++) {
+		size_t lo = 0, hi = img->nsample;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (pos8[mid] < raw[i].entry)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == img->nsample || pos8[lo] != raw[i].entry || !raw[i].weight) {
+			img->sample_bad_entries++;
+			continue;
+		}
+		img->tick[img->ntick++] = (struct ipcprof_tick){
+		    .t_ns = raw[i].t_ns, .sample = (uint32_t)lo, .weight = raw[i].weight};
+	}
+	qsort(img->tick, img->ntick, sizeof(*img->tick), tick_cmp);
+	return 0;
+}
+
+/* A chunk of ticks at pos: its length, or 0 when it is not one (damage). */
+static uint64_t parse_ticks(const char *at, uint64_t room, struct raw_tick **raw, size_t *nraw,
+			    size_t *cap)
+{
+	const struct ipcprof_sample_ticks *c = (const void *)at;
+	if (!c->cap || c->cap > 4096 || c->used > c->cap)
+		return 0;
+	uint64_t len = sizeof(*c) + (uint64_t)c->cap * sizeof(c->tick[0]);
+	if (len > room)
+		return 0;
+	for (uint32_t i = 0; i < c->used; i++) {
+		if (*nraw == *cap) {
+			*cap = *cap ? 2 * *cap : 256;
+			struct raw_tick *nr = realloc(*raw, *cap * sizeof(**raw));
+			if (!nr)
+				return UINT64_MAX;
+			*raw = nr;
+		}
+		(*raw)[(*nraw)++] = (struct raw_tick){.t_ns = c->tick[i].t_ns,
+						      .entry = c->tick[i].entry,
+						      .weight = c->tick[i].weight};
+	}
+	return len;
+}
+
 static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 {
-	size_t cap = 0;
+	size_t cap = 0, nraw = 0, rawcap = 0;
+	struct raw_tick *raw = NULL;
+	uint32_t *pos8 = NULL;
+	int rc = -1;
 	bool in_bad = false;
 	for (uint64_t pos = 0; pos + sizeof(struct ipcprof_sample_stack) <= n;) {
 		const struct ipcprof_sample_stack *e =
 		    (const struct ipcprof_sample_stack *)(const void *)((const char *)buf + pos);
+		if (e->magic == IPCPROF_TICKS_MAGIC) {
+			uint64_t len =
+			    parse_ticks((const char *)buf + pos, n - pos, &raw, &nraw, &rawcap);
+			if (len == UINT64_MAX)
+				goto out;
+			if (len) {
+				in_bad = false;
+				pos += len;
+				continue;
+			}
+		}
 		if (e->magic != IPCPROF_SAMPLE_MAGIC || !e->depth ||
 		    e->depth > IPCPROF_SAMPLE_DEPTH) {
 			/* A magic word with depth 0 is an entry whose writer stopped there. */
@@ -156,10 +237,16 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 				cap = cap ? 2 * cap : 256;
 				struct ipcprof_sample *ns =
 				    realloc(img->sample, cap * sizeof(*img->sample));
+				uint32_t *np = realloc(pos8, cap * sizeof(*pos8));
+				if (np)
+					pos8 = np;
 				if (!ns)
-					return -1;
+					goto out;
 				img->sample = ns;
+				if (!np)
+					goto out;
 			}
+			pos8[img->nsample] = (uint32_t)(pos / 8);
 			img->sample[img->nsample++] = (struct ipcprof_sample){
 			    .tid = e->tid,
 			    .flags = e->flags,
@@ -172,7 +259,11 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 		}
 		pos += len;
 	}
-	return 0;
+	rc = resolve_ticks(img, raw, nraw, pos8);
+out:
+	free(raw);
+	free(pos8);
+	return rc;
 }
 
 /* Reads the used part of the sample area (the rest of it is holes). Returns 0 when whole, 1 with

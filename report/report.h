@@ -60,6 +60,14 @@ struct ipcprof_sample {
 	int cat;            /* enum ipcprof_cat, set by ipcprof_profile_build */
 };
 
+/* When a sample was taken (struct ipcprof_sample_tick, resolved): the image's ticks are sorted
+ * by time. */
+struct ipcprof_tick {
+	uint64_t t_ns;
+	uint32_t sample; /* index in the image's sample[] */
+	uint32_t weight;
+};
+
 /* One process image: one *.ipcrec file, with only the used parts of its tables kept. */
 struct ipcprof_image {
 	char *file;       /* path of the record */
@@ -83,8 +91,10 @@ struct ipcprof_image {
 	struct ipcprof_profile prof;
 	size_t nsample;
 	struct ipcprof_sample *sample;
-	uint64_t *sample_buf;              /* the used part of the sample area, as read */
-	uint64_t sample_bad_entries;       /* damaged entries skipped */
+	uint64_t *sample_buf;        /* the used part of the sample area, as read */
+	uint64_t sample_bad_entries; /* damaged entries skipped */
+	size_t ntick;
+	struct ipcprof_tick *tick;         /* sorted by t_ns */
 	uint64_t cat_weight[IPCPROF_NCAT]; /* by category (ipcprof_profile_build) */
 	uint64_t cat_wait[IPCPROF_NCAT];   /* their wait_ns, summed */
 

@@ -38,6 +38,8 @@
 #define IPCPROF_DEFAULT_SAMPLE_HZ 100            /* CPU samples per second of thread CPU time */
 #define IPCPROF_DEFAULT_SAMPLE_AREA (16u << 20)  /* bytes of distinct sampled stacks */
 #define IPCPROF_SAMPLE_MAGIC     0x314b5453u     /* "STK1" little-endian */
+#define IPCPROF_TICKS_MAGIC      0x314b4954u     /* "TIK1" little-endian */
+#define IPCPROF_TICKS_CAP        62              /* ticks in one struct ipcprof_sample_ticks */
 
 /* Direction of a call on a channel. */
 enum ipcprof_dir {
@@ -209,6 +211,28 @@ struct ipcprof_sample_stack {
 	uint64_t wait_ns;
 	/* ip[0] is the interrupted instruction; ip[1..] are return addresses, outermost last */
 	uint64_t ip[];
+};
+
+/*
+ * When each sample was taken: a thread appends one tick per stored sample to a chunk of its own
+ * in the sample area (allocated like a stack entry, sizeof(struct ipcprof_sample_ticks) +
+ * cap * sizeof(struct ipcprof_sample_tick) bytes), and takes a new chunk when it is full. Only
+ * the owning thread writes a chunk: it writes tick[used] and then used, with release order, so a
+ * reader takes tick[0..used). A chunk's ticks are in time order. With them the report can tell
+ * what a process was doing during another's wait.
+ */
+struct ipcprof_sample_tick {
+	uint64_t t_ns;   /* CLOCK_MONOTONIC (ipcprof's clock) when the sample was taken */
+	uint32_t entry;  /* the sample's stack entry: its offset in the area / 8 */
+	uint32_t weight; /* timer expirations it stands for (as added to the entry's weight) */
+};
+
+struct ipcprof_sample_ticks {
+	uint32_t magic; /* IPCPROF_TICKS_MAGIC */
+	uint32_t cap;   /* IPCPROF_TICKS_CAP */
+	uint32_t tid;   /* the thread whose samples these are */
+	uint32_t used;  /* ticks written */
+	struct ipcprof_sample_tick tick[];
 };
 
 /* ipcprof_sample_stack.flags */

@@ -75,6 +75,7 @@ struct sample_thread {
 			      * interrupted an unwinding outside the handler */
 	uint64_t delay;      /* schedstat run_delay at the last read; 0: unknown */
 	uint64_t delay_read; /* when it was read (ipcprof_now) */
+	uint64_t ticks;      /* offset + 1 in the area of this thread's tick chunk; 0: none */
 	bool warm;           /* libunwind's thread-local state is made (and kept across fork) */
 };
 static IPCPROF_TLS struct sample_thread sthr;
@@ -148,8 +149,20 @@ static bool same_stack(const struct ipcprof_sample_stack *s, uint32_t tid, uint3
 	       !memcmp(s->ip, ip, n * sizeof(ip[0]));
 }
 
-static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t *ip, uint32_t n,
-			 uint32_t flags, uint64_t w, uint64_t wait)
+/* Takes size bytes of the area, backed; UINT64_MAX when the area (or the disk) is full. */
+static uint64_t area_take(struct ipcprof_record *r, uint64_t size)
+{
+	uint64_t off = __atomic_fetch_add(&r->prof.area_used, size, __ATOMIC_RELAXED);
+	if (off + size > r->prof.area_cap || off / 8 + 1 > 0xffffffffull ||
+	    !area_back(r, off + size))
+		return UINT64_MAX;
+	return off;
+}
+
+/* Stores a sample of (tid, stack); returns its entry's offset in the area, UINT64_MAX when it
+ * was dropped. */
+static uint64_t sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t *ip, uint32_t n,
+			     uint32_t flags, uint64_t w, uint64_t wait)
 {
 	uint64_t h = stack_hash(tid, ip, n);
 	uint64_t tag = h & ~0xffffffffull;
@@ -170,15 +183,14 @@ static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t 
 		    __atomic_load_n(&s->weight, __ATOMIC_ACQUIRE)) {
 			__atomic_fetch_add(&s->wait_ns, wait, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&s->weight, w, __ATOMIC_RELAXED);
-			return;
+			return ((v & 0xffffffffull) - 1) * 8;
 		}
 	}
 	uint64_t size = sizeof(struct ipcprof_sample_stack) + (uint64_t)n * sizeof(ip[0]);
-	uint64_t off = __atomic_fetch_add(&r->prof.area_used, size, __ATOMIC_RELAXED);
-	if (off + size > r->prof.area_cap || off / 8 + 1 > 0xffffffffull ||
-	    !area_back(r, off + size)) {
+	uint64_t off = area_take(r, size);
+	if (off == UINT64_MAX) {
 		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
-		return;
+		return UINT64_MAX;
 	}
 	struct ipcprof_sample_stack *s = (void *)(base + off);
 	s->magic = IPCPROF_SAMPLE_MAGIC;
@@ -192,6 +204,34 @@ static void sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t 
 		uint64_t zero = 0;
 		atomic_compare_exchange_strong(free_slot, &zero, tag | (off / 8 + 1));
 	}
+	return off;
+}
+
+/* When the sample stored at entry off was taken: a tick in this thread's chunk. A tick that finds
+ * no room is lost (the sample itself is counted). */
+static void tick_add(struct ipcprof_record *r, uint64_t off, uint64_t w, uint64_t now)
+{
+	char *base = area_base(r);
+	struct ipcprof_sample_ticks *c =
+	    sthr.ticks ? (struct ipcprof_sample_ticks *)(void *)(base + sthr.ticks - 1) : NULL;
+	if (!c || c->used >= c->cap) {
+		uint64_t at = area_take(r, sizeof(*c) + IPCPROF_TICKS_CAP * sizeof(c->tick[0]));
+		if (at == UINT64_MAX) {
+			sthr.ticks = 0;
+			return;
+		}
+		c = (struct ipcprof_sample_ticks *)(void *)(base + at);
+		c->cap = IPCPROF_TICKS_CAP;
+		c->tid = sthr.tid;
+		c->used = 0;
+		__atomic_store_n(&c->magic, IPCPROF_TICKS_MAGIC, __ATOMIC_RELEASE);
+		sthr.ticks = at + 1;
+	}
+	struct ipcprof_sample_tick *t = &c->tick[c->used];
+	t->t_ns = now;
+	t->entry = (uint32_t)(off / 8);
+	t->weight = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+	__atomic_store_n(&c->used, c->used + 1, __ATOMIC_RELEASE);
 }
 
 static void module_range(struct ipcprof_record *r, uint64_t ip, uint64_t *lo, uint64_t *hi)
@@ -362,10 +402,13 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 			sthr.delay = d;
 		}
 	}
-	if (n)
-		sample_store(r, sthr.tid, ip, n, flags, w, wait);
-	else
+	if (n) {
+		uint64_t off = sample_store(r, sthr.tid, ip, n, flags, w, wait);
+		if (off != UINT64_MAX)
+			tick_add(r, off, w, now);
+	} else {
 		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
+	}
 	errno = saved;
 }
 
@@ -704,6 +747,8 @@ void ipcprof_sampler_after_fork(void)
 				atomic_store(&timers[i], 0);
 	if (sthr.timer)
 		sthr.timer = 0;
+	if (sthr.ticks)
+		sthr.ticks = 0; /* its chunk is in the parent's area */
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !atomic_load(&sampling))
 		return;

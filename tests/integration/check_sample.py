@@ -41,6 +41,26 @@ def prof(lines, pid, seq=0):
     return m[0] if m else None
 
 
+def check_ticks(ck, lines, pid, what):
+    """Each stored sample has a tick saying when: per entry the ticks' weights add up to its
+    weight exactly, each thread's ticks are its own, in time order, within the process's life."""
+    ss = {x['entry']: x for x in samples(lines, pid)}
+    ticks = [r for r in lines if r['type'] == 'tick' and r['pid'] == pid and r['seq'] == 0]
+    per = {}
+    for t in ticks:
+        per[t['entry']] = per.get(t['entry'], 0) + t['weight']
+    ck.eq(f'{what}: tick weights per stack entry equal its weight',
+          per, {e: x['weight'] for e, x in ss.items()})
+    ck.true(f'{what}: each tick on its entry\'s thread',
+            all(t['entry'] in ss and ss[t['entry']]['tid'] == t['tid'] for t in ticks))
+    proc = [r for r in lines if r['type'] == 'proc' and r['pid'] == pid and r['seq'] == 0][0]
+    for tid in {t['tid'] for t in ticks}:
+        ts = [t['t_ns'] for t in ticks if t['tid'] == tid]
+        ck.true(f'{what}: thread {tid}\'s ticks in time order within the process\'s life',
+                ts == sorted(ts) and proc['start_ns'] <= ts[0] and
+                (not proc['end_ns'] or ts[-1] <= proc['end_ns']), f'{ts[:3]}...')
+
+
 def run_mode(ck, opts, prog, args, env, check_stderr=True):
     """Runs the mode with and without the preload; same status and output. Returns the lines."""
     s = it.Session(opts)
@@ -91,6 +111,7 @@ def main():
                     f'{t} > {wall} ns')
     tids = {x['tid'] for x in samples(lines, pid)}
     ck.eq('burn: samples of two threads', len(tids), 2)
+    check_ticks(ck, lines, pid, 'burn')
     for fn, want_tid in (('burn_main', pid), ('burn_thread', None)):
         hit = [x for x in samples(lines, pid) if any(in_fn(f, prog, syms[fn]) for f in x['frames'])]
         ns = sum(x['weight'] for x in hit) * 10**9 // HZ
@@ -115,6 +136,7 @@ def main():
         ck.true(f'burn: burn_child sampled for {BURN_MS} ms +- 25% in the child',
                 0.75 * BURN_MS * 1e6 <= ns <= 1.25 * BURN_MS * 1e6, f'{ns / 1e6:.1f} ms')
         ck.eq('burn: samples in the child are the child\'s', {x['tid'] for x in hit}, {c})
+        check_ticks(ck, lines, c, 'burn child')
 
     # Off: no area, no samples.
     pid, rc, lines = run_mode(ck, opts, prog, ['burn', '50'], {'IPCPROF_SAMPLE_HZ': '0'})

@@ -244,17 +244,30 @@ static void dump_samples(const struct ipcprof_record *r)
 	uint64_t off = 0;
 	while (off + sizeof(struct ipcprof_sample_stack) <= end) {
 		const struct ipcprof_sample_stack *s = (const void *)(area + off);
+		const struct ipcprof_sample_ticks *t = (const void *)(area + off);
+		if (t->magic == IPCPROF_TICKS_MAGIC && t->cap && t->used <= t->cap &&
+		    off + sizeof(*t) + t->cap * sizeof(t->tick[0]) <= end) {
+			for (uint32_t i = 0; i < t->used; i++)
+				printf("{\"type\":\"tick\",\"pid\":%d,\"seq\":%u,\"tid\":%u,"
+				       "\"t_ns\":%" PRIu64 ",\"entry\":%u,\"weight\":%u}\n",
+				       r->proc.pid, r->proc.seq, t->tid, t->tick[i].t_ns,
+				       t->tick[i].entry, t->tick[i].weight);
+			off += sizeof(*t) + t->cap * sizeof(t->tick[0]);
+			continue;
+		}
 		if (s->magic != IPCPROF_SAMPLE_MAGIC || s->depth == 0 ||
 		    s->depth > IPCPROF_SAMPLE_DEPTH || off + sizeof(*s) + s->depth * 8ull > end) {
 			off += 8;
 			continue;
 		}
+		uint64_t entry = off / 8;
 		off += sizeof(*s) + s->depth * 8ull;
 		if (!s->weight)
 			continue;
 		printf("{\"type\":\"sample\",\"pid\":%d,\"seq\":%u,\"tid\":%u,\"flags\":%u,"
-		       "\"weight\":%" PRIu64 ",\"wait_ns\":%" PRIu64 ",\"frames\":[",
-		       r->proc.pid, r->proc.seq, s->tid, s->flags, s->weight, s->wait_ns);
+		       "\"entry\":%" PRIu64 ",\"weight\":%" PRIu64 ",\"wait_ns\":%" PRIu64
+		       ",\"frames\":[",
+		       r->proc.pid, r->proc.seq, s->tid, s->flags, entry, s->weight, s->wait_ns);
 		for (uint32_t i = 0; i < s->depth; i++) {
 			const struct ipcprof_module *m = NULL;
 			for (uint32_t k = 0; k < r->modules_used && k < IPCPROF_MAX_MODULES; k++)

@@ -748,6 +748,19 @@ static int channel_slot(const struct ipcprof_channel *c)
 	return (int)i;
 }
 
+struct ipcprof_channel *ipcprof_channel_add(const struct ipcprof_channel *c)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r)
+		return NULL;
+	int saved = errno;
+	ipcprof_thr.guard++;
+	int slot = channel_slot(c);
+	ipcprof_thr.guard--;
+	errno = saved;
+	return slot < 0 ? NULL : &r->channels[slot];
+}
+
 static void fd_set_state(int fd, uint32_t v)
 {
 	atomic_store_explicit(&ipcprof_fdtab[fd], ((uint64_t)ipcprof_gen << 32) | v,

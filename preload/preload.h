@@ -224,6 +224,10 @@ static inline void ipcprof_fd_forget(int fd)
 void ipcprof_socketpair_made(const int fds[2]);
 extern _Atomic uint64_t ipcprof_sock_peer[IPCPROF_FDTAB_SIZE];
 
+/* The entry of a channel that no fd stands for (a semaphore): the one with the same kind, dev and
+ * ino, or a new one; NULL when the record has no room. */
+struct ipcprof_channel *ipcprof_channel_add(const struct ipcprof_channel *c);
+
 /* fd is being closed: forget it, after its plugin's closing() had a last look. */
 void ipcprof_fd_closing(int fd);
 

@@ -60,8 +60,31 @@ enum ipcprof_kind {
 	IPCPROF_KIND_UDP = 7,
 	IPCPROF_KIND_SHM = 8,    /* an fd of a shared-memory object read or written directly */
 	IPCPROF_KIND_PLUGIN = 9, /* claimed by a third-party plugin: see plugin[] */
+	IPCPROF_KIND_SEM = 10,   /* a POSIX semaphore shared between processes: see below */
 	IPCPROF_KIND_COUNT
 };
+
+/*
+ * IPCPROF_KIND_SEM: a POSIX semaphore that processes share, either named (sem_open) or made by
+ * sem_init with pshared != 0 in memory mapped MAP_SHARED. No bytes move: the channel counts
+ * time spent waiting for another process, like the time a read spends waiting for a writer.
+ *  - dir[IN]: each sem_wait, sem_timedwait and sem_clockwait is one call with 0 bytes;
+ *    time_ns is the time inside it (blocked, or at once when the semaphore was free). A
+ *    sem_trywait that takes the semaphore is a call too; one that fails with EAGAIN is not
+ *    counted at all (it waited for nothing, and CPython tries one before every sem_wait).
+ *    Failed waits (ETIMEDOUT, EINTR, EINVAL) count in calls and errors. The timeline gets IN
+ *    intervals for them as for any channel.
+ *  - dir[OUT]: each sem_post is one call with 0 bytes, so that waiters pair with posters.
+ *  - Identity, for pairing across processes (like a FIFO's, by dev and ino): dev and ino of
+ *    the file that holds the semaphore (/dev/shm/sem.NAME for a named one; the mapped object,
+ *    such as the "/dev/zero (deleted)" inode of a MAP_SHARED|MAP_ANONYMOUS region, for
+ *    sem_init), with the semaphore's byte offset in that file, shifted left by 32, XORed into
+ *    ino, so that two semaphores in one object are two channels; peer_ino holds that offset.
+ *    When the mapping cannot be found, dev is 0 and ino the semaphore's address (which a fork
+ *    child shares). name: "/NAME" as sem_open was given it (one leading slash), or for
+ *    sem_init the mapped file's path and "+0x<offset>". first_fd is -1.
+ *  - A sem_init with pshared == 0, or in private memory, is a thread semaphore: not counted.
+ */
 
 /* ipcprof_channel.flags */
 #define IPCPROF_CH_LOCAL      0x1u /* both ends on this host: inter-process communication */

@@ -23,8 +23,8 @@
  */
 
 static const char *const kind_names[IPCPROF_KIND_COUNT] = {
-    "none",           "pipe", "fifo", "unix_stream", "unix_dgram",
-    "unix_seqpacket", "tcp",  "udp",  "shm",         "plugin",
+    "none", "pipe", "fifo", "unix_stream", "unix_dgram", "unix_seqpacket",
+    "tcp",  "udp",  "shm",  "plugin",      "semaphore",
 };
 
 static void put_str(const char *key, const char *s, size_t max)

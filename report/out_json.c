@@ -252,9 +252,9 @@ static json_t *channel_json(const struct ipcprof_model *m, int li)
 		json_array_append_new(hist, ju(l->hist[b]));
 	return json_pack("{s:i, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "index", li, "kind",
 			 ipcprof_kind_name(l->kind), "label", jstr(l->label, sizeof(l->label)),
-			 "paired", l->paired, "bytes_sent", ju(l->bytes_out), "bytes_received",
-			 ju(l->bytes_in), "calls", ju(l->calls), "time_ns", ju(l->time_ns), "hist",
-			 hist, "endpoints", ends);
+			 "paired", ipcprof_link_joins(m, l), "bytes_sent", ju(l->bytes_out),
+			 "bytes_received", ju(l->bytes_in), "calls", ju(l->calls), "time_ns",
+			 ju(l->time_ns), "hist", hist, "endpoints", ends);
 }
 
 static json_t *timeline_json(const struct ipcprof_model *m)
@@ -417,7 +417,7 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
 				      "calls", ju(m->kind_calls[k]), "channels", m->kind_links[k]));
 	int paired = 0;
 	for (int l = 0; l < m->nlink; l++)
-		paired += m->link[l].paired;
+		paired += ipcprof_link_joins(m, &m->link[l]);
 	json_t *run =
 	    json_pack("{s:I, s:o, s:i, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:o}",
 		      "start_realtime_ns", (json_int_t)m->run_start_rt_ns, "wall_ns",

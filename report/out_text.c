@@ -67,7 +67,7 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 	ipcprof_fmt_bytes(m->shm_bytes, b2, sizeof(b2));
 	int paired = 0;
 	for (int l = 0; l < m->nlink; l++)
-		paired += m->link[l].paired;
+		paired += ipcprof_link_joins(m, &m->link[l]);
 	fprintf(f,
 		"  run %s, %d process%s, %d channel%s (%d between profiled processes), %s in "
 		"%d shared-memory object%s\n",
@@ -140,7 +140,9 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 					const struct ipcprof_endpoint *ep = &l->end[e];
 					const struct ipcprof_channel *ch =
 					    &m->img[ep->image].chan[ep->chan];
-					if (!ch->dir[d].bytes)
+					/* A semaphore moves no bytes: its posters > its waiters. */
+					if (l->kind == IPCPROF_KIND_SEM ? !ch->dir[d].calls
+									: !ch->dir[d].bytes)
 						continue;
 					el += (size_t)snprintf(ends + el, sizeof(ends) - el, " %d",
 							       m->img[ep->image].proc.pid);
@@ -152,7 +154,7 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 			ipcprof_term_str(l->label, lab, 45);
 			fprintf(f, "  %-44s %10s %9llu %10s %s%s\n", lab, b1,
 				(unsigned long long)l->calls, t1, ends,
-				l->paired ? "" : " (unpaired)");
+				ipcprof_link_joins(m, l) ? "" : " (unpaired)");
 		}
 		if (m->nlink > CHANNELS_SHOWN)
 			fprintf(f, "  ... and %d more channels\n", m->nlink - CHANNELS_SHOWN);

@@ -402,6 +402,9 @@ void ipcprof_term_str(const char *s, char *out, size_t outlen);
 void ipcprof_fmt_bytes(uint64_t b, char *out, size_t outlen);
 void ipcprof_fmt_ns(uint64_t ns, char *out, size_t outlen);
 const char *ipcprof_kind_name(uint32_t kind);
+/* Whether a channel joins profiled processes: data moved between two of them, or, for a semaphore
+ * (which moves no data), two of them waited on it or posted it. */
+bool ipcprof_link_joins(const struct ipcprof_model *m, const struct ipcprof_link *l);
 /* The file name of a path. */
 const char *ipcprof_base_name(const char *path);
 /* A process's argv joined with spaces (valid UTF-8, malloc'd). */

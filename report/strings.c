@@ -125,6 +125,23 @@ void ipcprof_fmt_ns(uint64_t ns, char *out, size_t outlen)
 		snprintf(out, outlen, "%.2f s", v / 1e9);
 }
 
+bool ipcprof_link_joins(const struct ipcprof_model *m, const struct ipcprof_link *l)
+{
+	if (l->paired || l->kind != IPCPROF_KIND_SEM)
+		return l->paired;
+	int first = -1;
+	for (int e = 0; e < l->nend; e++) {
+		const struct ipcprof_channel *ch = &m->img[l->end[e].image].chan[l->end[e].chan];
+		if (!ch->dir[IPCPROF_DIR_OUT].calls && !ch->dir[IPCPROF_DIR_IN].calls)
+			continue;
+		if (first < 0)
+			first = l->end[e].image;
+		else if (l->end[e].image != first)
+			return true;
+	}
+	return false;
+}
+
 const char *ipcprof_kind_name(uint32_t kind)
 {
 	static const char *names[IPCPROF_KIND_COUNT] = {
@@ -138,6 +155,7 @@ const char *ipcprof_kind_name(uint32_t kind)
 	    [IPCPROF_KIND_UDP] = "udp",
 	    [IPCPROF_KIND_SHM] = "shm_fd",
 	    [IPCPROF_KIND_PLUGIN] = "plugin",
+	    [IPCPROF_KIND_SEM] = "semaphore",
 	};
 	return kind < IPCPROF_KIND_COUNT ? names[kind] : "unknown";
 }

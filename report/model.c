@@ -175,12 +175,23 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 	memset(a, 0, sizeof(*a));
 	/* Without a record, the scheduler's on-CPU time stands for rusage's user + sys. */
 	a->cpu_ns = img->kernel_only ? img->kernel_run_ns : img->proc.user_ns + img->proc.sys_ns;
-	uint64_t swall = 0, scpu = 0, unsampled = 0;
-	double transfer = 0;
+	uint64_t swall = 0, scpu = 0, unsampled = 0, sem_ns = 0;
+	double transfer = 0, sem_transfer = 0;
 	for (uint32_t c = 0; c < img->nchan; c++) {
 		for (int d = 0; d < IPCPROF_NDIR; d++) {
 			const struct ipcprof_dir_stats *s = &img->chan[c].dir[d];
 			a->ipc_ns += s->time_ns;
+			if (img->chan[c].kind == IPCPROF_KIND_SEM) {
+				/* No system call of the probes' (a futex at most): only the calls'
+				 * own sampled clocks split it; unsampled, it counts as waiting. */
+				sem_ns += s->time_ns;
+				if (s->sampled_wall_ns)
+					sem_transfer += (double)s->time_ns *
+							((double)min_u64(s->sampled_cpu_ns,
+									 s->sampled_wall_ns) /
+							 (double)s->sampled_wall_ns);
+				continue;
+			}
 			if (s->sampled_wall_ns) {
 				swall += s->sampled_wall_ns;
 				scpu += min_u64(s->sampled_cpu_ns, s->sampled_wall_ns);
@@ -197,15 +208,16 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 		/* The kernel saw every switch: scale its split onto the calls' measured time. */
 		double f = (double)img->kernel_oncpu_ns /
 			   (double)(img->kernel_oncpu_ns + img->kernel_offcpu_ns);
-		transfer = (double)a->ipc_ns * f;
+		transfer = (double)(a->ipc_ns - sem_ns) * f;
 		a->split_kernel = true;
 	} else if (swall) {
 		/* Calls on channels never sampled take the process's average ratio. */
 		transfer += (double)unsampled * ((double)scpu / (double)swall);
 		a->split_sampled = true;
-	} else if (a->ipc_ns) {
+	} else if (a->ipc_ns > sem_ns) {
 		a->split_unknown = true;
 	}
+	transfer += sem_transfer;
 	a->ipc_transfer_ns = min_u64(to_u64(transfer + 0.5), a->ipc_ns);
 	/* On-CPU time inside calls is part of the measured CPU time: a sample that missed the
          * long blocking calls cannot make it more. Without an end seen, rusage is missing. */
@@ -227,7 +239,9 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 	sampled_waits(img, a);
 	if (img->kernel) {
 		/* Waits of several threads may overlap: never more than the time left. */
-		a->sync_wait_ns = min_u64(img->kernel_futex_ns + img->kernel_poll_ns, a->other_ns);
+		/* The futex waits inside semaphore calls are counted there already. */
+		uint64_t fx = img->kernel_futex_ns > sem_ns ? img->kernel_futex_ns - sem_ns : 0;
+		a->sync_wait_ns = min_u64(fx + img->kernel_poll_ns, a->other_ns);
 		a->other_ns -= a->sync_wait_ns;
 		a->has_sync = true;
 	}

@@ -247,6 +247,250 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 	}
 }
 
+/*
+ * Waiting for data or for work. Time blocked inside an IPC call is data movement when the
+ * processes at the other end were moving data meanwhile (pickling, copying, inside IPC calls),
+ * and waiting for work when they were computing: a worker blocked on its task pipe while the main
+ * process forks the other workers is not waiting for data. The timed CPU samples (ticks) of the
+ * other end, over each interval of the timeline, say which; where the other end was itself
+ * blocked (no samples), the ends it waited for in turn say it, two steps deep. Without any sample
+ * over an interval, the wait stays data movement, as it is without ticks at all.
+ */
+
+#define WAIT_DEPTH     2  /* steps through ends that were themselves waiting */
+#define WAIT_VISIT_MAX 64 /* intervals looked at per step: a bound on the work */
+
+struct timed {
+	size_t ntick;
+	int64_t *t;       /* tick times, clocks aligned, sorted */
+	double *mv, *all; /* prefix sums of the ticks' CPU ns: moving data, all */
+	uint32_t *order;  /* intervals by aligned start */
+	int64_t *start;   /* their aligned starts, in that order */
+	int64_t maxdur;
+};
+
+static size_t lower_i64(const int64_t *v, size_t n, int64_t x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool moving_cat(int cat)
+{
+	return cat == IPCPROF_CAT_SERIALIZE || cat == IPCPROF_CAT_DESERIALIZE ||
+	       cat == IPCPROF_CAT_COPY || cat == IPCPROF_CAT_IPC;
+}
+
+static const struct ipcprof_model *sort_model; /* qsort has no context argument */
+static int sort_img;
+
+static int by_start(const void *a, const void *b)
+{
+	const struct ipcprof_interval *iv = sort_model->img[sort_img].intervals;
+	uint64_t x = iv[*(const uint32_t *)a].start_ns, y = iv[*(const uint32_t *)b].start_ns;
+	return x < y ? -1 : x > y;
+}
+
+static int timed_build(const struct ipcprof_model *m, int i, struct timed *td)
+{
+	const struct ipcprof_image *g = &m->img[i];
+	int64_t off = g->clock_offset_ns;
+	td->ntick = g->ntick;
+	td->t = malloc((g->ntick + 1) * sizeof(*td->t));
+	td->mv = malloc((g->ntick + 1) * sizeof(*td->mv));
+	td->all = malloc((g->ntick + 1) * sizeof(*td->all));
+	td->order = malloc((g->nint + 1) * sizeof(*td->order));
+	td->start = malloc((g->nint + 1) * sizeof(*td->start));
+	if (!td->t || !td->mv || !td->all || !td->order || !td->start)
+		return -1;
+	td->mv[0] = td->all[0] = 0;
+	for (size_t k = 0; k < g->ntick; k++) {
+		const struct ipcprof_tick *tk = &g->tick[k];
+		double ns = (double)ipcprof_ns_of_weight(g, tk->weight);
+		td->t[k] = (int64_t)tk->t_ns + off;
+		td->all[k + 1] = td->all[k] + ns;
+		td->mv[k + 1] = td->mv[k] + (moving_cat(g->sample[tk->sample].cat) ? ns : 0);
+	}
+	for (size_t k = 0; k < g->nint; k++)
+		td->order[k] = (uint32_t)k;
+	sort_model = m;
+	sort_img = i;
+	qsort(td->order, g->nint, sizeof(*td->order), by_start);
+	td->maxdur = 0;
+	for (size_t k = 0; k < g->nint; k++) {
+		const struct ipcprof_interval *iv = &g->intervals[td->order[k]];
+		td->start[k] = (int64_t)iv->start_ns + off;
+		int64_t d = iv->end_ns > iv->start_ns ? (int64_t)(iv->end_ns - iv->start_ns) : 0;
+		if (d > td->maxdur)
+			td->maxdur = d;
+	}
+	return 0;
+}
+
+static void timed_free(struct timed *td)
+{
+	free(td->t);
+	free(td->mv);
+	free(td->all);
+	free(td->order);
+	free(td->start);
+}
+
+static void evidence_of(const struct ipcprof_model *m, const struct timed *td, int h, int chan,
+			int dir, int64_t a, int64_t b, int depth, double *mv, double *all);
+
+/* What image h was doing over [a, b]: its samples, or, with none, what it was waiting for. */
+static void evidence_in(const struct ipcprof_model *m, const struct timed *td, int h, int64_t a,
+			int64_t b, int depth, double *mv, double *all)
+{
+	const struct timed *t = &td[h];
+	size_t lo = lower_i64(t->t, t->ntick, a), hi = lower_i64(t->t, t->ntick, b + 1);
+	if (hi > lo) {
+		*mv += t->mv[hi] - t->mv[lo];
+		*all += t->all[hi] - t->all[lo];
+		return;
+	}
+	if (depth >= WAIT_DEPTH)
+		return;
+	const struct ipcprof_image *g = &m->img[h];
+	size_t k = lower_i64(t->start, g->nint, a - t->maxdur);
+	for (int seen = 0; k < g->nint && t->start[k] <= b && seen < WAIT_VISIT_MAX; k++) {
+		const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
+		int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
+		if (e < a || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
+			continue;
+		seen++;
+		evidence_of(m, td, h, iv->channel, iv->dir, s > a ? s : a, e < b ? e : b, depth + 1,
+			    mv, all);
+	}
+}
+
+#define POST_SLACK_NS 2000000 /* a post this long after a wait's end may still have ended it */
+
+/*
+ * Who held a semaphore during [a, b] that image g waited on: each post by another image in the
+ * window ends a hold that began when that image's wait on it ended. What the holders did while
+ * holding is what g waited for. False when no post of another image falls in the window.
+ */
+static bool evidence_holders(const struct ipcprof_model *m, const struct timed *td, int g,
+			     const struct ipcprof_link *l, int64_t a, int64_t b, int depth,
+			     double *mv, double *all)
+{
+	bool found = false;
+	for (int e = 0; e < l->nend; e++) {
+		const struct ipcprof_endpoint *ep = &l->end[e];
+		const struct ipcprof_image *h = &m->img[ep->image];
+		const struct timed *t = &td[ep->image];
+		if (ep->image == g || !h->chan[ep->chan].dir[IPCPROF_DIR_OUT].calls)
+			continue;
+		size_t k = lower_i64(t->start, h->nint, a - t->maxdur);
+		for (int seen = 0;
+		     k < h->nint && t->start[k] <= b + POST_SLACK_NS && seen < WAIT_VISIT_MAX;
+		     k++) {
+			const struct ipcprof_interval *iv = &h->intervals[t->order[k]];
+			int64_t p = t->start[k] + (int64_t)(iv->end_ns - iv->start_ns);
+			if (iv->channel != ep->chan || iv->dir != IPCPROF_DIR_OUT || p < a)
+				continue;
+			seen++;
+			found = true;
+			int64_t hold = a;
+			for (size_t j = k, back = 0; j-- > 0 && back < WAIT_VISIT_MAX; back++) {
+				const struct ipcprof_interval *w = &h->intervals[t->order[j]];
+				int64_t we = t->start[j] + (int64_t)(w->end_ns - w->start_ns);
+				if (w->channel == ep->chan && w->dir == IPCPROF_DIR_IN && we <= p) {
+					hold = we > a ? we : a;
+					break;
+				}
+			}
+			int64_t end = p < b ? p : b;
+			if (end > hold)
+				evidence_in(m, td, ep->image, hold, end, depth, mv, all);
+		}
+	}
+	return found;
+}
+
+/* What the other end of image g's channel chan (direction dir) was doing over [a, b]: the ends
+ * that used the opposite direction (writers for a reader; for a semaphore's waiter, the holders
+ * it waited for, or else every poster). */
+static void evidence_of(const struct ipcprof_model *m, const struct timed *td, int g, int chan,
+			int dir, int64_t a, int64_t b, int depth, double *mv, double *all)
+{
+	const struct ipcprof_image *img = &m->img[g];
+	if (!img->chan_link || img->chan_link[chan] < 0)
+		return;
+	const struct ipcprof_link *l = &m->link[img->chan_link[chan]];
+	if (l->kind == IPCPROF_KIND_SEM && dir == IPCPROF_DIR_IN &&
+	    evidence_holders(m, td, g, l, a, b, depth, mv, all))
+		return;
+	bool sides = false;
+	for (int e = 1; e < l->nend; e++)
+		sides = sides || l->end[e].side != l->end[0].side;
+	for (int e = 0; e < l->nend; e++) {
+		const struct ipcprof_endpoint *ep = &l->end[e];
+		if (ep->image == g || (sides && ep->side == (uint64_t)img->chan_side[chan]) ||
+		    !m->img[ep->image].chan[ep->chan].dir[1 - dir].calls)
+			continue;
+		evidence_in(m, td, ep->image, a, b, depth, mv, all);
+	}
+}
+
+static int split_waits(struct ipcprof_model *m)
+{
+	bool any = false;
+	for (int i = 0; i < m->nimg; i++)
+		any = any || m->img[i].ntick;
+	if (!any)
+		return 0;
+	struct timed *td = calloc((size_t)m->nimg, sizeof(*td));
+	if (!td)
+		return -1;
+	int rc = -1;
+	for (int i = 0; i < m->nimg; i++)
+		if (timed_build(m, i, &td[i]) < 0)
+			goto out;
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_image *g = &m->img[i];
+		if (!g->attr.ipc_wait_ns)
+			continue;
+		double sum = 0, moving = 0;
+		bool seen = false;
+		for (size_t k = 0; k < g->nint; k++) {
+			const struct ipcprof_interval *iv = &g->intervals[k];
+			if (iv->end_ns <= iv->start_ns || iv->channel >= g->nchan ||
+			    iv->dir >= IPCPROF_NDIR)
+				continue;
+			int64_t a = (int64_t)iv->start_ns + g->clock_offset_ns;
+			int64_t b = a + (int64_t)(iv->end_ns - iv->start_ns);
+			double mv = 0, all = 0, d = (double)(iv->end_ns - iv->start_ns);
+			evidence_of(m, td, i, iv->channel, iv->dir, a, b, 0, &mv, &all);
+			sum += d;
+			moving += all > 0 ? d * (mv / all) : d;
+			seen = seen || all > 0;
+		}
+		if (!seen || !(sum > 0))
+			continue;
+		uint64_t idle = to_u64((double)g->attr.ipc_wait_ns * (1.0 - moving / sum) + 0.5);
+		idle = min_u64(idle, g->attr.ipc_wait_ns);
+		g->attr.ipc_idle_ns = idle;
+		g->attr.ipc_wait_ns -= idle;
+		g->attr.wait_split = true;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < m->nimg; i++)
+		timed_free(&td[i]);
+	free(td);
+	return rc;
+}
+
 static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 {
 	t->cpu_sampled |= a->cpu_sampled;
@@ -262,6 +506,8 @@ static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 	t->ipc_ns += a->ipc_ns;
 	t->ipc_transfer_ns += a->ipc_transfer_ns;
 	t->ipc_wait_ns += a->ipc_wait_ns;
+	t->ipc_idle_ns += a->ipc_idle_ns;
+	t->wait_split |= a->wait_split;
 	t->compute_ns += a->compute_ns;
 	t->other_ns += a->other_ns;
 	t->sync_wait_ns += a->sync_wait_ns;
@@ -1344,7 +1590,8 @@ int ipcprof_model_build(struct ipcprof_model *m)
 		return -1;
 	for (int i = 0; i < m->nimg; i++)
 		ipcprof_attribute(&m->img[i], &m->img[i].attr);
-	if (build_links(m) < 0 || build_shm(m) < 0 || build_rows(m) < 0 || build_sites(m) < 0)
+	if (build_links(m) < 0 || split_waits(m) < 0 || build_shm(m) < 0 || build_rows(m) < 0 ||
+	    build_sites(m) < 0)
 		return -1;
 	if (ipcprof_symbolize(m, m->symtab) < 0)
 		return -1;

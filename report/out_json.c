@@ -95,6 +95,9 @@ static json_t *attr_json(const struct ipcprof_attr *a)
 	json_object_set_new(j, "deserialize_wait_ns", ju(a->deserialize_wait_ns));
 	json_object_set_new(j, "copy_wait_ns", ju(a->copy_wait_ns));
 	json_object_set_new(j, "cpu_sampled", json_boolean(a->cpu_sampled));
+	json_object_set_new(j, "ipc_idle_ns", ju(a->ipc_idle_ns));
+	json_object_set_new(j, "wait_split", json_boolean(a->wait_split));
+	json_object_set_new(sh, "ipc_idle", share(a->ipc_idle_ns, a->basis_ns));
 	return j;
 }
 
@@ -309,7 +312,7 @@ static json_t *sites_json(const struct ipcprof_model *m)
 static json_t *figures_json(void)
 {
 	return json_pack(
-	    "{s:[s,s,s,s,s,s,s], s:[s,s,s,s,s], s:[s]}", "measured",
+	    "{s:[s,s,s,s,s,s,s], s:[s,s,s,s,s,s], s:[s]}", "measured",
 	    "bytes, calls, errors and call sizes of every call on every channel",
 	    "wall time inside IPC calls (ipc_ns), summed over threads",
 	    "process wall time from start and end (a lower bound when no end was seen)",
@@ -320,6 +323,9 @@ static json_t *figures_json(void)
 	    "estimated",
 	    "ipc_transfer_ns and ipc_wait_ns: ipc_ns split by the on-CPU ratio of sampled calls "
 	    "(split 'sampled'); with no sample the whole of ipc_ns counts as wait (split 'none')",
+	    "ipc_idle_ns: of the blocked time, the share during which the other end (or what it "
+	    "waited for in turn) was on a CPU doing something else than moving data, from the "
+	    "timed CPU samples (wait_split); waiting for work, not counted as data movement",
 	    "compute_ns: CPU time minus ipc_transfer_ns",
 	    "other_ns: the rest of the basis (off-CPU outside IPC calls), less sync_wait_ns",
 	    "matrix cells of channels with several writers and readers: each writer's bytes "

@@ -87,8 +87,9 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 	for (int i = 0; i < m->nimg; i++)
 		order[i] = i;
 	qsort(order, (size_t)m->nimg, sizeof(int), cmp_img_move);
-	fprintf(f, "\n  %7s %-18s %10s %9s %6s %6s %6s %6s %9s %9s  %s\n", "PID", "ROLE", "WALL",
-		"CPU", "COMP%", "XFER%", "WAIT%", "MOVE%", "SENT", "RECEIVED", "COMMAND");
+	fprintf(f, "\n  %7s %-18s %10s %9s %6s %6s %6s %6s %6s %9s %9s  %s\n", "PID", "ROLE",
+		"WALL", "CPU", "COMP%", "XFER%", "WAIT%", "IDLE%", "MOVE%", "SENT", "RECEIVED",
+		"COMMAND");
 	for (int k = 0; k < m->nimg && k < PROCESSES_SHOWN; k++) {
 		const struct ipcprof_image *g = &m->img[order[k]];
 		const struct ipcprof_attr *a = &g->attr;
@@ -102,10 +103,11 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 		ipcprof_term_str(cmd ? cmd : "", cmdline, sizeof(cmdline));
 		free(cmd);
 		ipcprof_term_str(g->role, s, sizeof(s));
-		fprintf(f, "  %7d %-18.18s %10s %9s %6.1f %6.1f %6.1f %6.1f %9s %9s  %s\n",
+		fprintf(f, "  %7d %-18.18s %10s %9s %6.1f %6.1f %6.1f %6.1f %6.1f %9s %9s  %s\n",
 			g->proc.pid, s, wall, t2, pct(a->compute_ns, a->basis_ns),
 			pct(a->ipc_transfer_ns, a->basis_ns), pct(a->ipc_wait_ns, a->basis_ns),
-			pct(ipcprof_attr_moving(a), a->basis_ns), b1, b2, cmdline);
+			pct(a->ipc_idle_ns, a->basis_ns), pct(ipcprof_attr_moving(a), a->basis_ns),
+			b1, b2, cmdline);
 		if (g->nsample)
 			cpu_line(g, f);
 	}
@@ -177,6 +179,10 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 		"blocked in IPC calls;\n  MOVE = XFER + WAIT + the CPU samples' pickle, unpickle "
 		"and copy time (taken out of COMP) and their time queued for a CPU.\n",
 		m->total.split_kernel ? "kernel figures" : "estimated from sampled calls");
+	if (m->total.wait_split)
+		fprintf(f,
+			"  IDLE = blocked in IPC calls while the other end computed (its timed CPU "
+			"samples say so): waiting for work, not for data; WAIT is the rest.\n");
 	if (lower)
 		fprintf(f, "  >= : no end was seen (killed?), wall time is a lower bound.\n");
 }

@@ -16,8 +16,13 @@ struct ipcprof_attr {
 	uint64_t cpu_ns;          /* user + sys from rusage (measured) */
 	uint64_t ipc_ns;          /* wall time inside IPC calls, summed over threads (measured) */
 	uint64_t ipc_transfer_ns; /* on-CPU part of ipc_ns (estimated, or from the kernel) */
-	uint64_t ipc_wait_ns;     /* blocked part of ipc_ns */
-	uint64_t compute_ns;      /* cpu_ns - ipc_transfer_ns */
+	uint64_t ipc_wait_ns;     /* blocked part of ipc_ns, waiting for data */
+	/* Of the blocked part, the share during which the processes at the other end (or those
+	 * they in turn waited for) were on a CPU doing something else than moving data: waiting
+	 * for work or for a result, not for data. Known from timed CPU samples (wait_split). */
+	uint64_t ipc_idle_ns;
+	bool wait_split;
+	uint64_t compute_ns;   /* cpu_ns - ipc_transfer_ns */
 	uint64_t other_ns;     /* basis - compute - transfer - wait - sync: off-CPU outside IPC */
 	uint64_t sync_wait_ns; /* of the off-CPU time outside IPC calls, the kernel's futex and
                                    * poll waits (idle Pool workers wait for the queue's lock) */

@@ -138,6 +138,25 @@ uint64_t ipcprof_synth_sample(struct ipcprof_record *r, uint32_t tid, uint32_t f
 	return at;
 }
 
+void ipcprof_synth_tick(struct ipcprof_record *r, uint32_t tid, uint64_t at, uint64_t t_ns,
+			uint32_t weight)
+{
+	struct ipcprof_profile *p = &r->prof;
+	uint64_t len = sizeof(struct ipcprof_sample_ticks) + sizeof(struct ipcprof_sample_tick);
+	uint64_t off = p->area_used;
+	if (off + len > p->area_cap)
+		return;
+	p->area_used += len;
+	struct ipcprof_sample_ticks *c =
+	    (struct ipcprof_sample_ticks *)(void *)((char *)r + p->area_offset + off);
+	c->magic = IPCPROF_TICKS_MAGIC;
+	c->cap = 1;
+	c->tid = tid;
+	c->used = 1;
+	c->tick[0] = (struct ipcprof_sample_tick){
+	    .t_ns = t_ns, .entry = (uint32_t)(at / 8), .weight = weight};
+}
+
 void ipcprof_synth_sample_wait(struct ipcprof_record *r, uint64_t at, uint64_t wait_ns)
 {
 	struct ipcprof_sample_stack *e =

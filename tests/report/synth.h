@@ -33,6 +33,11 @@ uint64_t ipcprof_synth_sample(struct ipcprof_record *r, uint32_t tid, uint32_t f
 /* Sets the CPU wait of the entry ipcprof_synth_sample put at offset at. */
 void ipcprof_synth_sample_wait(struct ipcprof_record *r, uint64_t at, uint64_t wait_ns);
 
+/* Appends a chunk of one tick: the sample at entry offset at (from ipcprof_synth_sample) was
+ * taken at t_ns on thread tid with weight expirations. */
+void ipcprof_synth_tick(struct ipcprof_record *r, uint32_t tid, uint64_t at, uint64_t t_ns,
+			uint32_t weight);
+
 /* Writes r as DIR/<pid>.<seq>.ipcrec (sparse, like the preload's). Returns 0 or -1. */
 int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r);
 

@@ -362,6 +362,86 @@ static void profile(const char *dir, int argc, char **argv)
 	put(dir, r);
 }
 
+/* A process's samples of one stack, one tick each (weight 1), n of them every step from t0. */
+static void ticked(struct ipcprof_record *r, uint32_t tid, uint32_t flags, void (*f)(void),
+		   uint64_t t0, uint64_t step, int n)
+{
+	uint64_t ip[2] = {fn(f), fn(synth_work_top) + 1};
+	uint64_t at = ipcprof_synth_sample(r, tid, flags, (uint64_t)n, 2, ip);
+	for (int k = 0; k < n; k++)
+		ipcprof_synth_tick(r, tid, at, t0 + (uint64_t)k * step, 1);
+}
+
+static struct ipcprof_record *waits_proc(int pid, int parent, uint64_t user_ns)
+{
+	struct ipcprof_record *r = ipcprof_synth_new(
+	    pid, 0, parent, parent ? IPCPROF_ORIGIN_FORK : IPCPROF_ORIGIN_ROOT, py_main, 16);
+	r->proc.start_ns = 1 * S;
+	r->proc.start_realtime_ns = 1700000000 * S;
+	r->proc.end_ns = 11 * S;
+	r->proc.end_how = IPCPROF_END_EXIT;
+	r->proc.user_ns = user_ns;
+	if (ipcprof_synth_profile(&r, 100, 1 << 16) != 0)
+		fail("waits");
+	add_loaded_module(r, NULL);
+	return r;
+}
+
+/*
+ * Waits split by what the other end did (test_report.py checks every figure), 100 Hz:
+ * 4000 writes pipe P; its samples: inside IPC calls at 2.0-3.8 s, computing at 6.0-7.8 s.
+ * 4001 reads P, blocked 2-4 s (4000 moving data) and 6-8 s (4000 computing): 2 s of wait, 2 s
+ * idle; it writes pipe Q once. 4004 reads Q blocked 2.2-3.8 s, while 4001 (no samples) waited
+ * for 4000, which moved data: wait, two steps deep; and 9.0-9.5 s, when nobody was sampled:
+ * wait. 4002 and 4003 share a semaphore: 4002 holds it 2-5 s (computing 3.1-3.9 s) and
+ * 5.5-8 s (inside IPC calls 6.1-7.7 s); 4003 waits for it 3-5 s (idle) and 6-8 s (wait).
+ */
+static void waits(const char *dir)
+{
+	struct ipcprof_record *r = waits_proc(4000, 0, 2 * S);
+	int p = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 500, 0, 5);
+	ipcprof_synth_io(r, p, IPCPROF_DIR_OUT, 2, 2000000, 0, 0, 1);
+	ticked(r, 4000, IPCPROF_SS_IPC, synth_work_a, 2 * S, S / 5, 10);
+	ticked(r, 4000, 0, synth_work_b, 6 * S, S / 5, 10);
+	put(dir, r);
+
+	r = waits_proc(4001, 4000, S / 10);
+	p = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 500, 0, 3);
+	ipcprof_synth_io(r, p, IPCPROF_DIR_IN, 2, 2000000, 4 * S, 0, 1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_IN, 4001, 2 * S, 4 * S, 1000000, 1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_IN, 4001, 6 * S, 8 * S, 1000000, 1);
+	int q = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 501, 0, 4);
+	ipcprof_synth_io(r, q, IPCPROF_DIR_OUT, 1, 100, 0, 0, 1);
+	put(dir, r);
+
+	r = waits_proc(4004, 4000, S / 10);
+	q = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 501, 0, 3);
+	ipcprof_synth_io(r, q, IPCPROF_DIR_IN, 2, 100, 21 * S / 10, 0, 1);
+	ipcprof_synth_interval(r, q, IPCPROF_DIR_IN, 4004, 22 * S / 10, 38 * S / 10, 0, 1);
+	ipcprof_synth_interval(r, q, IPCPROF_DIR_IN, 4004, 9 * S, 95 * S / 10, 100, 1);
+	put(dir, r);
+
+	r = waits_proc(4002, 4000, S);
+	int m = ipcprof_synth_channel(r, IPCPROF_KIND_SEM, 20, 777, 0, -1);
+	ipcprof_synth_io(r, m, IPCPROF_DIR_IN, 2, 0, 2000, 0, 1);
+	ipcprof_synth_io(r, m, IPCPROF_DIR_OUT, 2, 0, 2000, 2000, 1);
+	ipcprof_synth_interval(r, m, IPCPROF_DIR_IN, 4002, 2 * S, 2 * S + 1000, 0, 1);
+	ipcprof_synth_interval(r, m, IPCPROF_DIR_OUT, 4002, 5 * S, 5 * S + 1000, 0, 1);
+	ipcprof_synth_interval(r, m, IPCPROF_DIR_IN, 4002, 55 * S / 10, 55 * S / 10 + 1000, 0, 1);
+	ipcprof_synth_interval(r, m, IPCPROF_DIR_OUT, 4002, 8 * S, 8 * S + 1000, 0, 1);
+	ticked(r, 4002, 0, synth_work_b, 31 * S / 10, S / 10, 9);
+	ticked(r, 4002, IPCPROF_SS_IPC, synth_work_a, 61 * S / 10, S / 5, 9);
+	put(dir, r);
+
+	r = waits_proc(4003, 4000, S / 10);
+	m = ipcprof_synth_channel(r, IPCPROF_KIND_SEM, 20, 777, 0, -1);
+	ipcprof_synth_io(r, m, IPCPROF_DIR_IN, 2, 0, 4 * S, 0, 1);
+	ipcprof_synth_io(r, m, IPCPROF_DIR_OUT, 2, 0, 2000, 2000, 1);
+	ipcprof_synth_interval(r, m, IPCPROF_DIR_IN, 4003, 3 * S, 5 * S, 0, 1);
+	ipcprof_synth_interval(r, m, IPCPROF_DIR_IN, 4003, 6 * S, 8 * S, 0, 1);
+	put(dir, r);
+}
+
 /* Damaged files next to good ones: each must be named, the good ones still reported. */
 static void damaged(const char *dir)
 {
@@ -540,7 +620,7 @@ int main(int argc, char **argv)
 		fprintf(
 		    stderr,
 		    "usage: %s basic|kernel|damaged|many DIR [N [TIMELINE]] | hosts DIR1 DIR2 | "
-		    "profile DIR [PYTHON_ADDRESSES]\n",
+		    "profile DIR [PYTHON_ADDRESSES] | waits DIR\n",
 		    argv[0]);
 		return 2;
 	}
@@ -557,6 +637,8 @@ int main(int argc, char **argv)
 		hosts(argv[2], argv[3]);
 	else if (!strcmp(argv[1], "profile"))
 		profile(argv[2], argc - 3, argv + 3);
+	else if (!strcmp(argv[1], "waits"))
+		waits(argv[2]);
 	else if (!strcmp(argv[1], "many"))
 		many(argv[2], argc > 3 ? atoi(argv[3]) : 1000,
 		     argc > 4 ? (uint32_t)atoi(argv[4]) : 20);

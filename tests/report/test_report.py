@@ -397,6 +397,40 @@ def case_profile(tmp):
         sys.exit(77 if not failures else 1)
 
 
+def case_waits(tmp):
+    """Time blocked in IPC calls, split by what the other end's timed samples say it did."""
+    S = 1_000_000_000
+    d = os.path.join(tmp, "s")
+    synth("waits", d)
+    run("-q", d)
+    rep = load(d)
+    validate(rep)
+
+    def split(pid):
+        t = by_pid(rep, pid)["time"]
+        return t["ipc_ns"], t["ipc_transfer_ns"], t["ipc_wait_ns"], t["ipc_idle_ns"], t["wait_split"]
+
+    eq(split(4001), (4 * S, 0, 2 * S, 2 * S, True),
+       "reader of P: waiting while the writer moved data (wait), while it computed (idle)")
+    eq(split(4004), (21 * S // 10, 0, 21 * S // 10, 0, True),
+       "reader of Q: its writer waited for P's writer, which moved data (two steps); "
+       "nobody sampled: stays wait")
+    eq(split(4003), (4 * S + 2000, 2000, 2 * S, 2 * S, True),
+       "semaphore waiter: the holder computed (idle), then moved data (wait)")
+    eq(split(4002)[4], False, "no sample of the other end over its waits: not split")
+    eq(split(4000)[4], False, "no wait to split")
+    t = by_pid(rep, 4001)["time"]
+    near(t["shares"]["ipc_idle"], 2 * S / t["basis_ns"], "idle share")
+    near(t["shares"]["data_movement"], 2 * S / t["basis_ns"], "idle is not data movement")
+    eq(rep["run"]["worker_time"]["ipc_idle_ns"], 4 * S, "workers' idle summed")
+    p = run(d)
+    text = p.stdout + p.stderr
+    check("IDLE%" in text and "IDLE = blocked in IPC calls while the other end computed" in text,
+          "the text summary has an IDLE% column and says what it is")
+    html = open(os.path.join(d, "ipcprof-report.html")).read()
+    check("ipc_idle" in html, "the HTML page knows the idle category")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     globals()["case_" + CASE](tmp)
 if failures:

@@ -55,20 +55,21 @@ def column(label, session, demo_out, demo_json=None):
     procs = rep.get("processes", [])
     # The workers' own time: the processes the report names workers (not helpers such as
     # Python's resource tracker, which waits on its pipe all run long).
-    moved = basis = split = 0
+    moved = basis = split = idle = 0
     workers = [p for p in procs if is_worker(p)]
     futex = None
+    waits_split = any(p["time"].get("wait_split") for p in workers)
     has_split = any(k in p["time"] for p in procs for k in SPLIT_KEYS)
     for p in workers:
         t = p["time"]
         moved += t["ipc_transfer_ns"] + t["ipc_wait_ns"]
+        idle += t.get("ipc_idle_ns") or 0
         split += sum(time_split(t, k) for k in SPLIT_KEYS)
         basis += t["basis_ns"]
-        # With the eBPF probes, time blocked on locks: a Pool worker waits on the task queue's
-        # lock while another worker reads its task, time the IPC calls themselves do not show.
-        k = p.get("kernel")
-        if k and "futex_wait_ns" in k:
-            futex = (futex or 0) + k["futex_wait_ns"]
+        # With the eBPF probes, time blocked on futexes and polls outside IPC calls (waits on
+        # shared semaphores, such as a Pool's queue locks, are IPC calls of their own).
+        if t.get("sync_wait_ns") is not None:
+            futex = (futex or 0) + t["sync_wait_ns"]
     copied = sum(k["sent"] for k in run.get("bytes_by_kind", []) if k["kind"] in COPY_KINDS)
     demo = demo_figures(demo_out)
     claimed = None
@@ -97,6 +98,7 @@ def column(label, session, demo_out, demo_json=None):
         "worker_split": split / basis if basis and has_split else None,
         "measures": own_measures(rep, demo_json),
         "worker_futex": futex / basis if futex is not None and basis else None,
+        "worker_idle": idle / basis if basis and waits_split else None,
         "run_share": run.get("data_movement_share"),
         "verdict": run.get("verdict", ""),
         "html": os.path.abspath(os.path.join(session, "ipcprof-report.html")),
@@ -246,14 +248,19 @@ def main(argv):
         ]
     rows += [
         ("data movement (report's run)", [fmt_share(c["run_share"]) for c in cols]),
-        ("worker time blocked on locks", [fmt_share(c["worker_futex"]) for c in cols]),
     ]
+    if any(c["worker_idle"] is not None for c in cols):
+        rows.append(("waiting for work in IPC calls", [fmt_share(c["worker_idle"])
+                                                       for c in cols]))
+    rows.append(("blocked outside IPC calls", [fmt_share(c["worker_futex"]) for c in cols]))
     w0 = max(len(r[0]) for r in rows)
     widths = [max(len(r[1][i]) for r in rows) for i in range(len(cols))]
     for name, vals in rows:
         print(f"{name:<{w0}}  " + "  ".join(f"{v:>{widths[i]}}" for i, v in enumerate(vals)))
-    print("(data movement: time inside pipe and socket calls, copying or waiting for the other")
-    print(" end, of the workers' wall time; blocked on locks: futex waits, seen by the eBPF probes)")
+    print("(data movement: time inside pipe, socket and shared-semaphore calls, copying or waiting")
+    print(" for the other end while it moved data, of the workers' wall time; waiting for work:")
+    print(" blocked in those calls while the other end computed, by its timed CPU samples; blocked")
+    print(" outside IPC calls: other futex and poll waits, seen by the eBPF probes)")
     if any(c["worker_share_split"] is not None for c in cols):
         print("(with (de)serialization, copies: the CPU time the sampler found pickling, unpickling")
         print(" or in memcpy outside IPC calls, added to the data movement)")

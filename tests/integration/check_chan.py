@@ -1,13 +1,18 @@
 """Runs a channel test program under libipcprof.so; checks the records against what it says it moved.
 
-Usage: check_chan.py --preload LIB --recdump RECDUMP [--compare] [--env K=V] [--keep] PROGRAM [dir]
+Usage: check_chan.py --preload LIB --recdump RECDUMP [--compare] [--env K=V] [--ipcprof IPCPROF]
+                     [--keep] PROGRAM [dir]
 A literal argument "dir" is replaced by a scratch folder. --compare also runs the program without
 the preload (stdout a file, then a pipe) and wants the same output and open fds; --env sets a
-variable for the profiled run; --keep keeps the session folder. With IPCTEST_NO_PRELOAD=1 only the
-program's own report is checked (that both ends of each channel agree), which tests the test.
+variable for the profiled run; --ipcprof also runs `ipcprof report` on the session and wants each
+channel that several processes used to be one channel of the report; --keep keeps the session
+folder. With IPCTEST_NO_PRELOAD=1 only the program's own report is checked (that both ends of each
+channel agree), which tests the test.
 IPCTEST_VERBOSE=1 prints every check that passed.
 """
+import json
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
@@ -21,7 +26,7 @@ def key_match(rep, ch):
     kind = rep['kind']
     if kind == 'plugin':
         return ch['kind'] == it.KIND_CODE['plugin'] and ch['ino'] == rep['ino']
-    if kind in ('pipe', 'fifo', 'shm'):
+    if kind in ('pipe', 'fifo', 'shm', 'semaphore'):
         return ch['dev'] == rep['dev'] and ch['ino'] == rep['ino']
     if kind.startswith('unix_'):
         return ch['ino'] == rep['ino']
@@ -150,7 +155,7 @@ def check_pairs(ck, by_label, found):
             continue
         kind = ends[0]['kind']
         ca, cb = chans[0][0], chans[1][0]
-        if kind in ('pipe', 'fifo'):
+        if kind in ('pipe', 'fifo', 'semaphore'):
             ck.eq(f'{label}: both ends share dev/ino', (ca['dev'], ca['ino']),
                   (cb['dev'], cb['ino']))
         elif kind.startswith('unix_'):
@@ -168,6 +173,38 @@ def check_pairs(ck, by_label, found):
             ck.eq(f'{label}: 4-tuples mirrored',
                   (ca['local_addr'], ca['local_port'], ca['peer_addr'], ca['peer_port']),
                   (cb['peer_addr'], cb['peer_port'], cb['local_addr'], cb['local_port']))
+
+
+def check_report(ck, s, by_label):
+    """ipcprof report over the session: the ends of each channel the program used in several
+    processes are one channel of the report, between profiled processes."""
+    out = os.path.join(s.root, 'report')
+    os.mkdir(out)
+    p = subprocess.run([s.opts['ipcprof'], 'report', '-q', '-o', out, s.rec],
+                       capture_output=True, text=True, timeout=120)
+    if not ck.eq('ipcprof report: exit status', p.returncode, 0):
+        print(p.stderr)
+        return
+    with open(os.path.join(out, 'ipcprof-report.json')) as f:
+        rep = json.load(f)
+    procs = [(q['pid'], q.get('seq', 0)) for q in rep['processes']]
+    for label, ends in by_label.items():
+        want = {(e['pid'], e.get('seq', 0)) for e in ends}
+        if len(want) < 2 or label.startswith('unpaired'):
+            continue
+        chans = [c for c in rep['channels'] if c['kind'] == ends[0]['kind']
+                 and want == {procs[e['process']] for e in c['endpoints']}
+                 and all(e['name'] == ends[0]['name'] for e in c['endpoints'])]
+        if not ck.eq(f'{label}: report: one channel holds the ends of {sorted(want)}',
+                     len(chans), 1):
+            continue
+        c = chans[0]
+        ck.eq(f'{label}: report: kind', c['kind'], ends[0]['kind'])
+        ck.true(f'{label}: report: between profiled processes', c['paired'])
+        ck.eq(f'{label}: report: calls', c['calls'],
+              sum(e[d]['calls'] for e in ends for d in it.DIRS))
+        ck.true(f'{label}: report: time covers the known waits',
+                c['time_ns'] >= sum(e[d]['min_ns'] for e in ends for d in it.DIRS))
 
 
 def check_timeline(ck, recs):
@@ -300,6 +337,8 @@ def main():
             found[(rep['pid'], rep.get('seq', 0), rep['label'])] = f
             check_fingerprints(ck, recs, rep, f)
         check_pairs(ck, by_label, found)
+        if opts.get('ipcprof'):
+            check_report(ck, s, by_label)
         check_timeline(ck, recs)
         for rep in maps:
             check_mapping(ck, recs, rep)

@@ -73,6 +73,8 @@ def parse_args(argv):
             opts['env'][k] = v
         elif a == '--compare':
             opts['compare'] = True
+        elif a == '--ipcprof':
+            opts['ipcprof'] = os.path.abspath(next(it))
         else:
             rest.append(a)
             rest.extend(it)

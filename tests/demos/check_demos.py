@@ -551,6 +551,24 @@ def check_python_report(args, ck):
         ck.true(f"Pool copy workers spend CPU inside IPC calls ({copy} ns), over 10x that of "
                 f"the Pool workers over shared memory ({pool_shm} ns)",
                 copy > 0 and copy > 10 * pool_shm)
+    # At the demos' own sizes (what a user runs), the bars they exist to show: the Pool's copy
+    # workers spend at least half their time moving data, those sharing memory at most 5%. At
+    # the small sizes above, starting the Pool (waiting for work) weighs more.
+    for demo, label, bar in (("seed_pool.py", "python-pool-copy", 0.5),
+                             ("pool_shared_memory.py", "python-pool-shared-memory", 0.05)):
+        rep = Reported([PY, os.path.join(demo_dir, demo)], opts)
+        got_in, _ = rep.worker_link_bytes()
+        ck.eq(f"{label} at its default size: bytes the workers read from the parent", got_in,
+              int(rep.figures["bytes_sent"]))
+        share = movement(rep.workers)
+        print(f"{label} at its default size: data movement share of the workers' time "
+              f"{share:.3f}")
+        if bar == 0.5:
+            ck.true(f"{label} at its default size: workers move data >= 50% of their time "
+                    f"({share:.3f})", share is not None and share >= bar)
+        else:
+            ck.true(f"{label} at its default size: workers move data <= 5% of their time "
+                    f"({share:.3f})", share is not None and share <= bar)
 
 
 # The CPU sampler against the demos' own measures: sizes that give each measured piece of work a

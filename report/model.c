@@ -185,11 +185,10 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 				/* No system call of the probes' (a futex at most): only the calls'
 				 * own sampled clocks split it; unsampled, it counts as waiting. */
 				sem_ns += s->time_ns;
-				if (s->sampled_wall_ns)
-					sem_transfer += (double)s->time_ns *
-							((double)min_u64(s->sampled_cpu_ns,
-									 s->sampled_wall_ns) /
-							 (double)s->sampled_wall_ns);
+				/* What the sampled calls measured, not extrapolated: one free
+				 * semaphore's ratio says nothing of a long wait on a held one. */
+				sem_transfer +=
+				    (double)min_u64(s->sampled_cpu_ns, s->sampled_wall_ns);
 				continue;
 			}
 			if (s->sampled_wall_ns) {
@@ -210,6 +209,16 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 			   (double)(img->kernel_oncpu_ns + img->kernel_offcpu_ns);
 		transfer = (double)(a->ipc_ns - sem_ns) * f;
 		a->split_kernel = true;
+	} else if (img->nsample && img->prof.period_ns) {
+		/*
+		 * The CPU samples taken inside timed IPC calls measure their CPU time. The calls' own
+		 * clock readings do not, here: they read the clock of 1 call in 256 and of every
+		 * large one, and the small calls left out (a 4-byte header read) are the ones that
+		 * block while the peer prepares its message.
+		 */
+		transfer = (double)ipcprof_cat_ns(img, IPCPROF_CAT_IPC);
+		sem_transfer = 0;
+		a->split_cpu_samples = true;
 	} else if (swall) {
 		/* Calls on channels never sampled take the process's average ratio. */
 		transfer += (double)unsampled * ((double)scpu / (double)swall);
@@ -513,6 +522,7 @@ static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 	t->sync_wait_ns += a->sync_wait_ns;
 	t->has_sync |= a->has_sync;
 	t->split_sampled |= a->split_sampled;
+	t->split_cpu_samples |= a->split_cpu_samples;
 	t->split_kernel |= a->split_kernel;
 	t->split_unknown |= a->split_unknown;
 }

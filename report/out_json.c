@@ -66,10 +66,11 @@ static json_t *attr_json(const struct ipcprof_attr *a)
 {
 	uint64_t move = ipcprof_attr_moving(a);
 	uint64_t ser = a->serialize_ns + a->deserialize_ns;
-	const char *split = !a->ipc_ns         ? "no_ipc"
-			    : a->split_kernel  ? "kernel"
-			    : a->split_sampled ? "sampled"
-					       : "none";
+	const char *split = !a->ipc_ns             ? "no_ipc"
+			    : a->split_kernel      ? "kernel"
+			    : a->split_cpu_samples ? "cpu_samples"
+			    : a->split_sampled     ? "sampled"
+						   : "none";
 	json_t *sh = json_pack(
 	    "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "compute",
 	    share(a->compute_ns, a->basis_ns), "ipc_transfer",

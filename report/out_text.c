@@ -178,7 +178,9 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 		"\n  COMP = CPU outside IPC calls; XFER = on-CPU inside IPC calls (%s); WAIT = "
 		"blocked in IPC calls;\n  MOVE = XFER + WAIT + the CPU samples' pickle, unpickle "
 		"and copy time (taken out of COMP) and their time queued for a CPU.\n",
-		m->total.split_kernel ? "kernel figures" : "estimated from sampled calls");
+		m->total.split_kernel        ? "kernel figures"
+		: m->total.split_cpu_samples ? "CPU samples inside the calls"
+					     : "estimated from sampled calls");
 	if (m->total.wait_split)
 		fprintf(f,
 			"  IDLE = blocked in IPC calls while the other end computed (its timed CPU "

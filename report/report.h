@@ -22,14 +22,15 @@ struct ipcprof_attr {
 	 * for work or for a result, not for data. Known from timed CPU samples (wait_split). */
 	uint64_t ipc_idle_ns;
 	bool wait_split;
-	uint64_t compute_ns;   /* cpu_ns - ipc_transfer_ns */
-	uint64_t other_ns;     /* basis - compute - transfer - wait - sync: off-CPU outside IPC */
-	uint64_t sync_wait_ns; /* of the off-CPU time outside IPC calls, the kernel's futex and
+	uint64_t compute_ns;    /* cpu_ns - ipc_transfer_ns */
+	uint64_t other_ns;      /* basis - compute - transfer - wait - sync: off-CPU outside IPC */
+	uint64_t sync_wait_ns;  /* of the off-CPU time outside IPC calls, the kernel's futex and
                                    * poll waits (idle Pool workers wait for the queue's lock) */
-	bool has_sync;         /* sync_wait_ns is known: the probes ran */
-	bool split_sampled;    /* the on-CPU split comes from sampled thread CPU clocks */
-	bool split_kernel;     /* ... from the kernel's scheduler figures */
-	bool split_unknown;    /* no sample at all: ipc_ns counted as wait */
+	bool has_sync;          /* sync_wait_ns is known: the probes ran */
+	bool split_sampled;     /* the on-CPU split comes from sampled thread CPU clocks */
+	bool split_kernel;      /* ... from the kernel's scheduler figures */
+	bool split_cpu_samples; /* ... from the CPU samples taken inside timed IPC calls */
+	bool split_unknown;     /* no sample at all: ipc_ns counted as wait */
 	/* CPU time the sampler saw in these categories, taken out of compute_ns (never more than
 	 * it in all); data movement counts them with transfer and wait */
 	bool cpu_sampled; /* the image had CPU samples: the three below are measured */

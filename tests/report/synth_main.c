@@ -395,6 +395,8 @@ static struct ipcprof_record *waits_proc(int pid, int parent, uint64_t user_ns)
  * for 4000, which moved data: wait, two steps deep; and 9.0-9.5 s, when nobody was sampled:
  * wait. 4002 and 4003 share a semaphore: 4002 holds it 2-5 s (computing 3.1-3.9 s) and
  * 5.5-8 s (inside IPC calls 6.1-7.7 s); 4003 waits for it 3-5 s (idle) and 6-8 s (wait).
+ * 4005 reads an unprofiled writer's pipe for 1 s, all on-CPU by the calls' clocks, 50 ms of it by
+ * its CPU samples.
  */
 static void waits(const char *dir)
 {
@@ -431,6 +433,14 @@ static void waits(const char *dir)
 	ipcprof_synth_interval(r, m, IPCPROF_DIR_OUT, 4002, 8 * S, 8 * S + 1000, 0, 1);
 	ticked(r, 4002, 0, synth_work_b, 31 * S / 10, S / 10, 9);
 	ticked(r, 4002, IPCPROF_SS_IPC, synth_work_a, 61 * S / 10, S / 5, 9);
+	put(dir, r);
+
+	/* 4005: its large reads' clocks say on-CPU, its CPU samples inside the calls 50 ms */
+	r = waits_proc(4005, 4000, S / 2);
+	p = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 502, 0, 3);
+	ipcprof_synth_io(r, p, IPCPROF_DIR_IN, 4, 4000000, S, S, 1);
+	ticked(r, 4005, IPCPROF_SS_IPC, synth_work_a, 2 * S, S / 10, 5);
+	ticked(r, 4005, 0, synth_work_b, 3 * S, S / 10, 45);
 	put(dir, r);
 
 	r = waits_proc(4003, 4000, S / 10);

@@ -418,6 +418,10 @@ def case_waits(tmp):
     eq(split(4003), (4 * S + 2000, 2000, 2 * S, 2 * S, True),
        "semaphore waiter: the holder computed (idle), then moved data (wait)")
     eq(split(4002)[4], False, "no sample of the other end over its waits: not split")
+    t = by_pid(rep, 4005)["time"]
+    eq((t["split"], t["ipc_transfer_ns"], t["ipc_wait_ns"], t["compute_ns"]),
+       ("cpu_samples", 50_000_000, S - 50_000_000, S // 2 - 50_000_000),
+       "CPU samples inside the calls give the transfer, not the calls' clocks")
     eq(split(4000)[4], False, "no wait to split")
     t = by_pid(rep, 4001)["time"]
     near(t["shares"]["ipc_idle"], 2 * S / t["basis_ns"], "idle share")

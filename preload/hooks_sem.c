@@ -50,12 +50,13 @@ static int (*real_sem_destroy)(sem_t *);
 #define SEM_REAL(fn) ((__typeof__(real_##fn))ipcprof_real_get((void **)&real_##fn, #fn))
 
 /* Resolved before main: sem_post may first be called from a signal handler, where dlsym may
- * not run. After ipcprof's own start-up (constructor 101). */
+ * not run. After ipcprof's own start-up (constructor 101). sem_clockwait (glibc 2.30) is
+ * resolved on its first call: only a program whose libc has it can make one. */
 __attribute__((constructor(102))) static void sem_resolve(void)
 {
 	(void)SEM_REAL(sem_open), (void)SEM_REAL(sem_init), (void)SEM_REAL(sem_wait);
-	(void)SEM_REAL(sem_timedwait), (void)SEM_REAL(sem_clockwait), (void)SEM_REAL(sem_trywait);
-	(void)SEM_REAL(sem_post), (void)SEM_REAL(sem_close), (void)SEM_REAL(sem_destroy);
+	(void)SEM_REAL(sem_timedwait), (void)SEM_REAL(sem_trywait), (void)SEM_REAL(sem_post);
+	(void)SEM_REAL(sem_close), (void)SEM_REAL(sem_destroy);
 }
 
 static inline unsigned sem_hash(uintptr_t k)

@@ -266,16 +266,35 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
  * over an interval, the wait stays data movement, as it is without ticks at all.
  */
 
-#define WAIT_DEPTH     2  /* steps through ends that were themselves waiting */
-#define WAIT_VISIT_MAX 64 /* intervals looked at per step: a bound on the work */
+#define WAIT_DEPTH     2    /* steps through ends that were themselves waiting */
+#define WAIT_VISIT_MAX 64   /* intervals followed per step: a bound on the work */
+#define WAIT_LOOK_MAX  1024 /* intervals looked at per step (most end before the window) */
+
+/* Other ends looked at for one process's intervals before only their own samples count, not
+ * what they waited for in turn: a bound on the work for runs of many processes and intervals. */
+#define WAIT_BUDGET 200000
+
+struct timed;
+/* Per link and direction, the endpoints that used that direction: peer[l][d] lists npeer[l][d]
+ * endpoint indices. */
+struct wait_ctx {
+	const struct ipcprof_model *m;
+	const struct timed *td;
+	long budget;
+	bool *sides; /* the link's ends are on two sides (sockets), not one (pipes) */
+	int (*npeer)[IPCPROF_NDIR];
+	int *(*peer)[IPCPROF_NDIR];
+	int *pool;
+};
 
 struct timed {
 	size_t ntick;
-	int64_t *t;       /* tick times, clocks aligned, sorted */
-	double *mv, *all; /* prefix sums of the ticks' CPU ns: moving data, all */
-	uint32_t *order;  /* intervals by aligned start */
-	int64_t *start;   /* their aligned starts, in that order */
-	int64_t maxdur;
+	int64_t *t;         /* tick times, clocks aligned, sorted */
+	double *mv, *all;   /* prefix sums of the ticks' CPU ns: moving data, all */
+	uint32_t *order;    /* intervals by aligned start */
+	int64_t *start;     /* their aligned starts, in that order */
+	int64_t maxdur;     /* the longest interval */
+	int64_t maxdur_out; /* the longest of direction OUT (writes, posts) */
 };
 
 static size_t lower_i64(const int64_t *v, size_t n, int64_t x)
@@ -339,6 +358,8 @@ static int timed_build(const struct ipcprof_model *m, int i, struct timed *td)
 		int64_t d = iv->end_ns > iv->start_ns ? (int64_t)(iv->end_ns - iv->start_ns) : 0;
 		if (d > td->maxdur)
 			td->maxdur = d;
+		if (iv->dir == IPCPROF_DIR_OUT && d > td->maxdur_out)
+			td->maxdur_out = d;
 	}
 	return 0;
 }
@@ -352,32 +373,38 @@ static void timed_free(struct timed *td)
 	free(td->start);
 }
 
-static void evidence_of(const struct ipcprof_model *m, const struct timed *td, int h, int chan,
-			int dir, int64_t a, int64_t b, int depth, double *mv, double *all);
+static void evidence_of(struct wait_ctx *x, int h, int chan, int dir, int64_t a, int64_t b,
+			int depth, double *mv, double *all);
 
 /* What image h was doing over [a, b]: its samples, or, with none, what it was waiting for. */
-static void evidence_in(const struct ipcprof_model *m, const struct timed *td, int h, int64_t a,
-			int64_t b, int depth, double *mv, double *all)
+static void evidence_in(struct wait_ctx *x, int h, int64_t a, int64_t b, int depth, double *mv,
+			double *all)
 {
-	const struct timed *t = &td[h];
-	size_t lo = lower_i64(t->t, t->ntick, a), hi = lower_i64(t->t, t->ntick, b + 1);
+	const struct ipcprof_model *m = x->m;
+	const struct timed *t = &x->td[h];
+	/* A tick at t stands for CPU time in the period before it: ticks up to a period after b
+	 * tell what h did within [a, b]. */
+	int64_t p = (int64_t)m->img[h].prof.period_ns;
+	size_t lo = lower_i64(t->t, t->ntick, a), hi = lower_i64(t->t, t->ntick, b + p + 1);
 	if (hi > lo) {
 		*mv += t->mv[hi] - t->mv[lo];
 		*all += t->all[hi] - t->all[lo];
 		return;
 	}
-	if (depth >= WAIT_DEPTH)
+	if (depth >= WAIT_DEPTH || x->budget <= 0)
 		return;
 	const struct ipcprof_image *g = &m->img[h];
 	size_t k = lower_i64(t->start, g->nint, a - t->maxdur);
-	for (int seen = 0; k < g->nint && t->start[k] <= b && seen < WAIT_VISIT_MAX; k++) {
+	for (int seen = 0, looked = 0;
+	     k < g->nint && t->start[k] <= b && seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
+	     k++, looked++) {
 		const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
 		int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
 		if (e < a || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
 			continue;
 		seen++;
-		evidence_of(m, td, h, iv->channel, iv->dir, s > a ? s : a, e < b ? e : b, depth + 1,
-			    mv, all);
+		evidence_of(x, h, iv->channel, iv->dir, s > a ? s : a, e < b ? e : b, depth + 1, mv,
+			    all);
 	}
 }
 
@@ -388,21 +415,21 @@ static void evidence_in(const struct ipcprof_model *m, const struct timed *td, i
  * window ends a hold that began when that image's wait on it ended. What the holders did while
  * holding is what g waited for. False when no post of another image falls in the window.
  */
-static bool evidence_holders(const struct ipcprof_model *m, const struct timed *td, int g,
-			     const struct ipcprof_link *l, int64_t a, int64_t b, int depth,
-			     double *mv, double *all)
+static bool evidence_holders(struct wait_ctx *x, int g, const struct ipcprof_link *l, int64_t a,
+			     int64_t b, int depth, double *mv, double *all)
 {
+	const struct ipcprof_model *m = x->m;
 	bool found = false;
 	for (int e = 0; e < l->nend; e++) {
 		const struct ipcprof_endpoint *ep = &l->end[e];
 		const struct ipcprof_image *h = &m->img[ep->image];
-		const struct timed *t = &td[ep->image];
+		const struct timed *t = &x->td[ep->image];
 		if (ep->image == g || !h->chan[ep->chan].dir[IPCPROF_DIR_OUT].calls)
 			continue;
-		size_t k = lower_i64(t->start, h->nint, a - t->maxdur);
-		for (int seen = 0;
-		     k < h->nint && t->start[k] <= b + POST_SLACK_NS && seen < WAIT_VISIT_MAX;
-		     k++) {
+		size_t k = lower_i64(t->start, h->nint, a - t->maxdur_out);
+		for (int seen = 0, looked = 0; k < h->nint && t->start[k] <= b + POST_SLACK_NS &&
+					       seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
+		     k++, looked++) {
 			const struct ipcprof_interval *iv = &h->intervals[t->order[k]];
 			int64_t p = t->start[k] + (int64_t)(iv->end_ns - iv->start_ns);
 			if (iv->channel != ep->chan || iv->dir != IPCPROF_DIR_OUT || p < a)
@@ -419,8 +446,9 @@ static bool evidence_holders(const struct ipcprof_model *m, const struct timed *
 				}
 			}
 			int64_t end = p < b ? p : b;
+			x->budget--;
 			if (end > hold)
-				evidence_in(m, td, ep->image, hold, end, depth, mv, all);
+				evidence_in(x, ep->image, hold, end, depth, mv, all);
 		}
 	}
 	return found;
@@ -429,26 +457,54 @@ static bool evidence_holders(const struct ipcprof_model *m, const struct timed *
 /* What the other end of image g's channel chan (direction dir) was doing over [a, b]: the ends
  * that used the opposite direction (writers for a reader; for a semaphore's waiter, the holders
  * it waited for, or else every poster). */
-static void evidence_of(const struct ipcprof_model *m, const struct timed *td, int g, int chan,
-			int dir, int64_t a, int64_t b, int depth, double *mv, double *all)
+static void evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
+			int depth, double *mv, double *all)
 {
+	const struct ipcprof_model *m = x->m;
 	const struct ipcprof_image *img = &m->img[g];
 	if (!img->chan_link || img->chan_link[chan] < 0)
 		return;
 	const struct ipcprof_link *l = &m->link[img->chan_link[chan]];
 	if (l->kind == IPCPROF_KIND_SEM && dir == IPCPROF_DIR_IN &&
-	    evidence_holders(m, td, g, l, a, b, depth, mv, all))
+	    evidence_holders(x, g, l, a, b, depth, mv, all))
 		return;
-	bool sides = false;
-	for (int e = 1; e < l->nend; e++)
-		sides = sides || l->end[e].side != l->end[0].side;
-	for (int e = 0; e < l->nend; e++) {
-		const struct ipcprof_endpoint *ep = &l->end[e];
-		if (ep->image == g || (sides && ep->side == (uint64_t)img->chan_side[chan]) ||
-		    !m->img[ep->image].chan[ep->chan].dir[1 - dir].calls)
+	int li = img->chan_link[chan];
+	for (int k = 0; k < x->npeer[li][1 - dir]; k++) {
+		const struct ipcprof_endpoint *ep = &l->end[x->peer[li][1 - dir][k]];
+		if (ep->image == g || (x->sides[li] && ep->side == (uint64_t)img->chan_side[chan]))
 			continue;
-		evidence_in(m, td, ep->image, a, b, depth, mv, all);
+		x->budget--;
+		evidence_in(x, ep->image, a, b, depth, mv, all);
 	}
+}
+
+static int peers_build(struct wait_ctx *x)
+{
+	const struct ipcprof_model *m = x->m;
+	size_t n = 0;
+	for (int l = 0; l < m->nlink; l++)
+		n += (size_t)m->link[l].nend * IPCPROF_NDIR;
+	size_t nl = m->nlink > 0 ? (size_t)m->nlink : 1;
+	x->sides = calloc(nl, sizeof(*x->sides));
+	x->npeer = calloc(nl, sizeof(*x->npeer));
+	x->peer = calloc(nl, sizeof(*x->peer));
+	x->pool = malloc((n ? n : 1) * sizeof(*x->pool));
+	if (!x->sides || !x->npeer || !x->peer || !x->pool)
+		return -1;
+	int *at = x->pool;
+	for (int li = 0; li < m->nlink; li++) {
+		const struct ipcprof_link *l = &m->link[li];
+		for (int e = 1; e < l->nend; e++)
+			x->sides[li] = x->sides[li] || l->end[e].side != l->end[0].side;
+		for (int d = 0; d < IPCPROF_NDIR; d++) {
+			x->peer[li][d] = at;
+			for (int e = 0; e < l->nend; e++)
+				if (m->img[l->end[e].image].chan[l->end[e].chan].dir[d].calls)
+					x->peer[li][d][x->npeer[li][d]++] = e;
+			at += x->npeer[li][d];
+		}
+	}
+	return 0;
 }
 
 static int split_waits(struct ipcprof_model *m)
@@ -461,7 +517,10 @@ static int split_waits(struct ipcprof_model *m)
 	struct timed *td = calloc((size_t)m->nimg, sizeof(*td));
 	if (!td)
 		return -1;
+	struct wait_ctx x = {.m = m, .td = td};
 	int rc = -1;
+	if (peers_build(&x) < 0)
+		goto out;
 	for (int i = 0; i < m->nimg; i++)
 		if (timed_build(m, i, &td[i]) < 0)
 			goto out;
@@ -471,6 +530,7 @@ static int split_waits(struct ipcprof_model *m)
 			continue;
 		double sum = 0, moving = 0;
 		bool seen = false;
+		x.budget = WAIT_BUDGET;
 		for (size_t k = 0; k < g->nint; k++) {
 			const struct ipcprof_interval *iv = &g->intervals[k];
 			if (iv->end_ns <= iv->start_ns || iv->channel >= g->nchan ||
@@ -479,7 +539,7 @@ static int split_waits(struct ipcprof_model *m)
 			int64_t a = (int64_t)iv->start_ns + g->clock_offset_ns;
 			int64_t b = a + (int64_t)(iv->end_ns - iv->start_ns);
 			double mv = 0, all = 0, d = (double)(iv->end_ns - iv->start_ns);
-			evidence_of(m, td, i, iv->channel, iv->dir, a, b, 0, &mv, &all);
+			evidence_of(&x, i, iv->channel, iv->dir, a, b, 0, &mv, &all);
 			sum += d;
 			moving += all > 0 ? d * (mv / all) : d;
 			seen = seen || all > 0;
@@ -497,6 +557,10 @@ out:
 	for (int i = 0; i < m->nimg; i++)
 		timed_free(&td[i]);
 	free(td);
+	free(x.sides);
+	free(x.npeer);
+	free(x.peer);
+	free(x.pool);
 	return rc;
 }
 

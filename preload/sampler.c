@@ -47,6 +47,7 @@
 #define INDEX_PROBES  32
 #define TIMER_SLOTS   4096        /* live threads with a timer */
 #define DELAY_READ_NS 50000000ull /* how often a thread's CPU wait is read, at most */
+#define PEND_MAX      16          /* samples a read wait is shared among, at most */
 
 /* libunwind, loaded privately by core.c. */
 #define STR_(x) #x
@@ -76,7 +77,12 @@ struct sample_thread {
 	uint64_t delay;      /* schedstat run_delay at the last read; 0: unknown */
 	uint64_t delay_read; /* when it was read (ipcprof_now) */
 	uint64_t ticks;      /* offset + 1 in the area of this thread's tick chunk; 0: none */
-	bool warm;           /* libunwind's thread-local state is made (and kept across fork) */
+	/* The samples stored since the CPU wait was last read (the newest PEND_MAX): the wait read
+	 * next is shared among them, by weight. */
+	uint32_t npend;
+	uint32_t pend_entry[PEND_MAX]; /* offset / 8 of each one's stack entry */
+	uint32_t pend_w[PEND_MAX];
+	bool warm; /* libunwind's thread-local state is made (and kept across fork) */
 };
 static IPCPROF_TLS struct sample_thread sthr;
 
@@ -162,7 +168,7 @@ static uint64_t area_take(struct ipcprof_record *r, uint64_t size)
 /* Stores a sample of (tid, stack); returns its entry's offset in the area, UINT64_MAX when it
  * was dropped. */
 static uint64_t sample_store(struct ipcprof_record *r, uint32_t tid, const uint64_t *ip, uint32_t n,
-			     uint32_t flags, uint64_t w, uint64_t wait)
+			     uint32_t flags, uint64_t w)
 {
 	uint64_t h = stack_hash(tid, ip, n);
 	uint64_t tag = h & ~0xffffffffull;
@@ -181,7 +187,6 @@ static uint64_t sample_store(struct ipcprof_record *r, uint32_t tid, const uint6
 		struct ipcprof_sample_stack *s = (void *)(base + ((v & 0xffffffffull) - 1) * 8);
 		if (same_stack(s, tid, flags, ip, n) &&
 		    __atomic_load_n(&s->weight, __ATOMIC_ACQUIRE)) {
-			__atomic_fetch_add(&s->wait_ns, wait, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&s->weight, w, __ATOMIC_RELAXED);
 			return ((v & 0xffffffffull) - 1) * 8;
 		}
@@ -197,7 +202,7 @@ static uint64_t sample_store(struct ipcprof_record *r, uint32_t tid, const uint6
 	s->depth = n;
 	s->tid = tid;
 	s->flags = flags;
-	s->wait_ns = wait;
+	s->wait_ns = 0;
 	memcpy(s->ip, ip, n * sizeof(ip[0]));
 	__atomic_store_n(&s->weight, w, __ATOMIC_RELEASE);
 	if (free_slot) {
@@ -232,6 +237,34 @@ static void tick_add(struct ipcprof_record *r, uint64_t off, uint64_t w, uint64_
 	t->entry = (uint32_t)(off / 8);
 	t->weight = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
 	__atomic_store_n(&c->used, c->used + 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * The CPU wait gathered since the last read, shared among the samples taken meanwhile by their
+ * weights: the thread waited between those CPU periods, not only before the last one. Without a
+ * sample to give it to, it is not counted.
+ */
+static void wait_share(struct ipcprof_record *r, uint64_t wait)
+{
+	uint32_t n = sthr.npend < PEND_MAX ? sthr.npend : PEND_MAX;
+	sthr.npend = 0;
+	uint64_t total = 0;
+	for (uint32_t k = 0; k < n; k++)
+		total += sthr.pend_w[k];
+	if (!wait || !total)
+		return;
+	char *base = area_base(r);
+	uint64_t given = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t part = k + 1 == n
+				    ? wait - given
+				    : (uint64_t)((unsigned __int128)wait * sthr.pend_w[k] / total);
+		given += part;
+		struct ipcprof_sample_stack *s =
+		    (struct ipcprof_sample_stack *)(void *)(base +
+							    (uint64_t)sthr.pend_entry[k] * 8);
+		__atomic_fetch_add(&s->wait_ns, part, __ATOMIC_RELAXED);
+	}
 }
 
 static void module_range(struct ipcprof_record *r, uint64_t ip, uint64_t *lo, uint64_t *hi)
@@ -390,24 +423,28 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 	}
 	/*
 	 * Reading schedstat costs an open of a /proc path (tens of microseconds here): at most every
-	 * DELAY_READ_NS of a thread's clock time. The wait gathered since the last read goes to the
-	 * stack sampled now, which stands for the CPU periods in between: on average, the same.
+	 * DELAY_READ_NS of a thread's clock time. The wait gathered since the last read is shared
+	 * among the samples taken meanwhile (wait_share).
 	 */
-	uint64_t wait = 0, now = ipcprof_now();
+	uint64_t now = ipcprof_now();
+	if (n) {
+		uint64_t off = sample_store(r, sthr.tid, ip, n, flags, w);
+		if (off != UINT64_MAX) {
+			tick_add(r, off, w, now);
+			uint32_t k = sthr.npend++ % PEND_MAX;
+			sthr.pend_entry[k] = (uint32_t)(off / 8);
+			sthr.pend_w[k] = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+		}
+	} else {
+		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
+	}
 	if (sthr.delay && now - sthr.delay_read >= DELAY_READ_NS) {
 		uint64_t d = run_delay();
 		sthr.delay_read = now;
 		if (d >= sthr.delay) {
-			wait = d - sthr.delay;
+			wait_share(r, d - sthr.delay);
 			sthr.delay = d;
 		}
-	}
-	if (n) {
-		uint64_t off = sample_store(r, sthr.tid, ip, n, flags, w, wait);
-		if (off != UINT64_MAX)
-			tick_add(r, off, w, now);
-	} else {
-		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
 	}
 	errno = saved;
 }
@@ -749,6 +786,8 @@ void ipcprof_sampler_after_fork(void)
 		sthr.timer = 0;
 	if (sthr.ticks)
 		sthr.ticks = 0; /* its chunk is in the parent's area */
+	if (sthr.npend)
+		sthr.npend = 0; /* and the samples waiting for a share of the CPU wait */
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !atomic_load(&sampling))
 		return;

@@ -228,9 +228,11 @@ struct ipcprof_sample_stack {
 	uint32_t tid;   /* the thread sampled */
 	uint32_t flags; /* IPCPROF_SS_* */
 	uint64_t weight; /* timer expirations: weight * prof.period_ns of this thread's CPU time */
-	/* Time the thread waited for a CPU while runnable (the kernel's schedstat run_delay) during
-	 * the CPU periods that ended in this stack: weight * period_ns + wait_ns is the wall time a
-	 * clock read around this code would have seen, had the thread not blocked. */
+	/* Time the thread waited for a CPU while runnable (the kernel's schedstat run_delay) around
+	 * the CPU periods that ended in this stack: the thread reads it now and then (every 50 ms of
+	 * its time at most) and shares what it gathered among the samples taken since, by weight.
+	 * weight * period_ns + wait_ns is, on average, the wall time a clock read around this code
+	 * would have seen, had the thread not blocked. */
 	uint64_t wait_ns;
 	/* ip[0] is the interrupted instruction; ip[1..] are return addresses, outermost last */
 	uint64_t ip[];

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +40,10 @@ static inline ssize_t sys_readlink(const char *path, char *buf, size_t n)
 static inline int sys_fstat(int fd, struct stat *st)
 {
 	return (int)syscall(SYS_fstat, fd, st);
+}
+static inline int sys_fstatfs(int fd, struct statfs *st)
+{
+	return (int)syscall(SYS_fstatfs, fd, st);
 }
 static inline int sys_ftruncate(int fd, off_t len)
 {

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "preload.h"
 #include "sys.h"
@@ -34,6 +35,25 @@ void ipcprof_socketpair_made(const int fds[2])
 	atomic_store_explicit(&ipcprof_sock_peer[fds[1]], ib << 32 | ia, memory_order_relaxed);
 }
 
+#ifndef PIPEFS_MAGIC
+#define PIPEFS_MAGIC 0x50495045
+#endif
+
+/* Whether the FIFO fd is an anonymous pipe (on pipefs, not a named FIFO on a file system): its
+ * device, once one is seen, answers without a system call. */
+static bool is_pipefs(int fd, dev_t dev)
+{
+	static _Atomic uint64_t pipefs_dev; /* + 1; 0: not seen yet */
+	uint64_t known = atomic_load_explicit(&pipefs_dev, memory_order_relaxed);
+	if (known)
+		return known == (uint64_t)dev + 1;
+	struct statfs fs;
+	if (sys_fstatfs(fd, &fs) != 0 || fs.f_type != PIPEFS_MAGIC)
+		return false;
+	atomic_store_explicit(&pipefs_dev, (uint64_t)dev + 1, memory_order_relaxed);
+	return true;
+}
+
 int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_t linksize)
 {
 	memset(info, 0, sizeof(*info));
@@ -57,11 +77,36 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 		l = sizeof(int);
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &info->sock_type, &l) != 0)
 			info->sock_type = -1;
+	} else if (fmt == S_IFIFO && is_pipefs(fd, info->st.st_dev)) {
+		/* What /proc/self/fd says of an anonymous pipe, without the path lookup. */
+		char *q = link, digits[24];
+		int nd = 0;
+		uint64_t ino = (uint64_t)info->st.st_ino;
+		do
+			digits[nd++] = (char)('0' + ino % 10);
+		while ((ino /= 10) && nd < (int)sizeof(digits));
+		if (linksize >= 9 + (size_t)nd) {
+			memcpy(q, "pipe:[", 6);
+			q += 6;
+			while (nd)
+				*q++ = digits[--nd];
+			*q++ = ']';
+			*q = 0;
+		}
+		info->link = link;
 	} else if (fmt == 0 || fmt == S_IFIFO ||
 		   (fmt == S_IFREG &&
 		    (info->st.st_dev == ipcprof_dev_shm || info->st.st_dev == ipcprof_dev_memfd))) {
-		char p[32];
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		char p[32] = "/proc/self/fd/", digits[12];
+		int nd = 0;
+		unsigned v = (unsigned)fd;
+		do
+			digits[nd++] = (char)('0' + v % 10);
+		while (v /= 10);
+		char *q = p + 14;
+		while (nd)
+			*q++ = digits[--nd];
+		*q = 0;
 		ssize_t n = sys_readlink(p, link, linksize - 1);
 		link[n > 0 ? n : 0] = 0;
 		info->link = link;

@@ -94,6 +94,37 @@ static void test_fifo_named(void **state)
 	rmdir(dir);
 }
 
+/* The link an fd's info carries is what /proc/self/fd says of it, for anonymous pipes (made up
+ * from the inode) as for named FIFOs, before and after the pipes' device is known. */
+static void test_fd_link_as_proc_says(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ipcprof-unit-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	int fifo = open(path, O_RDWR);
+	assert_true(fifo >= 0);
+	int p[2], q[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	int fds[] = {fifo, p[0], p[1], q[1], fifo};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		char proc[64], want[IPCPROF_PATH_BYTES], link[IPCPROF_PATH_BYTES];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fds[i]);
+		ssize_t n = readlink(proc, want, sizeof(want) - 1);
+		assert_true(n > 0);
+		want[n] = 0;
+		struct ipcprof_fd_info info;
+		assert_int_equal(ipcprof_fd_info_fill(fds[i], &info, link, sizeof(link)), 0);
+		assert_string_equal(info.link, want);
+	}
+	close(p[0]), close(p[1]), close(q[0]), close(q[1]), close(fifo);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_regular_file_not_ipc(void **state)
 {
 	(void)state;
@@ -376,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hist_bucket),
 	    cmocka_unit_test(test_pipe_both_ends_pair),
+	    cmocka_unit_test(test_fd_link_as_proc_says),
 	    cmocka_unit_test(test_fifo_named),
 	    cmocka_unit_test(test_regular_file_not_ipc),
 	    cmocka_unit_test(test_unix_socketpairs),

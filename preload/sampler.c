@@ -63,6 +63,7 @@ static _Atomic bool sampling;    /* timers are (to be) armed */
 static bool installed;           /* our handler is SIGPROF's */
 static struct sigaction app_act; /* what the program set (or found) for SIGPROF, as it sees it */
 static _Atomic int timers[TIMER_SLOTS]; /* kernel timer id + 1 of each live thread's timer */
+static _Atomic int timers_hi;           /* slots below this have been taken at some time */
 static _Atomic uint64_t *sindex;        /* hash tag | (entry offset / 8 + 1); process-private */
 static bool sindex_wiped;               /* a fork child gets sindex zero-filled by the kernel */
 static _Atomic int growing;
@@ -74,7 +75,8 @@ struct sample_thread {
 	uint32_t tid;
 	uint32_t unwinding;  /* inside libunwind for ipcprof: a handler that finds it set
 			      * interrupted an unwinding outside the handler */
-	uint64_t delay;      /* schedstat run_delay at the last read; 0: unknown */
+	uint64_t delay;      /* schedstat run_delay at the last read */
+	bool delay_known;    /* false: schedstat cannot be read here */
 	uint64_t delay_read; /* when it was read (ipcprof_now) */
 	uint64_t ticks;      /* offset + 1 in the area of this thread's tick chunk; 0: none */
 	/* The samples stored since the CPU wait was last read (the newest PEND_MAX): the wait read
@@ -291,12 +293,12 @@ static uint64_t run_delay(void)
 	int fd =
 	    (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return UINT64_MAX;
 	char buf[96];
 	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
 	syscall(SYS_close, fd);
 	if (n <= 0)
-		return 0;
+		return UINT64_MAX;
 	buf[n] = '\0';
 	const char *p = buf;
 	while (*p && *p != ' ') /* on-CPU time, then run_delay */
@@ -438,10 +440,12 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 	} else {
 		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
 	}
-	if (sthr.delay && now - sthr.delay_read >= DELAY_READ_NS) {
+	if (sthr.delay_known && now - sthr.delay_read >= DELAY_READ_NS) {
 		uint64_t d = run_delay();
 		sthr.delay_read = now;
-		if (d >= sthr.delay) {
+		if (d == UINT64_MAX) {
+			sthr.delay_known = false;
+		} else if (d >= sthr.delay) {
 			wait_share(r, d - sthr.delay);
 			sthr.delay = d;
 		}
@@ -451,7 +455,8 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 
 /* ---- timers ---- */
 
-static void thread_timer_start(void)
+/* fresh: the thread is new (created, or a fork child's), so its run delay is 0 so far. */
+static void thread_timer_start(bool fresh)
 {
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !atomic_load(&sampling) || sthr.timer)
@@ -466,15 +471,18 @@ static void thread_timer_start(void)
 		sthr.warm = true;
 	}
 	sthr.tid = (uint32_t)syscall(SYS_gettid);
-	sthr.delay = run_delay();
+	/* A new task's schedstat starts at 0 (a fork child, a new thread): no need to read it. */
+	sthr.delay = fresh ? 0 : run_delay();
+	sthr.delay_known = sthr.delay != UINT64_MAX;
 	sthr.delay_read = ipcprof_now();
-	if (!sthr.delay)
-		sthr.delay = 1; /* known to be 0 so far; stays 0 for good if unreadable */
 	int slot = -1;
 	for (int i = 0; i < TIMER_SLOTS; i++) {
 		int expect = 0;
 		if (atomic_compare_exchange_strong(&timers[i], &expect, -1)) {
 			slot = i;
+			int hi = atomic_load(&timers_hi);
+			while (hi < i + 1 && !atomic_compare_exchange_weak(&timers_hi, &hi, i + 1))
+				;
 			break;
 		}
 	}
@@ -533,7 +541,7 @@ static void sampler_stop(uint32_t state)
 {
 	if (!atomic_exchange(&sampling, false))
 		return;
-	for (int i = 0; i < TIMER_SLOTS; i++) {
+	for (int i = 0, hi = atomic_load(&timers_hi); i < hi && i < TIMER_SLOTS; i++) {
 		int v = atomic_exchange(&timers[i], 0);
 		if (v > 0)
 			syscall(SYS_timer_delete, v - 1);
@@ -563,7 +571,7 @@ static void *thread_tramp(void *p)
 {
 	struct thread_start t = *(struct thread_start *)p;
 	free(p);
-	thread_timer_start();
+	thread_timer_start(true);
 	void *ret;
 	pthread_cleanup_push(thread_end, NULL);
 	ret = t.fn(t.arg);
@@ -764,7 +772,7 @@ void ipcprof_sampler_start(void)
 	ipcprof_modules_refresh();
 	r->prof.state = IPCPROF_PROF_ON;
 	atomic_store(&sampling, true);
-	thread_timer_start();
+	thread_timer_start(false);
 }
 
 /* In a fork child: the parent's timers did not come along; this thread gets its own. */
@@ -778,10 +786,12 @@ void ipcprof_sampler_after_fork(void)
 		atomic_store(&area_full, false);
 	/* Slots are taken only while sampling (a stop empties them): with sampling off, the
 	 * child does not even read their pages. */
-	if (atomic_load(&sampling))
-		for (int i = 0; i < TIMER_SLOTS; i++)
+	if (atomic_load(&sampling)) {
+		int hi = atomic_load(&timers_hi);
+		for (int i = 0; i < hi && i < TIMER_SLOTS; i++)
 			if (atomic_load_explicit(&timers[i], memory_order_relaxed))
 				atomic_store(&timers[i], 0);
+	}
 	if (sthr.timer)
 		sthr.timer = 0;
 	if (sthr.ticks)
@@ -800,7 +810,7 @@ void ipcprof_sampler_after_fork(void)
 	if (!sindex_wiped)
 		syscall(SYS_madvise, sindex, INDEX_CAP * sizeof(uint64_t), MADV_DONTNEED);
 	r->prof.state = IPCPROF_PROF_ON;
-	thread_timer_start();
+	thread_timer_start(true);
 }
 
 /* Before exec: this thread's timer stops and its pending signal goes, since the next image

@@ -454,6 +454,9 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 		return NULL;
 	}
 	sys_close(fd);
+	/* The header's pages have their blocks: the first channel entries need no madvise. */
+	for (uint64_t c = 0; c < head >> BACK_SHIFT; c++)
+		atomic_fetch_or(&backed[c / 64], (uint64_t)1 << (c % 64));
 	struct ipcprof_record *r = m;
 	r->version = IPCPROF_RECORD_VERSION;
 	r->record_size = sizeof(*r);

@@ -154,7 +154,8 @@ def case_full_or_readonly(c):
         sys.exit(77)
     full = os.path.join(c.work, "full")
     ro = os.path.join(c.work, "ro")
-    if not mount_tmpfs(c, full, "size=64k,mode=0700"):
+    # 8 pages: the first record takes about 6 of them (a page at a time as it is used)
+    if not mount_tmpfs(c, full, "size=32k,mode=0700"):
         print("SKIP: cannot mount tmpfs here")
         sys.exit(77)
     try:

@@ -266,9 +266,10 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
  * over an interval, the wait stays data movement, as it is without ticks at all.
  */
 
-#define WAIT_DEPTH     2    /* steps through ends that were themselves waiting */
-#define WAIT_VISIT_MAX 64   /* intervals followed per step: a bound on the work */
-#define WAIT_LOOK_MAX  1024 /* intervals looked at per step (most end before the window) */
+#define WAIT_DEPTH     2        /* steps through ends that were themselves waiting */
+#define WAIT_VISIT_MAX 64       /* intervals followed per step: a bound on the work */
+#define WAIT_LOOK_MAX  1024     /* intervals looked at per step (most end before the window) */
+#define WAIT_NEAR_NS   40000000 /* how far around a window an end's samples still count */
 
 /* Other ends looked at for one process's intervals before only their own samples count, not
  * what they waited for in turn: a bound on the work for runs of many processes and intervals. */
@@ -391,21 +392,32 @@ static void evidence_in(struct wait_ctx *x, int h, int64_t a, int64_t b, int dep
 		*all += t->all[hi] - t->all[lo];
 		return;
 	}
-	if (depth >= WAIT_DEPTH || x->budget <= 0)
-		return;
-	const struct ipcprof_image *g = &m->img[h];
-	size_t k = lower_i64(t->start, g->nint, a - t->maxdur);
-	for (int seen = 0, looked = 0;
-	     k < g->nint && t->start[k] <= b && seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
-	     k++, looked++) {
-		const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
-		int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
-		if (e < a || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
-			continue;
-		seen++;
-		evidence_of(x, h, iv->channel, iv->dir, s > a ? s : a, e < b ? e : b, depth + 1, mv,
-			    all);
+	double before = *all;
+	if (depth < WAIT_DEPTH && x->budget > 0) {
+		const struct ipcprof_image *g = &m->img[h];
+		size_t k = lower_i64(t->start, g->nint, a - t->maxdur);
+		for (int seen = 0, looked = 0; k < g->nint && t->start[k] <= b &&
+					       seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
+		     k++, looked++) {
+			const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
+			int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
+			if (e < a || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
+				continue;
+			seen++;
+			evidence_of(x, h, iv->channel, iv->dir, s > a ? s : a, e < b ? e : b,
+				    depth + 1, mv, all);
+		}
 	}
+	if (*all > before)
+		return;
+	/* No sample in the window and nothing h waited for says it: h was on a CPU for less than
+	 * a period, or off it outside IPC calls. Its samples nearest the window say what it was
+	 * busy with around then. */
+	int64_t w = 4 * p > WAIT_NEAR_NS ? 4 * p : WAIT_NEAR_NS;
+	lo = lower_i64(t->t, t->ntick, a - w);
+	hi = lower_i64(t->t, t->ntick, b + p + w + 1);
+	*mv += t->mv[hi] - t->mv[lo];
+	*all += t->all[hi] - t->all[lo];
 }
 
 #define POST_SLACK_NS 2000000 /* a post this long after a wait's end may still have ended it */

@@ -396,13 +396,16 @@ static struct ipcprof_record *waits_proc(int pid, int parent, uint64_t user_ns)
  * wait. 4002 and 4003 share a semaphore: 4002 holds it 2-5 s (computing 3.1-3.9 s) and
  * 5.5-8 s (inside IPC calls 6.1-7.7 s); 4003 waits for it 3-5 s (idle) and 6-8 s (wait).
  * 4005 reads an unprofiled writer's pipe for 1 s, all on-CPU by the calls' clocks, 50 ms of it by
- * its CPU samples.
+ * its CPU samples. 4006 reads pipe R from 4000 for 5 ms at 7.830 s, when 4000 has no sample
+ * but computed just before (idle), and for 10 ms at 7.900 s, with no sample of 4000's near (wait).
  */
 static void waits(const char *dir)
 {
 	struct ipcprof_record *r = waits_proc(4000, 0, 2 * S);
 	int p = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 500, 0, 5);
 	ipcprof_synth_io(r, p, IPCPROF_DIR_OUT, 2, 2000000, 0, 0, 1);
+	int near = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 503, 0, 6);
+	ipcprof_synth_io(r, near, IPCPROF_DIR_OUT, 2, 200, 0, 0, 1);
 	ticked(r, 4000, IPCPROF_SS_IPC, synth_work_a, 2 * S, S / 5, 10);
 	ticked(r, 4000, 0, synth_work_b, 6 * S, S / 5, 10);
 	put(dir, r);
@@ -421,6 +424,13 @@ static void waits(const char *dir)
 	ipcprof_synth_io(r, q, IPCPROF_DIR_IN, 2, 100, 21 * S / 10, 0, 1);
 	ipcprof_synth_interval(r, q, IPCPROF_DIR_IN, 4004, 22 * S / 10, 38 * S / 10, 0, 1);
 	ipcprof_synth_interval(r, q, IPCPROF_DIR_IN, 4004, 9 * S, 95 * S / 10, 100, 1);
+	put(dir, r);
+
+	r = waits_proc(4006, 4000, S / 10);
+	p = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 503, 0, 3);
+	ipcprof_synth_io(r, p, IPCPROF_DIR_IN, 2, 200, 15 * MS, 0, 1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_IN, 4006, 7830 * MS, 7835 * MS, 100, 1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_IN, 4006, 7900 * MS, 7910 * MS, 100, 1);
 	put(dir, r);
 
 	r = waits_proc(4002, 4000, S);

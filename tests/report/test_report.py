@@ -418,6 +418,8 @@ def case_waits(tmp):
     eq(split(4003), (4 * S + 2000, 2000, 2 * S, 2 * S, True),
        "semaphore waiter: the holder computed (idle), then moved data (wait)")
     eq(split(4002)[4], False, "no sample of the other end over its waits: not split")
+    eq(split(4006), (15_000_000, 0, 10_000_000, 5_000_000, True),
+       "no sample in the window: the other end's samples just around it say (within 40 ms)")
     t = by_pid(rep, 4005)["time"]
     eq((t["split"], t["ipc_transfer_ns"], t["ipc_wait_ns"], t["compute_ns"]),
        ("cpu_samples", 50_000_000, S - 50_000_000, S // 2 - 50_000_000),
@@ -426,7 +428,7 @@ def case_waits(tmp):
     t = by_pid(rep, 4001)["time"]
     near(t["shares"]["ipc_idle"], 2 * S / t["basis_ns"], "idle share")
     near(t["shares"]["data_movement"], 2 * S / t["basis_ns"], "idle is not data movement")
-    eq(rep["run"]["worker_time"]["ipc_idle_ns"], 4 * S, "workers' idle summed")
+    eq(rep["run"]["worker_time"]["ipc_idle_ns"], 4 * S + 5_000_000, "workers' idle summed")
     p = run(d)
     text = p.stdout + p.stderr
     check("IDLE%" in text and "IDLE = blocked in IPC calls while the other end computed" in text,

@@ -311,10 +311,12 @@ static size_t lower_i64(const int64_t *v, size_t n, int64_t x)
 	return lo;
 }
 
-static bool moving_cat(int cat)
+/* A sample of moving data: pickling, unpickling, copying, or taken inside a timed IPC call (the
+ * preload's own work around the calls, also category ipc, is not the program's). */
+static bool moving(const struct ipcprof_sample *sm)
 {
-	return cat == IPCPROF_CAT_SERIALIZE || cat == IPCPROF_CAT_DESERIALIZE ||
-	       cat == IPCPROF_CAT_COPY || cat == IPCPROF_CAT_IPC;
+	return sm->cat == IPCPROF_CAT_SERIALIZE || sm->cat == IPCPROF_CAT_DESERIALIZE ||
+	       sm->cat == IPCPROF_CAT_COPY || (sm->flags & IPCPROF_SS_IPC);
 }
 
 static const struct ipcprof_model *sort_model; /* qsort has no context argument */
@@ -345,7 +347,7 @@ static int timed_build(const struct ipcprof_model *m, int i, struct timed *td)
 		double ns = (double)ipcprof_ns_of_weight(g, tk->weight);
 		td->t[k] = (int64_t)tk->t_ns + off;
 		td->all[k + 1] = td->all[k] + ns;
-		td->mv[k + 1] = td->mv[k] + (moving_cat(g->sample[tk->sample].cat) ? ns : 0);
+		td->mv[k + 1] = td->mv[k] + (moving(&g->sample[tk->sample]) ? ns : 0);
 	}
 	for (size_t k = 0; k < g->nint; k++)
 		td->order[k] = (uint32_t)k;

@@ -262,8 +262,9 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
  * and waiting for work when they were computing: a worker blocked on its task pipe while the main
  * process forks the other workers is not waiting for data. The timed CPU samples (ticks) of the
  * other end, over each interval of the timeline, say which; where the other end was itself
- * blocked (no samples), the ends it waited for in turn say it, two steps deep. Without any sample
- * over an interval, the wait stays data movement, as it is without ticks at all.
+ * blocked (no samples), the ends it waited for in turn say it, two steps deep; where it was
+ * neither sampled nor waiting in an IPC call, its samples just around the interval. Without any
+ * sample to go by, the wait stays data movement, as it is without ticks at all.
  */
 
 #define WAIT_DEPTH     2        /* steps through ends that were themselves waiting */

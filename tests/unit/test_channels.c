@@ -75,16 +75,22 @@ static void test_pipe_both_ends_pair(void **state)
 	close(p[1]);
 }
 
-static void test_fifo_named(void **state)
+/* A named FIFO in a new temporary folder (dir, a template), opened read-write; path is its name. */
+static int fifo_open(char *dir, char *path, size_t pathlen)
 {
-	(void)state;
-	char dir[] = "/tmp/ipcprof-unit-XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/fifo", dir);
+	snprintf(path, pathlen, "%s/fifo", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	int fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
+	return fd;
+}
+
+static void test_fifo_named(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ipcprof-unit-XXXXXX", path[128];
+	int fd = fifo_open(dir, path, sizeof(path));
 	struct ipcprof_channel c;
 	assert_int_equal(claim_fd(&ipcprof_channel_pipe, fd, &c), 1);
 	assert_int_equal(c.kind, IPCPROF_KIND_FIFO);
@@ -99,13 +105,8 @@ static void test_fifo_named(void **state)
 static void test_fd_link_as_proc_says(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/ipcprof-unit-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/fifo", dir);
-	assert_int_equal(mkfifo(path, 0600), 0);
-	int fifo = open(path, O_RDWR);
-	assert_true(fifo >= 0);
+	char dir[] = "/tmp/ipcprof-unit-XXXXXX", path[128];
+	int fifo = fifo_open(dir, path, sizeof(path));
 	int p[2], q[2];
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(pipe(q), 0);

@@ -25,7 +25,7 @@ struct ipcprof_attr {
 	uint64_t compute_ns;    /* cpu_ns - ipc_transfer_ns */
 	uint64_t other_ns;      /* basis - compute - transfer - wait - sync: off-CPU outside IPC */
 	uint64_t sync_wait_ns;  /* of the off-CPU time outside IPC calls, the kernel's futex and
-                                   * poll waits (idle Pool workers wait for the queue's lock) */
+                                   * poll waits, less those inside semaphore calls */
 	bool has_sync;          /* sync_wait_ns is known: the probes ran */
 	bool split_sampled;     /* the on-CPU split comes from sampled thread CPU clocks */
 	bool split_kernel;      /* ... from the kernel's scheduler figures */

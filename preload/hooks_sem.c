@@ -20,6 +20,11 @@
  * Look-ups take no lock (sem_post may be called from a signal handler): a key is written last,
  * with release order, after the rest of its entry. Keys: 0 empty, KEY_GONE a forgotten entry
  * (look-ups go on past it), KEY_BUSY an entry being written.
+ *
+ * Limits: an entry another thread was writing at the moment of fork stays KEY_BUSY in the child,
+ * whose calls on that semaphore go uncounted; a semaphore whose memory is unmapped without
+ * sem_close or sem_destroy keeps its entry until a sem_open or sem_init at that address
+ * replaces it.
  */
 #define SEM_TAB  1024u /* a power of two */
 #define KEY_GONE ((uintptr_t)1)

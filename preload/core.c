@@ -358,18 +358,6 @@ static void back_reset(void)
 	back_all = false;
 }
 
-static char *put_uint(char *p, uint32_t v)
-{
-	char digits[10];
-	int n = 0;
-	do
-		digits[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n)
-		*p++ = digits[--n];
-	return p;
-}
-
 /* "<dir>/<pid>.<seq>.ipcrec", as snprintf would make it: a fork child makes one first thing. */
 static void record_path(char *path, pid_t pid, uint32_t seq)
 {
@@ -377,9 +365,9 @@ static void record_path(char *path, pid_t pid, uint32_t seq)
 	memcpy(path, session_dir, n);
 	char *p = path + n;
 	*p++ = '/';
-	p = put_uint(p, (uint32_t)pid);
+	p = ipcprof_put_uint(p, (uint32_t)pid, 10);
 	*p++ = '.';
-	p = put_uint(p, seq);
+	p = ipcprof_put_uint(p, seq, 10);
 	memcpy(p, IPCPROF_RECORD_SUFFIX, sizeof(IPCPROF_RECORD_SUFFIX));
 }
 

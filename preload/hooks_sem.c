@@ -345,14 +345,8 @@ IPCPROF_API int sem_init(sem_t *sem, int pshared, unsigned int value)
 		if (n > sizeof(nm) - 24)
 			n = sizeof(nm) - 24;
 		memcpy(nm, p, n);
-		char hex[24], *h = hex + sizeof(hex);
-		uint64_t off = id.off;
-		*--h = 0;
-		do
-			*--h = "0123456789abcdef"[off & 15];
-		while (off >>= 4);
 		memcpy(nm + n, "+0x", 3);
-		ipcprof_strlcpy(nm + n + 3, h, sizeof(nm) - n - 3);
+		*ipcprof_put_uint(nm + n + 3, id.off, 16) = 0; /* 16 digits at most: room left */
 		sem_note(sem, &id, nm, true);
 	}
 	ipcprof_thr.guard--;

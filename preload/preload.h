@@ -336,6 +336,8 @@ enum {
 
 /* Small libc-free helpers, safe in a vfork child and in signal handlers. */
 size_t ipcprof_strlcpy(char *dst, const char *src, size_t size);
+/* Writes v in base 10 or 16 at p (no NUL: up to 20 digits); returns where it ended. */
+char *ipcprof_put_uint(char *p, uint64_t v, unsigned base);
 bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out);
 
 #endif

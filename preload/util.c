@@ -19,6 +19,18 @@ size_t ipcprof_strlcpy(char *dst, const char *src, size_t size)
 	return n;
 }
 
+char *ipcprof_put_uint(char *p, uint64_t v, unsigned base)
+{
+	char digits[64];
+	int n = 0;
+	do
+		digits[n++] = "0123456789abcdef"[v % base];
+	while (v /= base);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
 /* (own inode << 32 | peer inode) of socketpair ends by fd; checked against fstat when used, so
  * that a number reused behind our back finds no stale peer. */
 _Atomic uint64_t ipcprof_sock_peer[IPCPROF_FDTAB_SIZE];
@@ -79,17 +91,9 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 			info->sock_type = -1;
 	} else if (fmt == S_IFIFO && is_pipefs(fd, info->st.st_dev)) {
 		/* What /proc/self/fd says of an anonymous pipe, without the path lookup. */
-		char *q = link, digits[24];
-		int nd = 0;
-		uint64_t ino = (uint64_t)info->st.st_ino;
-		do
-			digits[nd++] = (char)('0' + ino % 10);
-		while ((ino /= 10) && nd < (int)sizeof(digits));
-		if (linksize >= 9 + (size_t)nd) {
-			memcpy(q, "pipe:[", 6);
-			q += 6;
-			while (nd)
-				*q++ = digits[--nd];
+		if (linksize >= 28) { /* "pipe:[" 20 digits "]" */
+			memcpy(link, "pipe:[", 6);
+			char *q = ipcprof_put_uint(link + 6, (uint64_t)info->st.st_ino, 10);
 			*q++ = ']';
 			*q = 0;
 		}
@@ -97,16 +101,8 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 	} else if (fmt == 0 || fmt == S_IFIFO ||
 		   (fmt == S_IFREG &&
 		    (info->st.st_dev == ipcprof_dev_shm || info->st.st_dev == ipcprof_dev_memfd))) {
-		char p[32] = "/proc/self/fd/", digits[12];
-		int nd = 0;
-		unsigned v = (unsigned)fd;
-		do
-			digits[nd++] = (char)('0' + v % 10);
-		while (v /= 10);
-		char *q = p + 14;
-		while (nd)
-			*q++ = digits[--nd];
-		*q = 0;
+		char p[32] = "/proc/self/fd/";
+		*ipcprof_put_uint(p + 14, (unsigned)fd, 10) = 0;
 		ssize_t n = sys_readlink(p, link, linksize - 1);
 		link[n > 0 ? n : 0] = 0;
 		info->link = link;

@@ -320,12 +320,9 @@ static bool moving(const struct ipcprof_sample *sm)
 	       sm->cat == IPCPROF_CAT_COPY || (sm->flags & IPCPROF_SS_IPC);
 }
 
-static const struct ipcprof_model *sort_model; /* qsort has no context argument */
-static int sort_img;
-
-static int by_start(const void *a, const void *b)
+static int by_start(const void *a, const void *b, void *intervals)
 {
-	const struct ipcprof_interval *iv = sort_model->img[sort_img].intervals;
+	const struct ipcprof_interval *iv = intervals;
 	uint64_t x = iv[*(const uint32_t *)a].start_ns, y = iv[*(const uint32_t *)b].start_ns;
 	return x < y ? -1 : x > y;
 }
@@ -352,9 +349,7 @@ static int timed_build(const struct ipcprof_model *m, int i, struct timed *td)
 	}
 	for (size_t k = 0; k < g->nint; k++)
 		td->order[k] = (uint32_t)k;
-	sort_model = m;
-	sort_img = i;
-	qsort(td->order, g->nint, sizeof(*td->order), by_start);
+	qsort_r(td->order, g->nint, sizeof(*td->order), by_start, g->intervals);
 	td->maxdur = 0;
 	for (size_t k = 0; k < g->nint; k++) {
 		const struct ipcprof_interval *iv = &g->intervals[td->order[k]];

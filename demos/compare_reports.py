@@ -57,7 +57,7 @@ def column(label, session, demo_out, demo_json=None):
     # Python's resource tracker, which waits on its pipe all run long).
     moved = basis = split = idle = 0
     workers = [p for p in procs if is_worker(p)]
-    futex = None
+    sync = None
     waits_split = any(p["time"].get("wait_split") for p in workers)
     has_split = any(k in p["time"] for p in procs for k in SPLIT_KEYS)
     for p in workers:
@@ -69,7 +69,7 @@ def column(label, session, demo_out, demo_json=None):
         # With the eBPF probes, time blocked on futexes and polls outside IPC calls (waits on
         # shared semaphores, such as a Pool's queue locks, are IPC calls of their own).
         if t.get("sync_wait_ns") is not None:
-            futex = (futex or 0) + t["sync_wait_ns"]
+            sync = (sync or 0) + t["sync_wait_ns"]
     copied = sum(k["sent"] for k in run.get("bytes_by_kind", []) if k["kind"] in COPY_KINDS)
     demo = demo_figures(demo_out)
     claimed = None
@@ -97,7 +97,7 @@ def column(label, session, demo_out, demo_json=None):
         "worker_share_split": (moved + split) / basis if basis and has_split else None,
         "worker_split": split / basis if basis and has_split else None,
         "measures": own_measures(rep, demo_json),
-        "worker_futex": futex / basis if futex is not None and basis else None,
+        "worker_sync": sync / basis if sync is not None and basis else None,
         "worker_idle": idle / basis if basis and waits_split else None,
         "run_share": run.get("data_movement_share"),
         "verdict": run.get("verdict", ""),
@@ -252,7 +252,7 @@ def main(argv):
     if any(c["worker_idle"] is not None for c in cols):
         rows.append(("waiting for work in IPC calls", [fmt_share(c["worker_idle"])
                                                        for c in cols]))
-    rows.append(("blocked outside IPC calls", [fmt_share(c["worker_futex"]) for c in cols]))
+    rows.append(("blocked outside IPC calls", [fmt_share(c["worker_sync"]) for c in cols]))
     w0 = max(len(r[0]) for r in rows)
     widths = [max(len(r[1][i]) for r in rows) for i in range(len(cols))]
     for name, vals in rows:

@@ -250,8 +250,20 @@ IPCPROF_API int fcntl64(int fd, int cmd, ...)
 	return fcntl_done(fd, cmd, REAL(fcntl64)(fd, cmd, arg));
 }
 
+/* libunwind's first use in a thread, made without its fast tracer's table (sampler.c). */
+static bool refused(size_t len, int flags)
+{
+	if (!(flags & MAP_ANONYMOUS) || (flags & MAP_TYPE) != MAP_PRIVATE || len < (128u << 10))
+		return false;
+	ipcprof_thr.refuse_map = 2;
+	errno = ENOMEM;
+	return true;
+}
+
 IPCPROF_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
+	if (IPCPROF_UNLIKELY(ipcprof_thr.refuse_map) && refused(len, flags))
+		return MAP_FAILED;
 	void *p = REAL(mmap)(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && (flags & MAP_TYPE) != MAP_PRIVATE)
 		ipcprof_map_added(p, len, prot, flags, fd, off);
@@ -260,6 +272,8 @@ IPCPROF_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 
 IPCPROF_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
+	if (IPCPROF_UNLIKELY(ipcprof_thr.refuse_map) && refused(len, flags))
+		return MAP_FAILED;
 	void *p = REAL(mmap64)(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && (flags & MAP_TYPE) != MAP_PRIVATE)
 		ipcprof_map_added(p, len, prot, flags, fd, off);

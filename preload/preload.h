@@ -151,6 +151,8 @@ struct ipcprof_thread {
 	uint32_t tid;
 	uint32_t sample_left; /* calls until the next CPU-sampled one; 0: this one */
 	uint32_t in_call;     /* inside a counted call: a CPU sample there is IPC time */
+	uint32_t refuse_map;  /* 1: large anonymous mmaps fail (libunwind's first use, sampler.c);
+			       * 2: one did */
 	/* The thread's most recent intervals, direct-mapped by channel and direction, that later
 	 * calls extend: alternating calls (a request, then its reply) each extend their own. */
 	struct {

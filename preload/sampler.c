@@ -48,6 +48,7 @@
 #define TIMER_SLOTS   4096        /* live threads with a timer */
 #define DELAY_READ_NS 50000000ull /* how often a thread's CPU wait is read, at most */
 #define PEND_MAX      16          /* samples a read wait is shared among, at most */
+#define FAST_AFTER    16          /* a thread's samples before it gets the fast tracer */
 
 /* libunwind, loaded privately by core.c. */
 #define STR_(x) #x
@@ -84,8 +85,13 @@ struct sample_thread {
 	uint32_t npend;
 	uint32_t pend_entry[PEND_MAX]; /* offset / 8 of each one's stack entry */
 	uint32_t pend_w[PEND_MAX];
-	bool warm; /* libunwind's thread-local state is made (and kept across fork) */
+	bool warm;    /* libunwind's thread-local state is made (and kept across fork) */
+	bool traced;  /* the fast tracer has its table in this thread (kept across fork) */
+	bool fast;    /* the handler unwinds with the fast tracer */
+	uint8_t slow; /* samples unwound with the cursor, up to FAST_AFTER */
 };
+/* The handler may make a thread's fast-tracer table (see unwind()). */
+static bool tracer_in_handler;
 static IPCPROF_TLS struct sample_thread sthr;
 
 bool ipcprof_unwinding(void)
@@ -314,10 +320,21 @@ static uint64_t run_delay(void)
 /* ---- unwinding in the handler ---- */
 
 /*
- * libunwind's fast tracer (unw_backtrace), started in the handler: it caches each code
- * address's frame layout and walks through the signal frame, so that the interrupted
- * instruction appears a few entries in, after the handler's own frames. Where it does not
- * (or the stack is deeper than the buffer holds), the cursor API starts from the signal frame.
+ * Two ways to unwind. libunwind's cursor steps frame by frame, each code address's frame layout
+ * cached per thread (see ipcprof_unwind_resolve): microseconds a frame here, as each step checks
+ * the stack memory it reads with system calls. Its fast tracer (unw_backtrace) is several times
+ * quicker, but fills a 256 KiB table per thread on first use: 64 pages, each a page fault, and
+ * after a fork every page of it that is written is copied. A process that lives a few
+ * milliseconds would pay that whether it is ever sampled or not.
+ *
+ * So a thread starts with the cursor and takes the fast tracer at its FAST_AFTER-th sample, when
+ * the table is made in the handler. That is safe in libunwind 1.6 because everything else its
+ * first use does has been done outside the handler by thread_warm_up: the once-only set-up (a
+ * thread key, a memory pool), the thread's libunwind TLS block (allocated by malloc on first
+ * access). What is left is a pool allocation under libunwind's own lock, which it holds with
+ * every signal blocked, an anonymous mmap, and pthread_setspecific of a key below 32, which
+ * writes into the thread descriptor. A fork child inherits its parent's table, and takes the fast
+ * tracer at its own FAST_AFTER-th sample, so that a short child does not copy the table's pages.
  */
 #define OWN_FRAMES 8
 static uint32_t unwind_fast(const ucontext_t *uc, uint64_t *ip, uint32_t *flags)
@@ -342,25 +359,20 @@ static uint32_t unwind_fast(const ucontext_t *uc, uint64_t *ip, uint32_t *flags)
 	return n;
 }
 
-static uint32_t unwind_slow(ucontext_t *uc, uint64_t *ip, uint32_t *flags)
+/* The cursor from c on, into ip[cap]; *flags says where it stopped short. */
+static uint32_t unwind_cursor(unw_cursor_t *c, uint64_t *ip, uint32_t cap, uint32_t *flags)
 {
 	uint32_t n = 0;
-	unw_cursor_t c;
-	int st = p_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME);
-	if (st < 0) {
-		ip[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-		*flags |= IPCPROF_SS_UNWIND;
-	}
-	while (st >= 0) {
+	for (;;) {
 		unw_word_t pc;
-		if (p_get_reg(&c, UNW_REG_IP, &pc) < 0 || pc == 0)
+		if (p_get_reg(c, UNW_REG_IP, &pc) < 0 || pc == 0)
 			break;
-		if (n == IPCPROF_SAMPLE_DEPTH) {
+		if (n == cap) {
 			*flags |= IPCPROF_SS_TRUNCATED;
 			break;
 		}
 		ip[n++] = pc;
-		st = p_step(&c);
+		int st = p_step(c);
 		if (st < 0)
 			*flags |= IPCPROF_SS_UNWIND;
 		if (st <= 0)
@@ -369,10 +381,28 @@ static uint32_t unwind_slow(ucontext_t *uc, uint64_t *ip, uint32_t *flags)
 	return n;
 }
 
+static uint32_t unwind_slow(ucontext_t *uc, uint64_t *ip, uint32_t *flags)
+{
+	unw_cursor_t c;
+	if (p_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) < 0) {
+		ip[0] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+		*flags |= IPCPROF_SS_UNWIND;
+		return 1;
+	}
+	return unwind_cursor(&c, ip, IPCPROF_SAMPLE_DEPTH, flags);
+}
+
 static uint32_t unwind(ucontext_t *uc, uint64_t *ip, uint32_t *flags)
 {
-	uint32_t n = unwind_fast(uc, ip, flags);
-	return n ? n : unwind_slow(uc, ip, flags);
+	if (!sthr.fast && sthr.slow < FAST_AFTER && ++sthr.slow == FAST_AFTER)
+		sthr.fast = sthr.traced || tracer_in_handler;
+	if (sthr.fast) {
+		uint32_t n = unwind_fast(uc, ip, flags);
+		sthr.traced = true;
+		if (n)
+			return n;
+	}
+	return unwind_slow(uc, ip, flags);
 }
 
 /* ---- the signal handler ---- */
@@ -455,6 +485,36 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 
 /* ---- timers ---- */
 
+/*
+ * libunwind's first use in a thread allocates (its TLS block, and once per process a thread key
+ * and a pool): it must happen here, not in the handler. It runs without the fast tracer's table
+ * (its mmap fails: see ipcprof_thread.refuse_map), which the handler makes if the thread lives.
+ */
+static void thread_warm_up(void)
+{
+	void *b[4];
+	ipcprof_thr.refuse_map = 1;
+	sthr.unwinding++;
+	p_backtrace(b, 4);
+	sthr.unwinding--;
+	bool refused = ipcprof_thr.refuse_map == 2;
+	ipcprof_thr.refuse_map = 0;
+	sthr.traced = sthr.fast = !refused;
+	sthr.warm = true;
+	if (!refused)
+		return; /* a libunwind that makes its table otherwise: it is made now */
+	static bool key_checked;
+	if (!key_checked) {
+		/* libunwind's key was made before this one: below 31 here, below 32 there. */
+		pthread_key_t k;
+		key_checked = true;
+		if (pthread_key_create(&k, NULL) == 0) {
+			tracer_in_handler = k < 31;
+			pthread_key_delete(k);
+		}
+	}
+}
+
 /* fresh: the thread is new (created, or a fork child's), so its run delay is 0 so far. */
 static void thread_timer_start(bool fresh)
 {
@@ -465,11 +525,8 @@ static void thread_timer_start(bool fresh)
 	 * libunwind keeps per-thread state in TLS, which a library loaded with dlopen gets on the
 	 * thread's first use, from malloc: that first use must happen here, not in the handler.
 	 */
-	if (!sthr.warm) {
-		void *warm[4];
-		ipcprof_backtrace(warm, 4);
-		sthr.warm = true;
-	}
+	if (!sthr.warm)
+		thread_warm_up();
 	sthr.tid = (uint32_t)syscall(SYS_gettid);
 	/* A new task's schedstat starts at 0 (a fork child, a new thread): no need to read it. */
 	sthr.delay = fresh ? 0 : run_delay();
@@ -798,6 +855,10 @@ void ipcprof_sampler_after_fork(void)
 		sthr.ticks = 0; /* its chunk is in the parent's area */
 	if (sthr.npend)
 		sthr.npend = 0; /* and the samples waiting for a share of the CPU wait */
+	if (sthr.fast)
+		sthr.fast = false; /* the table's pages are the parent's until written */
+	if (sthr.slow)
+		sthr.slow = 0;
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !atomic_load(&sampling))
 		return;
@@ -844,5 +905,6 @@ int ipcprof_backtrace(void **buf, int n)
 	sthr.unwinding++;
 	int k = p_backtrace(buf, n);
 	sthr.unwinding--;
+	sthr.traced = sthr.fast = true;
 	return k;
 }

@@ -31,7 +31,18 @@
 
 struct ipcprof_real ipcprof_real;
 struct ipcprof_record *ipcprof_rec;
-_Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE];
+/*
+ * Tables a fork child starts without (fd_tables_wipe): the fd classifications (the child has a
+ * generation of its own, see ipcprof_gen) and where its fds came from (it made none of them).
+ * Page-aligned and whole pages long, so that the kernel can give a child zero pages for them
+ * instead of the parent's: the parent then writes them after a fork without copying a page, and
+ * the child clears nothing.
+ */
+#define FORK_WIPED __attribute__((aligned(4096)))
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+_Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE] FORK_WIPED;
 uint32_t ipcprof_gen = 1;
 bool ipcprof_ready;
 uint32_t ipcprof_cpu_sample = 256;
@@ -64,8 +75,20 @@ static int (*channel_account[IPCPROF_MAX_CHANNELS])(struct ipcprof_channel *,
 						    const struct ipcprof_call *);
 
 /* Where each fd came from (IPCPROF_FD_ORIGIN_*), for the channel's and mapping's flags. */
-_Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
-static _Atomic uint32_t fd_origin_max;
+_Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE] FORK_WIPED;
+static _Atomic uint32_t fd_origin_max; /* kept only where the tables are not wiped */
+static bool tables_wiped;
+
+_Static_assert(sizeof(ipcprof_fdtab) % 4096 == 0 && sizeof(ipcprof_fd_origin) % 4096 == 0,
+	       "a wiped table shares no page with other variables");
+
+static void fd_tables_wipe(void)
+{
+	tables_wiped =
+	    syscall(SYS_madvise, ipcprof_fdtab, sizeof(ipcprof_fdtab), MADV_WIPEONFORK) == 0 &&
+	    syscall(SYS_madvise, ipcprof_fd_origin, sizeof(ipcprof_fd_origin), MADV_WIPEONFORK) ==
+		0;
+}
 
 /* The session's variables as this process started, handed to exec'd children that lack them. */
 #define MAX_ENV 24
@@ -795,8 +818,6 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 		unsigned origin = fd_origin_of(fd);
 		if (origin & IPCPROF_FD_ORIGIN_CREATED)
 			c.flags |= IPCPROF_CH_CREATED;
-		if ((origin & IPCPROF_FD_ORIGIN_SOCKETPAIR) && c.family == AF_UNIX)
-			c.flags |= IPCPROF_CH_SOCKETPAIR;
 		int slot = channel_slot(&c);
 		if (slot < 0) {
 			/* Not a failure to shout about on the program's stderr: the record counts
@@ -866,6 +887,8 @@ void ipcprof_fd_made(int fd, unsigned origin)
 		return;
 	atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
 	atomic_store_explicit(&ipcprof_fd_origin[fd], (uint8_t)origin, memory_order_relaxed);
+	if (tables_wiped)
+		return;
 	uint32_t m = atomic_load_explicit(&fd_origin_max, memory_order_relaxed);
 	while ((uint32_t)fd > m && !atomic_compare_exchange_weak(&fd_origin_max, &m, (uint32_t)fd))
 		;
@@ -1447,11 +1470,14 @@ static void child_after_fork(void)
 		if (channel_account[i])
 			channel_account[i] = NULL;
 	}
-	/* The child made none of the fds it inherits; socketpair ends stay socketpair ends. */
-	uint32_t maxfd = atomic_load(&fd_origin_max);
-	for (uint32_t fd = 0; fd <= maxfd && fd < IPCPROF_FDTAB_SIZE; fd++)
-		if (ipcprof_fd_origin[fd] & IPCPROF_FD_ORIGIN_CREATED)
-			ipcprof_fd_origin[fd] &= (uint8_t)~IPCPROF_FD_ORIGIN_CREATED;
+	/* The child made none of the fds it inherits: the kernel zeroed where they came from
+	 * (fd_tables_wipe), or it is cleared here. */
+	if (!tables_wiped) {
+		uint32_t maxfd = atomic_load(&fd_origin_max);
+		for (uint32_t fd = 0; fd <= maxfd && fd < IPCPROF_FDTAB_SIZE; fd++)
+			if (ipcprof_fd_origin[fd])
+				ipcprof_fd_origin[fd] = 0;
+	}
 	if (atomic_load_explicit(&modules_lock, memory_order_relaxed))
 		atomic_store(&modules_lock, 0);
 	if (root_process)
@@ -1551,6 +1577,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	if (!session_init())
 		goto out;
 	ipcprof_shm_devs_init();
+	fd_tables_wipe();
 	void *tw = sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	tree_warned = tw == MAP_FAILED ? NULL : tw;
 	self_range();

@@ -64,8 +64,8 @@ IPCPROF_API int pipe2(int fds[2], int flags)
 
 IPCPROF_API int socketpair(int domain, int type, int proto, int fds[2])
 {
-	int r = made_pair(REAL(socketpair)(domain, type, proto, fds), fds,
-			  IPCPROF_FD_ORIGIN_CREATED | IPCPROF_FD_ORIGIN_SOCKETPAIR);
+	int r =
+	    made_pair(REAL(socketpair)(domain, type, proto, fds), fds, IPCPROF_FD_ORIGIN_CREATED);
 	if (r == 0 && domain == AF_UNIX && ipcprof_rec) {
 		int e = errno;
 		ipcprof_socketpair_made(fds);

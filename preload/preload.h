@@ -202,7 +202,6 @@ static inline struct ipcprof_channel *ipcprof_channel_of(int fd)
 /* Where an fd came from: kept per fd, turned into channel and mapping flags at classification. */
 #define IPCPROF_FD_ORIGIN_CREATED                                                                  \
 	0x1u /* made in this process (pipe, socket, accept, shm_open O_CREAT...) */
-#define IPCPROF_FD_ORIGIN_SOCKETPAIR 0x2u /* one end of a socketpair() */
 extern _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
 
 /* Classify fd again on its next call: it is now connected or bound to something else. */

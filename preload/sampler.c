@@ -63,10 +63,14 @@ static uint64_t period_ns;
 static _Atomic bool sampling;    /* timers are (to be) armed */
 static bool installed;           /* our handler is SIGPROF's */
 static struct sigaction app_act; /* what the program set (or found) for SIGPROF, as it sees it */
-static _Atomic int timers[TIMER_SLOTS]; /* kernel timer id + 1 of each live thread's timer */
-static _Atomic int timers_hi;           /* slots below this have been taken at some time */
-static _Atomic uint64_t *sindex;        /* hash tag | (entry offset / 8 + 1); process-private */
-static bool sindex_wiped;               /* a fork child gets sindex zero-filled by the kernel */
+/* Kernel timer id + 1 of each live thread's timer. Whole pages of its own, which a fork child
+ * gets zeroed (MADV_WIPEONFORK): it has no timer yet, and the parent keeps its pages writable. */
+static _Atomic int timers[TIMER_SLOTS] __attribute__((aligned(4096)));
+_Static_assert(sizeof(timers) % 4096 == 0, "timers[] shares no page with other variables");
+static bool timers_wiped;
+static _Atomic int timers_hi;    /* slots below this have been taken at some time */
+static _Atomic uint64_t *sindex; /* hash tag | (entry offset / 8 + 1); process-private */
+static bool sindex_wiped;        /* a fork child gets sindex zero-filled by the kernel */
 static _Atomic int growing;
 static _Atomic bool area_full;
 
@@ -805,6 +809,7 @@ void ipcprof_sampler_start(void)
 		 * parent's pages stay writable for the parent at fork. */
 		sindex_wiped =
 		    syscall(SYS_madvise, m, INDEX_CAP * sizeof(uint64_t), MADV_WIPEONFORK) == 0;
+		timers_wiped = syscall(SYS_madvise, timers, sizeof(timers), MADV_WIPEONFORK) == 0;
 	}
 	if (!real_sigaction)
 		real_sigaction = ipcprof_resolve("sigaction");
@@ -843,7 +848,7 @@ void ipcprof_sampler_after_fork(void)
 		atomic_store(&area_full, false);
 	/* Slots are taken only while sampling (a stop empties them): with sampling off, the
 	 * child does not even read their pages. */
-	if (atomic_load(&sampling)) {
+	if (atomic_load(&sampling) && !timers_wiped) {
 		int hi = atomic_load(&timers_hi);
 		for (int i = 0; i < hi && i < TIMER_SLOTS; i++)
 			if (atomic_load_explicit(&timers[i], memory_order_relaxed))

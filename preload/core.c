@@ -926,9 +926,13 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 	if (!cap)
 		return;
 	struct ipcprof_interval *tl = ipcprof_record_timeline(r);
-	/* Direct-mapped by channel and direction: one compare finds the interval to extend. */
-	unsigned k = (ch * 2 + (unsigned)dir) & 3;
-	if (th->open[k].slot && th->open[k].channel == ch && th->open[k].dir == dir) {
+	/* The thread's open interval of this channel and direction, if it has one: extended, or
+	 * followed by a new one in its entry. Otherwise the oldest entry makes room. */
+	unsigned k = 0;
+	while (k < IPCPROF_OPEN_INTERVALS &&
+	       !(th->open[k].slot && th->open[k].channel == ch && th->open[k].dir == dir))
+		k++;
+	if (k < IPCPROF_OPEN_INTERVALS) {
 		struct ipcprof_interval *iv = &tl[th->open[k].slot - 1];
 		uint32_t used = __atomic_load_n(&r->intervals_used, __ATOMIC_RELAXED);
 		if (t0 <= iv->end_ns + merge_gap(used, cap)) {
@@ -937,6 +941,8 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 			iv->calls++;
 			return;
 		}
+	} else {
+		k = th->open_next++ % IPCPROF_OPEN_INTERVALS;
 	}
 	uint32_t i = ADD(r->intervals_used, 1);
 	if (i >= cap || !record_back(r, &tl[i], sizeof(tl[i]))) {

@@ -145,6 +145,7 @@ extern bool ipcprof_ready;
 extern uint32_t ipcprof_cpu_sample;
 
 /* Per-thread state. */
+#define IPCPROF_OPEN_INTERVALS 8
 struct ipcprof_thread {
 	uint32_t gen;   /* ipcprof_gen when this state was last reset */
 	uint32_t guard; /* inside ipcprof: calls pass through uncounted */
@@ -153,13 +154,15 @@ struct ipcprof_thread {
 	uint32_t in_call;     /* inside a counted call: a CPU sample there is IPC time */
 	uint32_t refuse_map;  /* 1: large anonymous mmaps fail (libunwind's first use, sampler.c);
 			       * 2: one did */
-	/* The thread's most recent intervals, direct-mapped by channel and direction, that later
-	 * calls extend: alternating calls (a request, then its reply) each extend their own. */
+	/* The thread's most recent intervals, one per channel and direction, that later calls
+	 * extend: alternating calls (a request, then its reply) and a round of writes to several
+	 * peers each extend their own. One cache line; the oldest entry makes room. */
 	struct {
 		uint32_t slot; /* index + 1 in the timeline, 0 = none */
 		uint16_t channel;
 		uint16_t dir;
-	} open[4];
+	} open[IPCPROF_OPEN_INTERVALS];
+	uint32_t open_next; /* the entry to take next */
 };
 extern IPCPROF_TLS struct ipcprof_thread ipcprof_thr;
 

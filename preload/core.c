@@ -1157,19 +1157,15 @@ static void stack_add(uint32_t ch, uint64_t bytes)
 	int n = ipcprof_backtrace(raw, IPCPROF_STACK_DEPTH + 8);
 	uint64_t ips[IPCPROF_STACK_DEPTH];
 	uint32_t depth = 0;
-	bool unknown = false;
 	for (int i = 0; i < n && depth < IPCPROF_STACK_DEPTH; i++) {
 		uintptr_t ip = (uintptr_t)raw[i];
 		if (depth == 0 && ip >= self_lo && ip < self_hi)
 			continue; /* ipcprof's own frames */
 		ips[depth++] = ip;
-		if (!unknown && !module_known(ip))
-			unknown = true;
+		ipcprof_module_note(ip); /* no lock: a fork child may have inherited the loader's */
 	}
 	if (!depth)
 		return;
-	if (unknown)
-		modules_refresh();
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (uint32_t i = 0; i < depth; i++) {
 		h ^= ips[i];
@@ -1525,16 +1521,9 @@ static void child_after_fork(void)
 	}
 	r->mappings_used = n;
 	atomic_store(&ipcprof_live_maps, n);
-	/* Same image, same modules: the child need not walk the loader's list (and take its lock,
-	 * which another thread of the parent may have held at fork) for its first stack. */
-	uint32_t nm =
-	    parent->modules_used < IPCPROF_MAX_MODULES ? parent->modules_used : IPCPROF_MAX_MODULES;
-	if (nm && !record_back(r, r->modules, nm * sizeof(r->modules[0]))) {
-		r->dropped.modules += nm; /* named again as stacks need them, if space is found */
-		nm = 0;
-	}
-	memcpy(r->modules, parent->modules, nm * sizeof(r->modules[0]));
-	r->modules_used = nm;
+	/* The modules are not copied from the parent: a child's stacks name theirs as they need
+	 * them (ipcprof_module_note, which takes no lock), so a child that is never sampled reads
+	 * and writes none of those pages. */
 	sys_munmap(parent, parent->file_size);
 	for (unsigned i = 0; i < nplugins; i++)
 		if (plugins[i]->after_fork)

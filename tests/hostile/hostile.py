@@ -154,12 +154,14 @@ def case_full_or_readonly(c):
         sys.exit(77)
     full = os.path.join(c.work, "full")
     ro = os.path.join(c.work, "ro")
-    # 8 pages: the first record takes about 6 of them (a page at a time as it is used)
+    # 8 pages, 5 of them taken by a file of its own: 3 left, fewer than two records need
     if not mount_tmpfs(c, full, "size=32k,mode=0700"):
         print("SKIP: cannot mount tmpfs here")
         sys.exit(77)
     try:
-        # Records take disk blocks as they are used: the first few fit in part, then the
+        with open(os.path.join(full, "pad"), "wb") as f:
+            f.write(b"\0" * 20480)
+        # Records take disk blocks as they are used: the first fits in part, then the
         # filesystem fills; the program must run on unchanged, and ipcprof says so.
         sess = os.path.join(full, "s")
         got = c.run([c.a.prog, str(BYTES)], c.preload_env(sess))

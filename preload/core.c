@@ -206,11 +206,59 @@ bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out
 
 /* ---- clock ---- */
 
+/*
+ * Two reads of the TSC cost half of two clock_gettime calls here, and the hot path has two. The
+ * TSC's rate is measured without waiting for it: a process notes the TSC and the clock as it
+ * starts and reads the clock alone (clock_gettime) until CAL_NS later, when the two readings
+ * give the rate over that whole stretch. Fork children inherit the first note; exec'd programs
+ * get the rate in their environment once it is known (ipcprof_fix_env).
+ */
+#define CAL_NS 10000000u
+enum { CAL_NONE, CAL_MEASURING, CAL_FINISHING, CAL_DONE };
+static _Atomic int cal_state;
+static uint64_t cal_m0, cal_t0;
+static char tsc_env[48]; /* IPCPROF_TSC_HZ=<rate> */
+
+static void tsc_use(uint64_t hz, uint64_t m, uint64_t t)
+{
+	ipcprof_tsc_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / hz);
+	ipcprof_mono0 = m;
+	ipcprof_tsc0 = t;
+	__atomic_store_n(&ipcprof_tsc_ok, true, __ATOMIC_RELEASE);
+}
+
+/* May run in a signal handler: no allocation, no stdio. */
+static void tsc_measured(uint64_t m)
+{
+#if defined(__x86_64__)
+	int expect = CAL_MEASURING;
+	if (!atomic_compare_exchange_strong(&cal_state, &expect, CAL_FINISHING))
+		return;
+	uint64_t t = __rdtsc();
+	uint64_t hz = (uint64_t)((unsigned __int128)(t - cal_t0) * 1000000000u / (m - cal_m0));
+	if (hz >= 1000000 && hz <= 100000000000ull) {
+		size_t n = strlen(IPCPROF_ENV_TSC_HZ);
+		memcpy(tsc_env, IPCPROF_ENV_TSC_HZ, n);
+		tsc_env[n] = '=';
+		*ipcprof_put_uint(tsc_env + n + 1, hz, 10) = 0;
+		tsc_use(hz, m, t);
+	}
+	atomic_store_explicit(&cal_state, CAL_DONE, memory_order_release);
+#else
+	(void)m;
+#endif
+}
+
 uint64_t ipcprof_clock_mono(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	uint64_t m = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (IPCPROF_UNLIKELY(atomic_load_explicit(&cal_state, memory_order_relaxed) ==
+			     CAL_MEASURING) &&
+	    m - cal_m0 >= CAL_NS)
+		tsc_measured(m);
+	return m;
 }
 
 uint64_t ipcprof_thread_cpu_ns(void)
@@ -234,41 +282,25 @@ static bool tsc_invariant(void)
 #endif
 }
 
-/*
- * Two reads of the TSC cost half of two clock_gettime calls here, and the hot path has two. The
- * first process measures the TSC rate once (about 2 ms) and passes it down in the environment.
- */
 static void clock_init(void)
 {
 #if defined(__x86_64__)
 	if (!tsc_invariant())
 		return;
-	uint64_t hz = 0;
 	const char *s = getenv(IPCPROF_ENV_TSC_HZ);
 	if (s && *s) {
 		char *end;
-		hz = strtoull(s, &end, 10);
-		if (*end || s[0] == '-' || hz < 1000000 || hz > 100000000000ull) {
-			env_reject(IPCPROF_ENV_TSC_HZ, s, "ticks per second, set by ipcprof itself",
-				   "a new measurement");
-			hz = 0;
+		uint64_t hz = strtoull(s, &end, 10);
+		if (!*end && s[0] != '-' && hz >= 1000000 && hz <= 100000000000ull) {
+			tsc_use(hz, ipcprof_clock_mono(), __rdtsc());
+			return;
 		}
+		env_reject(IPCPROF_ENV_TSC_HZ, s, "ticks per second, set by ipcprof itself",
+			   "a new measurement");
 	}
-	if (!hz) {
-		uint64_t m0 = ipcprof_clock_mono(), t0 = __rdtsc(), m1, t1;
-		do {
-			m1 = ipcprof_clock_mono();
-			t1 = __rdtsc();
-		} while (m1 - m0 < 2000000);
-		hz = (uint64_t)((unsigned __int128)(t1 - t0) * 1000000000u / (m1 - m0));
-		char buf[32];
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)hz);
-		setenv(IPCPROF_ENV_TSC_HZ, buf, 1);
-	}
-	ipcprof_tsc_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / hz);
-	ipcprof_mono0 = ipcprof_clock_mono();
-	ipcprof_tsc0 = __rdtsc();
-	ipcprof_tsc_ok = true;
+	cal_m0 = ipcprof_clock_mono();
+	cal_t0 = __rdtsc();
+	atomic_store(&cal_state, CAL_MEASURING);
 #endif
 }
 
@@ -647,7 +679,13 @@ static void save_env(void)
 
 char *const *ipcprof_fix_env(char *const *envp, char **out, size_t cap)
 {
-	return ipcprof_env_merge(envp, saved_env, nsaved_env, out, cap);
+	/* The TSC's rate, when this process measured it (a rate it was given is in saved_env). */
+	char *vars[MAX_ENV + 1];
+	unsigned n = nsaved_env;
+	memcpy(vars, saved_env, n * sizeof(vars[0]));
+	if (atomic_load_explicit(&cal_state, memory_order_acquire) == CAL_DONE && tsc_env[0])
+		vars[n++] = tsc_env;
+	return ipcprof_env_merge(envp, vars, n, out, cap);
 }
 
 bool ipcprof_is_self(void)
@@ -1459,6 +1497,10 @@ static void child_after_fork(void)
 		return;
 	ipcprof_gen++;
 	ipcprof_thr.guard = 0;
+	/* A rate being worked out by another thread of the parent at fork: this child works it
+	 * out again from the same start. */
+	if (atomic_load(&cal_state) == CAL_FINISHING)
+		atomic_store(&cal_state, CAL_MEASURING);
 	/*
 	 * The parent's pages stay shared with the child until either writes them: what is
 	 * cleared here is written only where it is not clear already, so that a child that does

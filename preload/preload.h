@@ -173,7 +173,7 @@ uint64_t ipcprof_clock_mono(void);
 static inline uint64_t ipcprof_now(void)
 {
 #if defined(__x86_64__)
-	if (IPCPROF_LIKELY(ipcprof_tsc_ok)) {
+	if (IPCPROF_LIKELY(__atomic_load_n(&ipcprof_tsc_ok, __ATOMIC_ACQUIRE))) {
 		uint64_t d = __rdtsc() - ipcprof_tsc0;
 		return ipcprof_mono0 + (uint64_t)(((unsigned __int128)d * ipcprof_tsc_mult) >> 32);
 	}

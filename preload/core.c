@@ -39,9 +39,6 @@ struct ipcprof_record *ipcprof_rec;
  * the child clears nothing.
  */
 #define FORK_WIPED __attribute__((aligned(4096)))
-#ifndef MADV_WIPEONFORK
-#define MADV_WIPEONFORK 18
-#endif
 _Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE] FORK_WIPED;
 uint32_t ipcprof_gen = 1;
 bool ipcprof_ready;
@@ -85,9 +82,8 @@ _Static_assert(sizeof(ipcprof_fdtab) % 4096 == 0 && sizeof(ipcprof_fd_origin) % 
 static void fd_tables_wipe(void)
 {
 	tables_wiped =
-	    syscall(SYS_madvise, ipcprof_fdtab, sizeof(ipcprof_fdtab), MADV_WIPEONFORK) == 0 &&
-	    syscall(SYS_madvise, ipcprof_fd_origin, sizeof(ipcprof_fd_origin), MADV_WIPEONFORK) ==
-		0;
+	    sys_madvise(ipcprof_fdtab, sizeof(ipcprof_fdtab), MADV_WIPEONFORK) == 0 &&
+	    sys_madvise(ipcprof_fd_origin, sizeof(ipcprof_fd_origin), MADV_WIPEONFORK) == 0;
 }
 
 /* The session's variables as this process started, handed to exec'd children that lack them. */
@@ -350,9 +346,6 @@ static void fill_identity(struct ipcprof_process *p)
  * have gone there counts as dropped, and stderr says it once. A process that uses little of its
  * record (most fork children) gets blocks for little of it.
  */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 #define BACK_SHIFT 12 /* a page at a time */
 #define BACK_MAX_BYTES                                                                             \
 	(sizeof(struct ipcprof_record) + ((uint64_t)1 << 24) * sizeof(struct ipcprof_interval))
@@ -370,7 +363,7 @@ static __attribute__((noinline)) bool back_chunk(struct ipcprof_record *r, uint6
 		hi = r->prof.area_offset; /* page-aligned: the sample area backs itself */
 	int saved = errno;
 	/* Two threads may back one chunk at once: the second finds the pages there. */
-	if (syscall(SYS_madvise, (char *)r + lo, hi - lo, MADV_POPULATE_WRITE) != 0) {
+	if (sys_madvise((char *)r + lo, hi - lo, MADV_POPULATE_WRITE) != 0) {
 		int err = errno;
 		if (!atomic_exchange(&back_failed, true))
 			ipcprof_warn_once(IPCPROF_WARN_RECORD,
@@ -476,9 +469,9 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 		 * the device's read-ahead (8 MiB on some virtual disks), every page zero-filled,
 		 * for a process that touches a few pages of its record. One page at a time.
 		 */
-		syscall(SYS_madvise, m, record_file_size, MADV_RANDOM);
+		sys_madvise(m, record_file_size, MADV_RANDOM);
 		/* The header is written at once: its pages now, and the test of POPULATE_WRITE. */
-		if (syscall(SYS_madvise, m, head, MADV_POPULATE_WRITE) != 0) {
+		if (sys_madvise(m, head, MADV_POPULATE_WRITE) != 0) {
 			if (errno == EINVAL &&
 			    syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_base_size) == 0)
 				back_all = true; /* an older kernel: all of it now, as it can */

@@ -32,13 +32,7 @@
 
 #include "ipcprof/env.h"
 #include "preload.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MADV_WIPEONFORK
-#define MADV_WIPEONFORK 18
-#endif
+#include "sys.h"
 
 #define SAMPLE_SIGNAL SIGPROF
 #define SAMPLE_COOKIE 0x69706370 /* "ipcp": si_value of our timers' signals */
@@ -138,7 +132,7 @@ static bool area_back(struct ipcprof_record *r, uint64_t need)
 		uint64_t len = AREA_CHUNK;
 		if (have + len > r->prof.area_cap)
 			len = r->prof.area_cap - have;
-		if (syscall(SYS_madvise, area_base(r) + have, len, MADV_POPULATE_WRITE) != 0) {
+		if (sys_madvise(area_base(r) + have, len, MADV_POPULATE_WRITE) != 0) {
 			atomic_store(&area_full, true);
 			break;
 		}
@@ -328,9 +322,8 @@ static uint64_t run_delay(void)
  * cached per thread (see ipcprof_unwind_resolve): a few microseconds a frame here (at 1000 Hz,
  * 9% of the CPU of a program 200 frames deep, against 1% with the tracer). Its fast tracer
  * (unw_backtrace) is that much quicker, but fills a 256 KiB table per thread on first use: 64
- * pages, each a page fault, and
- * after a fork every page of it that is written is copied. A process that lives a few
- * milliseconds would pay that whether it is ever sampled or not.
+ * pages, each a page fault, and after a fork every page of it that is written is copied. A
+ * process that lives a few milliseconds would pay that whether it is ever sampled or not.
  *
  * So a thread starts with the cursor and takes the fast tracer at its FAST_AFTER-th sample, when
  * the table is made in the handler. That is safe in libunwind 1.6 because everything else its
@@ -521,10 +514,6 @@ static void thread_timer_start(bool fresh)
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !atomic_load(&sampling) || sthr.timer)
 		return;
-	/*
-	 * libunwind keeps per-thread state in TLS, which a library loaded with dlopen gets on the
-	 * thread's first use, from malloc: that first use must happen here, not in the handler.
-	 */
 	if (!sthr.warm)
 		thread_warm_up();
 	sthr.tid = (uint32_t)syscall(SYS_gettid);
@@ -803,9 +792,8 @@ void ipcprof_sampler_start(void)
 		sindex = m;
 		/* A fork child starts its own index: the kernel gives it zero pages, and the
 		 * parent's pages stay writable for the parent at fork. */
-		sindex_wiped =
-		    syscall(SYS_madvise, m, INDEX_CAP * sizeof(uint64_t), MADV_WIPEONFORK) == 0;
-		timers_wiped = syscall(SYS_madvise, timers, sizeof(timers), MADV_WIPEONFORK) == 0;
+		sindex_wiped = sys_madvise(m, INDEX_CAP * sizeof(uint64_t), MADV_WIPEONFORK) == 0;
+		timers_wiped = sys_madvise(timers, sizeof(timers), MADV_WIPEONFORK) == 0;
 	}
 	if (!real_sigaction)
 		real_sigaction = ipcprof_resolve("sigaction");
@@ -870,7 +858,7 @@ void ipcprof_sampler_after_fork(void)
 		return;
 	}
 	if (!sindex_wiped)
-		syscall(SYS_madvise, sindex, INDEX_CAP * sizeof(uint64_t), MADV_DONTNEED);
+		sys_madvise(sindex, INDEX_CAP * sizeof(uint64_t), MADV_DONTNEED);
 	r->prof.state = IPCPROF_PROF_ON;
 	thread_timer_start(true);
 }

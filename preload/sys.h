@@ -9,6 +9,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Advice newer than some C libraries' headers. */
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 static inline int sys_open(const char *path, int flags, int mode)
 {
 	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
@@ -60,6 +68,10 @@ static inline int sys_unlink(const char *path)
 static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+static inline int sys_madvise(void *addr, size_t len, int advice)
+{
+	return (int)syscall(SYS_madvise, addr, len, advice);
 }
 static inline int sys_munmap(void *addr, size_t len)
 {

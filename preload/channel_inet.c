@@ -71,10 +71,10 @@ static int inet_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 	ch->ino = info->st.st_ino;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	if (syscall(SYS_getsockname, info->fd, &ss, &len) == 0)
+	if (sys_call(SYS_getsockname, info->fd, &ss, &len) == 0)
 		inet_store((struct sockaddr *)&ss, len, ch->local_addr, &ch->local_port);
 	len = sizeof(ss);
-	if (syscall(SYS_getpeername, info->fd, &ss, &len) == 0)
+	if (sys_call(SYS_getpeername, info->fd, &ss, &len) == 0)
 		inet_store((struct sockaddr *)&ss, len, ch->peer_addr, &ch->peer_port);
 	inet_locality(ch);
 	return 1;

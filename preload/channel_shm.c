@@ -14,7 +14,7 @@ void ipcprof_shm_devs_init(void)
 	struct stat st;
 	if (stat("/dev/shm", &st) == 0)
 		ipcprof_dev_shm = st.st_dev;
-	int fd = (int)syscall(SYS_memfd_create, "ipcprof-probe", MFD_CLOEXEC);
+	int fd = (int)sys_call(SYS_memfd_create, "ipcprof-probe", MFD_CLOEXEC);
 	if (fd >= 0) {
 		if (sys_fstat(fd, &st) == 0)
 			ipcprof_dev_memfd = st.st_dev;

@@ -14,7 +14,8 @@
 /* The peer's inode of unix socket ino, or 0 when unconnected or sock_diag is missing. */
 static uint64_t unix_peer_ino(uint64_t ino)
 {
-	int nl = (int)syscall(SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	int nl =
+	    (int)sys_call(SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
 		return 0;
 	struct {
@@ -35,9 +36,9 @@ static uint64_t unix_peer_ino(uint64_t ino)
 		char buf[1024];
 		struct nlmsghdr align;
 	} u;
-	if (syscall(SYS_sendto, nl, &msg, sizeof(msg), 0, NULL, 0) != (long)sizeof(msg))
+	if (sys_call(SYS_sendto, nl, &msg, sizeof(msg), 0, NULL, 0) != (long)sizeof(msg))
 		goto out;
-	long n = syscall(SYS_recvfrom, nl, u.buf, sizeof(u.buf), 0, NULL, NULL);
+	long n = sys_call(SYS_recvfrom, nl, u.buf, sizeof(u.buf), 0, NULL, NULL);
 	if (n < (long)NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
 		goto out;
 	struct nlmsghdr *h = &u.align;
@@ -105,11 +106,11 @@ static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 	ch->peer_ino = info->peer_hint ? info->peer_hint : unix_peer_ino(info->st.st_ino);
 	struct sockaddr_un sa;
 	socklen_t len = sizeof(sa);
-	if (syscall(SYS_getsockname, info->fd, &sa, &len) == 0)
+	if (sys_call(SYS_getsockname, info->fd, &sa, &len) == 0)
 		unix_name(&sa, len, ch->name, sizeof(ch->name));
 	if (!ch->name[0]) {
 		len = sizeof(sa);
-		if (syscall(SYS_getpeername, info->fd, &sa, &len) == 0) {
+		if (sys_call(SYS_getpeername, info->fd, &sa, &len) == 0) {
 			unix_name(&sa, len, ch->name, sizeof(ch->name));
 			/* Connected with no name at either end: only socketpair() makes that. This
 			 * also tells a process that received its end across exec. */

@@ -38,7 +38,7 @@ struct ipcprof_record *ipcprof_rec;
  * instead of the parent's: the parent then writes them after a fork without copying a page, and
  * the child clears nothing.
  */
-#define FORK_WIPED __attribute__((aligned(4096)))
+#define FORK_WIPED __attribute__((aligned(4096))) IPCPROF_BIG
 _Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE] FORK_WIPED;
 uint32_t ipcprof_gen = 1;
 bool ipcprof_ready;
@@ -48,7 +48,8 @@ bool ipcprof_tsc_ok;
 uint64_t ipcprof_tsc0, ipcprof_mono0, ipcprof_tsc_mult;
 _Atomic uint32_t ipcprof_live_maps;
 
-static char session_dir[PATH_MAX - 64]; /* room for "/<pid>.<seq>.ipcrec" */
+static char session_dir[PATH_MAX - 64] IPCPROF_BIG; /* room for "/<pid>.<seq>.ipcrec" */
+static size_t session_dir_len;
 static uint64_t record_file_size;
 static uint64_t record_base_size; /* header, tables and timeline: blocks reserved as used */
 static uint64_t sample_area;
@@ -65,11 +66,11 @@ static bool verbose;
 #define MAX_PLUGINS 16
 static const struct ipcprof_plugin *plugins[MAX_PLUGINS];
 static unsigned nplugins;
-/* Which plugin (index + 1) claimed each channel, and its account() hook if it has one, so that the
- * hot path finds it at once. */
+/* Which plugin (index + 1) claimed each channel, and CHANNEL_HOOKED if it has an account() hook,
+ * so that the hot path knows at once whether to call one. */
+#define CHANNEL_HOOKED 0x80u
+_Static_assert(MAX_PLUGINS < CHANNEL_HOOKED, "a plugin index fits beside the flag");
 static uint8_t channel_plugin[IPCPROF_MAX_CHANNELS];
-static int (*channel_account[IPCPROF_MAX_CHANNELS])(struct ipcprof_channel *,
-						    const struct ipcprof_call *);
 
 /* Where each fd came from (IPCPROF_FD_ORIGIN_*), for the channel's and mapping's flags. */
 _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE] FORK_WIPED;
@@ -117,7 +118,7 @@ void *ipcprof_resolve(const char *name)
 
 static void warn_v(const char *fmt, va_list ap)
 {
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "ipcprof[%d]: ", (int)sys_getpid());
 	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
@@ -128,7 +129,7 @@ static void warn_v(const char *fmt, va_list ap)
 		len = sizeof(buf) - 2;
 	buf[len++] = '\n';
 	sys_write(2, buf, len);
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }
 
 /*
@@ -187,9 +188,9 @@ bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out
 	if (!s || !*s)
 		return true;
 	char *end;
-	errno = 0;
+	IPCPROF_ERRNO = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v > max) {
+	if (IPCPROF_ERRNO || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v > max) {
 		char want[48], used[24];
 		snprintf(want, sizeof(want), "a number from 0 to %llu", (unsigned long long)max);
 		snprintf(used, sizeof(used), "%llu", (unsigned long long)def);
@@ -215,9 +216,11 @@ static _Atomic int cal_state;
 static uint64_t cal_m0, cal_t0;
 static char tsc_env[48]; /* IPCPROF_TSC_HZ=<rate> */
 
+/* In double, not 128-bit integers: a fork child that works the rate out runs no libgcc division
+ * (another page of code); 53 bits are more than the measurement's own precision. */
 static void tsc_use(uint64_t hz, uint64_t m, uint64_t t)
 {
-	ipcprof_tsc_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / hz);
+	ipcprof_tsc_mult = (uint64_t)(1e9 * 4294967296.0 / (double)hz);
 	ipcprof_mono0 = m;
 	ipcprof_tsc0 = t;
 	__atomic_store_n(&ipcprof_tsc_ok, true, __ATOMIC_RELEASE);
@@ -231,9 +234,9 @@ static void tsc_measured(uint64_t m)
 	if (!atomic_compare_exchange_strong(&cal_state, &expect, CAL_FINISHING))
 		return;
 	uint64_t t = __rdtsc();
-	uint64_t hz = (uint64_t)((unsigned __int128)(t - cal_t0) * 1000000000u / (m - cal_m0));
+	uint64_t hz = (uint64_t)((double)(t - cal_t0) * 1e9 / (double)(m - cal_m0));
 	if (hz >= 1000000 && hz <= 100000000000ull) {
-		size_t n = strlen(IPCPROF_ENV_TSC_HZ);
+		size_t n = sizeof(IPCPROF_ENV_TSC_HZ) - 1;
 		memcpy(tsc_env, IPCPROF_ENV_TSC_HZ, n);
 		tsc_env[n] = '=';
 		*ipcprof_put_uint(tsc_env + n + 1, hz, 10) = 0;
@@ -302,6 +305,25 @@ static void clock_init(void)
 
 /* ---- the record file ---- */
 
+/*
+ * This image's identity and the pid of its record, kept apart from the record: a fork child
+ * copies them from pages its parent wrote (shared with it at fork, nothing to fault in) instead
+ * of reading the parent's record, whose pages a child must fault in one by one.
+ */
+static struct {
+	uint32_t argc, argv_len;
+	char exe[IPCPROF_PATH_BYTES];
+	char hostname[64];
+	char boot_id[40];
+	char argv[IPCPROF_ARGV_BYTES];
+} ident IPCPROF_BIG;
+static pid_t rec_pid;
+/* CLOCK_REALTIME - CLOCK_MONOTONIC when this image started: a fork child's start in realtime
+ * (the report takes the offset of a host's first image, which is no fork child). */
+static int64_t realtime_offset;
+/* Channel entries below this may have a plugin in channel_plugin[]. */
+static uint32_t channels_hi;
+
 static void read_small_file(const char *path, char *buf, size_t size, size_t *len)
 {
 	*len = 0;
@@ -349,8 +371,17 @@ static void fill_identity(struct ipcprof_process *p)
 #define BACK_SHIFT 12 /* a page at a time */
 #define BACK_MAX_BYTES                                                                             \
 	(sizeof(struct ipcprof_record) + ((uint64_t)1 << 24) * sizeof(struct ipcprof_interval))
-#define BACK_WORDS ((BACK_MAX_BYTES >> BACK_SHIFT) / 64 + 1)
-static _Atomic uint64_t backed[BACK_WORDS]; /* a bit per chunk of this process's record */
+#define BACK_WORDS    ((BACK_MAX_BYTES >> BACK_SHIFT) / 64 + 1)
+/* A bit per chunk of this process's record. The first 4 MiB's words, all that most processes
+ * use, lie with the other small variables; the rest with the large tables (IPCPROF_BIG). */
+#define BACK_LO_WORDS 16
+static _Atomic uint64_t backed_lo[BACK_LO_WORDS];
+static _Atomic uint64_t backed_hi[BACK_WORDS - BACK_LO_WORDS] IPCPROF_BIG;
+
+static inline _Atomic uint64_t *back_word(uint64_t w)
+{
+	return w < BACK_LO_WORDS ? &backed_lo[w] : &backed_hi[w - BACK_LO_WORDS];
+}
 static _Atomic bool back_failed;
 static bool back_all; /* all of it was reserved at once (a kernel without MADV_POPULATE_WRITE) */
 
@@ -361,21 +392,21 @@ static __attribute__((noinline)) bool back_chunk(struct ipcprof_record *r, uint6
 	uint64_t lo = c << BACK_SHIFT, hi = lo + ((uint64_t)1 << BACK_SHIFT);
 	if (hi > r->prof.area_offset)
 		hi = r->prof.area_offset; /* page-aligned: the sample area backs itself */
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	/* Two threads may back one chunk at once: the second finds the pages there. */
 	if (sys_madvise((char *)r + lo, hi - lo, MADV_POPULATE_WRITE) != 0) {
-		int err = errno;
+		int err = IPCPROF_ERRNO;
 		if (!atomic_exchange(&back_failed, true))
 			ipcprof_warn_once(IPCPROF_WARN_RECORD,
 					  "cannot reserve disk space for more of the record: %s; "
 					  "its figures stop growing (counted as dropped)",
 					  /* the error of a fill that would have been a SIGBUS */
 					  err == EFAULT ? "no space left" : strerror(err));
-		errno = saved;
+		IPCPROF_ERRNO = saved;
 		return false;
 	}
-	atomic_fetch_or(&backed[c / 64], (uint64_t)1 << (c % 64));
-	errno = saved;
+	atomic_fetch_or(back_word(c / 64), (uint64_t)1 << (c % 64));
+	IPCPROF_ERRNO = saved;
 	return true;
 }
 
@@ -386,7 +417,7 @@ static inline bool record_back(struct ipcprof_record *r, const void *p, size_t l
 		return true;
 	uint64_t off = (uint64_t)((const char *)p - (const char *)r);
 	for (uint64_t c = off >> BACK_SHIFT; c <= (off + len - 1) >> BACK_SHIFT; c++)
-		if (!(atomic_load_explicit(&backed[c / 64], memory_order_relaxed) &
+		if (!(atomic_load_explicit(back_word(c / 64), memory_order_relaxed) &
 		      ((uint64_t)1 << (c % 64))) &&
 		    !back_chunk(r, c))
 			return false;
@@ -399,18 +430,19 @@ static void back_reset(void)
 {
 	uint64_t words = (record_base_size >> BACK_SHIFT) / 64 + 1;
 	for (uint64_t i = 0; i < words && i < BACK_WORDS; i++)
-		if (atomic_load_explicit(&backed[i], memory_order_relaxed))
-			atomic_store_explicit(&backed[i], 0, memory_order_relaxed);
+		if (atomic_load_explicit(back_word(i), memory_order_relaxed))
+			atomic_store_explicit(back_word(i), 0, memory_order_relaxed);
 	if (atomic_load_explicit(&back_failed, memory_order_relaxed))
 		atomic_store(&back_failed, false);
 	back_all = false;
 }
 
 /* "<dir>/<pid>.<seq>.ipcrec", as snprintf would make it: a fork child makes one first thing. */
+#define RECORD_NAME_MAX 40 /* "/<pid>.<seq>.ipcrec" and its 0, at most */
 static void record_path(char *path, pid_t pid, uint32_t seq)
 {
-	size_t n = strlen(session_dir); /* < PATH_MAX - 64: room for the rest */
-	memcpy(path, session_dir, n);
+	size_t n = session_dir_len; /* < PATH_MAX - 64: room for the rest */
+	ipcprof_copy(path, session_dir, n);
 	char *p = path + n;
 	*p++ = '/';
 	p = ipcprof_put_uint(p, (uint32_t)pid, 10);
@@ -420,9 +452,17 @@ static void record_path(char *path, pid_t pid, uint32_t seq)
 }
 
 /* Makes <dir>/<pid>.<seq>.ipcrec with the lowest free seq >= *seq; maps it. */
-static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
+static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forked)
 {
-	char path[PATH_MAX];
+	/*
+	 * A short folder's path is made on the stack, in a buffer small enough not to reach a
+	 * page of it that a fork child has not written yet (a copy of the parent's); a long one's
+	 * in a static buffer (record_create runs once at a time: at start and in a fork child).
+	 */
+	static char long_path[PATH_MAX] IPCPROF_BIG;
+	char short_path[192];
+	char *path =
+	    session_dir_len + RECORD_NAME_MAX <= sizeof(short_path) ? short_path : long_path;
 	int fd = -1;
 	for (uint32_t s = *seq; s < *seq + 4096; s++) {
 		record_path(path, pid, s);
@@ -431,13 +471,13 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 			*seq = s;
 			break;
 		}
-		if (errno != EEXIST)
+		if (IPCPROF_ERRNO != EEXIST)
 			break;
 	}
 	if (fd < 0) {
 		ipcprof_warn_once(IPCPROF_WARN_RECORD,
 				  "cannot create a record in %s: %s; not profiling", session_dir,
-				  strerror(errno));
+				  strerror(IPCPROF_ERRNO));
 		return NULL;
 	}
 	/*
@@ -449,18 +489,18 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 	back_reset();
 	uint64_t head = (offsetof(struct ipcprof_record, channels) + 4095u) & ~(uint64_t)4095u;
 	const char *failed = NULL;
-	int fa = (int)syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)head);
-	if (fa != 0 && errno != EOPNOTSUPP && errno != ENOSYS)
+	int fa = (int)sys_call(SYS_fallocate, fd, 0, (off_t)0, (off_t)head);
+	if (fa != 0 && IPCPROF_ERRNO != EOPNOTSUPP && IPCPROF_ERRNO != ENOSYS)
 		failed = "reserve space for";
 	else if (sys_ftruncate(fd, (off_t)record_file_size) != 0)
 		failed = "size";
-	int err = errno;
+	int err = IPCPROF_ERRNO;
 	void *m = MAP_FAILED;
 	if (!failed) {
 		m = sys_mmap(NULL, record_file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (m == MAP_FAILED) {
 			failed = "map";
-			err = errno;
+			err = IPCPROF_ERRNO;
 		}
 	}
 	if (!failed) {
@@ -472,12 +512,12 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 		sys_madvise(m, record_file_size, MADV_RANDOM);
 		/* The header is written at once: its pages now, and the test of POPULATE_WRITE. */
 		if (sys_madvise(m, head, MADV_POPULATE_WRITE) != 0) {
-			if (errno == EINVAL &&
-			    syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_base_size) == 0)
+			if (IPCPROF_ERRNO == EINVAL &&
+			    sys_call(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_base_size) == 0)
 				back_all = true; /* an older kernel: all of it now, as it can */
 			else
 				failed = "reserve space for";
-			err = errno;
+			err = IPCPROF_ERRNO;
 		}
 	}
 	if (failed) {
@@ -492,9 +532,11 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 	sys_close(fd);
 	/* The header's pages have their blocks: the first channel entries need no madvise. */
 	for (uint64_t c = 0; c < head >> BACK_SHIFT; c++)
-		atomic_fetch_or(&backed[c / 64], (uint64_t)1 << (c % 64));
+		atomic_fetch_or(back_word(c / 64), (uint64_t)1 << (c % 64));
 	struct ipcprof_record *r = m;
-	r->version = IPCPROF_RECORD_VERSION;
+	/* A store of its own: merged with the next one, the pair would be a constant read from a
+	 * page of constants, which a fork child faults in for that alone. */
+	__atomic_store_n(&r->version, IPCPROF_RECORD_VERSION, __ATOMIC_RELAXED);
 	r->record_size = sizeof(*r);
 	r->interval_size = sizeof(struct ipcprof_interval);
 	r->timeline_cap = timeline_cap;
@@ -504,12 +546,17 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq)
 	r->stack_min_bytes = stack_min;
 	r->fingerprint_min_bytes = fingerprint_min;
 	r->proc.pid = pid;
+	rec_pid = pid;
 	r->proc.ppid = (int32_t)sys_getppid();
 	r->proc.seq = *seq;
 	r->proc.start_ns = ipcprof_now();
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	r->proc.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (!forked) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		realtime_offset = (int64_t)((uint64_t)ts.tv_sec * 1000000000u +
+					    (uint64_t)ts.tv_nsec - r->proc.start_ns);
+	}
+	r->proc.start_realtime_ns = r->proc.start_ns + (uint64_t)realtime_offset;
 	r->last_ns = r->proc.start_ns;
 	return r;
 }
@@ -551,7 +598,7 @@ static bool session_init(void)
 			ipcprof_warn_once(
 			    IPCPROF_WARN_SESSION,
 			    "cannot name a session folder (getcwd: %s); not profiling",
-			    strerror(errno));
+			    strerror(IPCPROF_ERRNO));
 			return false;
 		}
 		time_t now = time(NULL);
@@ -562,10 +609,10 @@ static bool session_init(void)
 			 tm.tm_sec, (int)sys_getpid());
 		dir = made;
 	}
-	if (sys_mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (sys_mkdir(dir, 0700) != 0 && IPCPROF_ERRNO != EEXIST) {
 		ipcprof_warn_once(IPCPROF_WARN_SESSION,
 				  "cannot create the session folder %s: %s; not profiling", dir,
-				  strerror(errno));
+				  strerror(IPCPROF_ERRNO));
 		return false;
 	}
 	struct stat st;
@@ -591,6 +638,7 @@ static bool session_init(void)
 		ipcprof_warn_once(IPCPROF_WARN_SESSION, "session folder path too long");
 		return false;
 	}
+	session_dir_len = strlen(session_dir);
 	setenv(IPCPROF_ENV_DIR, session_dir, 1);
 	const char *root = getenv(IPCPROF_ENV_ROOT);
 	char buf[24];
@@ -798,11 +846,11 @@ struct ipcprof_channel *ipcprof_channel_add(const struct ipcprof_channel *c)
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r)
 		return NULL;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
 	int slot = channel_slot(c);
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 	return slot < 0 ? NULL : &r->channels[slot];
 }
 
@@ -817,7 +865,7 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r)
 		return NULL;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
 	struct ipcprof_fd_info info;
 	char link[IPCPROF_PATH_BYTES];
@@ -856,8 +904,10 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 			state = IPCPROF_FD_UNTRACKED;
 			break;
 		}
-		channel_plugin[slot] = (uint8_t)(i + 1);
-		channel_account[slot] = plugins[i]->account;
+		if ((uint32_t)slot >= channels_hi)
+			channels_hi = (uint32_t)slot + 1;
+		channel_plugin[slot] =
+		    (uint8_t)((i + 1) | (plugins[i]->account ? CHANNEL_HOOKED : 0));
 		state = IPCPROF_FD_CHANNEL0 + (uint32_t)slot;
 		result = &r->channels[slot];
 		break;
@@ -865,7 +915,7 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 	fd_set_state(fd, state);
 out:
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 	return result;
 }
 
@@ -902,14 +952,14 @@ void ipcprof_fd_closing(int fd)
 	ipcprof_fd_reclassify(fd);
 	if ((uint32_t)(e >> 32) != ipcprof_gen || v < IPCPROF_FD_CHANNEL0 || !ipcprof_rec)
 		return;
-	uint8_t pi = channel_plugin[v - IPCPROF_FD_CHANNEL0];
+	uint8_t pi = channel_plugin[v - IPCPROF_FD_CHANNEL0] & ~CHANNEL_HOOKED;
 	if (!pi || !plugins[pi - 1]->closing)
 		return;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
 	plugins[pi - 1]->closing(&ipcprof_rec->channels[v - IPCPROF_FD_CHANNEL0], fd);
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }
 
 void ipcprof_fd_made(int fd, unsigned origin)
@@ -932,7 +982,7 @@ static void thread_refresh(struct ipcprof_thread *th)
 	if (IPCPROF_LIKELY(th->gen == ipcprof_gen))
 		return;
 	th->gen = ipcprof_gen;
-	th->tid = (uint32_t)syscall(SYS_gettid);
+	th->tid = (uint32_t)sys_call(SYS_gettid);
 	memset(th->open, 0, sizeof(th->open));
 }
 
@@ -1264,8 +1314,10 @@ static __attribute__((noinline)) void account_rare(struct ipcprof_channel *ch, u
 			stack_add(idx, bytes);
 		th->guard--;
 	}
-	int (*hook)(struct ipcprof_channel *, const struct ipcprof_call *) = channel_account[idx];
-	if (hook) {
+	unsigned pi = channel_plugin[idx];
+	if (pi & CHANNEL_HOOKED) {
+		int (*hook)(struct ipcprof_channel *, const struct ipcprof_call *) =
+		    plugins[(pi & ~CHANNEL_HOOKED) - 1]->account;
 		struct ipcprof_call call = {.fd = ch->first_fd,
 					    .op = op,
 					    .dir = dir,
@@ -1305,9 +1357,10 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 	ch->last_ns = t1;
 	if (IPCPROF_LIKELY(ret >= 0 || err != EAGAIN))
 		timeline_add(th, idx, dir, t->t0, t1, bytes);
-	if (IPCPROF_UNLIKELY(t->cpu0 || ret < 0 || bytes >= big_min || channel_account[idx]))
+	if (IPCPROF_UNLIKELY(t->cpu0 || ret < 0 || bytes >= big_min ||
+			     (channel_plugin[idx] & CHANNEL_HOOKED)))
 		account_rare(ch, idx, dir, op, ret, err, t, t1, buf, buflen, addr, addrlen);
-	errno = err;
+	IPCPROF_ERRNO = err;
 }
 
 /* ---- shared memory mappings ---- */
@@ -1340,7 +1393,7 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || ipcprof_thr.guard || (flags & MAP_TYPE) == MAP_PRIVATE || !ipcprof_is_self())
 		return;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
 	struct ipcprof_mapping m;
 	memset(&m, 0, sizeof(m));
@@ -1379,7 +1432,7 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 	atomic_fetch_add(&ipcprof_live_maps, 1);
 out:
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }
 
 void ipcprof_map_removed(void *addr, size_t len)
@@ -1429,11 +1482,11 @@ void ipcprof_finish(uint32_t end_how, int status)
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !ipcprof_is_self())
 		return;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
 	struct rusage ru;
 	/* The system call itself: a fork child would otherwise bind getrusage on its way out. */
-	if (syscall(SYS_getrusage, RUSAGE_SELF, &ru) == 0) {
+	if (sys_call(SYS_getrusage, RUSAGE_SELF, &ru) == 0) {
 		r->proc.user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
 				  (uint64_t)ru.ru_utime.tv_usec * 1000u;
 		r->proc.sys_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
@@ -1461,7 +1514,7 @@ void ipcprof_finish(uint32_t end_how, int status)
 	r->last_ns = r->proc.end_ns;
 	__atomic_store_n(&r->proc.end_how, end_how, __ATOMIC_RELEASE);
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }
 
 void ipcprof_exec_failed(void)
@@ -1478,9 +1531,9 @@ void ipcprof_note_child_end(pid_t pid, int status, const struct rusage *ru)
 {
 	if (!ipcprof_rec || pid <= 0 || !ipcprof_is_self())
 		return;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_record_end(session_dir, pid, status, ru, ipcprof_now());
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }
 
 static void child_after_fork(void)
@@ -1497,16 +1550,16 @@ static void child_after_fork(void)
 	/*
 	 * The parent's pages stay shared with the child until either writes them: what is
 	 * cleared here is written only where it is not clear already, so that a child that does
-	 * little copies few pages. The plugin tables have entries up to the parent's count.
+	 * little copies few pages. The child reads nothing of the parent's record unless it
+	 * inherits shared mappings (its pages are not shared at fork but faulted in).
 	 */
-	uint32_t nch = parent->channels_used < IPCPROF_MAX_CHANNELS ? parent->channels_used
-								    : IPCPROF_MAX_CHANNELS;
-	for (uint32_t i = 0; i < nch; i++) {
+	pid_t parent_pid = rec_pid;
+	for (uint32_t i = 0; i < channels_hi && i < IPCPROF_MAX_CHANNELS; i++) {
 		if (channel_plugin[i])
 			channel_plugin[i] = 0;
-		if (channel_account[i])
-			channel_account[i] = NULL;
 	}
+	if (channels_hi)
+		channels_hi = 0;
 	/* The child made none of the fds it inherits: the kernel zeroed where they came from
 	 * (fd_tables_wipe), or it is cleared here. */
 	if (!tables_wiped) {
@@ -1521,24 +1574,27 @@ static void child_after_fork(void)
 		root_process = false;
 	uint32_t seq = 0;
 	pid_t pid = (pid_t)sys_getpid();
-	struct ipcprof_record *r = record_create(pid, &seq);
+	struct ipcprof_record *r = record_create(pid, &seq, true);
 	ipcprof_rec = r;
 	if (!r) {
 		ipcprof_ready = false;
-		sys_munmap(parent, parent->file_size);
+		sys_munmap(parent, record_file_size);
 		return;
 	}
 	r->proc.origin = IPCPROF_ORIGIN_FORK;
-	r->proc.parent_pid = parent->proc.pid;
-	r->proc.argc = parent->proc.argc;
-	r->proc.argv_len = parent->proc.argv_len;
-	memcpy(r->proc.argv, parent->proc.argv, sizeof(r->proc.argv));
-	memcpy(r->proc.exe, parent->proc.exe, sizeof(r->proc.exe));
-	memcpy(r->proc.hostname, parent->proc.hostname, sizeof(r->proc.hostname));
-	memcpy(r->proc.boot_id, parent->proc.boot_id, sizeof(r->proc.boot_id));
+	r->proc.parent_pid = parent_pid;
+	r->proc.argc = ident.argc;
+	r->proc.argv_len = ident.argv_len;
+	ipcprof_copy(r->proc.argv, ident.argv,
+		     ident.argv_len < sizeof(ident.argv) ? ident.argv_len : sizeof(ident.argv));
+	ipcprof_copy(r->proc.exe, ident.exe, sizeof(ident.exe));
+	ipcprof_copy(r->proc.hostname, ident.hostname, sizeof(ident.hostname));
+	ipcprof_copy(r->proc.boot_id, ident.boot_id, sizeof(ident.boot_id));
 	/* Shared mappings live on in the child. */
-	uint32_t used = parent->mappings_used < IPCPROF_MAX_MAPPINGS ? parent->mappings_used
-								     : IPCPROF_MAX_MAPPINGS;
+	uint32_t used = 0;
+	if (atomic_load_explicit(&ipcprof_live_maps, memory_order_relaxed))
+		used = parent->mappings_used < IPCPROF_MAX_MAPPINGS ? parent->mappings_used
+								    : IPCPROF_MAX_MAPPINGS;
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < used; i++) {
 		const struct ipcprof_mapping *m = &parent->mappings[i];
@@ -1555,11 +1611,12 @@ static void child_after_fork(void)
 		n++;
 	}
 	r->mappings_used = n;
-	atomic_store(&ipcprof_live_maps, n);
+	if (atomic_load_explicit(&ipcprof_live_maps, memory_order_relaxed) != n)
+		atomic_store(&ipcprof_live_maps, n);
 	/* The modules are not copied from the parent: a child's stacks name theirs as they need
 	 * them (ipcprof_module_note, which takes no lock), so a child that is never sampled reads
 	 * and writes none of those pages. */
-	sys_munmap(parent, parent->file_size);
+	sys_munmap(parent, record_file_size);
 	for (unsigned i = 0; i < nplugins; i++)
 		if (plugins[i]->after_fork)
 			plugins[i]->after_fork();
@@ -1599,7 +1656,7 @@ static void resolve_all(void)
 
 __attribute__((constructor(101))) static void ipcprof_init(void)
 {
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	resolve_all();
 	ipcprof_thr.guard++;
 	config_init();
@@ -1614,10 +1671,16 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	save_env();
 	pid_t pid = (pid_t)sys_getpid();
 	uint32_t seq = 0;
-	struct ipcprof_record *r = record_create(pid, &seq);
+	struct ipcprof_record *r = record_create(pid, &seq, false);
 	if (!r)
 		goto out;
 	fill_identity(&r->proc);
+	ident.argc = r->proc.argc;
+	ident.argv_len = r->proc.argv_len;
+	memcpy(ident.argv, r->proc.argv, sizeof(ident.argv));
+	memcpy(ident.exe, r->proc.exe, sizeof(ident.exe));
+	memcpy(ident.hostname, r->proc.hostname, sizeof(ident.hostname));
+	memcpy(ident.boot_id, r->proc.boot_id, sizeof(ident.boot_id));
 	if (previous_image_execed(pid, seq)) {
 		r->proc.origin = IPCPROF_ORIGIN_EXEC;
 		r->proc.parent_pid = pid;
@@ -1641,7 +1704,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 			(int)pid, seq, IPCPROF_RECORD_SUFFIX);
 out:
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }
 
 /* Runs after the program's atexit handlers, so that their IPC is counted too. */

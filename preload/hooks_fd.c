@@ -67,9 +67,9 @@ IPCPROF_API int socketpair(int domain, int type, int proto, int fds[2])
 	int r =
 	    made_pair(REAL(socketpair)(domain, type, proto, fds), fds, IPCPROF_FD_ORIGIN_CREATED);
 	if (r == 0 && domain == AF_UNIX && ipcprof_rec) {
-		int e = errno;
+		int e = IPCPROF_ERRNO;
 		ipcprof_socketpair_made(fds);
-		errno = e;
+		IPCPROF_ERRNO = e;
 	}
 	return r;
 }
@@ -83,10 +83,10 @@ IPCPROF_API int socket(int domain, int type, int proto)
 IPCPROF_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int r = REAL(connect)(fd, addr, len);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	if (r == 0 || e == EINPROGRESS)
 		ipcprof_fd_reclassify(fd);
-	errno = e;
+	IPCPROF_ERRNO = e;
 	return r;
 }
 
@@ -169,7 +169,7 @@ IPCPROF_API int close(int fd)
 {
 	if (IPCPROF_UNLIKELY(fd >= IPCPROF_UNWIND_FD_R && fd <= IPCPROF_UNWIND_FD_W) &&
 	    ipcprof_unwinding()) {
-		errno = EBADF;
+		IPCPROF_ERRNO = EBADF;
 		return -1;
 	}
 	ipcprof_fd_closing(fd);
@@ -200,12 +200,12 @@ static int duplicated(int from, int to)
 {
 	if (to < 0)
 		return to;
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	if (ipcprof_is_self())
 		ipcprof_fd_copy(from, to);
 	else
 		ipcprof_fd_forget(to);
-	errno = e;
+	IPCPROF_ERRNO = e;
 	return to;
 }
 
@@ -256,7 +256,7 @@ static bool refused(size_t len, int flags)
 	if (!(flags & MAP_ANONYMOUS) || (flags & MAP_TYPE) != MAP_PRIVATE || len < (128u << 10))
 		return false;
 	ipcprof_thr.refuse_map = 2;
-	errno = ENOMEM;
+	IPCPROF_ERRNO = ENOMEM;
 	return true;
 }
 
@@ -297,9 +297,9 @@ IPCPROF_API void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
 	}
 	void *p = REAL(mremap)(old, old_len, new_len, flags, want);
 	if (p != MAP_FAILED) {
-		int e = errno;
+		int e = IPCPROF_ERRNO;
 		ipcprof_map_moved(old, old_len, p, new_len);
-		errno = e;
+		IPCPROF_ERRNO = e;
 	}
 	return p;
 }

@@ -19,7 +19,7 @@
 		struct ipcprof_timer t_;                                                           \
 		ipcprof_timer_start(&t_, (request));                                               \
 		rtype r_ = REAL(realfn)(UNPACK args);                                              \
-		int e_ = errno;                                                                    \
+		int e_ = IPCPROF_ERRNO;                                                            \
 		ipcprof_account(ch_, dir, op, (long)r_, e_, &t_, buf, buflen, addr, alen);         \
 		return r_;                                                                         \
 	}                                                                                          \
@@ -146,14 +146,14 @@ IPCPROF_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	if (ch)
 		ipcprof_timer_start(&t, msg ? iov_total(msg->msg_iov, (int)msg->msg_iovlen) : 0);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	if (r >= 0)
 		forget_passed_fds(msg);
 	if (ch)
 		ipcprof_account(ch, IN, IPCPROF_OP_RECVMSG, (long)r, e, &t, NULL, 0,
 				msg ? (const struct sockaddr *)msg->msg_name : NULL,
 				msg && msg->msg_name ? msg->msg_namelen : 0);
-	errno = e;
+	IPCPROF_ERRNO = e;
 	return r;
 }
 
@@ -176,7 +176,7 @@ IPCPROF_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 	struct ipcprof_timer t;
 	ipcprof_timer_start(&t, req);
 	int r = REAL(sendmmsg)(fd, vec, n, flags);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	ipcprof_account(ch, OUT, IPCPROF_OP_SENDMMSG, r < 0 ? -1 : mmsg_bytes(vec, r), e, &t, NULL,
 			0, NULL, 0);
 	return r;
@@ -194,13 +194,13 @@ IPCPROF_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
 		ipcprof_timer_start(&t, req);
 	}
 	int r = REAL(recvmmsg)(fd, vec, n, flags, timeout);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	for (int i = 0; i < r; i++)
 		forget_passed_fds(&vec[i].msg_hdr);
 	if (ch)
 		ipcprof_account(ch, IN, IPCPROF_OP_RECVMMSG, r < 0 ? -1 : mmsg_bytes(vec, r), e, &t,
 				NULL, 0, NULL, 0);
-	errno = e;
+	IPCPROF_ERRNO = e;
 	return r;
 }
 
@@ -214,7 +214,7 @@ IPCPROF_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
 		struct ipcprof_timer t_;                                                           \
 		ipcprof_timer_start(&t_, (request));                                               \
 		ssize_t r_ = call;                                                                 \
-		int e_ = errno;                                                                    \
+		int e_ = IPCPROF_ERRNO;                                                            \
 		if (ci_)                                                                           \
 			ipcprof_account(ci_, IN, op, (long)r_, e_, &t_, NULL, 0, NULL, 0);         \
 		if (co_)                                                                           \
@@ -256,7 +256,7 @@ IPCPROF_API ssize_t vmsplice(int fd, const struct iovec *iov, size_t n, unsigned
 	struct ipcprof_timer t;
 	ipcprof_timer_start(&t, iov_total(iov, (int)n));
 	ssize_t r = REAL(vmsplice)(fd, iov, n, flags);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	ipcprof_account(ch, dir, IPCPROF_OP_VMSPLICE, (long)r, e, &t, b, blen, NULL, 0);
 	return r;
 }

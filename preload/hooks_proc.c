@@ -85,9 +85,9 @@ static void exec_failed(bool self)
 		char *const *env = ipcprof_fix_env(envp, fixed_, ENV_CAP);                         \
 		bool self_ = exec_begin();                                                         \
 		int r_ = call_with_env;                                                            \
-		int e_ = errno;                                                                    \
+		int e_ = IPCPROF_ERRNO;                                                            \
 		exec_failed(self_);                                                                \
-		errno = e_;                                                                        \
+		IPCPROF_ERRNO = e_;                                                                \
 		return r_;                                                                         \
 	} while (0)
 
@@ -152,7 +152,7 @@ static int exec_list(exec_fn fn, const char *path, const char *arg, va_list ap, 
 	bool ok;
 	char *const *envp = collect_args(arg, ap, argv, want_env, &ok);
 	if (!ok) {
-		errno = E2BIG;
+		IPCPROF_ERRNO = E2BIG;
 		return -1;
 	}
 	return fn(path, argv, envp);
@@ -249,13 +249,13 @@ IPCPROF_API pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 	struct rusage mine;
 	struct rusage *use = ru ? ru : &mine;
 	pid_t r = REAL(wait4)(pid, &st, options, use);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	if (r > 0) {
 		ipcprof_note_child_end(r, st, use);
 		if (status)
 			*status = st;
 	}
-	errno = e;
+	IPCPROF_ERRNO = e;
 	return r;
 }
 
@@ -277,14 +277,14 @@ IPCPROF_API pid_t wait3(int *status, int options, struct rusage *ru)
 IPCPROF_API int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
 	int r = REAL(waitid)(idtype, id, info, options);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	if (r == 0 && info && info->si_pid > 0) {
 		if (info->si_code == CLD_EXITED)
 			ipcprof_note_child_end(info->si_pid, (info->si_status & 0xff) << 8, NULL);
 		else if (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)
 			ipcprof_note_child_end(info->si_pid, info->si_status & 0x7f, NULL);
 	}
-	errno = e;
+	IPCPROF_ERRNO = e;
 	return r;
 }
 
@@ -322,14 +322,14 @@ void ipcprof_report_at_end(const char *dir, bool root)
 	const char *want = getenv(IPCPROF_ENV_REPORT);
 	if (!root || (want && !strcmp(want, "0")))
 		return;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	char cmd[PATH_MAX];
 	if (!find_command(cmd, sizeof(cmd))) {
 		fprintf(stderr,
 			"ipcprof: records are in %s (the ipcprof command was not found: "
 			"set %s, or run `ipcprof report %s`)\n",
 			dir, IPCPROF_ENV_COMMAND, dir);
-		errno = saved;
+		IPCPROF_ERRNO = saved;
 		return;
 	}
 	/* The reporter itself must not be profiled. */
@@ -347,9 +347,9 @@ void ipcprof_report_at_end(const char *dir, bool root)
 	pid_t pid;
 	if (REAL(posix_spawn)(&pid, cmd, NULL, NULL, argv, env) == 0) {
 		int st;
-		while (REAL(wait4)(pid, &st, 0, NULL) < 0 && errno == EINTR)
+		while (REAL(wait4)(pid, &st, 0, NULL) < 0 && IPCPROF_ERRNO == EINTR)
 			;
 	}
 	free(env);
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }

@@ -39,7 +39,7 @@ struct sem_ent {
 	char name[IPCPROF_NAME_BYTES];
 };
 
-static struct sem_ent sem_tab[SEM_TAB];
+static struct sem_ent sem_tab[SEM_TAB] IPCPROF_BIG;
 static _Atomic uint32_t sem_live; /* entries with a key: none means every look-up misses */
 
 static sem_t *(*real_sem_open)(const char *, int, ...);
@@ -299,7 +299,7 @@ IPCPROF_API sem_t *sem_open(const char *name, int oflag, ...)
 	sem_t *s = SEM_REAL(sem_open)(name, oflag, mode, value);
 	if (s == SEM_FAILED || !ipcprof_ready || ipcprof_thr.guard || !ipcprof_is_self())
 		return s;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
 	struct sem_id id;
 	memset(&id, 0, sizeof(id));
@@ -316,7 +316,7 @@ IPCPROF_API sem_t *sem_open(const char *name, int oflag, ...)
 	ipcprof_strlcpy(nm + 1, name, sizeof(nm) - 1);
 	sem_note(s, &id, nm, (oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL));
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 	return s;
 }
 
@@ -325,7 +325,7 @@ IPCPROF_API int sem_init(sem_t *sem, int pshared, unsigned int value)
 	int r = SEM_REAL(sem_init)(sem, pshared, value);
 	if (r != 0 || !ipcprof_ready || ipcprof_thr.guard || !ipcprof_is_self())
 		return r;
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
 	struct sem_id id;
 	memset(&id, 0, sizeof(id));
@@ -350,7 +350,7 @@ IPCPROF_API int sem_init(sem_t *sem, int pshared, unsigned int value)
 		sem_note(sem, &id, nm, true);
 	}
 	ipcprof_thr.guard--;
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 	return r;
 }
 
@@ -377,7 +377,7 @@ IPCPROF_API int sem_destroy(sem_t *sem)
 		struct ipcprof_timer t_;                                                           \
 		ipcprof_timer_start(&t_, 0);                                                       \
 		int r_ = call;                                                                     \
-		int e_ = errno;                                                                    \
+		int e_ = IPCPROF_ERRNO;                                                            \
 		ipcprof_account(ch_, dir, 0, r_, e_, &t_, NULL, 0, NULL, 0);                       \
 		return r_;                                                                         \
 	} while (0)
@@ -412,10 +412,10 @@ IPCPROF_API int sem_trywait(sem_t *sem)
 	struct ipcprof_timer t;
 	ipcprof_timer_start(&t, 0);
 	int r = SEM_REAL(sem_trywait)(sem);
-	int e = errno;
+	int e = IPCPROF_ERRNO;
 	if (r != 0 && e == EAGAIN) {
 		ipcprof_thr.in_call = 0;
-		errno = e;
+		IPCPROF_ERRNO = e;
 		return r;
 	}
 	ipcprof_account(ch, IPCPROF_DIR_IN, 0, r, e, &t, NULL, 0, NULL, 0);

@@ -25,6 +25,27 @@
 #define IPCPROF_TLS         __thread __attribute__((tls_model("initial-exec")))
 #define IPCPROF_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define IPCPROF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/*
+ * Large zero-filled tables go after all other variables (x86-64's large-data section, .lbss),
+ * so that the small ones share a page or two: a fork child that writes a few of them then copies
+ * one page, not one per table that happens to lie between them.
+ */
+/* memcpy for the fork child's path: inline, where the C library's would be a page of code to
+ * fault in for a child that does not call it itself. */
+static inline void ipcprof_copy(void *dst, const void *src, size_t n)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+#else
+	memcpy(dst, src, n);
+#endif
+}
+
+#if defined(__x86_64__) && defined(__ELF__)
+#define IPCPROF_BIG __attribute__((section(".lbss")))
+#else
+#define IPCPROF_BIG
+#endif
 
 /* The real functions, resolved with dlsym(RTLD_NEXT) once, early. */
 struct ipcprof_real {
@@ -163,8 +184,23 @@ struct ipcprof_thread {
 		uint16_t dir;
 	} open[IPCPROF_OPEN_INTERVALS];
 	uint32_t open_next; /* the entry to take next */
+	int *errno_loc;     /* &errno of this thread, once asked */
 };
 extern IPCPROF_TLS struct ipcprof_thread ipcprof_thr;
+
+/*
+ * errno through a pointer kept in our own thread-local state: each use of errno is a call to the
+ * C library's __errno_location, whose page of code a fork child would fault in for ipcprof
+ * alone. A fork child's thread has its parent's thread's address, and so the same pointer.
+ */
+static inline int *ipcprof_errno(void)
+{
+	int *p = ipcprof_thr.errno_loc;
+	if (IPCPROF_UNLIKELY(!p))
+		p = ipcprof_thr.errno_loc = &errno;
+	return p;
+}
+#define IPCPROF_ERRNO (*ipcprof_errno())
 
 /* Clock: CLOCK_MONOTONIC nanoseconds, from the TSC where it is invariant. */
 extern bool ipcprof_tsc_ok;

@@ -59,10 +59,19 @@ static bool installed;           /* our handler is SIGPROF's */
 static struct sigaction app_act; /* what the program set (or found) for SIGPROF, as it sees it */
 /* Kernel timer id + 1 of each live thread's timer. Whole pages of its own, which a fork child
  * gets zeroed (MADV_WIPEONFORK): it has no timer yet, and the parent keeps its pages writable. */
-static _Atomic int timers[TIMER_SLOTS] __attribute__((aligned(4096)));
+static _Atomic int timers[TIMER_SLOTS] __attribute__((aligned(4096))) IPCPROF_BIG;
 _Static_assert(sizeof(timers) % 4096 == 0, "timers[] shares no page with other variables");
+/* Slot 0, apart from the others, with the small variables: the one a fork child's thread takes
+ * (the others are free in a child), which then writes no page of timers[]. */
+static _Atomic int timer0;
 static bool timers_wiped;
-static _Atomic int timers_hi;    /* slots below this have been taken at some time */
+static _Atomic int timers_hi; /* slots below this have been taken at some time */
+
+/* Slot i of TIMER_SLOTS + 1. */
+static _Atomic int *timer_slot(int i)
+{
+	return i == 0 ? &timer0 : &timers[i - 1];
+}
 static _Atomic uint64_t *sindex; /* hash tag | (entry offset / 8 + 1); process-private */
 static bool sindex_wiped;        /* a fork child gets sindex zero-filled by the kernel */
 static _Atomic int growing;
@@ -70,7 +79,7 @@ static _Atomic bool area_full;
 
 struct sample_thread {
 	int timer; /* kernel timer id + 1; 0 = none */
-	int slot;  /* index in timers[] */
+	int slot;  /* timer_slot() index */
 	uint32_t tid;
 	uint32_t unwinding;  /* inside libunwind for ipcprof: a handler that finds it set
 			      * interrupted an unwinding outside the handler */
@@ -250,6 +259,15 @@ static void tick_add(struct ipcprof_record *r, uint64_t off, uint64_t w, uint64_
  * weights: the thread waited between those CPU periods, not only before the last one. Without a
  * sample to give it to, it is not counted.
  */
+/* wait * w / total (w <= total), without a 128-bit division: libgcc's would be one more page of
+ * code for each process to fault in. Exact while total fits 32 bits (wait % total * w < 2^64). */
+static uint64_t share_of(uint64_t wait, uint32_t w, uint64_t total)
+{
+	if (total <= UINT32_MAX)
+		return wait / total * w + wait % total * w / total;
+	return (uint64_t)((double)wait * w / (double)total);
+}
+
 static void wait_share(struct ipcprof_record *r, uint64_t wait)
 {
 	uint32_t n = sthr.npend < PEND_MAX ? sthr.npend : PEND_MAX;
@@ -262,9 +280,7 @@ static void wait_share(struct ipcprof_record *r, uint64_t wait)
 	char *base = area_base(r);
 	uint64_t given = 0;
 	for (uint32_t k = 0; k < n; k++) {
-		uint64_t part = k + 1 == n
-				    ? wait - given
-				    : (uint64_t)((unsigned __int128)wait * sthr.pend_w[k] / total);
+		uint64_t part = k + 1 == n ? wait - given : share_of(wait, sthr.pend_w[k], total);
 		given += part;
 		struct ipcprof_sample_stack *s =
 		    (struct ipcprof_sample_stack *)(void *)(base +
@@ -294,13 +310,13 @@ static void module_range(struct ipcprof_record *r, uint64_t ip, uint64_t *lo, ui
  */
 static uint64_t run_delay(void)
 {
-	int fd =
-	    (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	int fd = (int)sys_call(SYS_openat, AT_FDCWD, "/proc/thread-self/schedstat",
+			       O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return UINT64_MAX;
 	char buf[96];
-	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
+	long n = sys_call(SYS_read, fd, buf, sizeof(buf) - 1);
+	sys_call(SYS_close, fd);
 	if (n <= 0)
 		return UINT64_MAX;
 	buf[n] = '\0';
@@ -406,21 +422,21 @@ static void foreign_signal(int sig)
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+	sys_call(SYS_rt_sigaction, sig, &dfl, NULL, 8);
 	raise(sig);
 }
 
 static void on_sample(int sig, siginfo_t *si, void *ucv)
 {
-	int saved = errno;
+	int saved = IPCPROF_ERRNO;
 	if (si->si_code != SI_TIMER || si->si_value.sival_int != SAMPLE_COOKIE) {
 		foreign_signal(sig);
-		errno = saved;
+		IPCPROF_ERRNO = saved;
 		return;
 	}
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || !atomic_load_explicit(&sampling, memory_order_relaxed) || !sthr.timer) {
-		errno = saved;
+		IPCPROF_ERRNO = saved;
 		return;
 	}
 	uint64_t w = 1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0);
@@ -473,7 +489,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 			sthr.delay = d;
 		}
 	}
-	errno = saved;
+	IPCPROF_ERRNO = saved;
 }
 
 /* ---- timers ---- */
@@ -516,15 +532,15 @@ static void thread_timer_start(bool fresh)
 		return;
 	if (!sthr.warm)
 		thread_warm_up();
-	sthr.tid = (uint32_t)syscall(SYS_gettid);
+	sthr.tid = (uint32_t)sys_call(SYS_gettid);
 	/* A new task's schedstat starts at 0 (a fork child, a new thread): no need to read it. */
 	sthr.delay = fresh ? 0 : run_delay();
 	sthr.delay_known = sthr.delay != UINT64_MAX;
 	sthr.delay_read = ipcprof_now();
 	int slot = -1;
-	for (int i = 0; i < TIMER_SLOTS; i++) {
+	for (int i = 0; i <= TIMER_SLOTS; i++) {
 		int expect = 0;
-		if (atomic_compare_exchange_strong(&timers[i], &expect, -1)) {
+		if (atomic_compare_exchange_strong(timer_slot(i), &expect, -1)) {
 			slot = i;
 			int hi = atomic_load(&timers_hi);
 			while (hi < i + 1 && !atomic_compare_exchange_weak(&timers_hi, &hi, i + 1))
@@ -539,20 +555,20 @@ static void thread_timer_start(bool fresh)
 	sev.sigev_value.sival_int = SAMPLE_COOKIE;
 	sev._sigev_un._tid = (pid_t)sthr.tid;
 	int kid = -1;
-	if (slot < 0 || syscall(SYS_timer_create, CLOCK_THREAD_CPUTIME_ID, &sev, &kid) != 0) {
+	if (slot < 0 || sys_call(SYS_timer_create, CLOCK_THREAD_CPUTIME_ID, &sev, &kid) != 0) {
 		if (slot >= 0)
-			atomic_store(&timers[slot], 0);
+			atomic_store(timer_slot(slot), 0);
 		__atomic_fetch_add(&r->prof.timer_errors, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	sthr.timer = kid + 1;
 	sthr.slot = slot;
-	atomic_store(&timers[slot], kid + 1);
+	atomic_store(timer_slot(slot), kid + 1);
 	struct itimerspec its;
 	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
 	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
 	its.it_value = its.it_interval;
-	if (syscall(SYS_timer_settime, kid, 0, &its, NULL) != 0)
+	if (sys_call(SYS_timer_settime, kid, 0, &its, NULL) != 0)
 		__atomic_fetch_add(&r->prof.timer_errors, 1, __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_add(&r->prof.threads, 1, __ATOMIC_RELAXED);
@@ -566,8 +582,8 @@ static void thread_timer_stop(void)
 	sthr.timer = 0;
 	/* Whoever clears the slot deletes the timer: this thread, or a sampler stop. */
 	int expect = kid + 1;
-	if (atomic_compare_exchange_strong(&timers[sthr.slot], &expect, 0))
-		syscall(SYS_timer_delete, kid);
+	if (atomic_compare_exchange_strong(timer_slot(sthr.slot), &expect, 0))
+		sys_call(SYS_timer_delete, kid);
 }
 
 /* Takes a SIGPROF of ours that is pending on this thread, so that it cannot outlive us. */
@@ -578,7 +594,7 @@ static void drain_pending(void)
 	sigaddset(&set, SAMPLE_SIGNAL);
 	struct timespec zero = {0, 0};
 	siginfo_t si;
-	while (syscall(SYS_rt_sigtimedwait, &set, &si, &zero, 8) == SAMPLE_SIGNAL) {
+	while (sys_call(SYS_rt_sigtimedwait, &set, &si, &zero, 8) == SAMPLE_SIGNAL) {
 	}
 }
 
@@ -587,10 +603,10 @@ static void sampler_stop(uint32_t state)
 {
 	if (!atomic_exchange(&sampling, false))
 		return;
-	for (int i = 0, hi = atomic_load(&timers_hi); i < hi && i < TIMER_SLOTS; i++) {
-		int v = atomic_exchange(&timers[i], 0);
+	for (int i = 0, hi = atomic_load(&timers_hi); i < hi && i <= TIMER_SLOTS; i++) {
+		int v = atomic_exchange(timer_slot(i), 0);
 		if (v > 0)
-			syscall(SYS_timer_delete, v - 1);
+			sys_call(SYS_timer_delete, v - 1);
 	}
 	sthr.timer = 0;
 	struct ipcprof_record *r = ipcprof_rec;
@@ -646,7 +662,7 @@ IPCPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *
 
 /*
  * libunwind tests that an address is readable by writing one byte of it to its pipe with
- * syscall(SYS_write, ...); its pipe is no pipe here (hooks_fd.c), so the test is answered with
+ * sys_call(SYS_write, ...); its pipe is no pipe here (hooks_fd.c), so the test is answered with
  * process_vm_readv on this process, which fails with EFAULT where a read would fault. Every
  * other call passes through with its six argument registers as they came.
  */
@@ -832,11 +848,13 @@ void ipcprof_sampler_after_fork(void)
 		atomic_store(&area_full, false);
 	/* Slots are taken only while sampling (a stop empties them): with sampling off, the
 	 * child does not even read their pages. */
+	if (atomic_load_explicit(&timer0, memory_order_relaxed))
+		atomic_store(&timer0, 0);
 	if (atomic_load(&sampling) && !timers_wiped) {
 		int hi = atomic_load(&timers_hi);
-		for (int i = 0; i < hi && i < TIMER_SLOTS; i++)
-			if (atomic_load_explicit(&timers[i], memory_order_relaxed))
-				atomic_store(&timers[i], 0);
+		for (int i = 1; i < hi && i <= TIMER_SLOTS; i++)
+			if (atomic_load_explicit(timer_slot(i), memory_order_relaxed))
+				atomic_store(timer_slot(i), 0);
 	}
 	if (sthr.timer)
 		sthr.timer = 0;
@@ -871,7 +889,7 @@ void ipcprof_sampler_exec_begin(void)
 		return;
 	struct itimerspec off;
 	memset(&off, 0, sizeof(off));
-	syscall(SYS_timer_settime, sthr.timer - 1, 0, &off, NULL);
+	sys_call(SYS_timer_settime, sthr.timer - 1, 0, &off, NULL);
 	drain_pending();
 }
 
@@ -883,7 +901,7 @@ void ipcprof_sampler_exec_failed(void)
 	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
 	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
 	its.it_value = its.it_interval;
-	syscall(SYS_timer_settime, sthr.timer - 1, 0, &its, NULL);
+	sys_call(SYS_timer_settime, sthr.timer - 1, 0, &its, NULL);
 }
 
 /* libunwind used outside the handler (call sites of large transfers): the handler keeps off. */

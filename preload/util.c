@@ -23,9 +23,11 @@ char *ipcprof_put_uint(char *p, uint64_t v, unsigned base)
 {
 	char digits[64];
 	int n = 0;
-	do
-		digits[n++] = "0123456789abcdef"[v % base];
-	while (v /= base);
+	do {
+		unsigned d =
+		    (unsigned)(v % base); /* no table: a fork child reads no page of constants */
+		digits[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+	} while (v /= base);
 	while (n)
 		*p++ = digits[--n];
 	return p;
@@ -33,7 +35,7 @@ char *ipcprof_put_uint(char *p, uint64_t v, unsigned base)
 
 /* (own inode << 32 | peer inode) of socketpair ends by fd; checked against fstat when used, so
  * that a number reused behind our back finds no stale peer. */
-_Atomic uint64_t ipcprof_sock_peer[IPCPROF_FDTAB_SIZE];
+_Atomic uint64_t ipcprof_sock_peer[IPCPROF_FDTAB_SIZE] IPCPROF_BIG;
 
 void ipcprof_socketpair_made(const int fds[2])
 {

@@ -74,6 +74,8 @@ static uint8_t channel_plugin[IPCPROF_MAX_CHANNELS];
 
 /* Where each fd came from (IPCPROF_FD_ORIGIN_*), for the channel's and mapping's flags. */
 _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE] FORK_WIPED;
+_Atomic uint64_t ipcprof_fdtab_lo[IPCPROF_FD_LO];
+_Atomic uint8_t ipcprof_fd_origin_lo[IPCPROF_FD_LO];
 static _Atomic uint32_t fd_origin_max; /* kept only where the tables are not wiped */
 static bool tables_wiped;
 
@@ -216,11 +218,11 @@ static _Atomic int cal_state;
 static uint64_t cal_m0, cal_t0;
 static char tsc_env[48]; /* IPCPROF_TSC_HZ=<rate> */
 
-/* In double, not 128-bit integers: a fork child that works the rate out runs no libgcc division
- * (another page of code); 53 bits are more than the measurement's own precision. */
+/* In 64-bit integers: a fork child that works the rate out runs no libgcc 128-bit division and
+ * reads no floating-point constant, each a page to fault in (1e9 << 32 < 2^62). */
 static void tsc_use(uint64_t hz, uint64_t m, uint64_t t)
 {
-	ipcprof_tsc_mult = (uint64_t)(1e9 * 4294967296.0 / (double)hz);
+	ipcprof_tsc_mult = (1000000000ull << 32) / hz;
 	ipcprof_mono0 = m;
 	ipcprof_tsc0 = t;
 	__atomic_store_n(&ipcprof_tsc_ok, true, __ATOMIC_RELEASE);
@@ -234,7 +236,13 @@ static void tsc_measured(uint64_t m)
 	if (!atomic_compare_exchange_strong(&cal_state, &expect, CAL_FINISHING))
 		return;
 	uint64_t t = __rdtsc();
-	uint64_t hz = (uint64_t)((double)(t - cal_t0) * 1e9 / (double)(m - cal_m0));
+	/* (t - t0) * 1e9 / (m - m0), with the remainder's product below 2^63 */
+	uint64_t dt = t - cal_t0, dm = m - cal_m0;
+	while (dm >= (1ull << 33)) {
+		dt >>= 1;
+		dm >>= 1;
+	}
+	uint64_t hz = dt / dm * 1000000000u + dt % dm * 1000000000u / dm;
 	if (hz >= 1000000 && hz <= 100000000000ull) {
 		size_t n = sizeof(IPCPROF_ENV_TSC_HZ) - 1;
 		memcpy(tsc_env, IPCPROF_ENV_TSC_HZ, n);
@@ -534,11 +542,11 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 	for (uint64_t c = 0; c < head >> BACK_SHIFT; c++)
 		atomic_fetch_or(back_word(c / 64), (uint64_t)1 << (c % 64));
 	struct ipcprof_record *r = m;
-	/* A store of its own: merged with the next one, the pair would be a constant read from a
-	 * page of constants, which a fork child faults in for that alone. */
-	__atomic_store_n(&r->version, IPCPROF_RECORD_VERSION, __ATOMIC_RELAXED);
-	r->record_size = sizeof(*r);
-	r->interval_size = sizeof(struct ipcprof_interval);
+	/* Stores of their own: merged, the constants would be read from a page of constants,
+	 * which a fork child faults in for them alone. */
+	*(volatile uint32_t *)&r->version = IPCPROF_RECORD_VERSION;
+	*(volatile uint32_t *)&r->record_size = sizeof(*r);
+	*(volatile uint32_t *)&r->interval_size = sizeof(struct ipcprof_interval);
 	r->timeline_cap = timeline_cap;
 	r->file_size = record_file_size;
 	r->prof.area_offset = record_file_size - sample_area;
@@ -788,7 +796,7 @@ static void plugins_init(void)
 static unsigned fd_origin_of(int fd)
 {
 	return (unsigned)fd < IPCPROF_FDTAB_SIZE
-		   ? atomic_load_explicit(&ipcprof_fd_origin[fd], memory_order_relaxed)
+		   ? atomic_load_explicit(ipcprof_fd_origin_entry(fd), memory_order_relaxed)
 		   : 0;
 }
 
@@ -856,7 +864,7 @@ struct ipcprof_channel *ipcprof_channel_add(const struct ipcprof_channel *c)
 
 static void fd_set_state(int fd, uint32_t v)
 {
-	atomic_store_explicit(&ipcprof_fdtab[fd], ((uint64_t)ipcprof_gen << 32) | v,
+	atomic_store_explicit(ipcprof_fd_entry(fd), ((uint64_t)ipcprof_gen << 32) | v,
 			      memory_order_relaxed);
 }
 
@@ -926,26 +934,27 @@ void ipcprof_fd_forget_range(unsigned first, unsigned last)
 	if (last >= IPCPROF_FDTAB_SIZE)
 		last = IPCPROF_FDTAB_SIZE - 1;
 	for (unsigned fd = first; fd <= last; fd++)
-		atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
+		atomic_store_explicit(ipcprof_fd_entry(fd), 0, memory_order_relaxed);
 }
 
 void ipcprof_fd_copy(int from, int to)
 {
 	if ((unsigned)from >= IPCPROF_FDTAB_SIZE || (unsigned)to >= IPCPROF_FDTAB_SIZE)
 		return;
-	atomic_store_explicit(&ipcprof_fdtab[to],
-			      atomic_load_explicit(&ipcprof_fdtab[from], memory_order_relaxed),
+	atomic_store_explicit(ipcprof_fd_entry(to),
+			      atomic_load_explicit(ipcprof_fd_entry(from), memory_order_relaxed),
 			      memory_order_relaxed);
-	atomic_store_explicit(&ipcprof_fd_origin[to],
-			      atomic_load_explicit(&ipcprof_fd_origin[from], memory_order_relaxed),
-			      memory_order_relaxed);
+	atomic_store_explicit(
+	    ipcprof_fd_origin_entry(to),
+	    atomic_load_explicit(ipcprof_fd_origin_entry(from), memory_order_relaxed),
+	    memory_order_relaxed);
 }
 
 void ipcprof_fd_closing(int fd)
 {
 	if ((unsigned)fd >= IPCPROF_FDTAB_SIZE)
 		return;
-	uint64_t e = atomic_load_explicit(&ipcprof_fdtab[fd], memory_order_relaxed);
+	uint64_t e = atomic_load_explicit(ipcprof_fd_entry(fd), memory_order_relaxed);
 	uint32_t v = (uint32_t)e;
 	/* Only the table: in a vfork child this is the parent's memory, and the parent's fd keeps
 	 * its origin. A number reused later gets its origin anew from the call that makes it. */
@@ -966,8 +975,8 @@ void ipcprof_fd_made(int fd, unsigned origin)
 {
 	if ((unsigned)fd >= IPCPROF_FDTAB_SIZE)
 		return;
-	atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
-	atomic_store_explicit(&ipcprof_fd_origin[fd], (uint8_t)origin, memory_order_relaxed);
+	atomic_store_explicit(ipcprof_fd_entry(fd), 0, memory_order_relaxed);
+	atomic_store_explicit(ipcprof_fd_origin_entry(fd), (uint8_t)origin, memory_order_relaxed);
 	if (tables_wiped)
 		return;
 	uint32_t m = atomic_load_explicit(&fd_origin_max, memory_order_relaxed);
@@ -1225,7 +1234,9 @@ static void unwind_load(bool want)
 {
 	if (!want)
 		return;
-	void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_LAZY | RTLD_LOCAL);
+	/* Bound now, not at each function's first call: that would happen in the signal handler,
+	 * and in each fork child again (a lookup and a copied page of its table each time). */
+	void *h = dlopen(IPCPROF_LIBUNWIND, RTLD_NOW | RTLD_LOCAL);
 	if (!h || !ipcprof_unwind_resolve(h))
 		ipcprof_warn_once(IPCPROF_WARN_PLUGIN,
 				  "cannot load %s: call stacks and CPU samples are not recorded",
@@ -1562,9 +1573,12 @@ static void child_after_fork(void)
 		channels_hi = 0;
 	/* The child made none of the fds it inherits: the kernel zeroed where they came from
 	 * (fd_tables_wipe), or it is cleared here. */
+	for (int fd = 0; fd < IPCPROF_FD_LO; fd++)
+		if (atomic_load_explicit(&ipcprof_fd_origin_lo[fd], memory_order_relaxed))
+			atomic_store_explicit(&ipcprof_fd_origin_lo[fd], 0, memory_order_relaxed);
 	if (!tables_wiped) {
 		uint32_t maxfd = atomic_load(&fd_origin_max);
-		for (uint32_t fd = 0; fd <= maxfd && fd < IPCPROF_FDTAB_SIZE; fd++)
+		for (uint32_t fd = IPCPROF_FD_LO; fd <= maxfd && fd < IPCPROF_FDTAB_SIZE; fd++)
 			if (ipcprof_fd_origin[fd])
 				ipcprof_fd_origin[fd] = 0;
 	}

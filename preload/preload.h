@@ -161,6 +161,19 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, st
 /* Global state. The record pointer is NULL when profiling is off in this process. */
 extern struct ipcprof_record *ipcprof_rec;
 extern _Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE];
+/*
+ * The entries of the lowest fds lie apart, with the small variables (IPCPROF_BIG): the fds a
+ * fork child uses are mostly these, and it then writes no page of the large tables. They are not
+ * zeroed for a child as the large ones are: the generation tells their entries stale, and the
+ * child clears the origins.
+ */
+#define IPCPROF_FD_LO 64
+extern _Atomic uint64_t ipcprof_fdtab_lo[IPCPROF_FD_LO];
+/* The entry of fd, which is < IPCPROF_FDTAB_SIZE. */
+static inline _Atomic uint64_t *ipcprof_fd_entry(int fd)
+{
+	return fd < IPCPROF_FD_LO ? &ipcprof_fdtab_lo[fd] : ipcprof_fd_entry(fd);
+}
 extern uint32_t ipcprof_gen; /* changes in every fork child: the fd table is then stale */
 extern bool ipcprof_ready;
 extern uint32_t ipcprof_cpu_sample;
@@ -226,7 +239,7 @@ static inline struct ipcprof_channel *ipcprof_channel_of(int fd)
 {
 	if (IPCPROF_UNLIKELY((unsigned)fd >= IPCPROF_FDTAB_SIZE) || !ipcprof_ready)
 		return NULL;
-	uint64_t e = atomic_load_explicit(&ipcprof_fdtab[fd], memory_order_relaxed);
+	uint64_t e = atomic_load_explicit(ipcprof_fd_entry(fd), memory_order_relaxed);
 	if (IPCPROF_LIKELY((uint32_t)(e >> 32) == ipcprof_gen)) {
 		uint32_t v = (uint32_t)e;
 		if (v < IPCPROF_FD_CHANNEL0)
@@ -242,20 +255,25 @@ static inline struct ipcprof_channel *ipcprof_channel_of(int fd)
 #define IPCPROF_FD_ORIGIN_CREATED                                                                  \
 	0x1u /* made in this process (pipe, socket, accept, shm_open O_CREAT...) */
 extern _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
+extern _Atomic uint8_t ipcprof_fd_origin_lo[IPCPROF_FD_LO];
+static inline _Atomic uint8_t *ipcprof_fd_origin_entry(int fd)
+{
+	return fd < IPCPROF_FD_LO ? &ipcprof_fd_origin_lo[fd] : ipcprof_fd_origin_entry(fd);
+}
 
 /* Classify fd again on its next call: it is now connected or bound to something else. */
 static inline void ipcprof_fd_reclassify(int fd)
 {
 	if ((unsigned)fd < IPCPROF_FDTAB_SIZE)
-		atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
+		atomic_store_explicit(ipcprof_fd_entry(fd), 0, memory_order_relaxed);
 }
 
 /* Forget what fd was: it was closed, or arrived from elsewhere (SCM_RIGHTS). */
 static inline void ipcprof_fd_forget(int fd)
 {
 	if ((unsigned)fd < IPCPROF_FDTAB_SIZE) {
-		atomic_store_explicit(&ipcprof_fdtab[fd], 0, memory_order_relaxed);
-		atomic_store_explicit(&ipcprof_fd_origin[fd], 0, memory_order_relaxed);
+		atomic_store_explicit(ipcprof_fd_entry(fd), 0, memory_order_relaxed);
+		atomic_store_explicit(ipcprof_fd_origin_entry(fd), 0, memory_order_relaxed);
 	}
 }
 

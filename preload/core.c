@@ -330,7 +330,7 @@ static pid_t rec_pid;
  * (the report takes the offset of a host's first image, which is no fork child). */
 static int64_t realtime_offset;
 /* Channel entries below this may have a plugin in channel_plugin[]. */
-static uint32_t channels_hi;
+static _Atomic uint32_t channels_hi;
 
 static void read_small_file(const char *path, char *buf, size_t size, size_t *len)
 {
@@ -912,8 +912,10 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 			state = IPCPROF_FD_UNTRACKED;
 			break;
 		}
-		if ((uint32_t)slot >= channels_hi)
-			channels_hi = (uint32_t)slot + 1;
+		uint32_t hi = atomic_load_explicit(&channels_hi, memory_order_relaxed);
+		while (hi <= (uint32_t)slot &&
+		       !atomic_compare_exchange_weak(&channels_hi, &hi, (uint32_t)slot + 1))
+			;
 		channel_plugin[slot] =
 		    (uint8_t)((i + 1) | (plugins[i]->account ? CHANNEL_HOOKED : 0));
 		state = IPCPROF_FD_CHANNEL0 + (uint32_t)slot;
@@ -1565,12 +1567,13 @@ static void child_after_fork(void)
 	 * inherits shared mappings (its pages are not shared at fork but faulted in).
 	 */
 	pid_t parent_pid = rec_pid;
-	for (uint32_t i = 0; i < channels_hi && i < IPCPROF_MAX_CHANNELS; i++) {
+	uint32_t hi = atomic_load_explicit(&channels_hi, memory_order_relaxed);
+	for (uint32_t i = 0; i < hi && i < IPCPROF_MAX_CHANNELS; i++) {
 		if (channel_plugin[i])
 			channel_plugin[i] = 0;
 	}
-	if (channels_hi)
-		channels_hi = 0;
+	if (hi)
+		atomic_store_explicit(&channels_hi, 0, memory_order_relaxed);
 	/* The child made none of the fds it inherits: the kernel zeroed where they came from
 	 * (fd_tables_wipe), or it is cleared here. */
 	for (int fd = 0; fd < IPCPROF_FD_LO; fd++)

@@ -172,7 +172,7 @@ extern _Atomic uint64_t ipcprof_fdtab_lo[IPCPROF_FD_LO];
 /* The entry of fd, which is < IPCPROF_FDTAB_SIZE. */
 static inline _Atomic uint64_t *ipcprof_fd_entry(int fd)
 {
-	return fd < IPCPROF_FD_LO ? &ipcprof_fdtab_lo[fd] : ipcprof_fd_entry(fd);
+	return fd < IPCPROF_FD_LO ? &ipcprof_fdtab_lo[fd] : &ipcprof_fdtab[fd];
 }
 extern uint32_t ipcprof_gen; /* changes in every fork child: the fd table is then stale */
 extern bool ipcprof_ready;
@@ -258,7 +258,7 @@ extern _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE];
 extern _Atomic uint8_t ipcprof_fd_origin_lo[IPCPROF_FD_LO];
 static inline _Atomic uint8_t *ipcprof_fd_origin_entry(int fd)
 {
-	return fd < IPCPROF_FD_LO ? &ipcprof_fd_origin_lo[fd] : ipcprof_fd_origin_entry(fd);
+	return fd < IPCPROF_FD_LO ? &ipcprof_fd_origin_lo[fd] : &ipcprof_fd_origin[fd];
 }
 
 /* Classify fd again on its next call: it is now connected or bound to something else. */

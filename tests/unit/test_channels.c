@@ -19,6 +19,7 @@
 
 #include "preload.h"
 #include "record_end.h"
+#include "sys.h"
 
 /* The plugins report through this; here a failure to warn is what a test would see. */
 void ipcprof_warn_once(unsigned key, const char *fmt, ...)
@@ -345,6 +346,69 @@ static void test_strlcpy(void **state)
 	assert_string_equal(b, "ab");
 }
 
+static void test_strlcpy_edges(void **state)
+{
+	(void)state;
+	char b[4] = "xyz";
+	assert_int_equal(ipcprof_strlcpy(b, "abcdef", 0), 6);
+	assert_string_equal(b, "xyz"); /* no room: nothing written */
+	assert_int_equal(ipcprof_strlcpy(b, "abcdef", 1), 6);
+	assert_string_equal(b, "");
+	assert_int_equal(ipcprof_strlcpy(b, "", sizeof(b)), 0);
+	assert_string_equal(b, "");
+	assert_int_equal(ipcprof_strlcpy(b, "abc", sizeof(b)), 3);
+	assert_string_equal(b, "abc");
+}
+
+static void test_put_uint(void **state)
+{
+	(void)state;
+	char b[32];
+	*ipcprof_put_uint(b, 0, 10) = 0;
+	assert_string_equal(b, "0");
+	*ipcprof_put_uint(b, 1234567890, 10) = 0;
+	assert_string_equal(b, "1234567890");
+	*ipcprof_put_uint(b, UINT64_MAX, 10) = 0;
+	assert_string_equal(b, "18446744073709551615");
+	*ipcprof_put_uint(b, 0xdeadbeef0123ull, 16) = 0;
+	assert_string_equal(b, "deadbeef0123");
+}
+
+/* The raw system calls: the kernel's results, errno set on failure as syscall() sets it, and left
+ * alone on success. */
+static void test_sys_calls(void **state)
+{
+	(void)state;
+	errno = 0;
+	assert_int_equal(sys_close(-1), -1);
+	assert_int_equal(errno, EBADF);
+	errno = 1234;
+	assert_int_equal(sys_getpid(), getpid());
+	assert_int_equal(sys_getppid(), getppid());
+	assert_int_equal(errno, 1234);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(sys_write(p[1], "abc", 3), 3);
+	char b[8];
+	assert_int_equal(sys_read(p[0], b, sizeof(b)), 3);
+	assert_memory_equal(b, "abc", 3);
+	assert_int_equal(sys_pread(p[0], b, 1, 0), -1);
+	assert_int_equal(errno, ESPIPE);
+	assert_int_equal(sys_close(p[0]), 0);
+	assert_int_equal(sys_close(p[1]), 0);
+	/* Six arguments: an anonymous mapping, then one the kernel refuses. */
+	char *m = sys_mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	m[0] = m[8191] = 7;
+	assert_int_equal(sys_madvise(m, 8192, MADV_DONTNEED), 0);
+	assert_int_equal(m[0] + m[8191], 0);
+	assert_int_equal(sys_munmap(m, 8192), 0);
+	errno = 0;
+	assert_true(sys_mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(sys_call(SYS_getpid), getpid());
+}
+
 /* A record for pid with the given end, as a process would have left it. */
 static void write_record(const char *dir, int pid, uint32_t end_how, int status)
 {
@@ -419,6 +483,9 @@ int main(void)
 	    cmocka_unit_test(test_shm_objects),
 	    cmocka_unit_test(test_env_merge),
 	    cmocka_unit_test(test_strlcpy),
+	    cmocka_unit_test(test_strlcpy_edges),
+	    cmocka_unit_test(test_put_uint),
+	    cmocka_unit_test(test_sys_calls),
 	    cmocka_unit_test(test_record_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -318,19 +318,11 @@ static void clock_init(void)
  * copies them from pages its parent wrote (shared with it at fork, nothing to fault in) instead
  * of reading the parent's record, whose pages a child must fault in one by one.
  */
-static struct {
-	uint32_t argc, argv_len;
-	char exe[IPCPROF_PATH_BYTES];
-	char hostname[64];
-	char boot_id[40];
-	char argv[IPCPROF_ARGV_BYTES];
-} ident IPCPROF_BIG;
+static struct ipcprof_process ident IPCPROF_BIG;
 static pid_t rec_pid;
 /* CLOCK_REALTIME - CLOCK_MONOTONIC when this image started: a fork child's start in realtime
  * (the report takes the offset of a host's first image, which is no fork child). */
 static int64_t realtime_offset;
-/* Channel entries below this may have a plugin in channel_plugin[]. */
-static _Atomic uint32_t channels_hi;
 
 static void read_small_file(const char *path, char *buf, size_t size, size_t *len)
 {
@@ -345,6 +337,19 @@ static void read_small_file(const char *path, char *buf, size_t size, size_t *le
 		*len += (size_t)n;
 	}
 	sys_close(fd);
+}
+
+/* The fields fill_identity() reads, from one process header to another (inline copies: a fork
+ * child runs this). */
+static void copy_identity(struct ipcprof_process *to, const struct ipcprof_process *from)
+{
+	to->argc = from->argc;
+	to->argv_len = from->argv_len;
+	ipcprof_copy(to->argv, from->argv,
+		     from->argv_len < sizeof(from->argv) ? from->argv_len : sizeof(from->argv));
+	ipcprof_copy(to->exe, from->exe, sizeof(from->exe));
+	ipcprof_copy(to->hostname, from->hostname, sizeof(from->hostname));
+	ipcprof_copy(to->boot_id, from->boot_id, sizeof(from->boot_id));
 }
 
 static void fill_identity(struct ipcprof_process *p)
@@ -912,10 +917,6 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 			state = IPCPROF_FD_UNTRACKED;
 			break;
 		}
-		uint32_t hi = atomic_load_explicit(&channels_hi, memory_order_relaxed);
-		while (hi <= (uint32_t)slot &&
-		       !atomic_compare_exchange_weak(&channels_hi, &hi, (uint32_t)slot + 1))
-			;
 		channel_plugin[slot] =
 		    (uint8_t)((i + 1) | (plugins[i]->account ? CHANNEL_HOOKED : 0));
 		state = IPCPROF_FD_CHANNEL0 + (uint32_t)slot;
@@ -1567,13 +1568,9 @@ static void child_after_fork(void)
 	 * inherits shared mappings (its pages are not shared at fork but faulted in).
 	 */
 	pid_t parent_pid = rec_pid;
-	uint32_t hi = atomic_load_explicit(&channels_hi, memory_order_relaxed);
-	for (uint32_t i = 0; i < hi && i < IPCPROF_MAX_CHANNELS; i++) {
+	for (uint32_t i = 0; i < IPCPROF_MAX_CHANNELS; i++) /* on the page of small variables */
 		if (channel_plugin[i])
 			channel_plugin[i] = 0;
-	}
-	if (hi)
-		atomic_store_explicit(&channels_hi, 0, memory_order_relaxed);
 	/* The child made none of the fds it inherits: the kernel zeroed where they came from
 	 * (fd_tables_wipe), or it is cleared here. */
 	for (int fd = 0; fd < IPCPROF_FD_LO; fd++)
@@ -1600,13 +1597,7 @@ static void child_after_fork(void)
 	}
 	r->proc.origin = IPCPROF_ORIGIN_FORK;
 	r->proc.parent_pid = parent_pid;
-	r->proc.argc = ident.argc;
-	r->proc.argv_len = ident.argv_len;
-	ipcprof_copy(r->proc.argv, ident.argv,
-		     ident.argv_len < sizeof(ident.argv) ? ident.argv_len : sizeof(ident.argv));
-	ipcprof_copy(r->proc.exe, ident.exe, sizeof(ident.exe));
-	ipcprof_copy(r->proc.hostname, ident.hostname, sizeof(ident.hostname));
-	ipcprof_copy(r->proc.boot_id, ident.boot_id, sizeof(ident.boot_id));
+	copy_identity(&r->proc, &ident);
 	/* Shared mappings live on in the child. */
 	uint32_t used = 0;
 	if (atomic_load_explicit(&ipcprof_live_maps, memory_order_relaxed))
@@ -1691,13 +1682,8 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	struct ipcprof_record *r = record_create(pid, &seq, false);
 	if (!r)
 		goto out;
-	fill_identity(&r->proc);
-	ident.argc = r->proc.argc;
-	ident.argv_len = r->proc.argv_len;
-	memcpy(ident.argv, r->proc.argv, sizeof(ident.argv));
-	memcpy(ident.exe, r->proc.exe, sizeof(ident.exe));
-	memcpy(ident.hostname, r->proc.hostname, sizeof(ident.hostname));
-	memcpy(ident.boot_id, r->proc.boot_id, sizeof(ident.boot_id));
+	fill_identity(&ident);
+	copy_identity(&r->proc, &ident);
 	if (previous_image_execed(pid, seq)) {
 		r->proc.origin = IPCPROF_ORIGIN_EXEC;
 		r->proc.parent_pid = pid;

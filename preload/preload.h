@@ -25,11 +25,6 @@
 #define IPCPROF_TLS         __thread __attribute__((tls_model("initial-exec")))
 #define IPCPROF_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define IPCPROF_UNLIKELY(x) __builtin_expect(!!(x), 0)
-/*
- * Large zero-filled tables go after all other variables (x86-64's large-data section, .lbss),
- * so that the small ones share a page or two: a fork child that writes a few of them then copies
- * one page, not one per table that happens to lie between them.
- */
 /* memcpy for the fork child's path: inline, where the C library's would be a page of code to
  * fault in for a child that does not call it itself. */
 static inline void ipcprof_copy(void *dst, const void *src, size_t n)
@@ -41,6 +36,11 @@ static inline void ipcprof_copy(void *dst, const void *src, size_t n)
 #endif
 }
 
+/*
+ * Large zero-filled tables go after all other variables (x86-64's large-data section, .lbss),
+ * so that the small ones share a page or two: a fork child that writes a few of them then copies
+ * one page, not one per table that happens to lie between them.
+ */
 #if defined(__x86_64__) && defined(__ELF__)
 #define IPCPROF_BIG __attribute__((section(".lbss")))
 #else
@@ -162,8 +162,9 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, st
 extern struct ipcprof_record *ipcprof_rec;
 extern _Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE];
 /*
- * The entries of the lowest fds lie apart, with the small variables (IPCPROF_BIG): the fds a
- * fork child uses are mostly these, and it then writes no page of the large tables. They are not
+ * The entries of the lowest fds lie with the small variables, apart from the large tables
+ * (IPCPROF_BIG): the fds a fork child uses are mostly these, and it then writes no page of the
+ * large tables. They are not
  * zeroed for a child as the large ones are: the generation tells their entries stale, and the
  * child clears the origins.
  */

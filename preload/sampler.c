@@ -254,11 +254,6 @@ static void tick_add(struct ipcprof_record *r, uint64_t off, uint64_t w, uint64_
 	__atomic_store_n(&c->used, c->used + 1, __ATOMIC_RELEASE);
 }
 
-/*
- * The CPU wait gathered since the last read, shared among the samples taken meanwhile by their
- * weights: the thread waited between those CPU periods, not only before the last one. Without a
- * sample to give it to, it is not counted.
- */
 /* wait * w / total (w <= total), without a 128-bit division: libgcc's would be one more page of
  * code for each process to fault in. Exact while total fits 32 bits (wait % total * w < 2^64). */
 static uint64_t share_of(uint64_t wait, uint32_t w, uint64_t total)
@@ -268,6 +263,11 @@ static uint64_t share_of(uint64_t wait, uint32_t w, uint64_t total)
 	return (uint64_t)((double)wait * w / (double)total);
 }
 
+/*
+ * The CPU wait gathered since the last read, shared among the samples taken meanwhile by their
+ * weights: the thread waited between those CPU periods, not only before the last one. Without a
+ * sample to give it to, it is not counted.
+ */
 static void wait_share(struct ipcprof_record *r, uint64_t wait)
 {
 	uint32_t n = sthr.npend < PEND_MAX ? sthr.npend : PEND_MAX;
@@ -310,13 +310,12 @@ static void module_range(struct ipcprof_record *r, uint64_t ip, uint64_t *lo, ui
  */
 static uint64_t run_delay(void)
 {
-	int fd = (int)sys_call(SYS_openat, AT_FDCWD, "/proc/thread-self/schedstat",
-			       O_RDONLY | O_CLOEXEC);
+	int fd = sys_open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return UINT64_MAX;
 	char buf[96];
-	long n = sys_call(SYS_read, fd, buf, sizeof(buf) - 1);
-	sys_call(SYS_close, fd);
+	ssize_t n = sys_read(fd, buf, sizeof(buf) - 1);
+	sys_close(fd);
 	if (n <= 0)
 		return UINT64_MAX;
 	buf[n] = '\0';
@@ -662,7 +661,7 @@ IPCPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *
 
 /*
  * libunwind tests that an address is readable by writing one byte of it to its pipe with
- * sys_call(SYS_write, ...); its pipe is no pipe here (hooks_fd.c), so the test is answered with
+ * syscall(SYS_write, ...); its pipe is no pipe here (hooks_fd.c), so the test is answered with
  * process_vm_readv on this process, which fails with EFAULT where a read would fault. Every
  * other call passes through with its six argument registers as they came.
  */

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """stress-ng's pipe, sockpair and shm stressors (programs we did not write) end the same way with and
-without the preload, and the bytes ipcprof reports agree with the figures stress-ng prints."""
+without the preload, and the bytes ipcprof reports agree with the figures stress-ng prints
+(its bogo-op counts, exactly; never its rounded rates times its rounded times)."""
 import argparse
 import json
 import os
@@ -113,10 +114,9 @@ def main():
             if pipe["received"] > pipe["sent"] or pipe["received"] % size:
                 fails.append("pipe bytes received %d: more than sent or not whole messages" %
                              pipe["received"])
-            rate = misc1.get("MB per sec pipe write rate")
-            if rate is not None and not 0 < pipe["sent"] / (rate * MB) <= real1 * 1.05:
-                fails.append("stress-ng's write rate %.2f MB/s does not fit %d bytes in %.2f s" %
-                             (rate, pipe["sent"], real1))
+            # No check on stress-ng's write rate: it and its run time are rounded to 0.01 and
+            # the run lasts a few hundredths of a second, so rate x time is not the bytes; its
+            # bogo-op count times the message size, above, is.
         elif a.stressor == "sockpair":
             unix = kinds.get("unix_stream", {"sent": 0, "received": 0})
             rate = misc1.get("MB written per sec")
@@ -125,9 +125,11 @@ def main():
             elif rate:
                 # stress-ng divides the bytes it wrote by its write loops' time, a part of its run
                 # (the rest is making and closing socketpairs): only an upper bound can be checked.
-                implied = unix["sent"] / (rate * MB)
+                # Both figures are printed rounded to 0.01: the bound takes the rate at its
+                # lowest and the run at its longest before rounding.
+                implied = unix["sent"] / ((rate - 0.005) * MB)
                 print("bytes / stress-ng's write rate = %.2f s of its %.2f s run" % (implied, real1))
-                if not 0 < implied <= 1.05 * real1:
+                if not 0 < implied <= 1.05 * (real1 + 0.005):
                     fails.append("stress-ng wrote %.2f MB/s; ipcprof's %d bytes would take %.2f s, "
                                  "not within its %.2f s run" % (rate, unix["sent"], implied, real1))
             if unix["received"] > unix["sent"]:

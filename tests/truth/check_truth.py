@@ -1,0 +1,226 @@
+"""Holds ipcprof's time shares against programs that time their own phases (the oracles).
+
+Usage: check_truth.py --ipcprof CMD --preload LIB --truth-c EXE [--truth-py FILE]
+                      [--scenario NAME]... [--mode preload|record|no-probes]...
+
+Each scenario runs under the preload alone (LD_PRELOAD, then `ipcprof report`), under
+`ipcprof record` (the eBPF probes on, when root) and under `ipcprof record --no-probes`. Every
+process of it writes its own spans (truth_c.c says what they are); from them this checker
+derives each process's compute, data-movement and waiting-for-work shares of its time, by the
+definitions of docs/shares.md applied to the programs' own clocks, and compares them with the
+same shares of that process in ipcprof-report.json. A share within TOLERANCE holds; KNOWN_GAPS
+lists the scenarios and modes that do not yet, printed as gaps, not failed; every other row is
+asserted.
+"""
+import argparse
+import bisect
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TOLERANCE = 0.05
+STEP_NS = 100_000  # blocked spans are classified at this spacing (at least once each)
+DEPTH = 4          # steps through processes that were themselves blocked
+
+C_SCENARIOS = ["one-worker", "pool4", "slow-consumer", "fast-consumer", "ping-pong", "shm",
+               "sibling", "pipeline"]
+PY_SCENARIOS = ["py-pool"]
+MODES = ["preload", "record", "no-probes"]
+SHARES = ["compute", "movement", "waiting"]
+
+# (scenario, mode): rows that ipcprof does not yet hold within TOLERANCE, every process and share
+# of them (measured 2026-12-03 on a 2-core AMD EPYC virtual machine under a load of 6): waits on
+# a task pipe or lock shared by several readers, or behind a stage that is itself waiting, are
+# called waiting for work where the program's clock says data moved (pool4, pipeline, py-pool
+# by 0.1-0.3); large transfers in a process whose other end is busy elsewhere count their
+# copying as compute (sibling, one-worker: 0.06-0.75); ping-pong's calls are split 0.12-0.15
+# towards compute under the probes, and its echo's first wait by 0.13-0.19 under load.
+KNOWN_GAPS = {(s, m) for s in ("pool4", "pipeline", "py-pool", "sibling", "one-worker",
+                               "ping-pong") for m in MODES}
+
+
+class Proc:
+    """One process's own spans, sorted, and what it was doing at a time."""
+
+    def __init__(self, d):
+        self.pid, self.role = d["pid"], d["role"]
+        self.start, self.end = d["start_ns"], d["end_ns"]
+        self.spans = sorted((s for s in d["spans"] if s[2] != "h"), key=lambda s: s[0])
+        self.starts = [s[0] for s in self.spans]
+        self.holds = [s for s in d["spans"] if s[2] == "h"]
+
+    def at(self, t):
+        i = bisect.bisect_right(self.starts, t) - 1
+        if i >= 0 and self.spans[i][1] > t:
+            return self.spans[i]
+        return None
+
+    def holds_at(self, t):
+        return any(a <= t < b for a, b, _, _ in self.holds)
+
+
+def state(procs, role, t, chain, depth):
+    """'move' or 'work' (computing, or anything it did not time): what role was doing at t, a
+    blocked role standing for what its peers were doing."""
+    p = procs.get(role)
+    if p is None:
+        return "work"
+    s = p.at(t)
+    if s is None or s[2] == "c":
+        return "work"
+    if s[2] == "m":
+        return "move"
+    return blocked(procs, p, s, t, chain + [role], depth)
+
+
+def blocked(procs, p, s, t, chain, depth):
+    """A blocked span is data movement while one of its peers moves data, or is itself in a call
+    with this chain (both ends in their calls: the data flows), and waiting otherwise."""
+    peers = [r for r in s[3].split(",") if r]
+    if s[2] == "l":  # a lock: the holders at t are the ones waited for
+        peers = [r for r in peers if r in procs and procs[r].holds_at(t)]
+        if not peers:
+            return "move"  # handed over between two holders: no one's work
+    if depth <= 0:
+        return "work"
+    for r in peers:
+        if r in chain:
+            return "move"
+        if state(procs, r, t, chain, depth - 1) == "move":
+            return "move"
+    return "work"
+
+
+def truth_shares(procs):
+    out = {}
+    for role, p in procs.items():
+        total = p.end - p.start
+        got = dict(compute=0, movement=0, waiting=0)
+        for a, b, kind, _ in p.spans:
+            if kind == "c":
+                got["compute"] += b - a
+            elif kind == "m":
+                got["movement"] += b - a
+            else:
+                n = max(1, (b - a) // STEP_NS)
+                moving = sum(blocked(procs, p, [a, b, kind, _], a + (2 * k + 1) * (b - a) // (2 * n),
+                                     [role], DEPTH) == "move" for k in range(n))
+                got["movement"] += (b - a) * moving / n
+                got["waiting"] += (b - a) * (n - moving) / n
+        out[role] = {k: v / total for k, v in got.items()}
+    return out
+
+
+def report_shares(proc):
+    """compute, data movement, waiting for work of one process, as the report says them;
+    None for a share the report says it cannot know."""
+    t = proc["time"]
+    basis = t["basis_ns"]
+    sh = t["shares"]
+    unknown = set(t.get("unknown") or [])
+    moving = sh["data_movement"]
+    waiting = t["ipc_idle_ns"] / basis if basis else 0.0
+    return {"compute": None if "compute" in unknown else sh["compute"],
+            "movement": None if "data_movement" in unknown else moving,
+            "waiting": None if "waiting_for_work" in unknown else waiting}
+
+
+def run_one(a, scenario, mode, work):
+    out = os.path.join(work, "truth")
+    sess = os.path.join(work, "session")
+    os.makedirs(out)
+    if scenario.startswith("py-"):
+        cmd = ["/usr/bin/python3", a.truth_py, scenario, out]
+    else:
+        cmd = [a.truth_c, scenario, out]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("IPCPROF_") and k not in ("LD_PRELOAD", "MALLOC_PERTURB_")}
+    if mode == "preload":
+        p = subprocess.run(cmd, env=dict(env, LD_PRELOAD=a.preload, IPCPROF_DIR=sess,
+                                         IPCPROF_REPORT="0"),
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode == 0:
+            p = subprocess.run([a.ipcprof, "report", "-q", "-o", sess, sess],
+                               capture_output=True, text=True, timeout=120)
+    else:
+        extra = ["--no-probes"] if mode == "no-probes" else []
+        p = subprocess.run([a.ipcprof, "record", "-q", "-o", sess] + extra + ["--"] + cmd,
+                           env=env, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise SystemExit(f"{scenario} {mode}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    procs = {}
+    for name in os.listdir(out):
+        with open(os.path.join(out, name)) as f:
+            pr = Proc(json.load(f))
+        procs[pr.role] = pr
+    with open(os.path.join(sess, "ipcprof-report.json")) as f:
+        rep = json.load(f)
+    return procs, rep
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ipcprof", required=True)
+    ap.add_argument("--preload", required=True)
+    ap.add_argument("--truth-c", required=True)
+    ap.add_argument("--truth-py")
+    ap.add_argument("--scenario", action="append")
+    ap.add_argument("--mode", action="append", choices=MODES)
+    ap.add_argument("--keep", action="store_true", help="keep the sessions (printed)")
+    a = ap.parse_args()
+    scenarios = a.scenario or (C_SCENARIOS + (PY_SCENARIOS if a.truth_py else []))
+    modes = a.mode or MODES
+    if os.geteuid() != 0 and "record" in modes:
+        print("note: not root: `ipcprof record` runs without the probes, as --no-probes does")
+    fails, gaps, gaps_held, rows = [], [], [], 0
+    print(f"{'scenario':<14} {'mode':<10} {'process':<8} " +
+          " ".join(f"{s + ' ipcprof/truth':>24}" for s in SHARES))
+    for scenario in scenarios:
+        for mode in modes:
+            work = tempfile.mkdtemp(prefix="ipcprof-truth-")
+            procs, rep = run_one(a, scenario, mode, work)
+            truth = truth_shares(procs)
+            by_pid = {}
+            for p in rep["processes"]:
+                by_pid.setdefault(p["pid"], []).append(p)
+            for role in sorted(procs, key=lambda r: (r != "parent", r)):
+                recs = by_pid.get(procs[role].pid, [])
+                if len(recs) != 1:
+                    fails.append(f"{scenario} {mode} {role}: {len(recs)} report entries for "
+                                 f"pid {procs[role].pid}")
+                    continue
+                got = report_shares(recs[0])
+                cells = []
+                for s in SHARES:
+                    g, t = got[s], truth[role][s]
+                    key = (scenario, mode)
+                    rows += 1
+                    ok = g is not None and abs(g - t) <= TOLERANCE
+                    mark = "" if ok else ("  gap" if key in KNOWN_GAPS else " FAIL")
+                    gs = "unknown" if g is None else f"{g:.3f}"
+                    cells.append(f"{gs:>8} / {t:.3f}{mark:<5}")
+                    if not ok and key in KNOWN_GAPS:
+                        gaps.append(key + (role, s))
+                    elif not ok:
+                        fails.append(f"{scenario} {mode} {role} {s}: ipcprof {gs}, "
+                                     f"the program's clock {t:.3f}")
+                    elif key in KNOWN_GAPS:
+                        gaps_held.append(key + (role, s))
+                print(f"{scenario:<14} {mode:<10} {role:<8} " + " ".join(cells), flush=True)
+            if a.keep:
+                print(f"  kept {work}")
+            else:
+                shutil.rmtree(work)
+    print(f"{rows} shares compared, tolerance {TOLERANCE}: {rows - len(fails) - len(gaps)} "
+          f"hold, {len(gaps)} known gaps, {len(fails)} fail")
+    print(f"of the known gaps' rows, {len(gaps_held)} held this time")
+    for f in fails:
+        print("FAIL " + f)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -146,17 +146,19 @@ static void sampled_split(const struct ipcprof_image *img, struct ipcprof_attr *
 	a->compute_ns -= ser + des + cpy;
 }
 
-/* Waiting for a CPU while pickling is part of what pickling cost by the clock: it moves from
- * other_ns (off-CPU outside IPC calls) to the category, never more than other_ns in all. */
+/* Waiting for a CPU while pickling or computing is part of what that cost by the clock (a
+ * program timing its own phases sees it so): it moves from other_ns (off-CPU outside IPC calls) to
+ * the category, never more than other_ns in all. */
 static void sampled_waits(const struct ipcprof_image *img, struct ipcprof_attr *a)
 {
 	if (!a->cpu_sampled)
 		return;
-	uint64_t *to[3] = {&a->serialize_wait_ns, &a->deserialize_wait_ns, &a->copy_wait_ns};
-	uint64_t *cat[3] = {&a->serialize_ns, &a->deserialize_ns, &a->copy_ns};
-	static const int which[3] = {IPCPROF_CAT_SERIALIZE, IPCPROF_CAT_DESERIALIZE,
-				     IPCPROF_CAT_COPY};
-	for (int k = 0; k < 3; k++) {
+	uint64_t *to[4] = {&a->serialize_wait_ns, &a->deserialize_wait_ns, &a->copy_wait_ns,
+			   &a->compute_wait_ns};
+	uint64_t *cat[4] = {&a->serialize_ns, &a->deserialize_ns, &a->copy_ns, &a->compute_ns};
+	static const int which[4] = {IPCPROF_CAT_SERIALIZE, IPCPROF_CAT_DESERIALIZE,
+				     IPCPROF_CAT_COPY, IPCPROF_CAT_COMPUTE};
+	for (int k = 0; k < 4; k++) {
 		uint64_t w = min_u64(img->cat_wait[which[k]], a->other_ns);
 		*to[k] = w;
 		*cat[k] += w;
@@ -583,6 +585,7 @@ static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 	t->serialize_wait_ns += a->serialize_wait_ns;
 	t->deserialize_wait_ns += a->deserialize_wait_ns;
 	t->copy_wait_ns += a->copy_wait_ns;
+	t->compute_wait_ns += a->compute_wait_ns;
 	t->basis_ns += a->basis_ns;
 	t->basis_thread_sum |= a->basis_thread_sum;
 	t->cpu_ns += a->cpu_ns;

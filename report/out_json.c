@@ -95,6 +95,7 @@ static json_t *attr_json(const struct ipcprof_attr *a)
 	json_object_set_new(j, "serialize_wait_ns", ju(a->serialize_wait_ns));
 	json_object_set_new(j, "deserialize_wait_ns", ju(a->deserialize_wait_ns));
 	json_object_set_new(j, "copy_wait_ns", ju(a->copy_wait_ns));
+	json_object_set_new(j, "compute_wait_ns", ju(a->compute_wait_ns));
 	json_object_set_new(j, "cpu_sampled", json_boolean(a->cpu_sampled));
 	json_object_set_new(j, "ipc_idle_ns", ju(a->ipc_idle_ns));
 	json_object_set_new(j, "wait_split", json_boolean(a->wait_split));

@@ -42,6 +42,9 @@ struct ipcprof_attr {
 	uint64_t serialize_wait_ns;
 	uint64_t deserialize_wait_ns;
 	uint64_t copy_wait_ns;
+	/* The same for computing: a spin timed by the program's clock took its CPU time and this.
+	 * Taken out of other_ns into compute_ns. */
+	uint64_t compute_wait_ns;
 };
 
 /* What CPU samples are spent on, in the order of the JSON's profile.categories. */

@@ -112,6 +112,15 @@ static void recv_msg(int fd, void *p, size_t n, const char *peers)
 	add(a, 'b', peers);
 }
 
+/* A task: its 8-byte header, then its payload, each read timed on its own: a reader blocked on the
+ * header waits for the writer to begin, on the payload while the data moves. */
+static void recv_task(int fd, char *buf, size_t n, const char *peers)
+{
+	uint64_t hdr;
+	recv_msg(fd, &hdr, sizeof(hdr), peers);
+	recv_msg(fd, buf, n, peers);
+}
+
 static void finish(void)
 {
 	char path[4096];
@@ -184,12 +193,10 @@ static void ow_worker(void *arg)
 {
 	struct pair *p = arg;
 	char *buf = buffer(OW_BYTES);
-	for (int r = 0; r < 2; r++) {
-		uint64_t hdr;
-		recv_msg(p->down[0], &hdr, sizeof(hdr), "parent");
-		recv_msg(p->down[0], buf, OW_BYTES, "parent");
+	for (uint64_t r = 0; r < 2; r++) {
+		recv_task(p->down[0], buf, OW_BYTES, "parent");
 		compute(250);
-		send_msg(p->up[1], &hdr, sizeof(hdr), 'm', NULL);
+		send_msg(p->up[1], &r, sizeof(r), 'm', NULL);
 	}
 }
 
@@ -266,53 +273,50 @@ static void pool4(void)
 	reap();
 }
 
-/* slow-consumer: the consumer computes 15 ms per 32 kB message; the producer's writes wait for
- * it (the pipe holds two messages). */
+/* A producer and a consumer of 32 kB messages (the pipe holds two): slow-consumer, where the
+ * consumer computes 15 ms per message and the producer's writes wait for it; fast-consumer, where
+ * the producer computes 15 ms per message and the consumer waits for each. */
 #define SC_MSG 32768
 #define SC_N   60
-static void sc_consumer(void *arg)
+struct stream {
+	struct pair p;
+	unsigned produce_ms, consume_ms;
+};
+
+static void consumer(void *arg)
 {
-	struct pair *p = arg;
+	struct stream *st = arg;
 	char buf[SC_MSG];
 	for (int i = 0; i < SC_N; i++) {
-		recv_msg(p->down[0], buf, SC_MSG, "parent");
-		compute(15);
+		recv_msg(st->p.down[0], buf, SC_MSG, "parent");
+		compute(st->consume_ms);
 	}
+}
+
+static void stream(unsigned produce_ms, unsigned consume_ms)
+{
+	struct stream st = {.produce_ms = produce_ms, .consume_ms = consume_ms};
+	pipes(&st.p);
+	static char buf[SC_MSG];
+	child("w0", consumer, &st);
+	for (int i = 0; i < SC_N; i++) {
+		if (produce_ms)
+			compute(produce_ms);
+		/* Behind a slow consumer the write waits for it; else the pipe has room. */
+		send_msg(st.p.down[1], buf, SC_MSG, produce_ms ? 'm' : 'b',
+			 produce_ms ? NULL : "w0");
+	}
+	reap();
 }
 
 static void slow_consumer(void)
 {
-	struct pair p;
-	pipes(&p);
-	static char buf[SC_MSG];
-	child("w0", sc_consumer, &p);
-	for (int i = 0; i < SC_N; i++)
-		send_msg(p.down[1], buf, SC_MSG, 'b', "w0");
-	reap();
-}
-
-/* fast-consumer: the producer computes 15 ms per message; the consumer waits for each. */
-static void fc_consumer(void *arg)
-{
-	struct pair *p = arg;
-	char buf[SC_MSG];
-	for (int i = 0; i < SC_N; i++) {
-		recv_msg(p->down[0], buf, SC_MSG, "parent");
-		compute(1);
-	}
+	stream(0, 15);
 }
 
 static void fast_consumer(void)
 {
-	struct pair p;
-	pipes(&p);
-	static char buf[SC_MSG];
-	child("w0", fc_consumer, &p);
-	for (int i = 0; i < SC_N; i++) {
-		compute(15);
-		send_msg(p.down[1], buf, SC_MSG, 'm', NULL);
-	}
-	reap();
+	stream(15, 1);
 }
 
 /* ping-pong: 64-byte messages back and forth; each end is in a call or about to make one, so
@@ -393,11 +397,10 @@ static void sib_mover(void *arg)
 {
 	struct pair *p = arg;
 	char *buf = buffer(SIB_BYTES);
-	uint64_t hdr;
-	recv_msg(p->down[0], &hdr, sizeof(hdr), "parent");
-	recv_msg(p->down[0], buf, SIB_BYTES, "parent");
+	uint64_t done = 1;
+	recv_task(p->down[0], buf, SIB_BYTES, "parent");
 	compute(50);
-	send_msg(p->up[1], &hdr, sizeof(hdr), 'm', NULL);
+	send_msg(p->up[1], &done, sizeof(done), 'm', NULL);
 }
 
 static void sib_computer(void *arg)
@@ -433,12 +436,10 @@ static void pl_stage1(void *arg)
 {
 	struct pair *p = arg; /* down: from the parent; up: to w1 */
 	char *buf = buffer(PL_BYTES);
-	for (int i = 0; i < PL_N; i++) {
-		uint64_t hdr;
-		recv_msg(p->down[0], &hdr, sizeof(hdr), "parent");
-		recv_msg(p->down[0], buf, PL_BYTES, "parent");
+	for (uint64_t i = 0; i < PL_N; i++) {
+		recv_task(p->down[0], buf, PL_BYTES, "parent");
 		compute(60);
-		send_msg(p->up[1], &hdr, sizeof(hdr), 'm', NULL);
+		send_msg(p->up[1], &i, sizeof(i), 'm', NULL);
 		send_msg(p->up[1], buf, PL_BYTES, 'b', "w1");
 	}
 }
@@ -448,9 +449,7 @@ static void pl_stage2(void *arg)
 	struct pair *p = arg;
 	char *buf = buffer(PL_BYTES);
 	for (int i = 0; i < PL_N; i++) {
-		uint64_t hdr;
-		recv_msg(p->up[0], &hdr, sizeof(hdr), "w0");
-		recv_msg(p->up[0], buf, PL_BYTES, "w0");
+		recv_task(p->up[0], buf, PL_BYTES, "w0");
 		compute(30);
 	}
 }

@@ -1637,20 +1637,27 @@ void ipcprof_after_fork_child(void)
 	child_after_fork();
 }
 
-static void self_range(void)
+bool ipcprof_text_range(const void *addr, uintptr_t *lo, uintptr_t *hi)
 {
 	Dl_info di;
-	if (!dladdr((void *)&ipcprof_account, &di))
-		return;
+	if (!dladdr(addr, &di) || !di.dli_fbase)
+		return false;
 	const ElfW(Ehdr) *eh = di.dli_fbase;
 	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(const void *)((const char *)eh + eh->e_phoff);
+	uintptr_t a = UINTPTR_MAX, b = 0;
 	for (int i = 0; i < eh->e_phnum; i++) {
 		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
 			/* dli_fbase is the load address; for a DSO its first segment has vaddr 0 */
-			self_lo = (uintptr_t)eh + ph[i].p_vaddr;
-			self_hi = self_lo + ph[i].p_memsz;
+			uintptr_t s = (uintptr_t)eh + ph[i].p_vaddr;
+			a = s < a ? s : a;
+			b = s + ph[i].p_memsz > b ? s + ph[i].p_memsz : b;
 		}
 	}
+	if (a >= b)
+		return false;
+	*lo = a;
+	*hi = b;
+	return true;
 }
 
 static void resolve_all(void)
@@ -1675,7 +1682,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	fd_tables_wipe();
 	void *tw = sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	tree_warned = tw == MAP_FAILED ? NULL : tw;
-	self_range();
+	ipcprof_text_range((void *)&ipcprof_account, &self_lo, &self_hi);
 	save_env();
 	pid_t pid = (pid_t)sys_getpid();
 	uint32_t seq = 0;

@@ -39,9 +39,9 @@ static int made_pair(int r, const int fds[2], unsigned origin)
  * gets two numbers that are no fds instead, and the sampler answers its test (see syscall() in
  * sampler.c); closing them costs nothing.
  */
-static bool fake_unwind_pipe(int fds[2])
+static bool fake_unwind_pipe(int fds[2], const void *ret)
 {
-	if (!ipcprof_unwinding())
+	if (!ipcprof_unwinder_calls(ret))
 		return false;
 	fds[0] = IPCPROF_UNWIND_FD_R;
 	fds[1] = IPCPROF_UNWIND_FD_W;
@@ -50,14 +50,14 @@ static bool fake_unwind_pipe(int fds[2])
 
 IPCPROF_API int pipe(int fds[2])
 {
-	if (fake_unwind_pipe(fds))
+	if (fake_unwind_pipe(fds, __builtin_return_address(0)))
 		return 0;
 	return made_pair(REAL(pipe)(fds), fds, IPCPROF_FD_ORIGIN_CREATED);
 }
 
 IPCPROF_API int pipe2(int fds[2], int flags)
 {
-	if (fake_unwind_pipe(fds))
+	if (fake_unwind_pipe(fds, __builtin_return_address(0)))
 		return 0;
 	return made_pair(REAL(pipe2)(fds, flags), fds, IPCPROF_FD_ORIGIN_CREATED);
 }
@@ -168,7 +168,7 @@ IPCPROF_API int eventfd(unsigned int initval, int flags)
 IPCPROF_API int close(int fd)
 {
 	if (IPCPROF_UNLIKELY(fd >= IPCPROF_UNWIND_FD_R && fd <= IPCPROF_UNWIND_FD_W) &&
-	    ipcprof_unwinding()) {
+	    ipcprof_unwinder_calls(__builtin_return_address(0))) {
 		IPCPROF_ERRNO = EBADF;
 		return -1;
 	}
@@ -250,10 +250,15 @@ IPCPROF_API int fcntl64(int fd, int cmd, ...)
 	return fcntl_done(fd, cmd, REAL(fcntl64)(fd, cmd, arg));
 }
 
-/* libunwind's first use in a thread, made without its fast tracer's table (sampler.c). */
-static bool refused(size_t len, int flags)
+/*
+ * libunwind's first use in a thread, made without its fast tracer's table (sampler.c). Only
+ * libunwind's own mmap is refused: the program's allocator may map memory meanwhile (for the
+ * TLS block the loader allocates), and must get it.
+ */
+static bool refused(size_t len, int flags, const void *ret)
 {
-	if (!(flags & MAP_ANONYMOUS) || (flags & MAP_TYPE) != MAP_PRIVATE || len < (128u << 10))
+	if (!(flags & MAP_ANONYMOUS) || (flags & MAP_TYPE) != MAP_PRIVATE || len < (128u << 10) ||
+	    !ipcprof_unwinder_calls(ret))
 		return false;
 	ipcprof_thr.refuse_map = 2;
 	IPCPROF_ERRNO = ENOMEM;
@@ -262,7 +267,8 @@ static bool refused(size_t len, int flags)
 
 IPCPROF_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (IPCPROF_UNLIKELY(ipcprof_thr.refuse_map) && refused(len, flags))
+	if (IPCPROF_UNLIKELY(ipcprof_thr.refuse_map) &&
+	    refused(len, flags, __builtin_return_address(0)))
 		return MAP_FAILED;
 	void *p = REAL(mmap)(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && (flags & MAP_TYPE) != MAP_PRIVATE)
@@ -272,7 +278,8 @@ IPCPROF_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 
 IPCPROF_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (IPCPROF_UNLIKELY(ipcprof_thr.refuse_map) && refused(len, flags))
+	if (IPCPROF_UNLIKELY(ipcprof_thr.refuse_map) &&
+	    refused(len, flags, __builtin_return_address(0)))
 		return MAP_FAILED;
 	void *p = REAL(mmap64)(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && (flags & MAP_TYPE) != MAP_PRIVATE)

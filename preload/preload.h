@@ -187,8 +187,8 @@ struct ipcprof_thread {
 	uint32_t tid;
 	uint32_t sample_left; /* calls until the next CPU-sampled one; 0: this one */
 	uint32_t in_call;     /* inside a counted call: a CPU sample there is IPC time */
-	uint32_t refuse_map;  /* 1: large anonymous mmaps fail (libunwind's first use, sampler.c);
-			       * 2: one did */
+	uint32_t refuse_map;  /* 1: libunwind's large anonymous mmaps fail (its first use in the
+			       * thread, sampler.c); 2: one did */
 	/* The thread's most recent intervals, one per channel and direction, that later calls
 	 * extend: alternating calls (a request, then its reply) and a round of writes to several
 	 * peers each extend their own. One cache line; the oldest entry makes room. */
@@ -353,8 +353,12 @@ void ipcprof_modules_refresh(void);
 /* The ends of the pipe libunwind is given (no fds: see hooks_fd.c). */
 #define IPCPROF_UNWIND_FD_R 0x3ffffff0
 #define IPCPROF_UNWIND_FD_W 0x3ffffff1
-/* This thread is inside libunwind for ipcprof (a sample, or a call site's stack). */
-bool ipcprof_unwinding(void);
+/* This thread is inside libunwind for ipcprof (a sample, or a call site's stack) and ret (a
+ * wrapper's return address) is in libunwind's code: the call is libunwind's own, not one the
+ * program (its allocator, say) makes meanwhile. */
+bool ipcprof_unwinder_calls(const void *ret);
+/* The executable segments of the module that holds addr; false where the loader does not know. */
+bool ipcprof_text_range(const void *addr, uintptr_t *lo, uintptr_t *hi);
 
 /* Shared memory (core.c). */
 void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_t off);

@@ -101,9 +101,12 @@ struct sample_thread {
 static bool tracer_in_handler;
 static IPCPROF_TLS struct sample_thread sthr;
 
-bool ipcprof_unwinding(void)
+/* libunwind's code, where the calls it makes itself come from. */
+static uintptr_t unwinder_lo, unwinder_hi;
+
+bool ipcprof_unwinder_calls(const void *ret)
 {
-	return sthr.unwinding != 0;
+	return sthr.unwinding && (uintptr_t)ret - unwinder_lo < unwinder_hi - unwinder_lo;
 }
 
 /* ---- the sample area ---- */
@@ -496,7 +499,10 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 /*
  * libunwind's first use in a thread allocates (its TLS block, and once per process a thread key
  * and a pool): it must happen here, not in the handler. It runs without the fast tracer's table
- * (its mmap fails: see ipcprof_thread.refuse_map), which the handler makes if the thread lives.
+ * (libunwind's own mmap of it fails: see ipcprof_thread.refuse_map), which the handler makes if
+ * the thread lives. The TLS block comes from the program's malloc, called by the dynamic loader:
+ * an allocator that maps memory for it then (jemalloc gives a new thread an arena) is served,
+ * since only mmaps called from libunwind's code are refused.
  */
 static void thread_warm_up(void)
 {
@@ -673,7 +679,8 @@ IPCPROF_API long syscall(long n, ...)
 	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
 	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
 	va_end(ap);
-	if (IPCPROF_UNLIKELY(n == SYS_write && a == IPCPROF_UNWIND_FD_W) && sthr.unwinding) {
+	if (IPCPROF_UNLIKELY(n == SYS_write && a == IPCPROF_UNWIND_FD_W) &&
+	    ipcprof_unwinder_calls(__builtin_return_address(0))) {
 		char byte;
 		struct iovec local = {&byte, 1}, remote = {(void *)b, 1};
 		if (c < 1)
@@ -762,7 +769,8 @@ bool ipcprof_unwind_resolve(void *h)
 	int (*set_policy)(unw_addr_space_t, unw_caching_policy_t) =
 	    (__typeof__(set_policy))dlsym(h, STR(unw_set_caching_policy));
 	unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, STR(unw_local_addr_space));
-	if (!p_init_local2 || !p_step || !p_get_reg || !p_backtrace || !set_policy || !as)
+	if (!p_init_local2 || !p_step || !p_get_reg || !p_backtrace || !set_policy || !as ||
+	    !ipcprof_text_range((void *)p_backtrace, &unwinder_lo, &unwinder_hi))
 		return false;
 	/* Per-thread caches need no lock: the global one blocks signals around each use. Its
 	 * first call initializes libunwind, which is when it would make its pipe. */

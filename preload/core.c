@@ -1723,6 +1723,7 @@ __attribute__((destructor(101))) static void ipcprof_fini(void)
 	struct ipcprof_record *r = ipcprof_rec;
 	if (!r || r->proc.end_how != IPCPROF_END_RUNNING)
 		return;
+	ipcprof_stdio_exit();
 	ipcprof_finish(IPCPROF_END_EXIT, ipcprof_exit_status);
 	ipcprof_report_at_end(session_dir, root_process);
 }

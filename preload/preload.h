@@ -324,6 +324,9 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 		     const struct sockaddr *addr, socklen_t addrlen);
 
 /* Process life (hooks_proc.c and core.c). */
+/* Writes out, counted, what streams on pipes and sockets still hold: exit's flush, done before
+ * the record ends (hooks_stdio.c). */
+void ipcprof_stdio_exit(void);
 void ipcprof_after_fork_child(void);
 void ipcprof_finish(uint32_t end_how, int status);
 void ipcprof_exec_failed(void);

@@ -50,10 +50,12 @@ _Atomic uint32_t ipcprof_live_maps;
 
 static char session_dir[PATH_MAX - 64] IPCPROF_BIG; /* room for "/<pid>.<seq>.ipcrec" */
 static size_t session_dir_len;
+/* The record the settings ask for; one may be cut to the file-size limit (record_fit). */
 static uint64_t record_file_size;
 static uint64_t record_base_size; /* header, tables and timeline: blocks reserved as used */
 static uint64_t sample_area;
 static uint32_t timeline_cap = IPCPROF_DEFAULT_TIMELINE;
+static uint64_t rec_size; /* the size of this process's record, as mapped */
 static uint64_t stack_min = 1u << 20;
 static uint64_t fingerprint_min = 1u << 16;
 static uint64_t big_min = 1u << 16; /* the smaller of the two above that is on: a large payload */
@@ -88,11 +90,6 @@ static void fd_tables_wipe(void)
 	    sys_madvise(ipcprof_fdtab, sizeof(ipcprof_fdtab), MADV_WIPEONFORK) == 0 &&
 	    sys_madvise(ipcprof_fd_origin, sizeof(ipcprof_fd_origin), MADV_WIPEONFORK) == 0;
 }
-
-/* The session's variables as this process started, handed to exec'd children that lack them. */
-#define MAX_ENV 24
-static char *saved_env[MAX_ENV];
-static unsigned nsaved_env;
 
 void *ipcprof_resolve(const char *name)
 {
@@ -140,67 +137,26 @@ static void warn_v(const char *fmt, va_list ap)
  */
 static _Atomic uint32_t *tree_warned;
 
-void ipcprof_warn_once(unsigned key, const char *fmt, ...)
+void ipcprof_warn(const char *fmt, ...)
 {
-	uint32_t bit = 1u << (key % IPCPROF_WARN_MAX);
-	if (atomic_fetch_or(&warned, bit) & bit)
-		return;
-	if (key == IPCPROF_WARN_RECORD && tree_warned && atomic_fetch_or(tree_warned, bit) & bit)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
 	warn_v(fmt, ap);
 	va_end(ap);
 }
 
-/*
- * A setting that is not valid: said on stderr, and replaced in the environment by the value used
- * instead (or removed), so that the program's children do not say it again.
- */
-static void env_reject(const char *name, const char *value, const char *want, const char *used)
+void ipcprof_warn_once(unsigned key, const char *fmt, ...)
 {
-	char msg[160];
-	snprintf(msg, sizeof(msg), "%s=%.40s is not valid (%s); ", name, value, want);
-	if (used) {
-		ipcprof_warn_once(IPCPROF_WARN_ENV, "%susing %s", msg, used);
-		setenv(name, used, 1);
-	} else {
-		ipcprof_warn_once(IPCPROF_WARN_ENV, "%signored", msg);
-		unsetenv(name);
-	}
-	atomic_fetch_and(&warned, ~(1u << IPCPROF_WARN_ENV)); /* each setting says it once */
-}
-
-/* "", "0" or "1"; anything else is said and replaced by the default. */
-static bool env_flag(const char *name, bool def)
-{
-	const char *s = getenv(name);
-	if (!s || !*s)
-		return def;
-	if (!strcmp(s, "0") || !strcmp(s, "1"))
-		return s[0] == '1';
-	env_reject(name, s, "0 or 1", def ? "1" : "0");
-	return def;
-}
-
-bool ipcprof_env_u64(const char *name, uint64_t def, uint64_t max, uint64_t *out)
-{
-	const char *s = getenv(name);
-	*out = def;
-	if (!s || !*s)
-		return true;
-	char *end;
-	IPCPROF_ERRNO = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (IPCPROF_ERRNO || *end || s[0] == '-' || s[0] == '+' || s[0] == ' ' || v > max) {
-		char want[48], used[24];
-		snprintf(want, sizeof(want), "a number from 0 to %llu", (unsigned long long)max);
-		snprintf(used, sizeof(used), "%llu", (unsigned long long)def);
-		env_reject(name, s, want, used);
-		return false;
-	}
-	*out = v;
-	return true;
+	uint32_t bit = 1u << (key % IPCPROF_WARN_MAX);
+	if (atomic_fetch_or(&warned, bit) & bit)
+		return;
+	if ((key == IPCPROF_WARN_RECORD || key == IPCPROF_WARN_FSIZE) && tree_warned &&
+	    atomic_fetch_or(tree_warned, bit) & bit)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	warn_v(fmt, ap);
+	va_end(ap);
 }
 
 /* ---- clock ---- */
@@ -294,7 +250,7 @@ static void clock_init(void)
 #if defined(__x86_64__)
 	if (!tsc_invariant())
 		return;
-	const char *s = getenv(IPCPROF_ENV_TSC_HZ);
+	const char *s = ipcprof_setting(IPCPROF_ENV_TSC_HZ);
 	if (s && *s) {
 		char *end;
 		uint64_t hz = strtoull(s, &end, 10);
@@ -302,8 +258,10 @@ static void clock_init(void)
 			tsc_use(hz, ipcprof_clock_mono(), __rdtsc());
 			return;
 		}
-		env_reject(IPCPROF_ENV_TSC_HZ, s, "ticks per second, set by ipcprof itself",
-			   "a new measurement");
+		ipcprof_warn("%s=%.40s is not valid (ticks per second, set by ipcprof itself); "
+			     "using a new measurement",
+			     IPCPROF_ENV_TSC_HZ, s);
+		ipcprof_setting_pass(IPCPROF_ENV_TSC_HZ, NULL); /* the new one is passed on */
 	}
 	cal_m0 = ipcprof_clock_mono();
 	cal_t0 = __rdtsc();
@@ -464,9 +422,61 @@ static void record_path(char *path, pid_t pid, uint32_t seq)
 	memcpy(p, IPCPROF_RECORD_SUFFIX, sizeof(IPCPROF_RECORD_SUFFIX));
 }
 
+/* Sample areas smaller than this are not worth sampling into. */
+#define AREA_MIN ((uint64_t)64 << 10)
+
+/*
+ * The record's timeline and sample area within the file-size limit (RLIMIT_FSIZE): a file made
+ * larger would raise SIGXFSZ in the program (or fail with EFBIG where it blocks that signal).
+ * The sample area is cut first, then the timeline; the header and tables must fit whole.
+ * False: no record fits. The limit is read for each record: a fork child may have another.
+ */
+static bool record_fit(uint32_t *tl, uint64_t *area, uint64_t *size)
+{
+	*tl = timeline_cap;
+	*area = sample_area;
+	*size = record_file_size;
+	struct rlimit lim;
+	if (sys_call(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &lim) != 0 ||
+	    lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= record_file_size)
+		return true;
+	uint64_t max = lim.rlim_cur & ~(uint64_t)4095u;
+	const uint64_t rs = sizeof(struct ipcprof_record), is = sizeof(struct ipcprof_interval);
+	if (max < ipcprof_sample_area_offset(rs, 0, is)) {
+		ipcprof_warn_once(
+		    IPCPROF_WARN_FSIZE,
+		    "the file size limit (ulimit -f) of %llu bytes leaves no room for "
+		    "a record (%llu bytes at least); not profiling",
+		    (unsigned long long)lim.rlim_cur,
+		    (unsigned long long)ipcprof_sample_area_offset(rs, 0, is));
+		return false;
+	}
+	uint64_t off = ipcprof_sample_area_offset(rs, *tl, is);
+	*area = off <= max ? max - off : 0;
+	if (*area < AREA_MIN)
+		*area = 0;
+	if (off > max)
+		*tl = (uint32_t)((max - rs) / is);
+	*size = ipcprof_sample_area_offset(rs, *tl, is) + *area;
+	/* Said by the session's first process: every program a shell script runs would say it
+	 * again otherwise. The record tells the reporter its capacities. */
+	if (root_process)
+		ipcprof_warn_once(
+		    IPCPROF_WARN_FSIZE,
+		    "the file size limit (ulimit -f) of %llu bytes is below a record's "
+		    "%llu: records are cut to fit (%s, a timeline of %u intervals)",
+		    (unsigned long long)lim.rlim_cur, (unsigned long long)record_file_size,
+		    *area ? "a smaller CPU sample area" : "no CPU samples", *tl);
+	return true;
+}
+
 /* Makes <dir>/<pid>.<seq>.ipcrec with the lowest free seq >= *seq; maps it. */
 static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forked)
 {
+	uint32_t tl;
+	uint64_t area, size;
+	if (!record_fit(&tl, &area, &size))
+		return NULL;
 	/*
 	 * A short folder's path is made on the stack, in a buffer small enough not to reach a
 	 * page of it that a fork child has not written yet (a copy of the parent's); a long one's
@@ -505,12 +515,12 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 	int fa = (int)sys_call(SYS_fallocate, fd, 0, (off_t)0, (off_t)head);
 	if (fa != 0 && IPCPROF_ERRNO != EOPNOTSUPP && IPCPROF_ERRNO != ENOSYS)
 		failed = "reserve space for";
-	else if (sys_ftruncate(fd, (off_t)record_file_size) != 0)
+	else if (sys_ftruncate(fd, (off_t)size) != 0)
 		failed = "size";
 	int err = IPCPROF_ERRNO;
 	void *m = MAP_FAILED;
 	if (!failed) {
-		m = sys_mmap(NULL, record_file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		m = sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (m == MAP_FAILED) {
 			failed = "map";
 			err = IPCPROF_ERRNO;
@@ -522,11 +532,11 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 		 * the device's read-ahead (8 MiB on some virtual disks), every page zero-filled,
 		 * for a process that touches a few pages of its record. One page at a time.
 		 */
-		sys_madvise(m, record_file_size, MADV_RANDOM);
+		sys_madvise(m, size, MADV_RANDOM);
 		/* The header is written at once: its pages now, and the test of POPULATE_WRITE. */
 		if (sys_madvise(m, head, MADV_POPULATE_WRITE) != 0) {
 			if (IPCPROF_ERRNO == EINVAL &&
-			    sys_call(SYS_fallocate, fd, 0, (off_t)0, (off_t)record_base_size) == 0)
+			    sys_call(SYS_fallocate, fd, 0, (off_t)0, (off_t)(size - area)) == 0)
 				back_all = true; /* an older kernel: all of it now, as it can */
 			else
 				failed = "reserve space for";
@@ -537,7 +547,7 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 		ipcprof_warn_once(IPCPROF_WARN_RECORD, "cannot %s %s: %s; not profiling", failed,
 				  path, strerror(err));
 		if (m != MAP_FAILED)
-			sys_munmap(m, record_file_size);
+			sys_munmap(m, size);
 		sys_close(fd);
 		sys_unlink(path);
 		return NULL;
@@ -552,10 +562,11 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 	*(volatile uint32_t *)&r->version = IPCPROF_RECORD_VERSION;
 	*(volatile uint32_t *)&r->record_size = sizeof(*r);
 	*(volatile uint32_t *)&r->interval_size = sizeof(struct ipcprof_interval);
-	r->timeline_cap = timeline_cap;
-	r->file_size = record_file_size;
-	r->prof.area_offset = record_file_size - sample_area;
-	r->prof.area_cap = sample_area;
+	r->timeline_cap = tl;
+	r->file_size = size;
+	r->prof.area_offset = size - area;
+	r->prof.area_cap = area;
+	rec_size = size;
 	r->stack_min_bytes = stack_min;
 	r->fingerprint_min_bytes = fingerprint_min;
 	r->proc.pid = pid;
@@ -603,7 +614,7 @@ static bool previous_image_execed(pid_t pid, uint32_t seq)
 
 static bool session_init(void)
 {
-	const char *dir = getenv(IPCPROF_ENV_DIR);
+	const char *given = ipcprof_setting(IPCPROF_ENV_DIR), *dir = given;
 	char made[PATH_MAX];
 	if (!dir || !*dir) {
 		char cwd[PATH_MAX - 64];
@@ -652,21 +663,22 @@ static bool session_init(void)
 		return false;
 	}
 	session_dir_len = strlen(session_dir);
-	setenv(IPCPROF_ENV_DIR, session_dir, 1);
-	const char *root = getenv(IPCPROF_ENV_ROOT);
+	if (!given || strcmp(given, session_dir))
+		ipcprof_setting_pass(IPCPROF_ENV_DIR, session_dir);
+	const char *root = ipcprof_setting(IPCPROF_ENV_ROOT);
 	char buf[24];
 	snprintf(buf, sizeof(buf), "%d", (int)sys_getpid());
 	if (root && *root) {
 		char *end;
 		long rp = strtol(root, &end, 10);
 		if (*end || rp <= 0) {
-			env_reject(IPCPROF_ENV_ROOT, root, "a process id, set by ipcprof itself",
-				   NULL);
+			ipcprof_setting_reject(IPCPROF_ENV_ROOT, root,
+					       "a process id, set by ipcprof itself", NULL);
 			root = NULL;
 		}
 	}
 	if (!root || !*root) {
-		setenv(IPCPROF_ENV_ROOT, buf, 1);
+		ipcprof_setting_pass(IPCPROF_ENV_ROOT, buf);
 		root_process = true;
 	} else {
 		root_process = !strcmp(root, buf);
@@ -683,11 +695,11 @@ static void config_init(void)
 	ipcprof_env_u64(IPCPROF_ENV_FINGERPRINT_MIN, 1u << 16, UINT64_MAX, &fingerprint_min);
 	if (!ipcprof_env_u64(IPCPROF_ENV_CPU_SAMPLE, 256, 1u << 30, &v) || v == 0) {
 		if (v == 0)
-			env_reject(IPCPROF_ENV_CPU_SAMPLE, "0", "at least 1", "256");
+			ipcprof_setting_reject(IPCPROF_ENV_CPU_SAMPLE, "0", "at least 1", "256");
 		v = 256;
 	}
-	verbose = env_flag(IPCPROF_ENV_VERBOSE, false);
-	env_flag(IPCPROF_ENV_REPORT, true);
+	verbose = ipcprof_env_flag(IPCPROF_ENV_VERBOSE, false);
+	ipcprof_env_flag(IPCPROF_ENV_REPORT, true);
 	ipcprof_cpu_sample = (uint32_t)v;
 	if (stack_min && stack_min < 64)
 		stack_min = 64;
@@ -706,40 +718,11 @@ static void config_init(void)
 			   sample_area;
 }
 
-/* Keeps the session's variables so that exec'd children that were given another environment
- * still join the session. */
-static void save_env(void)
+char *ipcprof_tsc_env(void)
 {
-	static const char *const names[] = {
-	    "LD_PRELOAD",           IPCPROF_ENV_DIR,
-	    IPCPROF_ENV_ROOT,       IPCPROF_ENV_REPORT,
-	    IPCPROF_ENV_PLUGINS,    IPCPROF_ENV_TIMELINE,
-	    IPCPROF_ENV_STACK_MIN,  IPCPROF_ENV_FINGERPRINT_MIN,
-	    IPCPROF_ENV_CPU_SAMPLE, IPCPROF_ENV_VERBOSE,
-	    IPCPROF_ENV_TSC_HZ,     IPCPROF_ENV_COMMAND,
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && nsaved_env < MAX_ENV; i++) {
-		const char *v = getenv(names[i]);
-		if (!v)
-			continue;
-		size_t n = strlen(names[i]) + strlen(v) + 2;
-		char *s = malloc(n);
-		if (!s)
-			continue;
-		snprintf(s, n, "%s=%s", names[i], v);
-		saved_env[nsaved_env++] = s;
-	}
-}
-
-char *const *ipcprof_fix_env(char *const *envp, char **out, size_t cap)
-{
-	/* The TSC's rate, when this process measured it (a rate it was given is in saved_env). */
-	char *vars[MAX_ENV + 1];
-	unsigned n = nsaved_env;
-	memcpy(vars, saved_env, n * sizeof(vars[0]));
-	if (atomic_load_explicit(&cal_state, memory_order_acquire) == CAL_DONE && tsc_env[0])
-		vars[n++] = tsc_env;
-	return ipcprof_env_merge(envp, vars, n, out, cap);
+	return atomic_load_explicit(&cal_state, memory_order_acquire) == CAL_DONE && tsc_env[0]
+		   ? tsc_env
+		   : NULL;
 }
 
 bool ipcprof_is_self(void)
@@ -768,7 +751,7 @@ static void plugin_add(const struct ipcprof_plugin *p, const char *from)
 
 static void plugins_init(void)
 {
-	const char *list = getenv(IPCPROF_ENV_PLUGINS);
+	const char *list = ipcprof_setting(IPCPROF_ENV_PLUGINS);
 	if (list && *list) {
 		char buf[4096];
 		ipcprof_strlcpy(buf, list, sizeof(buf));
@@ -1568,6 +1551,7 @@ static void child_after_fork(void)
 	 * inherits shared mappings (its pages are not shared at fork but faulted in).
 	 */
 	pid_t parent_pid = rec_pid;
+	uint64_t parent_size = rec_size;
 	for (uint32_t i = 0; i < IPCPROF_MAX_CHANNELS; i++) /* on the page of small variables */
 		if (channel_plugin[i])
 			channel_plugin[i] = 0;
@@ -1592,7 +1576,7 @@ static void child_after_fork(void)
 	ipcprof_rec = r;
 	if (!r) {
 		ipcprof_ready = false;
-		sys_munmap(parent, record_file_size);
+		sys_munmap(parent, parent_size);
 		return;
 	}
 	r->proc.origin = IPCPROF_ORIGIN_FORK;
@@ -1624,7 +1608,7 @@ static void child_after_fork(void)
 	/* The modules are not copied from the parent: a child's stacks name theirs as they need
 	 * them (ipcprof_module_note, which takes no lock), so a child that is never sampled reads
 	 * and writes none of those pages. */
-	sys_munmap(parent, record_file_size);
+	sys_munmap(parent, parent_size);
 	for (unsigned i = 0; i < nplugins; i++)
 		if (plugins[i]->after_fork)
 			plugins[i]->after_fork();
@@ -1669,11 +1653,15 @@ static void resolve_all(void)
 #undef R
 }
 
-__attribute__((constructor(101))) static void ipcprof_init(void)
+/* glibc gives the initializers of a library the process's first argc, argv and environment. */
+__attribute__((constructor(101))) static void ipcprof_init(int argc, char **argv, char **envp)
 {
+	(void)argc;
+	(void)argv;
 	int saved = IPCPROF_ERRNO;
 	resolve_all();
 	ipcprof_thr.guard++;
+	ipcprof_settings_read(envp ? envp : environ);
 	config_init();
 	clock_init();
 	if (!session_init())
@@ -1683,7 +1671,6 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 	void *tw = sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	tree_warned = tw == MAP_FAILED ? NULL : tw;
 	ipcprof_text_range((void *)&ipcprof_account, &self_lo, &self_hi);
-	save_env();
 	pid_t pid = (pid_t)sys_getpid();
 	uint32_t seq = 0;
 	struct ipcprof_record *r = record_create(pid, &seq, false);
@@ -1701,6 +1688,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 		r->proc.parent_pid = r->proc.ppid;
 	}
 	ipcprof_rec = r;
+	ipcprof_report_prepare(session_dir, root_process);
 	plugins_init();
 	unwind_load(stack_min != 0 || sample_area != 0);
 	if (pthread_atfork(NULL, NULL, child_after_fork) != 0)
@@ -1713,6 +1701,7 @@ __attribute__((constructor(101))) static void ipcprof_init(void)
 		fprintf(stderr, "ipcprof[%d]: recording into %s/%d.%u%s\n", (int)pid, session_dir,
 			(int)pid, seq, IPCPROF_RECORD_SUFFIX);
 out:
+	ipcprof_settings_publish();
 	ipcprof_thr.guard--;
 	IPCPROF_ERRNO = saved;
 }
@@ -1725,5 +1714,5 @@ __attribute__((destructor(101))) static void ipcprof_fini(void)
 		return;
 	ipcprof_stdio_exit();
 	ipcprof_finish(IPCPROF_END_EXIT, ipcprof_exit_status);
-	ipcprof_report_at_end(session_dir, root_process);
+	ipcprof_report_at_end();
 }

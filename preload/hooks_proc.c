@@ -12,6 +12,7 @@
 
 #include "ipcprof/env.h"
 #include "preload.h"
+#include "sys.h"
 
 extern char **environ;
 
@@ -230,15 +231,18 @@ IPCPROF_API void exit(int status)
 	REAL(exit)(status);
 }
 
+/* _exit: no destructor runs, so the session's first process reports here. */
 IPCPROF_API void _exit(int status)
 {
 	ipcprof_finish(IPCPROF_END_EXIT, status & 0xff);
+	ipcprof_report_at_end();
 	REAL(_exit)(status);
 }
 
 IPCPROF_API void _Exit(int status)
 {
 	ipcprof_finish(IPCPROF_END_EXIT, status & 0xff);
+	ipcprof_report_at_end();
 	REAL(_Exit)(status);
 }
 
@@ -290,9 +294,20 @@ IPCPROF_API int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 
 /* ---- the report at the end of a bare LD_PRELOAD run ---- */
 
+/*
+ * The session's first process runs `ipcprof report` when it ends, by exit or by _exit (dash, and
+ * many daemons, leave through _exit; a signal handler may call it). So the end runs no code that
+ * could take a lock the program held: the command is found when the process starts, and the
+ * reporter is started with raw system calls.
+ */
+static char report_cmd[PATH_MAX] IPCPROF_BIG;
+static const char *report_dir;
+static pid_t report_pid; /* the process that reports: not its fork children */
+static bool report_done;
+
 static bool find_command(char *out, size_t size)
 {
-	const char *c = getenv(IPCPROF_ENV_COMMAND);
+	const char *c = ipcprof_setting(IPCPROF_ENV_COMMAND);
 	if (c && *c) {
 		ipcprof_strlcpy(out, c, size);
 		return access(out, X_OK) == 0;
@@ -317,47 +332,85 @@ static bool find_command(char *out, size_t size)
 	return false;
 }
 
+void ipcprof_report_prepare(const char *dir, bool root)
+{
+	const char *want = ipcprof_setting(IPCPROF_ENV_REPORT);
+	if (!root || (want && !strcmp(want, "0")))
+		return;
+	report_dir = dir;
+	report_pid = (pid_t)sys_getpid();
+	if (!find_command(report_cmd, sizeof(report_cmd)))
+		report_cmd[0] = 0;
+}
+
+/* Appends s at *p, within end. */
+static void put_str(char **p, char *end, const char *s)
+{
+	while (*s && *p < end)
+		*(*p)++ = *s++;
+}
+
+/* One line on stderr: where the records are, why there is no report, and how to make it. */
+static void say_records(const char *why)
+{
+	char msg[3 * PATH_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
+	put_str(&p, end, "ipcprof: records are in ");
+	put_str(&p, end, report_dir);
+	put_str(&p, end, " (");
+	put_str(&p, end, why);
+	put_str(&p, end, " `ipcprof report ");
+	put_str(&p, end, report_dir);
+	put_str(&p, end, "`)");
+	*p++ = '\n';
+	sys_write(2, msg, (size_t)(p - msg));
+}
+
 /* Apart from its caller: its frame is large, and stack-clash probes would touch its pages in
  * every process that exits, most of which (all but the root) report nothing. */
-static __attribute__((noinline)) void report_now(const char *dir)
+static __attribute__((noinline)) void report_now(void)
 {
-	const char *want = getenv(IPCPROF_ENV_REPORT);
-	if (want && !strcmp(want, "0"))
-		return;
-	int saved = IPCPROF_ERRNO;
-	char cmd[PATH_MAX];
-	if (!find_command(cmd, sizeof(cmd))) {
-		fprintf(stderr,
-			"ipcprof: records are in %s (the ipcprof command was not found: "
-			"set %s, or run `ipcprof report %s`)\n",
-			dir, IPCPROF_ENV_COMMAND, dir);
-		IPCPROF_ERRNO = saved;
+	if (!report_cmd[0]) {
+		say_records("the ipcprof command was not found: set " IPCPROF_ENV_COMMAND
+			    ", or run");
 		return;
 	}
 	/* The reporter itself must not be profiled. */
-	size_t n = 0;
-	while (environ[n])
-		n++;
-	char **env = calloc(n + 1, sizeof(*env));
-	if (!env)
-		return;
+	char *env[ENV_CAP + 1];
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; environ && environ[i] && k < ENV_CAP; i++)
 		if (strncmp(environ[i], "LD_PRELOAD=", 11))
 			env[k++] = environ[i];
-	char *argv[] = {cmd, "report", (char *)dir, NULL};
-	pid_t pid;
-	if (REAL(posix_spawn)(&pid, cmd, NULL, NULL, argv, env) == 0) {
-		int st;
-		while (REAL(wait4)(pid, &st, 0, NULL) < 0 && IPCPROF_ERRNO == EINTR)
-			;
+	env[k] = NULL;
+	char *argv[] = {report_cmd, "report", (char *)report_dir, NULL};
+	/* A fork by the system call: no atfork handler (the C library's take malloc's locks). */
+	pid_t pid = (pid_t)sys_call(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sys_call(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(long));
+		/* The program's file-size limit is not the report's (it may allow no report). */
+		struct rlimit lim;
+		if (sys_call(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &lim) == 0) {
+			lim.rlim_cur = lim.rlim_max;
+			sys_call(SYS_prlimit64, 0, RLIMIT_FSIZE, &lim, NULL);
+		}
+		sys_call(SYS_execve, report_cmd, argv, env);
+		sys_call(SYS_exit_group, 127);
 	}
-	free(env);
-	IPCPROF_ERRNO = saved;
+	int st = 0;
+	if (pid > 0)
+		while (sys_call(SYS_wait4, pid, &st, 0, NULL) < 0 && IPCPROF_ERRNO == EINTR)
+			;
+	if (pid < 0 || WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 127))
+		say_records("the report could not be written: run");
 }
 
-void ipcprof_report_at_end(const char *dir, bool root)
+void ipcprof_report_at_end(void)
 {
-	if (root)
-		report_now(dir);
+	if (!report_dir || !ipcprof_rec || report_done || (pid_t)sys_getpid() != report_pid)
+		return;
+	report_done = true;
+	int saved = IPCPROF_ERRNO;
+	report_now();
+	IPCPROF_ERRNO = saved;
 }

@@ -332,12 +332,31 @@ void ipcprof_finish(uint32_t end_how, int status);
 void ipcprof_exec_failed(void);
 /* exit()'s status, for the record written after the atexit handlers; -1 until exit() is seen. */
 extern int ipcprof_exit_status;
-/* Writes the session's report when the session's first process ends (unless IPCPROF_REPORT=0). */
-void ipcprof_report_at_end(const char *dir, bool root);
+/* The session's first process (root) reports on dir when it ends (unless IPCPROF_REPORT=0):
+ * prepared as it starts, run by exit or _exit (in no fork child). */
+void ipcprof_report_prepare(const char *dir, bool root);
+void ipcprof_report_at_end(void);
 void ipcprof_note_child_end(pid_t pid, int status, const struct rusage *ru);
 /* envp with the session's variables added where missing, in out[] (cap entries); returns out or
  * envp itself when nothing is missing or out is too small. Uses no heap: vfork-safe. */
 char *const *ipcprof_fix_env(char *const *envp, char **out, size_t cap);
+/* "IPCPROF_TSC_HZ=<rate>" once this process measured the rate, else NULL (core.c). */
+char *ipcprof_tsc_env(void);
+
+/* Settings (settings.c): the variables of include/ipcprof/env.h (and LD_PRELOAD) as the process
+ * started, read once by the first initializer from the environment it was given. */
+void ipcprof_settings_read(char **envp);
+/* Its value as the process started, or NULL. */
+const char *ipcprof_setting(const char *name);
+/* What the programs this process runs get for name instead (NULL: nothing). */
+void ipcprof_setting_pass(const char *name, const char *value);
+/* Says that value is not valid (want) and passes used on instead (NULL: nothing). */
+void ipcprof_setting_reject(const char *name, const char *value, const char *want,
+			    const char *used);
+/* Before the program's main: its environment gets the values passed on instead. */
+void ipcprof_settings_publish(void);
+/* "", "0" or "1"; anything else is said and replaced by the default. */
+bool ipcprof_env_flag(const char *name, bool def);
 bool ipcprof_is_self(void);
 
 /* The CPU sampler (sampler.c). */
@@ -388,6 +407,8 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 char *const *ipcprof_env_merge(char *const *envp, char *const *saved, unsigned nsaved, char **out,
 			       size_t cap);
 
+/* Says msg on stderr, prefixed "ipcprof[pid]: ". */
+void ipcprof_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Says msg on stderr once per key (a small integer), prefixed "ipcprof: ". */
 void ipcprof_warn_once(unsigned key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum {
@@ -397,6 +418,7 @@ enum {
 	IPCPROF_WARN_ENV,
 	IPCPROF_WARN_FORK,
 	IPCPROF_WARN_SAMPLER,
+	IPCPROF_WARN_FSIZE,
 	IPCPROF_WARN_MAX = 32
 };
 

@@ -117,7 +117,11 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 char *const *ipcprof_env_merge(char *const *envp, char *const *saved, unsigned nsaved, char **out,
 			       size_t cap)
 {
-	if (!nsaved || !envp || nsaved > 64)
+	/* No environment at all (execve with NULL, a cleared environ): an empty one. */
+	static char *const none[] = {NULL};
+	if (!envp)
+		envp = none;
+	if (!nsaved || nsaved > 64)
 		return envp;
 	bool have[64] = {0};
 	unsigned missing = nsaved;

@@ -334,6 +334,12 @@ static void test_env_merge(void **state)
 	char *near[] = {"IPCPROF_DIRX=1", "LD_PRELOAD=/b", NULL};
 	r = ipcprof_env_merge(near, saved, 2, out, 8);
 	assert_string_equal(r[2], "IPCPROF_DIR=/tmp/s");
+	/* No environment at all (execve with NULL, a cleared environ): the saved ones alone. */
+	r = ipcprof_env_merge(NULL, saved, 2, out, 8);
+	assert_ptr_equal(r, out);
+	assert_string_equal(r[0], "LD_PRELOAD=/x/libipcprof.so");
+	assert_string_equal(r[1], "IPCPROF_DIR=/tmp/s");
+	assert_null(r[2]);
 }
 
 static void test_strlcpy(void **state)

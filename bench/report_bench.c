@@ -56,7 +56,9 @@ int main(int argc, char **argv)
 			return 2;
 		double t4 = now();
 		snprintf(path, sizeof(path), "%s/bench-report.html", argv[1]);
-		ipcprof_write_html(text, len, path);
+		FILE *hf = fopen(path, "w");
+		if (!hf || ipcprof_write_html(text, len, hf) < 0 || fclose(hf) != 0)
+			return 2;
 		free(text);
 		FILE *null = fopen("/dev/null", "w");
 		ipcprof_write_summary(&m, null);

@@ -278,6 +278,7 @@ static void clock_init(void)
  */
 static struct ipcprof_process ident IPCPROF_BIG;
 static pid_t rec_pid;
+static uint64_t rec_pidns; /* the pid namespace rec_pid is a number in */
 /* CLOCK_REALTIME - CLOCK_MONOTONIC when this image started: a fork child's start in realtime
  * (the report takes the offset of a host's first image, which is no fork child). */
 static int64_t realtime_offset;
@@ -571,6 +572,12 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 	r->fingerprint_min_bytes = fingerprint_min;
 	r->proc.pid = pid;
 	rec_pid = pid;
+	/* A fork child may be the first of a new namespace (unshare(CLONE_NEWPID) in its parent):
+	 * read again, and its parent's is the one this process had until now. */
+	uint64_t ns = ipcprof_pidns();
+	r->proc.pidns = ns;
+	r->proc.parent_pidns = forked ? rec_pidns : ns;
+	rec_pidns = ns;
 	r->proc.ppid = (int32_t)sys_getppid();
 	r->proc.seq = *seq;
 	r->proc.start_ns = ipcprof_now();
@@ -593,21 +600,27 @@ static void record_publish(struct ipcprof_record *r)
 	memcpy(r->magic, magic, sizeof(magic));
 }
 
-/* An earlier image of this pid that ended in exec means that this image is its exec. */
+/* The latest earlier image of this pid in this pid namespace (those of another namespace lie
+ * among them) ended in exec: this image is its exec. */
 static bool previous_image_execed(pid_t pid, uint32_t seq)
 {
-	if (seq == 0)
-		return false;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%d.%u%s", session_dir, (int)pid, seq - 1,
-		 IPCPROF_RECORD_SUFFIX);
-	int fd = sys_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return false;
-	struct ipcprof_process p;
-	ssize_t n = sys_pread(fd, &p, sizeof(p), offsetof(struct ipcprof_record, proc));
-	sys_close(fd);
-	return n == (ssize_t)sizeof(p) && p.pid == pid && p.end_how == IPCPROF_END_EXEC;
+	for (uint32_t s = seq; s-- > 0;) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%d.%u%s", session_dir, (int)pid, s,
+			 IPCPROF_RECORD_SUFFIX);
+		int fd = sys_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+		if (fd < 0)
+			return false;
+		struct ipcprof_process p;
+		ssize_t n = sys_pread(fd, &p, sizeof(p), offsetof(struct ipcprof_record, proc));
+		sys_close(fd);
+		if (n != (ssize_t)sizeof(p) || p.pid != pid)
+			return false;
+		if (p.pidns && rec_pidns && p.pidns != rec_pidns)
+			continue;
+		return p.end_how == IPCPROF_END_EXEC;
+	}
+	return false;
 }
 
 /* ---- the session ---- */
@@ -1400,7 +1413,8 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 	} else {
 		struct ipcprof_fd_info info;
 		char link[IPCPROF_PATH_BYTES];
-		if (ipcprof_fd_info_fill(fd, &info, link, sizeof(link)) != 0)
+		if (ipcprof_fd_info_fill(fd, &info, link, sizeof(link)) != 0 ||
+		    ipcprof_uring_mapping(r, info.link, off))
 			goto out;
 		bool claimed = false;
 		for (unsigned i = 0; i < nplugins && !claimed; i++)
@@ -1529,7 +1543,7 @@ void ipcprof_note_child_end(pid_t pid, int status, const struct rusage *ru)
 	if (!ipcprof_rec || pid <= 0 || !ipcprof_is_self())
 		return;
 	int saved = IPCPROF_ERRNO;
-	ipcprof_record_end(session_dir, pid, status, ru, ipcprof_now());
+	ipcprof_record_end(session_dir, pid, rec_pidns, status, ru, ipcprof_now());
 	IPCPROF_ERRNO = saved;
 }
 

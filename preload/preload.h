@@ -401,6 +401,9 @@ void ipcprof_shm_devs_init(void);
 /* What plugins are told of an fd: fstat, socket domain and type, and the /proc link where it
  * names the object (anonymous inodes, FIFOs, shared memory). 0 or a negative errno. */
 int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_t linksize);
+/* uring.c: counts in r an io_uring ring mapped from the fd whose /proc/self/fd link is link.
+ * Returns true when the fd is an io_uring one (no shared-memory mapping to note). */
+bool ipcprof_uring_mapping(struct ipcprof_record *r, const char *link, off_t off);
 
 /* envp plus those of saved[] ("NAME=value") whose NAME it lacks, in out[] (cap entries); envp
  * itself when none is missing or out is too small. No heap, no state: vfork-safe. */

@@ -13,8 +13,16 @@ static uint64_t tv_ns(const struct timeval *tv)
 	return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
 }
 
-int ipcprof_record_end(const char *dir, pid_t pid, int status, const struct rusage *ru,
-		       uint64_t now_ns)
+uint64_t ipcprof_pidns(void)
+{
+	struct stat st;
+	if (sys_call(SYS_newfstatat, AT_FDCWD, "/proc/self/ns/pid", &st, 0) != 0)
+		return 0;
+	return (uint64_t)st.st_ino;
+}
+
+int ipcprof_record_end(const char *dir, pid_t pid, uint64_t pidns, int status,
+		       const struct rusage *ru, uint64_t now_ns)
 {
 	char path[PATH_MAX];
 	int fd = -1;
@@ -22,17 +30,26 @@ int ipcprof_record_end(const char *dir, pid_t pid, int status, const struct rusa
 	off_t at = (off_t)offsetof(struct ipcprof_record, proc);
 	int changed = 0;
 	/* Images of a pid are numbered 0, 1, 2... with no gaps, each but the last ended in exec:
-	 * the first that did not is the one that ended (usually image 0, one open). */
+	 * the first that did not is the one that ended (usually image 0, one open). Those of the
+	 * same pid in another pid namespace lie among them: they are skipped. */
 	for (int s = 0; s < 4096; s++) {
 		snprintf(path, sizeof(path), "%s/%d.%d%s", dir, (int)pid, s, IPCPROF_RECORD_SUFFIX);
 		int next = sys_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
 		if (next < 0)
 			break;
+		struct ipcprof_process q;
+		if (sys_pread(next, &q, sizeof(q), at) != (ssize_t)sizeof(q) || q.pid != pid) {
+			sys_close(next);
+			goto out;
+		}
+		if (pidns && q.pidns && q.pidns != pidns) {
+			sys_close(next);
+			continue;
+		}
 		if (fd >= 0)
 			sys_close(fd);
 		fd = next;
-		if (sys_pread(fd, &p, sizeof(p), at) != (ssize_t)sizeof(p) || p.pid != pid)
-			goto out;
+		p = q;
 		if (p.end_how != IPCPROF_END_EXEC)
 			break;
 	}
@@ -65,6 +82,7 @@ int ipcprof_record_end(const char *dir, pid_t pid, int status, const struct rusa
 	if (changed && sys_pwrite(fd, &p, sizeof(p), at) != (ssize_t)sizeof(p))
 		changed = -1;
 out:
-	sys_close(fd);
+	if (fd >= 0)
+		sys_close(fd);
 	return changed;
 }

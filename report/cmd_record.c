@@ -46,9 +46,12 @@ static void usage(FILE *f)
 	    "  -q, --quiet        no terminal summary, only the report paths\n"
 	    "  -h, --help         this help\n"
 	    "\n"
-	    "The exit status is PROGRAM's (128+N when signal N ended it), or 125 when ipcprof\n"
-	    "could not run it. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN, ...)\n"
-	    "are passed through the environment; see docs/settings.md.\n");
+	    "The exit status is PROGRAM's (128+N when signal N ended it); as with env(1): 126\n"
+	    "when PROGRAM was found but could not be run, 127 when it was not found, 125 when\n"
+	    "ipcprof itself failed. A terminal's Ctrl-C reaches PROGRAM directly (once);\n"
+	    "SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to ipcprof's pid are\n"
+	    "passed on to PROGRAM. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN,\n"
+	    "...) are passed through the environment; see docs/settings.md.\n");
 }
 
 /* The preload next to this command: in the build tree, or installed. */
@@ -155,10 +158,26 @@ static int set_preload_env(const char *lib)
 
 static volatile sig_atomic_t child_pid;
 
-static void forward_signal(int sig)
+/*
+ * Passes a signal meant for the program on to it, unless the program got it already: a
+ * terminal's Ctrl-C (SI_KERNEL) goes to the whole foreground group, which holds the child
+ * while it stays in ours, and so does a kill(0, ...) by the child itself. A kill() by another
+ * process (even one of our group: a script's `kill $!`) may have been aimed at ipcprof's pid
+ * alone, and is passed on.
+ */
+static void forward_signal(int sig, siginfo_t *si, void *uctx)
 {
-	if (child_pid > 0)
-		kill(child_pid, sig);
+	(void)uctx;
+	pid_t child = child_pid;
+	if (child <= 0)
+		return;
+	int saved = errno;
+	bool shared = getpgid(child) == getpgrp();
+	bool had =
+	    si && (si->si_code == SI_KERNEL || (si->si_code == SI_USER && si->si_pid == child));
+	if (!(shared && had))
+		kill(child, sig);
+	errno = saved;
 }
 
 static uint64_t mono_ns(void)
@@ -328,9 +347,9 @@ int ipcprof_cmd_record(int argc, char **argv)
 	close(go[0]);
 	close(err[1]);
 	child_pid = pid;
-	struct sigaction sa = {.sa_handler = forward_signal};
+	struct sigaction sa = {.sa_sigaction = forward_signal};
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
 	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
 		sigaction(fwd[i], &sa, NULL);
@@ -368,7 +387,7 @@ int ipcprof_cmd_record(int argc, char **argv)
 		return exec_errno == ENOENT ? 127 : 126;
 	}
 	if (preload)
-		ipcprof_record_end(dir, pid, status, &ru, mono_ns());
+		ipcprof_record_end(dir, pid, ipcprof_pidns(), status, &ru, mono_ns());
 #if IPCPROF_HAVE_PROBES
 	if (pr) {
 		int r = ipcprof_probes_finish(pr, dir);

@@ -1,5 +1,6 @@
 /* ipcprof report: reads the records of session folders and writes the JSON, HTML and summary. */
 #include <errno.h>
+#include <stdio.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -36,6 +37,12 @@ static void usage(FILE *f)
 	    "  -q, --quiet           no summary on stderr\n"
 	    "  -h, --help            this help\n"
 	    "\n"
+	    "The files are new each time (mode 0600, like the records), made under a fresh name\n"
+	    "and renamed into place: a link lying in the folder is never written through. A\n"
+	    "session folder that belongs to another user (root reporting a user's session) is\n"
+	    "not written into: ipcprof says so and writes nothing; -o DIR names the folder for\n"
+	    "the files, and is used whoever owns it.\n"
+	    "\n"
 	    "Exit status: 0 when every record was read, 1 when some were damaged (each is named\n"
 	    "on stderr; the others are reported), 2 when no report could be written.\n"
 	    "\n"
@@ -44,50 +51,36 @@ static void usage(FILE *f)
 	    "process and fd kind; no fingerprints, call sites or timeline.\n");
 }
 
-static char *join_path(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
+/* What goes into one of the report's files. */
+enum out_kind { OUT_JSON, OUT_HTML, OUT_TRACE, OUT_FOLDED };
 
-static int write_json(const char *text, size_t len, const char *path)
+/* Writes one file of the report into the checked folder; says so on stderr when it cannot. */
+static int write_out(const struct ipcprof_outdir *d, const char *name, enum out_kind kind,
+		     const char *text, size_t len, const struct ipcprof_model *m)
 {
-	FILE *f = fopen(path, "we");
-	if (!f)
-		return -1;
-	int rc = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -1;
-	return fclose(f) == 0 ? rc : -1;
-}
-
-static int write_folded(const struct ipcprof_model *m, const char *path)
-{
-	FILE *f = fopen(path, "we");
-	if (!f)
-		return -1;
-	int rc = ipcprof_write_folded(m, f);
-	return fclose(f) == 0 ? rc : -1;
-}
-
-/* Written next to the final name and renamed, so that a reader never sees half a file. */
-static int write_file(const char *text, size_t len, const char *path, bool html,
-		      const struct ipcprof_model *folded)
-{
-	size_t n = strlen(path) + 8;
-	char *tmp = malloc(n);
-	if (!tmp)
-		return -1;
-	snprintf(tmp, n, "%s.tmp", path);
-	int rc = folded ? write_folded(folded, tmp)
-		 : html ? ipcprof_write_html(text, len, tmp)
-			: write_json(text, len, tmp);
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -1;
-	if (rc != 0)
-		unlink(tmp);
-	free(tmp);
+	char tmp[256];
+	FILE *f = ipcprof_out_begin(d, name, tmp, sizeof(tmp));
+	int rc = -1;
+	if (f) {
+		switch (kind) {
+		case OUT_JSON:
+			rc = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? 0 : -1;
+			break;
+		case OUT_HTML:
+			rc = ipcprof_write_html(text, len, f);
+			break;
+		case OUT_TRACE:
+			rc = ipcprof_write_trace(m, f);
+			break;
+		case OUT_FOLDED:
+			rc = ipcprof_write_folded(m, f);
+			break;
+		}
+		rc = ipcprof_out_end(d, f, tmp, name, rc);
+	}
+	if (rc < 0)
+		fprintf(stderr, "ipcprof report: cannot write %s/%s: %s\n", d->path, name,
+			strerror(errno));
 	return rc;
 }
 
@@ -202,10 +195,10 @@ int ipcprof_cmd_report(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	if (!outdir)
-		outdir = m.session[0];
-	if (mkdir(outdir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "ipcprof report: cannot create %s: %s\n", outdir, strerror(errno));
+	struct ipcprof_outdir od;
+	if (ipcprof_outdir_open(&od, outdir ? outdir : m.session[0], outdir != NULL, err,
+				sizeof(err)) < 0) {
+		fprintf(stderr, "ipcprof report: %s\n", err);
 		status = 2;
 		goto out;
 	}
@@ -216,46 +209,34 @@ int ipcprof_cmd_report(int argc, char **argv)
 	}
 	size_t len = 0;
 	char *text = j ? ipcprof_json_text(j, &len) : NULL;
-	char *jp = join_path(outdir, "ipcprof-report.json");
-	char *hp = join_path(outdir, "ipcprof-report.html");
-	char *tp = join_path(outdir, "ipcprof-trace.json");
-	char *fp = join_path(outdir, "ipcprof-folded.txt");
-	if (!j || !text || !jp || !hp || !tp || !fp) {
+	if (!j || !text) {
 		fprintf(stderr, "ipcprof report: out of memory\n");
 		status = 2;
-	} else if (write_file(text, len, jp, false, NULL) < 0) {
-		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", jp, strerror(errno));
-		status = 2;
-	} else if (write_file(text, len, hp, true, NULL) < 0) {
-		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", hp, strerror(errno));
-		status = 2;
-	} else if (perfetto && ipcprof_write_trace(&m, tp) < 0) {
-		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", tp, strerror(errno));
-		status = 2;
-	} else if (folded && write_file(NULL, 0, fp, false, &m) < 0) {
-		fprintf(stderr, "ipcprof report: cannot write %s: %s\n", fp, strerror(errno));
+	} else if (write_out(&od, "ipcprof-report.json", OUT_JSON, text, len, &m) < 0 ||
+		   write_out(&od, "ipcprof-report.html", OUT_HTML, text, len, &m) < 0 ||
+		   (perfetto && write_out(&od, "ipcprof-trace.json", OUT_TRACE, NULL, 0, &m) < 0) ||
+		   (folded && write_out(&od, "ipcprof-folded.txt", OUT_FOLDED, NULL, 0, &m) < 0)) {
 		status = 2;
 	}
 	if (status != 2) {
 		if (!quiet)
 			ipcprof_write_summary(&m, stderr);
-		fprintf(stderr, "\nipcprof: report: %s\n", hp);
+		fprintf(stderr, "\nipcprof: report: %s/ipcprof-report.html\n", od.path);
 		if (perfetto)
-			fprintf(stderr, "ipcprof: trace (open in ui.perfetto.dev): %s\n", tp);
+			fprintf(stderr,
+				"ipcprof: trace (open in ui.perfetto.dev): %s/ipcprof-trace.json\n",
+				od.path);
 		if (folded)
 			fprintf(stderr,
-				"ipcprof: CPU stacks (flamegraph.pl or speedscope): %s (%zu "
-				"stacks)\n",
-				fp, m.npstack);
+				"ipcprof: CPU stacks (flamegraph.pl or speedscope): "
+				"%s/ipcprof-folded.txt (%zu stacks)\n",
+				od.path, m.npstack);
 		if (m.ndamage)
 			status = 1;
 	}
 	json_decref(j);
 	free(text);
-	free(jp);
-	free(hp);
-	free(tp);
-	free(fp);
+	ipcprof_outdir_close(&od);
 out:
 	m.session = NULL;
 	ipcprof_model_free(&m);

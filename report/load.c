@@ -384,6 +384,7 @@ static int copy_record(const struct ipcprof_record *r, size_t size, struct ipcpr
 	img->fingerprint_min_bytes = r->fingerprint_min_bytes;
 	img->proc = r->proc;
 	img->dropped = r->dropped;
+	img->uring = r->uring;
 	img->nchan = r->channels_used;
 	img->nmap = r->mappings_used;
 	img->nmod = r->modules_used;

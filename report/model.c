@@ -656,6 +656,13 @@ static int cmp_pidkey(const void *a, const void *b)
 	return 0;
 }
 
+/* Pids are numbers in a host's pid namespace: the key of one namespace (0: unknown, records
+ * from before the field, taken as one namespace per host). */
+static uint64_t ns_key(const struct ipcprof_image *g, uint64_t pidns)
+{
+	return pidns ? fnv(boot_key(g), &pidns, sizeof(pidns)) : boot_key(g);
+}
+
 static void image_end(struct ipcprof_image *g)
 {
 	const struct ipcprof_process *p = &g->proc;
@@ -690,24 +697,32 @@ static int build_lineage(struct ipcprof_model *m)
 		return -1;
 	}
 	for (int i = 0; i < n; i++)
-		k[i] = (struct pidkey){boot_key(&m->img[i]), m->img[i].proc.pid, m->img[i].proc.seq,
-				       i};
+		k[i] = (struct pidkey){ns_key(&m->img[i], m->img[i].proc.pidns), m->img[i].proc.pid,
+				       m->img[i].proc.seq, i};
 	qsort(k, (size_t)n, sizeof(*k), cmp_pidkey);
 	for (int i = 0; i < n; i++) {
 		struct ipcprof_image *g = &m->img[i];
 		g->parent = -1;
-		struct pidkey want = {boot_key(g), g->proc.pid, 0, 0};
+		struct pidkey want = {ns_key(g, g->proc.pidns), g->proc.pid, 0, 0};
 		if (g->proc.seq > 0 && g->proc.origin == IPCPROF_ORIGIN_EXEC) {
-			want.seq = g->proc.seq - 1;
+			/* The image before, of this namespace: the latest lower seq (another
+			 * namespace's image of the same pid may lie between). */
+			want.seq = g->proc.seq;
 			struct pidkey *f = bsearch(&want, k, (size_t)n, sizeof(*k), cmp_pidkey);
-			if (f)
-				g->parent = f->img;
+			while (f && f > k && f[-1].boot == want.boot && f[-1].pid == want.pid) {
+				f--;
+				if (f->seq < want.seq) {
+					g->parent = f->img;
+					break;
+				}
+			}
 			continue;
 		}
 		if (g->proc.parent_pid <= 0 || g->proc.origin == IPCPROF_ORIGIN_ROOT)
 			continue;
 		/* The parent's image that was running when this one started: the latest seq that
                  * started no later. */
+		want.boot = ns_key(g, g->proc.parent_pidns ? g->proc.parent_pidns : g->proc.pidns);
 		want.pid = g->proc.parent_pid;
 		for (int j = 0; j < n; j++) {
 			if (k[j].boot != want.boot || k[j].pid != want.pid)
@@ -1438,6 +1453,45 @@ static int serialization_finding(struct ipcprof_model *m, int *cap)
 	return 0;
 }
 
+/* Put first, like what a report without records lacks: the figures above it miss this traffic. */
+static int uring_finding(struct ipcprof_model *m, int *cap)
+{
+	if (!m->nuring)
+		return 0;
+	char who_[96], list[200] = "";
+	size_t l = 0;
+	int shown = 0;
+	for (int i = 0; i < m->nimg && shown < 3; i++) {
+		if (!m->img[i].uring.rings)
+			continue;
+		who(m, i, who_, sizeof(who_));
+		l += (size_t)snprintf(list + l, sizeof(list) - l, "%s%s", shown ? ", " : "", who_);
+		if (l >= sizeof(list))
+			l = sizeof(list) - 1;
+		shown++;
+	}
+	struct ipcprof_finding *f = add_finding(m, cap, "io_uring", 0);
+	if (!f)
+		return -1;
+	struct ipcprof_finding keep = *f;
+	memmove(m->find + 1, m->find, (size_t)(m->nfind - 1) * sizeof(*m->find));
+	*m->find = keep;
+	f = m->find;
+	snprintf(f->title, sizeof(f->title),
+		 "%s%s used io_uring: what %s through it is not counted (bytes and time unknown)",
+		 list, m->nuring > shown ? " and others" : "",
+		 m->nuring == 1 ? "it moved" : "they moved");
+	snprintf(f->detail, sizeof(f->detail),
+		 "Reads, writes, sends and receives submitted to an io_uring ring are done by the "
+		 "kernel without the calls ipcprof counts, so the bytes moved that way on pipes "
+		 "and sockets, and the time it took, are missing from %s figures, from the "
+		 "channels and from the shares above: they may be a large part of the run's. "
+		 "Count them by other means (the program's own counters, or an eBPF tool on the "
+		 "io_uring tracepoints).",
+		 m->nuring == 1 ? "its" : "their");
+	return 0;
+}
+
 static int build_findings(struct ipcprof_model *m)
 {
 	int cap = 0;
@@ -1600,7 +1654,7 @@ static int build_findings(struct ipcprof_model *m)
 		    "shared-memory objects need the preload. Their CPU time is the scheduler's "
 		    "on-CPU time; argv is the executable's path alone.");
 	}
-	return 0;
+	return uring_finding(m, &cap);
 }
 
 static bool runtime_helper(const char *role)
@@ -1611,9 +1665,11 @@ static bool runtime_helper(const char *role)
 static void build_totals(struct ipcprof_model *m)
 {
 	m->nworkers = 0;
+	m->nuring = 0;
 	for (int i = 0; i < m->nimg; i++) {
 		struct ipcprof_image *g = &m->img[i];
 		attr_add(&m->total, &g->attr);
+		m->nuring += g->uring.rings > 0;
 		for (uint32_t c = 0; c < g->nchan; c++) {
 			g->bytes_out += g->chan[c].dir[IPCPROF_DIR_OUT].bytes;
 			g->bytes_in += g->chan[c].dir[IPCPROF_DIR_IN].bytes;
@@ -1636,6 +1692,11 @@ static void build_totals(struct ipcprof_model *m)
 	ipcprof_fmt_ns(w->basis_ns, t2, sizeof(t2));
 	if (!m->nimg)
 		snprintf(m->verdict, sizeof(m->verdict), "No process records were found.");
+	else if (!move && m->nuring)
+		snprintf(m->verdict, sizeof(m->verdict),
+			 "No data movement was seen, but %d process%s used io_uring, whose "
+			 "transfers ipcprof does not see: the time spent moving data is unknown.",
+			 m->nuring, m->nuring == 1 ? "" : "es");
 	else if (!move)
 		snprintf(m->verdict, sizeof(m->verdict),
 			 "No time was spent moving data between processes.");
@@ -1646,6 +1707,12 @@ static void build_totals(struct ipcprof_model *m)
 			 m->nworkers ? "worker" : "process", t1, t2,
 			 m->nworkers ? m->nworkers : m->nimg,
 			 (m->nworkers ? m->nworkers : m->nimg) == 1 ? "" : "es");
+	if (move && m->nuring) {
+		size_t l = strlen(m->verdict);
+		snprintf(m->verdict + l, sizeof(m->verdict) - l,
+			 "; not counted: io_uring traffic of %d process%s", m->nuring,
+			 m->nuring == 1 ? "" : "es");
+	}
 	if (m->kernel_only) {
 		/* Said first: these figures come from the probes alone. */
 		char v[sizeof(m->verdict)];

@@ -178,6 +178,10 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
 	    g->wall_lower_bound, "damaged", g->damaged);
 	free(cmd);
 	json_object_set_new(j, "cpu", cpu_json(g));
+	json_object_set_new(j, "pidns", ju(p->pidns));
+	json_object_set_new(j, "io_uring",
+			    json_pack("{s:o, s:b}", "rings", ju(g->uring.rings), "bytes_known",
+				      g->uring.rings == 0));
 	json_object_set_new(j, "bytes_sent", ju(g->bytes_out));
 	json_object_set_new(j, "bytes_received", ju(g->bytes_in));
 	json_object_set_new(j, "rusage",

@@ -87,6 +87,7 @@ struct ipcprof_image {
 	uint64_t fingerprint_min_bytes;
 	struct ipcprof_process proc;
 	struct ipcprof_dropped dropped;
+	struct ipcprof_uring uring; /* rings > 0: its traffic through io_uring is not counted */
 	uint32_t nchan, nmap, nfp, nstack, nmod;
 	size_t nint;
 	uint64_t intervals_lost; /* intervals_used beyond what the file holds */
@@ -292,6 +293,7 @@ struct ipcprof_model {
 	int kind_links[IPCPROF_KIND_COUNT];
 	uint64_t shm_bytes;
 	char verdict[256];
+	int nuring; /* processes that used io_uring, whose traffic through it is not counted */
 };
 
 /* Reading. */
@@ -429,11 +431,34 @@ int ipcprof_kernel_only_json(const struct ipcprof_model *m, struct json_t *j);
 /* j as compact JSON text that is also safe inside an HTML <script> element (no '<', '>' or '&'
  * outside \u escapes). Returns a malloc'd string and its length, or NULL. */
 char *ipcprof_json_text(const struct json_t *j, size_t *len);
-/* Writes the HTML report around json (from ipcprof_json_text). Returns 0 or -1. */
-int ipcprof_write_html(const char *json, size_t len, const char *path);
-int ipcprof_write_trace(const struct ipcprof_model *m, const char *path);
+/* Writes the HTML report around json (from ipcprof_json_text) to f. Returns 0 or -1. */
+int ipcprof_write_html(const char *json, size_t len, FILE *f);
+/* The timeline as Chrome trace-event JSON, to f. Returns 0 or -1. */
+int ipcprof_write_trace(const struct ipcprof_model *m, FILE *f);
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f);
 /* The CPU profile as folded stacks (flamegraph.pl, speedscope): one line per merged stack. */
 int ipcprof_write_folded(const struct ipcprof_model *m, FILE *f);
+
+/*
+ * The folder the report's files go to (out_file.c), checked once: made 0700 when missing,
+ * opened without following a link, and refused when another user owns it unless it was chosen
+ * explicitly (chosen: ipcprof report -o). Every file in it is written through
+ * ipcprof_out_begin/ipcprof_out_end: created 0600 under a fresh name with O_EXCL|O_NOFOLLOW,
+ * then renamed into place, so a link planted under any name is never written through.
+ */
+struct ipcprof_outdir {
+	int fd;
+	const char *path;
+};
+/* Returns 0, or -1 with err set to a message naming the folder. */
+int ipcprof_outdir_open(struct ipcprof_outdir *d, const char *path, bool chosen, char *err,
+			size_t errlen);
+void ipcprof_outdir_close(struct ipcprof_outdir *d);
+/* A new file to write that will become name: its temporary name goes to tmp. NULL with errno. */
+FILE *ipcprof_out_begin(const struct ipcprof_outdir *d, const char *name, char *tmp, size_t tmplen);
+/* Closes f and renames it to name when rc (the writer's result) is 0 and every write went
+ * through; otherwise removes it. Returns 0, or -1 with errno. */
+int ipcprof_out_end(const struct ipcprof_outdir *d, FILE *f, const char *tmp, const char *name,
+		    int rc);
 
 #endif

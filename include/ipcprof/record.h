@@ -7,7 +7,9 @@
 /*
  * A session is a folder (mode 0700). Every profiled process image writes one file in it,
  * "<pid>.<seq>.ipcrec" (mode 0600, created O_EXCL|O_NOFOLLOW), where seq counts the images a
- * pid has had: 0 for the process a fork made, 1 after its first exec, and so on.
+ * pid has had: 0 for the process a fork made, 1 after its first exec, and so on. The pid is the
+ * process's own (getpid()): processes of two pid namespaces may have the same one, and the
+ * second to start takes the next free seq; proc.pidns tells them apart.
  *
  * The file is a struct ipcprof_record, then timeline_cap struct ipcprof_interval, then the CPU
  * sample area (prof.area_cap bytes at prof.area_offset; see struct ipcprof_profile). The
@@ -20,7 +22,7 @@
  */
 
 #define IPCPROF_RECORD_MAGIC   "IPCPREC" /* 8 bytes with the NUL */
-#define IPCPROF_RECORD_VERSION 2
+#define IPCPROF_RECORD_VERSION 3
 #define IPCPROF_RECORD_SUFFIX  ".ipcrec"
 
 #define IPCPROF_MAX_CHANNELS     512
@@ -336,6 +338,11 @@ struct ipcprof_process {
 	uint64_t nvcsw;
 	uint64_t nivcsw;
 	uint64_t maxrss_kb;
+	/* The pid namespace that pid and ppid are numbers in (the inode of /proc/self/ns/pid; 0
+	 * when unknown): a session may hold processes of several, which reuse the same pids.
+	 * parent_pidns is that of parent_pid, another one for the first process of a namespace. */
+	uint64_t pidns;
+	uint64_t parent_pidns;
 	char exe[IPCPROF_PATH_BYTES];
 	char hostname[64];
 	char boot_id[40];
@@ -352,6 +359,18 @@ struct ipcprof_dropped {
 	uint64_t intervals;
 	uint64_t untracked_fds; /* calls on fds beyond the preload's fd table */
 	uint64_t internal_errors;
+};
+
+/*
+ * io_uring: reads and writes a process makes through a ring bypass every call ipcprof wraps, so
+ * their bytes and time are not in its channels. The preload notices the rings as they are mapped
+ * (an mmap of an fd whose /proc/self/fd link is "anon_inode:[io_uring]" at IORING_OFF_SQ_RING),
+ * so that the report can say which figures are missing.
+ */
+struct ipcprof_uring {
+	uint32_t rings;    /* submission rings mapped */
+	uint32_t reserved;
+	uint64_t first_ns; /* when the first was mapped */
 };
 
 struct ipcprof_record {
@@ -371,6 +390,7 @@ struct ipcprof_record {
 	struct ipcprof_process proc;
 	struct ipcprof_dropped dropped;
 	struct ipcprof_profile prof;
+	struct ipcprof_uring uring;
 	struct ipcprof_channel channels[IPCPROF_MAX_CHANNELS];
 	struct ipcprof_mapping mappings[IPCPROF_MAX_MAPPINGS];
 	struct ipcprof_fingerprint fingerprints[IPCPROF_MAX_FINGERPRINTS];

@@ -45,7 +45,7 @@ static void test_record_check(void **state)
 	r->channels_used = 0;
 	r->version = 1;
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
-	assert_non_null(strstr(msg, "version 1; this ipcprof reads version 2"));
+	assert_non_null(strstr(msg, "version 1; this ipcprof reads version 3"));
 	r->magic[0] = 'X';
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "magic"));

@@ -412,30 +412,42 @@ static void test_sys_calls(void **state)
 	assert_int_equal(sys_call(SYS_getpid), getpid());
 }
 
-/* A record for pid with the given end, as a process would have left it. */
-static void write_record(const char *dir, int pid, uint32_t end_how, int status)
+/* Record seq of pid, in pid namespace ns, with the given end, as a process would have left it. */
+static void write_record_ns(const char *dir, int pid, int seq, uint64_t ns, uint32_t end_how,
+			    int status)
 {
 	char path[256];
-	snprintf(path, sizeof(path), "%s/%d.0%s", dir, pid, IPCPROF_RECORD_SUFFIX);
+	snprintf(path, sizeof(path), "%s/%d.%d%s", dir, pid, seq, IPCPROF_RECORD_SUFFIX);
 	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	struct ipcprof_process p = {.pid = pid, .end_how = end_how, .exit_status = status};
+	struct ipcprof_process p = {
+	    .pid = pid, .end_how = end_how, .exit_status = status, .pidns = ns};
 	assert_int_equal(ftruncate(fd, sizeof(struct ipcprof_record)), 0);
 	assert_int_equal(pwrite(fd, &p, sizeof(p), offsetof(struct ipcprof_record, proc)),
 			 (ssize_t)sizeof(p));
 	close(fd);
 }
 
-static struct ipcprof_process read_proc(const char *dir, int pid)
+static void write_record(const char *dir, int pid, uint32_t end_how, int status)
+{
+	write_record_ns(dir, pid, 0, 0, end_how, status);
+}
+
+static struct ipcprof_process read_proc_seq(const char *dir, int pid, int seq)
 {
 	char path[256];
-	snprintf(path, sizeof(path), "%s/%d.0%s", dir, pid, IPCPROF_RECORD_SUFFIX);
+	snprintf(path, sizeof(path), "%s/%d.%d%s", dir, pid, seq, IPCPROF_RECORD_SUFFIX);
 	int fd = open(path, O_RDONLY);
 	struct ipcprof_process p;
 	assert_int_equal(pread(fd, &p, sizeof(p), offsetof(struct ipcprof_record, proc)),
 			 (ssize_t)sizeof(p));
 	close(fd);
 	return p;
+}
+
+static struct ipcprof_process read_proc(const char *dir, int pid)
+{
+	return read_proc_seq(dir, pid, 0);
 }
 
 static void test_record_end(void **state)
@@ -446,7 +458,7 @@ static void test_record_end(void **state)
 	struct rusage ru = {.ru_utime = {1, 500000}, .ru_minflt = 7};
 
 	write_record(dir, 4242, IPCPROF_END_RUNNING, 0);
-	assert_int_equal(ipcprof_record_end(dir, 4242, SIGKILL, &ru, 99), 1);
+	assert_int_equal(ipcprof_record_end(dir, 4242, 0, SIGKILL, &ru, 99), 1);
 	struct ipcprof_process p = read_proc(dir, 4242);
 	assert_int_equal(p.end_how, IPCPROF_END_SIGNAL);
 	assert_int_equal(p.term_signal, SIGKILL);
@@ -454,17 +466,27 @@ static void test_record_end(void **state)
 	assert_int_equal(p.user_ns, 1500000000ull);
 	assert_int_equal(p.minflt, 7);
 	/* Said once: the same news again changes nothing. */
-	assert_int_equal(ipcprof_record_end(dir, 4242, SIGKILL, &ru, 100), 0);
+	assert_int_equal(ipcprof_record_end(dir, 4242, 0, SIGKILL, &ru, 100), 0);
 
 	/* A process that said its own status keeps it when the parent agrees. */
 	write_record(dir, 4243, IPCPROF_END_EXIT, 3);
-	assert_int_equal(ipcprof_record_end(dir, 4243, 3 << 8, NULL, 5), 0);
+	assert_int_equal(ipcprof_record_end(dir, 4243, 0, 3 << 8, NULL, 5), 0);
 	/* main returned without exit() being seen: the parent's figure is the truth. */
 	write_record(dir, 4244, IPCPROF_END_EXIT, -1);
-	assert_int_equal(ipcprof_record_end(dir, 4244, 9 << 8, NULL, 5), 1);
+	assert_int_equal(ipcprof_record_end(dir, 4244, 0, 9 << 8, NULL, 5), 1);
 	assert_int_equal(read_proc(dir, 4244).exit_status, 9);
 	/* No record, or a record of another pid under that name: nothing written. */
-	assert_int_equal(ipcprof_record_end(dir, 4245, 0, NULL, 5), 0);
+	assert_int_equal(ipcprof_record_end(dir, 4245, 0, 0, NULL, 5), 0);
+	/* Pid 4246 of two pid namespaces: the waiter's namespace says which record is its child's. */
+	write_record_ns(dir, 4246, 0, 11, IPCPROF_END_RUNNING, 0);
+	write_record_ns(dir, 4246, 1, 22, IPCPROF_END_RUNNING, 0);
+	assert_int_equal(ipcprof_record_end(dir, 4246, 22, SIGKILL, NULL, 7), 1);
+	assert_int_equal(read_proc_seq(dir, 4246, 0).end_how, IPCPROF_END_RUNNING);
+	assert_int_equal(read_proc_seq(dir, 4246, 1).end_how, IPCPROF_END_SIGNAL);
+	assert_int_equal(ipcprof_record_end(dir, 4246, 11, 3 << 8, NULL, 8), 1);
+	assert_int_equal(read_proc_seq(dir, 4246, 0).exit_status, 3);
+	assert_int_equal(read_proc_seq(dir, 4246, 1).term_signal, SIGKILL);
+	assert_int_equal(ipcprof_record_end(dir, 4246, 33, SIGKILL, NULL, 9), 0);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);

@@ -194,7 +194,7 @@ static uint64_t parse_ticks(const char *at, uint64_t room, struct raw_tick **raw
 
 static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 {
-	size_t cap = 0, nraw = 0, rawcap = 0;
+	size_t cap = 0, nraw = 0, rawcap = 0, codecap = 0;
 	struct raw_tick *raw = NULL;
 	uint32_t *pos8 = NULL;
 	int rc = -1;
@@ -212,6 +212,18 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 				pos += len;
 				continue;
 			}
+		}
+		const struct ipcprof_pycode *c =
+		    (const struct ipcprof_pycode *)(const void *)((const char *)buf + pos);
+		if (c->magic == IPCPROF_PYCODE_MAGIC && c->size >= sizeof(*c) && !(c->size & 7) &&
+		    c->size <= n - pos &&
+		    sizeof(*c) + (uint64_t)c->qualname_len + c->filename_len + c->linetable_len <=
+			c->size) {
+			if (ipcprof_pycode_add(img, c, &codecap) < 0)
+				goto out;
+			in_bad = false;
+			pos += c->size;
+			continue;
 		}
 		if (e->magic != IPCPROF_SAMPLE_MAGIC || !e->depth ||
 		    e->depth > IPCPROF_SAMPLE_DEPTH) {
@@ -259,6 +271,7 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 		}
 		pos += len;
 	}
+	ipcprof_pycode_sort(img);
 	rc = resolve_ticks(img, raw, nraw, pos8);
 out:
 	free(raw);
@@ -274,6 +287,7 @@ static int read_samples(int fd, const struct ipcprof_record *r, size_t size,
 	bool damaged;
 	char why[200] = "";
 	img->prof = r->prof;
+	img->py = r->py;
 	uint64_t n = profile_check(r, size, why, sizeof(why), &damaged);
 	if (n) {
 		img->sample_buf = malloc(n);

@@ -26,6 +26,7 @@ void ipcprof_image_free(struct ipcprof_image *g)
 	free(g->chan_side);
 	free(g->sample);
 	free(g->sample_buf);
+	free(g->pycode);
 	free(g->tick);
 }
 

@@ -1,0 +1,454 @@
+/* Python frames: the CPython frames a thread is running, read from the interpreter's memory. */
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "preload.h"
+#include "sys.h"
+
+/*
+ * Where CPython keeps what a walk needs, by minor version (3.11, 3.12, 3.13): the offsets of its
+ * private structures, as its internal headers define them (tests/unit/test_pylayout.c checks them
+ * against the headers of every CPython installed). Everything is read with process_vm_readv on
+ * this process, which fails with EFAULT where a load would fault: a frame being pushed or popped
+ * under the reader gives a wrong frame at worst, never a crash. Nothing here takes the GIL or
+ * calls into CPython, so it runs in the sampler's signal handler and on threads without the GIL.
+ */
+#define NONE 0xffff
+struct layout {
+	uint32_t minor;
+	uint16_t interp_head;  /* _PyRuntimeState.interpreters.head */
+	uint16_t interp_next;  /* PyInterpreterState.next */
+	uint16_t threads_head; /* PyInterpreterState.threads.head */
+	uint16_t ts_next;      /* PyThreadState.next */
+	uint16_t ts_tid;       /* PyThreadState.native_thread_id */
+	uint16_t ts_frame;     /* PyThreadState.cframe (3.11, 3.12) or .current_frame (3.13) */
+	uint16_t cf_frame;     /* _PyCFrame.current_frame; NONE when ts_frame is the frame */
+	uint16_t fr_code;      /* _PyInterpreterFrame.f_code (f_executable in 3.13) */
+	uint16_t fr_instr;     /* .prev_instr (3.11, 3.12) or .instr_ptr (3.13) */
+	uint16_t fr_previous;
+	uint16_t fr_owner;
+	uint16_t fr_entry;    /* .is_entry (3.11); NONE where shim frames mark the entries */
+	uint16_t co_filename; /* PyCodeObject fields */
+	uint16_t co_qualname;
+	uint16_t co_linetable;
+	uint16_t co_firstlineno;
+	uint16_t co_code;      /* co_code_adaptive: the instructions */
+	uint16_t ascii_size;   /* sizeof(PyASCIIObject): an ASCII str's characters follow */
+	uint16_t compact_size; /* sizeof(PyCompactUnicodeObject): another compact str's */
+};
+
+#define OWNED_BY_CSTACK 3 /* 3.12 and 3.13: the shim frame an eval-loop call starts with */
+#define FRAME_BYTES     80
+#define TSTATE_BYTES    176
+
+static const struct layout layouts[] = {
+    {11, 40, 0, 16, 8, 160, 56, 8, 32, 56, 48, 69, 68, 112, 128, 136, 72, 184, 48, 72},
+    {12, 40, 0, 72, 8, 144, 56, 0, 0, 56, 8, 70, NONE, 112, 128, 136, 68, 192, 40, 56},
+    {13, 632, 7264, 7344, 8, 160, 72, NONE, 0, 56, 8, 70, NONE, 112, 128, 136, 68, 200, 40, 56},
+};
+
+#define CODE_SLOTS  8192 /* distinct code objects whose names an image keeps */
+#define CODE_PROBES 16
+#define MAX_PYDEPTH IPCPROF_SAMPLE_DEPTH
+#define NAME_MAX_   512  /* bytes kept of a function's qualified name */
+#define FILE_MAX_   1024 /* and of its file's */
+#define LINES_MAX_  65536
+
+static const struct layout *L;
+static uint64_t runtime;          /* &_PyRuntime */
+static uint64_t code_type;        /* &PyCode_Type */
+static uint64_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
+static uint64_t interp_lo, interp_hi;
+static uint32_t py_version;
+static pid_t self_pid; /* set by every walk: a fork child's first walk finds its own */
+/* Code objects whose names this image has (or has tried to) put in its record; a fork child,
+ * which has a record of its own, gets it zeroed by the kernel (MADV_WIPEONFORK). */
+static _Atomic uint64_t *codes;
+static bool codes_wiped;
+static IPCPROF_TLS uint64_t thread_ts; /* the calling thread's PyThreadState, as last found */
+
+static bool peek(void *dst, uint64_t addr, size_t n)
+{
+	struct iovec l = {dst, n}, r = {(void *)(uintptr_t)addr, n};
+	return addr && sys_call(SYS_process_vm_readv, self_pid, &l, 1, &r, 1, 0) == (long)n;
+}
+
+static uint64_t u64_at(const unsigned char *p, unsigned off)
+{
+	uint64_t v;
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+/* ---- finding the interpreter ---- */
+
+struct range_find {
+	uint64_t addr, lo, hi;
+};
+
+static int module_of(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct range_find *f = arg;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (f->addr >= lo && f->addr < hi) {
+		f->lo = lo;
+		f->hi = hi;
+		return 1;
+	}
+	return 0;
+}
+
+static void code_set_make(void)
+{
+	void *m = sys_mmap(NULL, CODE_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((long)m < 0 && (long)m > -4096)
+		return;
+	codes = m;
+	codes_wiped = sys_madvise(m, CODE_SLOTS * sizeof(uint64_t), MADV_WIPEONFORK) == 0;
+}
+
+static void record_state(struct ipcprof_record *r, uint32_t state, uint32_t version)
+{
+	r->py.state = state;
+	r->py.version = version;
+	r->py.runtime = runtime;
+	r->py.interp_start = interp_lo;
+	r->py.interp_end = interp_hi;
+}
+
+void ipcprof_py_init(struct ipcprof_record *r)
+{
+	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+	if (!rt)
+		return; /* not a Python process */
+	runtime = (uint64_t)(uintptr_t)rt;
+	const int *ver = dlsym(RTLD_DEFAULT, "Py_Version"); /* 3.11 and later */
+	uint32_t v = ver ? (uint32_t)*ver : 0;
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (v >> 24 == 3 && (v >> 16 & 0xff) == layouts[i].minor)
+			L = &layouts[i];
+	void *ct = dlsym(RTLD_DEFAULT, "PyCode_Type");
+	void *ev = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+	const ElfW(Sym) *sym = NULL;
+	Dl_info di;
+	if (ev && dladdr1(ev, &di, (void **)&sym, RTLD_DL_SYMENT) && sym) {
+		eval_lo = (uint64_t)(uintptr_t)ev;
+		eval_hi = eval_lo + sym->st_size;
+	}
+	struct range_find f = {runtime, 0, 0};
+	dl_iterate_phdr(module_of, &f);
+	interp_lo = f.lo;
+	interp_hi = f.hi;
+	if (L && ct)
+		code_set_make();
+	if (!L || !ct || !codes) {
+		L = NULL;
+		record_state(r, IPCPROF_PY_UNSUPPORTED, v);
+		ipcprof_warn_once(IPCPROF_WARN_PYTHON,
+				  "Python %u.%u is not supported: its stacks show C frames only",
+				  v >> 24, v >> 16 & 0xff);
+		return;
+	}
+	code_type = (uint64_t)(uintptr_t)ct;
+	py_version = v;
+	record_state(r, IPCPROF_PY_ON, v);
+}
+
+void ipcprof_py_after_fork(struct ipcprof_record *r)
+{
+	if (thread_ts)
+		thread_ts = 0;
+	if (!L || !r)
+		return;
+	if (!codes_wiped)
+		sys_madvise(codes, CODE_SLOTS * sizeof(uint64_t), MADV_DONTNEED);
+	record_state(r, IPCPROF_PY_ON, py_version);
+}
+
+/* ---- code objects ---- */
+
+static void put_utf8(char *out, int *n, int room, uint32_t c)
+{
+	char b[4];
+	int k;
+	if (c < 0x80) {
+		b[0] = (char)c;
+		k = 1;
+	} else if (c < 0x800) {
+		b[0] = (char)(0xc0 | c >> 6);
+		b[1] = (char)(0x80 | (c & 0x3f));
+		k = 2;
+	} else if (c < 0x10000) {
+		b[0] = (char)(0xe0 | c >> 12);
+		b[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		b[2] = (char)(0x80 | (c & 0x3f));
+		k = 3;
+	} else {
+		b[0] = (char)(0xf0 | (c >> 18 & 0x07));
+		b[1] = (char)(0x80 | (c >> 12 & 0x3f));
+		b[2] = (char)(0x80 | (c >> 6 & 0x3f));
+		b[3] = (char)(0x80 | (c & 0x3f));
+		k = 4;
+	}
+	if (*n + k > room)
+		return;
+	memcpy(out + *n, b, (size_t)k);
+	*n += k;
+}
+
+/* The UTF-8 of the compact str at addr, at most room bytes (cut at a character); -1 when it is
+ * not one. */
+static int read_str(uint64_t addr, char *out, int room)
+{
+	unsigned char h[80];
+	if (!peek(h, addr, L->compact_size))
+		return -1;
+	int64_t len = (int64_t)u64_at(h, 16);
+	uint32_t state;
+	memcpy(&state, h + 32, sizeof(state));
+	unsigned kind = state >> 2 & 7, compact = state >> 5 & 1, ascii = state >> 6 & 1;
+	if (!compact || len < 0 || (kind != 1 && kind != 2 && kind != 4))
+		return -1;
+	uint64_t data = addr + (ascii ? L->ascii_size : L->compact_size);
+	if (ascii) {
+		int n = len < room ? (int)len : room;
+		return n == 0 || peek(out, data, (size_t)n) ? n : -1;
+	}
+	int n = 0;
+	unsigned char chunk[256];
+	for (int64_t at = 0; at < len && n + 4 <= room;) {
+		int64_t k = (int64_t)(sizeof(chunk) / kind);
+		if (k > len - at)
+			k = len - at;
+		if (!peek(chunk, data + (uint64_t)at * kind, (size_t)k * kind))
+			return -1;
+		for (int64_t i = 0; i < k; i++) {
+			uint32_t c =
+			    kind == 1   ? chunk[i]
+			    : kind == 2 ? (uint32_t)chunk[2 * i] | (uint32_t)chunk[2 * i + 1] << 8
+					: (uint32_t)chunk[4 * i] | (uint32_t)chunk[4 * i + 1] << 8 |
+					      (uint32_t)chunk[4 * i + 2] << 16 |
+					      (uint32_t)chunk[4 * i + 3] << 24;
+			put_utf8((char *)out, &n, room, c);
+		}
+		at += k;
+	}
+	return n;
+}
+
+/* Copies what the report needs of the code object at code into the sample area. */
+static bool code_copy(uint64_t code)
+{
+	unsigned char co[256];
+	if (L->co_code > sizeof(co) || !peek(co, code, L->co_code) || u64_at(co, 8) != code_type)
+		return false;
+	char name[NAME_MAX_], file[FILE_MAX_]; /* not static: a signal may nest a copy here */
+	int nl = read_str(u64_at(co, L->co_qualname), name, NAME_MAX_);
+	int fl = read_str(u64_at(co, L->co_filename), file, FILE_MAX_);
+	uint64_t lt = u64_at(co, L->co_linetable);
+	unsigned char bh[32];
+	if (nl < 0 || fl < 0 || !peek(bh, lt, sizeof(bh)))
+		return false;
+	int64_t ll = (int64_t)u64_at(bh, 16);
+	if (ll < 0)
+		return false;
+	if (ll > LINES_MAX_)
+		ll = LINES_MAX_; /* the lines of the later instructions are not known */
+	uint64_t size =
+	    (sizeof(struct ipcprof_pycode) + (uint64_t)nl + (uint64_t)fl + (uint64_t)ll + 7) &
+	    ~(uint64_t)7;
+	struct ipcprof_pycode *e = ipcprof_sample_area_take(size);
+	if (!e)
+		return false;
+	e->size = (uint32_t)size;
+	e->code = code;
+	int32_t first;
+	memcpy(&first, co + L->co_firstlineno, sizeof(first));
+	e->firstlineno = first;
+	e->qualname_len = (uint16_t)nl;
+	e->filename_len = (uint16_t)fl;
+	e->reserved = 0;
+	memcpy(e->data, name, (size_t)nl);
+	memcpy(e->data + nl, file, (size_t)fl);
+	if (ll && !peek(e->data + nl + fl, lt + 32, (size_t)ll))
+		ll = 0;
+	e->linetable_len = (uint32_t)ll;
+	__atomic_store_n(&e->magic, IPCPROF_PYCODE_MAGIC, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* Whether the frame's code object is one (copied into the record the first time it is seen). */
+static bool code_known(uint64_t code)
+{
+	if (!code || code & 7)
+		return false;
+	uint64_t h = (code >> 3) * 0x9e3779b97f4a7c15ull;
+	for (uint32_t k = 0; k < CODE_PROBES; k++) {
+		_Atomic uint64_t *slot = &codes[((h >> 40) + k) & (CODE_SLOTS - 1)];
+		uint64_t v = atomic_load_explicit(slot, memory_order_acquire);
+		if (v == code)
+			return true;
+		if (v)
+			continue;
+		/* Its type is checked before it takes a slot: a wrong pointer takes none. */
+		unsigned char head[16];
+		if (!peek(head, code, sizeof(head)) || u64_at(head, 8) != code_type)
+			return false;
+		uint64_t zero = 0;
+		if (!atomic_compare_exchange_strong(slot, &zero, code))
+			return zero == code;
+		struct ipcprof_record *r = ipcprof_rec;
+		bool ok = code_copy(code);
+		if (r)
+			__atomic_fetch_add(ok ? &r->py.codes : &r->py.codes_dropped, 1,
+					   __ATOMIC_RELAXED);
+		return true;
+	}
+	struct ipcprof_record *r = ipcprof_rec;
+	if (r)
+		__atomic_fetch_add(&r->py.codes_dropped, 1, __ATOMIC_RELAXED);
+	return true; /* unnamed in the report, but a frame */
+}
+
+/* ---- the frame chain ---- */
+
+/* This thread's PyThreadState (head of its TSTATE_BYTES in ts), found by its kernel thread id
+ * among the interpreters' threads; 0 when it has none. */
+static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
+{
+	uint64_t cached = thread_ts;
+	if (cached && peek(ts, cached, TSTATE_BYTES) && (uint32_t)u64_at(ts, L->ts_tid) == tid)
+		return cached;
+	thread_ts = 0;
+	unsigned char p[8];
+	if (!peek(p, runtime + L->interp_head, 8))
+		return 0;
+	uint64_t interp = u64_at(p, 0);
+	for (int i = 0; interp && i < 64; i++) {
+		if (!peek(p, interp + L->threads_head, 8))
+			return 0;
+		uint64_t t = u64_at(p, 0);
+		for (int k = 0; t && k < 4096; k++) {
+			if (!peek(ts, t, TSTATE_BYTES))
+				break;
+			if ((uint32_t)u64_at(ts, L->ts_tid) == tid) {
+				thread_ts = t;
+				return t;
+			}
+			t = u64_at(ts, L->ts_next);
+		}
+		if (!peek(p, interp + L->interp_next, 8))
+			return 0;
+		interp = u64_at(p, 0);
+	}
+	return 0;
+}
+
+/* The thread's Python frames, innermost first, as IPCPROF_PYFRAME values. */
+static uint32_t py_walk(uint64_t *pf, uint32_t cap)
+{
+	self_pid = sys_getpid();
+	unsigned char ts[TSTATE_BYTES];
+	if (!find_tstate((uint32_t)sys_call(SYS_gettid), ts))
+		return 0;
+	uint64_t frame = u64_at(ts, L->ts_frame);
+	if (L->cf_frame != NONE) {
+		unsigned char p[8];
+		if (!peek(p, frame + L->cf_frame, 8))
+			return 0;
+		frame = u64_at(p, 0);
+	}
+	uint32_t n = 0;
+	unsigned char fr[FRAME_BYTES];
+	for (int guard = 0; frame && n < cap && guard < 4 * MAX_PYDEPTH; guard++) {
+		if (!peek(fr, frame, FRAME_BYTES))
+			break;
+		uint64_t prev = u64_at(fr, L->fr_previous);
+		if (L->fr_entry == NONE && fr[L->fr_owner] == OWNED_BY_CSTACK) {
+			if (n)
+				pf[n - 1] |= IPCPROF_PYFRAME_ENTRY;
+			frame = prev;
+			continue;
+		}
+		uint64_t code = u64_at(fr, L->fr_code), instr = u64_at(fr, L->fr_instr);
+		if (!code_known(code))
+			break;
+		uint64_t start = code + L->co_code, unit = IPCPROF_PYFRAME_NO_UNIT;
+		if (instr >= start && (instr - start) / 2 < IPCPROF_PYFRAME_NO_UNIT)
+			unit = (instr - start) / 2;
+		uint64_t v = IPCPROF_PYFRAME_BIT | unit << IPCPROF_PYFRAME_UNIT_SHIFT |
+			     ((code >> 3) & IPCPROF_PYFRAME_CODE_MASK);
+		if (L->fr_entry != NONE && fr[L->fr_entry])
+			v |= IPCPROF_PYFRAME_ENTRY;
+		pf[n++] = v;
+		frame = prev;
+	}
+	return n;
+}
+
+static bool in_eval(uint64_t ip, bool ret)
+{
+	uint64_t a = ret ? ip - 1 : ip;
+	return a >= eval_lo && a < eval_hi;
+}
+
+uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncated)
+{
+	if (!L) {
+		if (n > cap) {
+			*truncated = true;
+			return cap;
+		}
+		return n;
+	}
+	uint64_t pf[MAX_PYDEPTH];
+	uint32_t np = py_walk(pf, cap < MAX_PYDEPTH ? cap : MAX_PYDEPTH);
+	uint64_t out[2 * MAX_PYDEPTH];
+	uint32_t m = 0, j = 0;
+	for (uint32_t i = 0; i < n && m < 2 * MAX_PYDEPTH; i++) {
+		/* The frames an eval-loop call ran are the callees of its native frame. */
+		if (j < np && in_eval(ip[i], i > 0)) {
+			while (j < np && m < 2 * MAX_PYDEPTH) {
+				uint64_t v = pf[j++];
+				out[m++] = v;
+				if (v & IPCPROF_PYFRAME_ENTRY)
+					break;
+			}
+		}
+		if (m < 2 * MAX_PYDEPTH)
+			out[m++] = ip[i];
+	}
+	while (j < np && m < 2 * MAX_PYDEPTH)
+		out[m++] = pf[j++];
+	if (m > cap && np) {
+		/* Room for the Python frames: the interpreter's own native frames go first. */
+		uint32_t w = 0;
+		for (uint32_t i = 0; i < m; i++)
+			if (i == 0 || out[i] & IPCPROF_PYFRAME_BIT || out[i] < interp_lo ||
+			    out[i] >= interp_hi)
+				out[w++] = out[i];
+		m = w;
+	}
+	if (m > cap) {
+		*truncated = true;
+		m = cap;
+	}
+	memcpy(ip, out, m * sizeof(out[0]));
+	return m;
+}

@@ -65,9 +65,18 @@ static uint64_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
 static uint64_t interp_lo, interp_hi;
 static uint32_t py_version;
 static pid_t self_pid; /* set by every walk: a fork child's first walk finds its own */
-/* Code objects whose names this image has (or has tried to) put in its record; a fork child,
- * which has a record of its own, gets it zeroed by the kernel (MADV_WIPEONFORK). */
-static _Atomic uint64_t *codes;
+/*
+ * Code objects whose names this image has put in its record: per slot the code object's address,
+ * then its identity's hash (high 32 bits) and its entry's id (low 32 bits: offset / 8 + 1 in the
+ * sample area). A code object freed and another made at its address has another identity (name,
+ * file and first line as pointers and number), so it gets an entry of its own. A fork child, which
+ * has a record of its own, gets the slots zeroed by the kernel (MADV_WIPEONFORK).
+ */
+struct code_slot {
+	_Atomic uint64_t code;
+	_Atomic uint64_t id;
+};
+static struct code_slot *codes;
 static bool codes_wiped;
 static IPCPROF_TLS uint64_t thread_ts; /* the calling thread's PyThreadState, as last found */
 
@@ -115,12 +124,12 @@ static int module_of(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void code_set_make(void)
 {
-	void *m = sys_mmap(NULL, CODE_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+	void *m = sys_mmap(NULL, CODE_SLOTS * sizeof(struct code_slot), PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((long)m < 0 && (long)m > -4096)
 		return;
 	codes = m;
-	codes_wiped = sys_madvise(m, CODE_SLOTS * sizeof(uint64_t), MADV_WIPEONFORK) == 0;
+	codes_wiped = sys_madvise(m, CODE_SLOTS * sizeof(struct code_slot), MADV_WIPEONFORK) == 0;
 }
 
 static void record_state(struct ipcprof_record *r, uint32_t state, uint32_t version)
@@ -177,7 +186,7 @@ void ipcprof_py_after_fork(struct ipcprof_record *r)
 	if (!L || !r)
 		return;
 	if (!codes_wiped)
-		sys_madvise(codes, CODE_SLOTS * sizeof(uint64_t), MADV_DONTNEED);
+		sys_madvise(codes, CODE_SLOTS * sizeof(struct code_slot), MADV_DONTNEED);
 	record_state(r, IPCPROF_PY_ON, py_version);
 }
 
@@ -252,30 +261,32 @@ static int read_str(uint64_t addr, char *out, int room)
 	return n;
 }
 
-/* Copies what the report needs of the code object at code into the sample area. */
-static bool code_copy(uint64_t code)
+/* Copies what the report needs of the code object at code into the sample area; its entry's id,
+ * 0 when it could not be copied. */
+static uint32_t code_copy(uint64_t code)
 {
 	unsigned char co[256];
 	if (L->co_code > sizeof(co) || !peek(co, code, L->co_code) || u64_at(co, 8) != code_type)
-		return false;
+		return 0;
 	char name[NAME_MAX_], file[FILE_MAX_]; /* not static: a signal may nest a copy here */
 	int nl = read_str(u64_at(co, L->co_qualname), name, NAME_MAX_);
 	int fl = read_str(u64_at(co, L->co_filename), file, FILE_MAX_);
 	uint64_t lt = u64_at(co, L->co_linetable);
 	unsigned char bh[32];
 	if (nl < 0 || fl < 0 || !peek(bh, lt, sizeof(bh)))
-		return false;
+		return 0;
 	int64_t ll = (int64_t)u64_at(bh, 16);
 	if (ll < 0)
-		return false;
+		return 0;
 	if (ll > LINES_MAX_)
 		ll = LINES_MAX_; /* the lines of the later instructions are not known */
 	uint64_t size =
 	    (sizeof(struct ipcprof_pycode) + (uint64_t)nl + (uint64_t)fl + (uint64_t)ll + 7) &
 	    ~(uint64_t)7;
+	struct ipcprof_record *r = ipcprof_rec;
 	struct ipcprof_pycode *e = ipcprof_sample_area_take(size);
-	if (!e)
-		return false;
+	if (!e || !r)
+		return 0;
 	e->size = (uint32_t)size;
 	e->code = code;
 	int32_t first;
@@ -290,40 +301,74 @@ static bool code_copy(uint64_t code)
 		ll = 0;
 	e->linetable_len = (uint32_t)ll;
 	__atomic_store_n(&e->magic, IPCPROF_PYCODE_MAGIC, __ATOMIC_RELEASE);
-	return true;
+	return (uint32_t)(((char *)e - ((char *)r + r->prof.area_offset)) / 8 + 1);
 }
 
-/* Whether the frame's code object is one (copied into the record the first time it is seen). */
-static bool code_known(uint64_t code)
+/* What tells code objects at one address apart: the name, file and first line a code object has
+ * from its making to its end, read from CO_ID_AT to CO_ID_END (see identity()). */
+#define CO_ID_AT  64
+#define CO_ID_END 136
+
+static uint32_t identity(const unsigned char *id)
 {
-	if (!code || code & 7)
-		return false;
-	uint64_t h = (code >> 3) * 0x9e3779b97f4a7c15ull;
-	for (uint32_t k = 0; k < CODE_PROBES; k++) {
-		_Atomic uint64_t *slot = &codes[((h >> 40) + k) & (CODE_SLOTS - 1)];
-		uint64_t v = atomic_load_explicit(slot, memory_order_acquire);
-		if (v == code)
-			return true;
-		if (v)
-			continue;
-		/* Its type is checked before it takes a slot: a wrong pointer takes none. */
-		unsigned char head[16];
-		if (!peek(head, code, sizeof(head)) || u64_at(head, 8) != code_type)
-			return false;
-		uint64_t zero = 0;
-		if (!atomic_compare_exchange_strong(slot, &zero, code))
-			return zero == code;
-		struct ipcprof_record *r = ipcprof_rec;
-		bool ok = code_copy(code);
-		if (r)
-			__atomic_fetch_add(ok ? &r->py.codes : &r->py.codes_dropped, 1,
-					   __ATOMIC_RELAXED);
-		return true;
-	}
+	int32_t first;
+	memcpy(&first, id + L->co_firstlineno - CO_ID_AT, sizeof(first));
+	uint64_t h = (uint64_t)(uint32_t)first * 0x9e3779b97f4a7c15ull;
+	h = (h ^ u64_at(id, L->co_filename - CO_ID_AT)) * 0x100000001b3ull;
+	h = (h ^ u64_at(id, L->co_qualname - CO_ID_AT)) * 0x100000001b3ull;
+	h ^= h >> 32;
+	return (uint32_t)h | 1;
+}
+
+static void count(bool copied)
+{
 	struct ipcprof_record *r = ipcprof_rec;
 	if (r)
-		__atomic_fetch_add(&r->py.codes_dropped, 1, __ATOMIC_RELAXED);
-	return true; /* unnamed in the report, but a frame */
+		__atomic_fetch_add(copied ? &r->py.codes : &r->py.codes_dropped, 1,
+				   __ATOMIC_RELAXED);
+}
+
+/*
+ * The id of the entry that names the code object at code, whose identity fields are id; the
+ * object is copied into the record the first time it is seen. 0 when it is not known: another
+ * thread is copying it, or there is no room.
+ */
+static uint32_t code_entry(uint64_t code, const unsigned char *id)
+{
+	uint32_t ident = identity(id);
+	uint64_t h = (code >> 3) * 0x9e3779b97f4a7c15ull;
+	for (uint32_t k = 0; k < CODE_PROBES; k++) {
+		struct code_slot *slot = &codes[((h >> 40) + k) & (CODE_SLOTS - 1)];
+		uint64_t c = atomic_load_explicit(&slot->code, memory_order_acquire);
+		if (c == 0) {
+			uint64_t zero = 0;
+			if (!atomic_compare_exchange_strong(&slot->code, &zero, code)) {
+				if (zero != code)
+					continue;
+			} else {
+				uint32_t e = code_copy(code);
+				count(e != 0);
+				atomic_store(&slot->id, (uint64_t)ident << 32 | e);
+				return e;
+			}
+		} else if (c != code) {
+			continue;
+		}
+		uint64_t v = atomic_load_explicit(&slot->id, memory_order_acquire);
+		if (!v)
+			return 0; /* being copied */
+		if ((uint32_t)(v >> 32) == ident)
+			return (uint32_t)v;
+		/* Another code object at a freed one's address: an entry of its own. */
+		if (!atomic_compare_exchange_strong(&slot->id, &v, 0))
+			return 0;
+		uint32_t e = code_copy(code);
+		count(e != 0);
+		atomic_store(&slot->id, (uint64_t)ident << 32 | e);
+		return e;
+	}
+	count(false);
+	return 0;
 }
 
 /* ---- the frame chain ---- */
@@ -375,29 +420,37 @@ static uint32_t py_walk(uint64_t *pf, uint32_t cap)
 		frame = u64_at(p, 0);
 	}
 	uint32_t n = 0;
-	unsigned char fr[FRAME_BYTES];
-	for (int guard = 0; frame && n < cap && guard < 4 * MAX_PYDEPTH; guard++) {
-		if (!peek(fr, frame, FRAME_BYTES))
-			break;
+	unsigned char fr[FRAME_BYTES], id[CO_ID_END - CO_ID_AT];
+	if (!frame || !peek(fr, frame, FRAME_BYTES))
+		return 0;
+	for (int guard = 0; n < cap && guard < 4 * MAX_PYDEPTH; guard++) {
 		uint64_t prev = u64_at(fr, L->fr_previous);
 		if (L->fr_entry == NONE && fr[L->fr_owner] == OWNED_BY_CSTACK) {
 			if (n)
 				pf[n - 1] |= IPCPROF_PYFRAME_ENTRY;
-			frame = prev;
+			if (!prev || !peek(fr, prev, FRAME_BYTES))
+				break;
 			continue;
 		}
 		uint64_t code = u64_at(fr, L->fr_code), instr = u64_at(fr, L->fr_instr);
-		if (!code_known(code))
+		bool entry = L->fr_entry != NONE && fr[L->fr_entry];
+		/* One read for this frame's code object and the next frame. */
+		struct iovec local[2] = {{id, sizeof(id)}, {fr, FRAME_BYTES}};
+		struct iovec remote[2] = {{(void *)(uintptr_t)(code + CO_ID_AT), sizeof(id)},
+					  {(void *)(uintptr_t)prev, FRAME_BYTES}};
+		long got = code && !(code & 7) ? sys_call(SYS_process_vm_readv, self_pid, local,
+							  prev ? 2 : 1, remote, prev ? 2 : 1, 0)
+					       : -1;
+		if (got < (long)sizeof(id))
 			break;
 		uint64_t start = code + L->co_code, unit = IPCPROF_PYFRAME_NO_UNIT;
 		if (instr >= start && (instr - start) / 2 < IPCPROF_PYFRAME_NO_UNIT)
 			unit = (instr - start) / 2;
-		uint64_t v = IPCPROF_PYFRAME_BIT | unit << IPCPROF_PYFRAME_UNIT_SHIFT |
-			     ((code >> 3) & IPCPROF_PYFRAME_CODE_MASK);
-		if (L->fr_entry != NONE && fr[L->fr_entry])
-			v |= IPCPROF_PYFRAME_ENTRY;
-		pf[n++] = v;
-		frame = prev;
+		uint64_t v =
+		    IPCPROF_PYFRAME_BIT | unit << IPCPROF_PYFRAME_UNIT_SHIFT | code_entry(code, id);
+		pf[n++] = v | (entry ? IPCPROF_PYFRAME_ENTRY : 0);
+		if (!prev || got < (long)(sizeof(id) + FRAME_BYTES))
+			break;
 	}
 	return n;
 }

@@ -219,7 +219,7 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 		    c->size <= n - pos &&
 		    sizeof(*c) + (uint64_t)c->qualname_len + c->filename_len + c->linetable_len <=
 			c->size) {
-			if (ipcprof_pycode_add(img, c, &codecap) < 0)
+			if (ipcprof_pycode_add(img, c, pos, &codecap) < 0)
 				goto out;
 			in_bad = false;
 			pos += c->size;

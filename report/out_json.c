@@ -317,12 +317,12 @@ static json_t *sites_json(const struct ipcprof_model *m)
 		json_t *frames = json_array();
 		for (int k = 0; k < site->depth; k++) {
 			const struct ipcprof_frame *f = &site->frame[k];
-			/* A Python frame's ip is its code object, its offset the instruction's
-			 * (in bytes) in it. */
+			/* A Python frame's ip is its code object's address, its offset the
+			 * instruction's (in bytes) in it. */
 			uint64_t ip = f->ip, off = f->offset;
 			if (f->python) {
 				uint32_t unit = ipcprof_pyframe_unit(f->ip);
-				ip = ipcprof_pyframe_code(f->ip);
+				ip = ipcprof_py_code_addr(&m->img[site->first_image], f->ip);
 				off = unit == IPCPROF_PYFRAME_NO_UNIT ? 0 : 2ull * unit;
 			}
 			json_array_append_new(

@@ -7,10 +7,11 @@
 static int cmp_code(const void *a, const void *b)
 {
 	const struct ipcprof_pycode_ref *x = a, *y = b;
-	return x->code < y->code ? -1 : x->code > y->code;
+	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int ipcprof_pycode_add(struct ipcprof_image *g, const struct ipcprof_pycode *e, size_t *cap)
+int ipcprof_pycode_add(struct ipcprof_image *g, const struct ipcprof_pycode *e, uint64_t pos,
+		       size_t *cap)
 {
 	if (g->npycode == *cap) {
 		size_t c = *cap ? 2 * *cap : 64;
@@ -20,7 +21,7 @@ int ipcprof_pycode_add(struct ipcprof_image *g, const struct ipcprof_pycode *e, 
 		g->pycode = p;
 		*cap = c;
 	}
-	g->pycode[g->npycode++] = (struct ipcprof_pycode_ref){e->code, e};
+	g->pycode[g->npycode++] = (struct ipcprof_pycode_ref){pos / 8 + 1, e};
 	return 0;
 }
 
@@ -30,17 +31,17 @@ void ipcprof_pycode_sort(struct ipcprof_image *g)
 		qsort(g->pycode, g->npycode, sizeof(*g->pycode), cmp_code);
 }
 
-static const struct ipcprof_pycode *code_of(const struct ipcprof_image *g, uint64_t code)
+static const struct ipcprof_pycode *code_of(const struct ipcprof_image *g, uint64_t id)
 {
 	size_t lo = 0, hi = g->npycode;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (g->pycode[mid].code < code)
+		if (g->pycode[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < g->npycode && g->pycode[lo].code == code ? g->pycode[lo].e : NULL;
+	return lo < g->npycode && g->pycode[lo].id == id ? g->pycode[lo].e : NULL;
 }
 
 /* A varint of the location table: 6 bits a byte, low bits first, 0x40 says more follow. */
@@ -135,11 +136,9 @@ static void file_label(const char *path, size_t n, char *out, size_t outlen)
 
 void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof_pyloc *loc)
 {
-	uint64_t code = ipcprof_pyframe_code(v);
-	const struct ipcprof_pycode *e = code_of(g, code);
+	const struct ipcprof_pycode *e = code_of(g, ipcprof_pyframe_id(v));
 	if (!e) {
-		snprintf(loc->function, sizeof(loc->function), "[python code 0x%llx]",
-			 (unsigned long long)code);
+		snprintf(loc->function, sizeof(loc->function), "[python code]");
 		snprintf(loc->file, sizeof(loc->file), "?");
 		loc->path[0] = '\0';
 		loc->line = 0;
@@ -161,6 +160,12 @@ void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof
 	loc->line = unit == IPCPROF_PYFRAME_NO_UNIT
 			? e->firstlineno
 			: ipcprof_py_line(lt, e->linetable_len, e->firstlineno, unit);
+}
+
+uint64_t ipcprof_py_code_addr(const struct ipcprof_image *g, uint64_t v)
+{
+	const struct ipcprof_pycode *e = code_of(g, ipcprof_pyframe_id(v));
+	return e ? e->code : 0;
 }
 
 bool ipcprof_py_interp(const struct ipcprof_image *g, uint64_t ip)

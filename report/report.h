@@ -76,7 +76,7 @@ struct ipcprof_tick {
 
 /* A Python code object an image's stacks name (struct ipcprof_pycode in its sample buffer). */
 struct ipcprof_pycode_ref {
-	uint64_t code;
+	uint64_t id; /* its offset in the sample area / 8 + 1, as frames name it */
 	const struct ipcprof_pycode *e;
 };
 
@@ -109,7 +109,7 @@ struct ipcprof_image {
 	struct ipcprof_tick *tick; /* sorted by t_ns */
 	struct ipcprof_python py;  /* its CPython, when it is one */
 	size_t npycode;
-	struct ipcprof_pycode_ref *pycode; /* sorted by code */
+	struct ipcprof_pycode_ref *pycode; /* sorted by id */
 	uint64_t cat_weight[IPCPROF_NCAT]; /* by category (ipcprof_profile_build) */
 	uint64_t cat_wait[IPCPROF_NCAT];   /* their wait_ns, summed */
 
@@ -411,11 +411,13 @@ bool ipcprof_pstack_hides(const struct ipcprof_model *m, const struct ipcprof_ps
 			  uint32_t k);
 
 /* Python frames (pyframes.c). */
-/* Adds an image's code entry (from its sample area) to g->pycode; *cap is its capacity. */
-int ipcprof_pycode_add(struct ipcprof_image *g, const struct ipcprof_pycode *e, size_t *cap);
+/* Adds an image's code entry (at offset pos of its sample area) to g->pycode; *cap is its
+ * capacity. */
+int ipcprof_pycode_add(struct ipcprof_image *g, const struct ipcprof_pycode *e, uint64_t pos,
+		       size_t *cap);
 void ipcprof_pycode_sort(struct ipcprof_image *g);
 /* A Python frame (an IPCPROF_PYFRAME value) of image g: function, file as shown, full path,
- * line being run. A code object the record does not name gives "[python code 0x...]". */
+ * line being run. A code object the record does not name gives "[python code]". */
 struct ipcprof_pyloc {
 	char function[512];
 	char file[256];
@@ -423,6 +425,8 @@ struct ipcprof_pyloc {
 	int line;
 };
 void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof_pyloc *loc);
+/* The address the code object of Python frame v had in its process; 0 when unknown. */
+uint64_t ipcprof_py_code_addr(const struct ipcprof_image *g, uint64_t v);
 /* The line of code unit unit from a CPython 3.11+ location table of n bytes. */
 int ipcprof_py_line(const unsigned char *lt, size_t n, int firstlineno, uint32_t unit);
 /* Whether native address ip of g is in the Python interpreter's own module. */

@@ -266,7 +266,8 @@ struct ipcprof_sample_ticks {
  * besides native addresses, the Python frames the thread was running, interleaved as they call
  * each other: the frames a call of the interpreter's eval loop ran come just before (inside) that
  * call's native frame, innermost first like the rest. A Python frame has bit 63 set (no user-space
- * address has it): bits 0..43 are its code object's address / 8, bits 44..61 the instruction it
+ * address has it): bits 0..43 are the id of the struct ipcprof_pycode entry that names its code
+ * (the entry's offset in the sample area / 8 + 1; 0 when unknown), bits 44..61 the instruction it
  * was executing (in 2-byte code units from the start of the code; IPCPROF_PYFRAME_NO_UNIT when
  * the frame had not started), bit 62 marks the outermost frame of one eval-loop call.
  */
@@ -275,11 +276,11 @@ struct ipcprof_sample_ticks {
 #define IPCPROF_PYFRAME_UNIT_SHIFT 44
 #define IPCPROF_PYFRAME_UNIT_MASK  0x3ffffull
 #define IPCPROF_PYFRAME_NO_UNIT    0x3ffffull
-#define IPCPROF_PYFRAME_CODE_MASK  ((1ull << 44) - 1)
+#define IPCPROF_PYFRAME_ID_MASK    ((1ull << 44) - 1)
 
-static inline uint64_t ipcprof_pyframe_code(uint64_t v)
+static inline uint64_t ipcprof_pyframe_id(uint64_t v)
 {
-	return (v & IPCPROF_PYFRAME_CODE_MASK) << 3;
+	return v & IPCPROF_PYFRAME_ID_MASK;
 }
 static inline uint32_t ipcprof_pyframe_unit(uint64_t v)
 {
@@ -288,8 +289,9 @@ static inline uint32_t ipcprof_pyframe_unit(uint64_t v)
 
 /*
  * What a code object named in a Python frame is, copied from the process (whose memory is gone
- * when the report is made) the first time a stack of the image has it: an entry of the sample
- * area, size bytes long (8-aligned), its magic written last with release order. data[] holds the
+ * when the report is made) the first time a stack of the image has it (again when another code
+ * object takes a freed one's address): an entry of the sample area, size bytes long (8-aligned),
+ * its magic written last with release order. data[] holds the
  * function's qualified name (co_qualname), its file (co_filename), both UTF-8 without a NUL, and
  * then the code's location table (co_linetable, CPython 3.11's format, also 3.12's and 3.13's),
  * from which the reporter tells the line of an instruction.

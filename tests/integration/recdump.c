@@ -264,9 +264,11 @@ static void dump_samples(const struct ipcprof_record *r)
 		    off + c->size <= end &&
 		    sizeof(*c) + (uint64_t)c->qualname_len + c->filename_len + c->linetable_len <=
 			c->size) {
-			printf("{\"type\":\"pycode\",\"pid\":%d,\"seq\":%u,\"code\":%" PRIu64
+			printf("{\"type\":\"pycode\",\"pid\":%d,\"seq\":%u,\"id\":%" PRIu64
+			       ",\"code\":%" PRIu64
 			       ",\"firstlineno\":%d,\"linetable_len\":%u,\"qualname\":",
-			       r->proc.pid, r->proc.seq, c->code, c->firstlineno, c->linetable_len);
+			       r->proc.pid, r->proc.seq, off / 8 + 1, c->code, c->firstlineno,
+			       c->linetable_len);
 			char name[IPCPROF_PATH_BYTES * 4 + 1];
 			size_t nl =
 			    c->qualname_len < sizeof(name) - 1 ? c->qualname_len : sizeof(name) - 1;
@@ -301,7 +303,7 @@ static void dump_samples(const struct ipcprof_record *r)
 				/* ["py", code object, instruction (code units), outermost of its
 				 * eval-loop call] */
 				printf("%s[\"py\",%" PRIu64 ",%u,%s]", i ? "," : "",
-				       ipcprof_pyframe_code(s->ip[i]),
+				       ipcprof_pyframe_id(s->ip[i]),
 				       ipcprof_pyframe_unit(s->ip[i]),
 				       s->ip[i] & IPCPROF_PYFRAME_ENTRY ? "true" : "false");
 				continue;

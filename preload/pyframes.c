@@ -7,58 +7,25 @@
 #include <sys/uio.h>
 
 #include "preload.h"
+#include "pylayout.h"
 #include "sys.h"
 
 /*
- * Where CPython keeps what a walk needs, by minor version (3.11, 3.12, 3.13): the offsets of its
- * private structures, as its internal headers define them (tests/unit/test_pylayout.c checks them
- * against the headers of every CPython installed). Everything is read with process_vm_readv on
- * this process, which fails with EFAULT where a load would fault: a frame being pushed or popped
- * under the reader gives a wrong frame at worst, never a crash. Nothing here takes the GIL or
- * calls into CPython, so it runs in the sampler's signal handler and on threads without the GIL.
+ * Everything is read with process_vm_readv on this process, which fails with EFAULT where a load
+ * would fault: a frame being pushed or popped under the reader gives a wrong frame at worst, never
+ * a crash. Nothing here takes the GIL or calls into CPython, so it runs in the sampler's signal
+ * handler and on threads without the GIL.
  */
-#define NONE 0xffff
-struct layout {
-	uint32_t minor;
-	uint16_t interp_head;  /* _PyRuntimeState.interpreters.head */
-	uint16_t interp_next;  /* PyInterpreterState.next */
-	uint16_t threads_head; /* PyInterpreterState.threads.head */
-	uint16_t ts_next;      /* PyThreadState.next */
-	uint16_t ts_tid;       /* PyThreadState.native_thread_id */
-	uint16_t ts_frame;     /* PyThreadState.cframe (3.11, 3.12) or .current_frame (3.13) */
-	uint16_t cf_frame;     /* _PyCFrame.current_frame; NONE when ts_frame is the frame */
-	uint16_t fr_code;      /* _PyInterpreterFrame.f_code (f_executable in 3.13) */
-	uint16_t fr_instr;     /* .prev_instr (3.11, 3.12) or .instr_ptr (3.13) */
-	uint16_t fr_previous;
-	uint16_t fr_owner;
-	uint16_t fr_entry;    /* .is_entry (3.11); NONE where shim frames mark the entries */
-	uint16_t co_filename; /* PyCodeObject fields */
-	uint16_t co_qualname;
-	uint16_t co_linetable;
-	uint16_t co_firstlineno;
-	uint16_t co_code;      /* co_code_adaptive: the instructions */
-	uint16_t ascii_size;   /* sizeof(PyASCIIObject): an ASCII str's characters follow */
-	uint16_t compact_size; /* sizeof(PyCompactUnicodeObject): another compact str's */
-};
+#define CODE_SLOTS   8192 /* distinct code objects whose names an image keeps */
+#define CODE_PROBES  16
+#define MAX_PYDEPTH  IPCPROF_SAMPLE_DEPTH
+#define NAME_MAX_    512  /* bytes kept of a function's qualified name */
+#define FILE_MAX_    1024 /* and of its file's */
+#define LINES_MAX_   65536
+#define FRAME_BYTES  80  /* of a _PyInterpreterFrame: the fields read lie below */
+#define TSTATE_BYTES 176 /* of a PyThreadState */
 
-#define OWNED_BY_CSTACK 3 /* 3.12 and 3.13: the shim frame an eval-loop call starts with */
-#define FRAME_BYTES     80
-#define TSTATE_BYTES    176
-
-static const struct layout layouts[] = {
-    {11, 40, 0, 16, 8, 160, 56, 8, 32, 56, 48, 69, 68, 112, 128, 136, 72, 184, 48, 72},
-    {12, 40, 0, 72, 8, 144, 56, 0, 0, 56, 8, 70, NONE, 112, 128, 136, 68, 192, 40, 56},
-    {13, 632, 7264, 7344, 8, 160, 72, NONE, 0, 56, 8, 70, NONE, 112, 128, 136, 68, 200, 40, 56},
-};
-
-#define CODE_SLOTS  8192 /* distinct code objects whose names an image keeps */
-#define CODE_PROBES 16
-#define MAX_PYDEPTH IPCPROF_SAMPLE_DEPTH
-#define NAME_MAX_   512  /* bytes kept of a function's qualified name */
-#define FILE_MAX_   1024 /* and of its file's */
-#define LINES_MAX_  65536
-
-static const struct layout *L;
+static const struct ipcprof_pylayout *L;
 static uint64_t runtime;          /* &_PyRuntime */
 static uint64_t code_type;        /* &PyCode_Type */
 static uint64_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
@@ -149,9 +116,9 @@ void ipcprof_py_init(struct ipcprof_record *r)
 	runtime = (uint64_t)(uintptr_t)rt;
 	const int *ver = dlsym(RTLD_DEFAULT, "Py_Version"); /* 3.11 and later */
 	uint32_t v = ver ? (uint32_t)*ver : 0;
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (v >> 24 == 3 && (v >> 16 & 0xff) == layouts[i].minor)
-			L = &layouts[i];
+	for (size_t i = 0; i < sizeof(ipcprof_pylayouts) / sizeof(ipcprof_pylayouts[0]); i++)
+		if (v >> 24 == 3 && (v >> 16 & 0xff) == ipcprof_pylayouts[i].minor)
+			L = &ipcprof_pylayouts[i];
 	void *ct = dlsym(RTLD_DEFAULT, "PyCode_Type");
 	void *ev = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
 	const ElfW(Sym) *sym = NULL;
@@ -413,7 +380,7 @@ static uint32_t py_walk(uint64_t *pf, uint32_t cap)
 	if (!find_tstate((uint32_t)sys_call(SYS_gettid), ts))
 		return 0;
 	uint64_t frame = u64_at(ts, L->ts_frame);
-	if (L->cf_frame != NONE) {
+	if (L->cf_frame != IPCPROF_PY_NONE) {
 		unsigned char p[8];
 		if (!peek(p, frame + L->cf_frame, 8))
 			return 0;
@@ -425,7 +392,8 @@ static uint32_t py_walk(uint64_t *pf, uint32_t cap)
 		return 0;
 	for (int guard = 0; n < cap && guard < 4 * MAX_PYDEPTH; guard++) {
 		uint64_t prev = u64_at(fr, L->fr_previous);
-		if (L->fr_entry == NONE && fr[L->fr_owner] == OWNED_BY_CSTACK) {
+		if (L->fr_entry == IPCPROF_PY_NONE &&
+		    fr[L->fr_owner] == IPCPROF_PY_OWNED_BY_CSTACK) {
 			if (n)
 				pf[n - 1] |= IPCPROF_PYFRAME_ENTRY;
 			if (!prev || !peek(fr, prev, FRAME_BYTES))
@@ -433,7 +401,7 @@ static uint32_t py_walk(uint64_t *pf, uint32_t cap)
 			continue;
 		}
 		uint64_t code = u64_at(fr, L->fr_code), instr = u64_at(fr, L->fr_instr);
-		bool entry = L->fr_entry != NONE && fr[L->fr_entry];
+		bool entry = L->fr_entry != IPCPROF_PY_NONE && fr[L->fr_entry];
 		/* One read for this frame's code object and the next frame. */
 		struct iovec local[2] = {{id, sizeof(id)}, {fr, FRAME_BYTES}};
 		struct iovec remote[2] = {{(void *)(uintptr_t)(code + CO_ID_AT), sizeof(id)},

@@ -261,7 +261,9 @@ static uint32_t code_copy(uint64_t code)
 	e->firstlineno = first;
 	e->qualname_len = (uint16_t)nl;
 	e->filename_len = (uint16_t)fl;
-	e->reserved = 0;
+	int32_t ft;
+	memcpy(&ft, co + L->co_firsttraceable, sizeof(ft));
+	e->firsttraceable = ft > 0 ? (uint32_t)ft : 0;
 	memcpy(e->data, name, (size_t)nl);
 	memcpy(e->data + nl, file, (size_t)fl);
 	if (ll && !peek(e->data + nl + fl, lt + 32, (size_t)ll))

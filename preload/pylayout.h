@@ -28,18 +28,78 @@ struct ipcprof_pylayout {
 	uint16_t co_qualname;
 	uint16_t co_linetable;
 	uint16_t co_firstlineno;
-	uint16_t co_code;      /* co_code_adaptive: the instructions */
-	uint16_t ascii_size;   /* sizeof(PyASCIIObject): an ASCII str's characters follow */
-	uint16_t compact_size; /* sizeof(PyCompactUnicodeObject): another compact str's */
+	uint16_t co_code;           /* co_code_adaptive: the instructions */
+	uint16_t co_firsttraceable; /* _co_firsttraceable: a frame before it has not started */
+	uint16_t ascii_size;        /* sizeof(PyASCIIObject): an ASCII str's characters follow */
+	uint16_t compact_size;      /* sizeof(PyCompactUnicodeObject): another compact str's */
 };
 
 #define IPCPROF_PY_OWNED_BY_CSTACK 3 /* 3.12, 3.13: the shim frame an eval-loop call starts with */
 
 static const struct ipcprof_pylayout ipcprof_pylayouts[] = {
-    {11, 40, 0, 16, 8, 160, 56, 8, 32, 56, 48, 69, 68, 112, 128, 136, 72, 184, 48, 72},
-    {12, 40, 0, 72, 8, 144, 56, 0, 0, 56, 8, 70, IPCPROF_PY_NONE, 112, 128, 136, 68, 192, 40, 56},
-    {13,  632, 7264, 7344, 8,   160, 72, IPCPROF_PY_NONE, 0, 56, 8, 70, IPCPROF_PY_NONE,
-     112, 128, 136,  68,   200, 40,  56},
+    {.minor = 11,
+     .interp_head = 40,
+     .interp_next = 0,
+     .threads_head = 16,
+     .ts_next = 8,
+     .ts_tid = 160,
+     .ts_frame = 56,
+     .cf_frame = 8,
+     .fr_code = 32,
+     .fr_instr = 56,
+     .fr_previous = 48,
+     .fr_owner = 69,
+     .fr_entry = 68,
+     .co_filename = 112,
+     .co_qualname = 128,
+     .co_linetable = 136,
+     .co_firstlineno = 72,
+     .co_code = 184,
+     .co_firsttraceable = 168,
+     .ascii_size = 48,
+     .compact_size = 72},
+    {.minor = 12,
+     .interp_head = 40,
+     .interp_next = 0,
+     .threads_head = 72,
+     .ts_next = 8,
+     .ts_tid = 144,
+     .ts_frame = 56,
+     .cf_frame = 0,
+     .fr_code = 0,
+     .fr_instr = 56,
+     .fr_previous = 8,
+     .fr_owner = 70,
+     .fr_entry = IPCPROF_PY_NONE,
+     .co_filename = 112,
+     .co_qualname = 128,
+     .co_linetable = 136,
+     .co_firstlineno = 68,
+     .co_code = 192,
+     .co_firsttraceable = 176,
+     .ascii_size = 40,
+     .compact_size = 56},
+    {.minor = 13,
+     .interp_head = 632,
+     .interp_next = 7264,
+     .threads_head = 7344,
+     .ts_next = 8,
+     .ts_tid = 160,
+     .ts_frame = 72,
+     .cf_frame = IPCPROF_PY_NONE,
+     .fr_code = 0,
+     .fr_instr = 56,
+     .fr_previous = 8,
+     .fr_owner = 70,
+     .fr_entry = IPCPROF_PY_NONE,
+     .co_filename = 112,
+     .co_qualname = 128,
+     .co_linetable = 136,
+     .co_firstlineno = 68,
+     .co_code = 200,
+     .co_firsttraceable = 184,
+     .ascii_size = 40,
+     .compact_size = 56},
 };
 
 #endif

@@ -132,7 +132,9 @@ static int frame_get(struct ipcprof_model *m, struct frame_index *x, const struc
 }
 
 /* The index of Python frame v of image g, added when new: no module, and no classification rule
- * matches it. */
+ * matches it. NOT_STARTED for a frame that had not started, which is left out as CPython's
+ * tracebacks leave it out. */
+#define NOT_STARTED (-2)
 static int pyframe_get(struct ipcprof_model *m, struct frame_index *x,
 		       const struct ipcprof_image *g, uint64_t v)
 {
@@ -140,6 +142,8 @@ static int pyframe_get(struct ipcprof_model *m, struct frame_index *x,
 		return -1;
 	struct ipcprof_pyloc loc;
 	ipcprof_py_locate(g, v, &loc);
+	if (loc.incomplete)
+		return NOT_STARTED;
 	size_t i = (size_t)pyframe_hash(&loc) & (x->cap - 1);
 	for (; x->slot[i] >= 0; i = (i + 1) & (x->cap - 1))
 		if (pyframe_is(&m->pframe[x->slot[i]], &loc))
@@ -267,6 +271,7 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 	struct frame_index fx = {0};
 	struct stack_index sx = {0};
 	int frames[IPCPROF_SAMPLE_DEPTH];
+	int inner[IPCPROF_SAMPLE_DEPTH];
 	struct ipcprof_frame_match fm[IPCPROF_SAMPLE_DEPTH];
 	int rc = 0;
 	m->nsampled = 0;
@@ -279,13 +284,16 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 		for (size_t s = 0; s < g->nsample; s++) {
 			struct ipcprof_sample *sm = &g->sample[s];
 			uint32_t d = sm->depth;
-			bool first =
-			    true; /* ip[] holds one interrupted address, then return ones */
+			/* ip[] holds one interrupted address, then return ones */
+			bool first = true;
+			uint32_t n = 0; /* frames kept, innermost first in inner[] */
 			for (uint32_t k = 0; k < d; k++) {
 				uint64_t ip = sm->ip[k];
 				int f;
 				if (ip & IPCPROF_PYFRAME_BIT) {
 					f = pyframe_get(m, &fx, g, ip);
+					if (f == NOT_STARTED)
+						continue;
 				} else {
 					const struct ipcprof_sym *y =
 					    ipcprof_symtab_lookup(t, g, ip, !first);
@@ -296,11 +304,14 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 					rc = -1;
 					break;
 				}
-				fm[k] = fx.match[f];
-				frames[d - 1 - k] = f; /* outermost first */
+				fm[n] = fx.match[f];
+				inner[n++] = f;
 			}
 			if (rc < 0)
 				break;
+			for (uint32_t k = 0; k < n; k++)
+				frames[n - 1 - k] = inner[k]; /* outermost first */
+			d = n;
 			/* The preload marks samples taken inside the IPC calls it times. */
 			sm->cat = sm->flags & IPCPROF_SS_IPC
 				      ? IPCPROF_CAT_IPC

@@ -142,6 +142,7 @@ void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof
 		snprintf(loc->file, sizeof(loc->file), "?");
 		loc->path[0] = '\0';
 		loc->line = 0;
+		loc->incomplete = false;
 		return;
 	}
 	size_t nl = e->qualname_len < sizeof(loc->function) - 1 ? e->qualname_len
@@ -155,6 +156,7 @@ void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof
 	loc->path[pl] = '\0';
 	file_label(path, e->filename_len, loc->file, sizeof(loc->file));
 	uint32_t unit = ipcprof_pyframe_unit(v);
+	loc->incomplete = unit == IPCPROF_PYFRAME_NO_UNIT || unit < e->firsttraceable;
 	const unsigned char *lt =
 	    (const unsigned char *)e->data + e->qualname_len + e->filename_len;
 	loc->line = unit == IPCPROF_PYFRAME_NO_UNIT

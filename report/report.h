@@ -423,6 +423,7 @@ struct ipcprof_pyloc {
 	char file[256];
 	char path[1024];
 	int line;
+	bool incomplete; /* a frame that had not started (see ipcprof_pycode.firsttraceable) */
 };
 void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof_pyloc *loc);
 /* The address the code object of Python frame v had in its process; 0 when unknown. */

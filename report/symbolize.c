@@ -321,6 +321,14 @@ int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 			if (f->python) {
 				struct ipcprof_pyloc loc;
 				ipcprof_py_locate(g, f->ip, &loc);
+				if (loc.incomplete) {
+					/* not started: left out, as in CPython's tracebacks */
+					memmove(f, f + 1,
+						(size_t)(site->depth - k - 1) * sizeof(*f));
+					site->depth--;
+					k--;
+					continue;
+				}
 				f->symbol = strdup(loc.function);
 				f->srcfile = strdup(loc.file);
 				f->line = loc.line;

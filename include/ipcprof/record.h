@@ -304,7 +304,10 @@ struct ipcprof_pycode {
 	uint16_t qualname_len;
 	uint16_t filename_len;
 	uint32_t linetable_len;
-	uint32_t reserved;
+	/* _co_firsttraceable: a frame whose instruction is before it has not started (it is being
+	 * set up, or is one of CPython's shims, such as 3.13's __init__ one): CPython leaves such
+	 * frames out of tracebacks, and so does the report */
+	uint32_t firsttraceable;
 	char data[];
 };
 

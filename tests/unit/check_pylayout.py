@@ -72,6 +72,8 @@ int main(void)
 	same("code.co_linetable", l->co_linetable, offsetof(PyCodeObject, co_linetable));
 	same("code.co_firstlineno", l->co_firstlineno, offsetof(PyCodeObject, co_firstlineno));
 	same("code.co_code_adaptive", l->co_code, offsetof(PyCodeObject, co_code_adaptive));
+	same("code._co_firsttraceable", l->co_firsttraceable,
+	     offsetof(PyCodeObject, _co_firsttraceable));
 	same("sizeof(PyASCIIObject)", l->ascii_size, sizeof(PyASCIIObject));
 	same("sizeof(PyCompactUnicodeObject)", l->compact_size, sizeof(PyCompactUnicodeObject));
 	/* what the walker reads at once: a frame's first 80 bytes, a thread state's first 176, a

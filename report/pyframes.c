@@ -175,3 +175,43 @@ bool ipcprof_py_interp(const struct ipcprof_image *g, uint64_t ip)
 	return g->py.state == IPCPROF_PY_ON && !(ip & IPCPROF_PYFRAME_BIT) &&
 	       ip >= g->py.interp_start && ip < g->py.interp_end;
 }
+
+/* Whether a file is the Python library's (a module of the installation, or a frozen one). */
+static bool library_file(const char *path)
+{
+	return path[0] == '<' || strstr(path, "/lib/python") || strstr(path, "-packages/");
+}
+
+bool ipcprof_py_site_line(const struct ipcprof_image *g, uint32_t channel, char *out, size_t outlen)
+{
+	const struct ipcprof_stack *best = NULL;
+	for (uint32_t i = 0; i < g->nstack; i++) {
+		const struct ipcprof_stack *st = &g->stack[i];
+		if (st->channel == channel && (!best || st->bytes > best->bytes))
+			best = st;
+	}
+	if (!best)
+		return false;
+	struct ipcprof_pyloc loc, first;
+	bool any = false;
+	uint32_t depth = best->depth < IPCPROF_STACK_DEPTH ? best->depth : IPCPROF_STACK_DEPTH;
+	for (uint32_t k = 0; k < depth; k++) {
+		if (!(best->ip[k] & IPCPROF_PYFRAME_BIT))
+			continue;
+		ipcprof_py_locate(g, best->ip[k], &loc);
+		if (loc.incomplete || !loc.path[0])
+			continue;
+		if (!library_file(loc.path)) {
+			first = loc; /* the program's own line */
+			any = true;
+			break;
+		}
+		if (!any) {
+			first = loc;
+			any = true;
+		}
+	}
+	if (any)
+		snprintf(out, outlen, "%s:%d (%s)", first.file, first.line, first.function);
+	return any;
+}

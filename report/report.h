@@ -430,6 +430,11 @@ void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof
 uint64_t ipcprof_py_code_addr(const struct ipcprof_image *g, uint64_t v);
 /* The line of code unit unit from a CPython 3.11+ location table of n bytes. */
 int ipcprof_py_line(const unsigned char *lt, size_t n, int firstlineno, uint32_t unit);
+/* The Python line that wrote most on channel of g (of its call sites): the innermost line of the
+ * program's own, or of the Python library when no frame is the program's, as "file:line
+ * (function)". False when none of its call sites has a Python frame. */
+bool ipcprof_py_site_line(const struct ipcprof_image *g, uint32_t channel, char *out,
+			  size_t outlen);
 /* Whether native address ip of g is in the Python interpreter's own module. */
 bool ipcprof_py_interp(const struct ipcprof_image *g, uint64_t ip);
 

@@ -9,8 +9,9 @@ is called from (traceback.extract_stack) and the thread CPU time it burned (its 
    file, function and line of each (the callers' lines are their calls, the innermost the loop);
    in the main thread, a thread, a fork child and two Pool workers;
  - each burner's sampled CPU time is within 25% of what it measured itself;
- - the call site of the write of SEND_BYTES has exactly the Python frames of send_block's caller
-   chain, send_block on the line of its os.write;
+ - the call site of the writes of SEND_BYTES has exactly the Python frames of send_block's
+   caller chain, send_block on the line of its os.write, and the repeated-payload finding names
+   that line;
  - the folded output names the frames "function (file:line)".
 """
 import glob
@@ -26,7 +27,7 @@ import ipctest as it  # noqa: E402
 
 PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'py_frames.py')
 SECONDS = 0.6
-SEND = 40000
+SEND = 30000
 HZ = 500
 SHARE = 0.25
 BURNERS = ('alpha', 'beta', 'gamma', 'delta')
@@ -71,7 +72,8 @@ def check_one(ck, opts, label, python, mark):
         out = os.path.join(s.work, 'out')
         os.mkdir(out)
         rc, _, err = s.run([python, PROGRAM, out, str(SECONDS), str(SEND)],
-                           extra_env={'IPCPROF_SAMPLE_HZ': str(HZ), 'IPCPROF_STACK_MIN': '16384'},
+                           extra_env={'IPCPROF_SAMPLE_HZ': str(HZ), 'IPCPROF_STACK_MIN': '16384',
+                                      'IPCPROF_FINGERPRINT_MIN': '16384'},
                            timeout=120)
         ck.eq(f'{label}: the program ran', rc, 0)
         ck.true(f'{label}: nothing on stderr', not err, err[-400:])
@@ -137,9 +139,10 @@ def check_one(ck, opts, label, python, mark):
         ck.eq(f'{label}: one send', len(sends), 1)
         cw = [tuple(x) for x in sends[0]['stack']]
         cw[-1] = (cw[-1][0], cw[-1][1], mark['send'])
-        sites = [c for c in r['call_sites'] if c['bytes'] == SEND and c['calls'] == 1 and
+        sites = [c for c in r['call_sites'] if c['bytes'] == 2 * SEND and c['calls'] == 2 and
                  any(f['function'] == 'send_block' for f in c['frames'])]
-        ck.eq(f'{label}: one call site of the {SEND}-byte write from send_block', len(sites), 1)
+        ck.eq(f'{label}: one call site of the two {SEND}-byte writes from send_block',
+              len(sites), 1)
         if sites:
             py = [f for f in sites[0]['frames'] if f['kind'] == 'python'][::-1]
             ck.true(f'{label}: the write\'s call site has exactly send_block\'s callers',
@@ -147,6 +150,10 @@ def check_one(ck, opts, label, python, mark):
                     f'got {show(py)}; want ' + ' > '.join(f'{w[1]}:{w[2]}' for w in cw))
             ck.true(f'{label}: no interpreter frame in the call site by default',
                     not any(f['interpreter'] for f in sites[0]['frames']))
+        rep_f = [f['title'] for f in r['findings'] if f['kind'] == 'repeated_payload']
+        ck.true(f'{label}: the repeated payload finding names send_block\'s line',
+                any(t.endswith(f'from py_frames.py:{mark["send"]} (send_block)') for t in rep_f),
+                repr(rep_f))
         folded = open(os.path.join(rep, 'ipcprof-folded.txt')).read()
         ck.true(f'{label}: folded names "alpha (py_frames.py:{mark["alpha"]})"',
                 f';alpha (py_frames.py:{mark["alpha"]});spin (py_frames.py:{mark["spin"]})'

@@ -6,7 +6,8 @@ writes, into OUT_DIR/expect.<pid>.json, the Python stack it is called from
 (traceback.extract_stack: file, function, line of every caller), then spins on its marked line
 for its share of SECONDS of its thread's CPU time, which it also writes (its own clock). The main
 thread runs gamma -> beta -> alpha, a thread runs beta -> alpha, a fork child runs alpha after
-reading what send_block sent it, and a Pool's two workers run delta.
+reading what send_block sent it (SEND_BYTES twice, the same bytes, which fit in a pipe's buffer),
+and a Pool's two workers run delta.
 """
 import json
 import multiprocessing
@@ -64,13 +65,13 @@ def delta(seconds):
 
 def send_block(fd, data):
     note('send', skip=1)
-    os.write(fd, data)  # at: send
+    for _ in range(2): os.write(fd, data)  # noqa: E701  at: send
 
 
 def child(r):
     got = b''
-    while len(got) < SEND:
-        got += os.read(r, SEND - len(got))
+    while len(got) < 2 * SEND:
+        got += os.read(r, 2 * SEND - len(got))
     alpha(SECONDS / 3)  # at: child
     os._exit(0)
 

@@ -108,6 +108,15 @@ static uint64_t profile_check(const struct ipcprof_record *r, size_t size, char 
 		*damaged = true;
 		return 0;
 	}
+	/* The sampler's rate is 1 Hz at the least: a longer period is damage (and would overflow
+	 * the tick times it is added to). */
+	if (want && p->period_ns > 1000000000ull) {
+		snprintf(msg, msglen,
+			 "corrupt CPU profile header (period %llu ns): CPU samples left out",
+			 (unsigned long long)p->period_ns);
+		*damaged = true;
+		return 0;
+	}
 	uint64_t present = size > area ? size - area : 0;
 	if (want > present) {
 		uint64_t have = present & ~(uint64_t)7;
@@ -289,6 +298,8 @@ static int read_samples(int fd, const struct ipcprof_record *r, size_t size,
 	img->prof = r->prof;
 	img->py = r->py;
 	uint64_t n = profile_check(r, size, why, sizeof(why), &damaged);
+	if (img->prof.period_ns > 1000000000ull)
+		img->prof.period_ns = 0; /* damage (see profile_check): it times nothing */
 	if (n) {
 		img->sample_buf = malloc(n);
 		if (!img->sample_buf)

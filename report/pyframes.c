@@ -1,4 +1,5 @@
 /* Python frames of recorded stacks: which function, file and line each one was running. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +73,7 @@ static int svarint(const unsigned char *p, size_t n, size_t *at)
  */
 int ipcprof_py_line(const unsigned char *lt, size_t n, int firstlineno, uint32_t unit)
 {
-	int line = firstlineno;
+	int64_t line = firstlineno; /* a damaged table may run it anywhere: wide enough for all */
 	uint32_t at_unit = 0;
 	for (size_t at = 0; at < n;) {
 		unsigned char b = lt[at++];
@@ -96,7 +97,7 @@ int ipcprof_py_line(const unsigned char *lt, size_t n, int firstlineno, uint32_t
 			at += 1;
 		}
 		if (unit < at_unit + len)
-			return located ? line : firstlineno;
+			return located && line >= 0 && line <= INT_MAX ? (int)line : firstlineno;
 		at_unit += len;
 	}
 	return firstlineno;

@@ -76,6 +76,13 @@ static void test_py_line(void **state)
 	/* past the table, and a table cut short: the first line */
 	assert_int_equal(ipcprof_py_line(lt, sizeof(lt), 2, 1000), 2);
 	assert_int_equal(ipcprof_py_line(lt, 0, 7, 3), 7);
+	/* long-form entries of a damaged table, each adding about 2^29 lines: the sum leaves int,
+	 * and the first line is the answer (found by the fuzzer as an overflow) */
+	unsigned char big[5 * 9];
+	for (int e = 0; e < 5; e++)
+		memcpy(big + 9 * e, "\xf0\x7e\x7f\x7f\x7f\x3f\x00\x00\x00", 9);
+	assert_int_equal(ipcprof_py_line(big, sizeof(big), 7, 4), 7);
+	assert_int_equal(ipcprof_py_line(big, sizeof(big), 7, 0), 7 + 536870911);
 }
 
 static void test_utf8(void **state)

@@ -133,16 +133,21 @@ void ipcprof_py_init(struct ipcprof_record *r)
 	interp_hi = f.hi;
 	if (L && ct)
 		code_set_make();
+	py_version = v;
 	if (!L || !ct || !codes) {
 		L = NULL;
 		record_state(r, IPCPROF_PY_UNSUPPORTED, v);
-		ipcprof_warn_once(IPCPROF_WARN_PYTHON,
-				  "Python %u.%u is not supported: its stacks show C frames only",
-				  v >> 24, v >> 16 & 0xff);
+		if (!v) /* Py_Version came with 3.11 */
+			ipcprof_warn_once(IPCPROF_WARN_PYTHON,
+					  "Python before 3.11 is not supported: its stacks show C "
+					  "frames only");
+		else
+			ipcprof_warn_once(IPCPROF_WARN_PYTHON,
+					  "Python %u.%u is not supported: its stacks show C frames only",
+					  v >> 24, v >> 16 & 0xff);
 		return;
 	}
 	code_type = (uint64_t)(uintptr_t)ct;
-	py_version = v;
 	record_state(r, IPCPROF_PY_ON, v);
 }
 
@@ -150,8 +155,12 @@ void ipcprof_py_after_fork(struct ipcprof_record *r)
 {
 	if (thread_ts)
 		thread_ts = 0;
-	if (!L || !r)
+	if (!runtime || !r)
 		return;
+	if (!L) {
+		record_state(r, IPCPROF_PY_UNSUPPORTED, py_version);
+		return;
+	}
 	if (!codes_wiped)
 		sys_madvise(codes, CODE_SLOTS * sizeof(struct code_slot), MADV_DONTNEED);
 	record_state(r, IPCPROF_PY_ON, py_version);

@@ -12,7 +12,9 @@ is called from (traceback.extract_stack) and the thread CPU time it burned (its 
  - the call site of the writes of SEND_BYTES has exactly the Python frames of send_block's
    caller chain, send_block on the line of its os.write, and the repeated-payload finding names
    that line;
- - the folded output names the frames "function (file:line)".
+ - the folded output names the frames "function (file:line)";
+ - a CPython before 3.11 (pyenv's 3.10, when installed) runs as ever, its records say
+   unsupported, and one line on stderr says so.
 """
 import glob
 import json
@@ -163,6 +165,31 @@ def check_one(ck, opts, label, python, mark):
         s.close(ok and not ck.failures)
 
 
+def check_unsupported(ck, opts):
+    """A CPython before 3.11 (pyenv's 3.10, when installed): C frames only, said once."""
+    old = sorted(glob.glob('/root/.pyenv/versions/3.10.*/bin/python3.10'))
+    if not old:
+        print('SKIP for CPython 3.10: not installed (/root/.pyenv/versions/3.10.*)')
+        return
+    s = it.Session(opts)
+    ok = False
+    try:
+        prog = 'import os\nif os.fork() == 0: os._exit(0)\nos.wait()\nprint("done")\n'
+        rc, out, err = s.run([old[0], '-c', prog])
+        ck.eq('3.10: the program ran as without ipcprof', (rc, out), (0, b'done\n'))
+        ck.eq('3.10: one line on stderr says so, in the parent only',
+              err.decode().splitlines(),
+              [f'ipcprof[{s.pid}]: Python before 3.11 is not supported: its stacks show C '
+               'frames only'])
+        dump = subprocess.run([opts['recdump'], s.rec], capture_output=True, text=True,
+                              check=True).stdout
+        py = [r for r in map(json.loads, dump.splitlines()) if r['type'] == 'python']
+        ck.eq('3.10: both records say unsupported', [r['state'] for r in py], [2, 2])
+        ok = True
+    finally:
+        s.close(ok and not ck.failures)
+
+
 def main():
     opts, _ = it.parse_args(sys.argv[1:])
     it.need_preload(opts)
@@ -176,6 +203,7 @@ def main():
         sys.exit(77)
     for label, python in found:
         check_one(ck, opts, label, python, mark)
+    check_unsupported(ck, opts)
     ck.finish()
 
 

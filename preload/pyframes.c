@@ -142,9 +142,10 @@ void ipcprof_py_init(struct ipcprof_record *r)
 					  "Python before 3.11 is not supported: its stacks show C "
 					  "frames only");
 		else
-			ipcprof_warn_once(IPCPROF_WARN_PYTHON,
-					  "Python %u.%u is not supported: its stacks show C frames only",
-					  v >> 24, v >> 16 & 0xff);
+			ipcprof_warn_once(
+			    IPCPROF_WARN_PYTHON,
+			    "Python %u.%u is not supported: its stacks show C frames only", v >> 24,
+			    v >> 16 & 0xff);
 		return;
 	}
 	code_type = (uint64_t)(uintptr_t)ct;

@@ -303,8 +303,7 @@ static void dump_samples(const struct ipcprof_record *r)
 				/* ["py", code object, instruction (code units), outermost of its
 				 * eval-loop call] */
 				printf("%s[\"py\",%" PRIu64 ",%u,%s]", i ? "," : "",
-				       ipcprof_pyframe_id(s->ip[i]),
-				       ipcprof_pyframe_unit(s->ip[i]),
+				       ipcprof_pyframe_id(s->ip[i]), ipcprof_pyframe_unit(s->ip[i]),
 				       s->ip[i] & IPCPROF_PYFRAME_ENTRY ? "true" : "false");
 				continue;
 			}

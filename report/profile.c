@@ -286,7 +286,7 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 			uint32_t d = sm->depth;
 			/* ip[] holds one interrupted address, then return ones */
 			bool first = true;
-			uint32_t n = 0; /* frames kept, innermost first in inner[] */
+			uint32_t n = 0, nfm = 0; /* frames kept, innermost first in inner[] */
 			for (uint32_t k = 0; k < d; k++) {
 				uint64_t ip = sm->ip[k];
 				int f;
@@ -304,7 +304,9 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 					rc = -1;
 					break;
 				}
-				fm[n] = fx.match[f];
+				/* The rules see the native frames alone, as they were written for. */
+				if (!m->pframe[f].python)
+					fm[nfm++] = fx.match[f];
 				inner[n++] = f;
 			}
 			if (rc < 0)
@@ -315,7 +317,7 @@ int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t)
 			/* The preload marks samples taken inside the IPC calls it times. */
 			sm->cat = sm->flags & IPCPROF_SS_IPC
 				      ? IPCPROF_CAT_IPC
-				      : ipcprof_rules_decide(m->rules, d, fm);
+				      : ipcprof_rules_decide(m->rules, nfm, fm);
 			struct stack_key key = {i, sm->cat, sm->tid, d, frames};
 			if (stack_add(m, &sx, &key, sm->weight) < 0) {
 				rc = -1;

@@ -108,6 +108,36 @@ static void record_state(struct ipcprof_record *r, uint32_t state, uint32_t vers
 	r->py.interp_end = interp_hi;
 }
 
+/* Whether the offsets 3.13 publishes (see ipcprof_pydebug313) are the table's. */
+static bool debug_offsets_agree(void)
+{
+	unsigned char d[IPCPROF_PYDEBUG_BYTES];
+	if (!peek(d, runtime, sizeof(d)) || memcmp(d, "xdebugpy", 8) != 0)
+		return false;
+	const struct ipcprof_pydebug *p = &ipcprof_pydebug313;
+	const uint16_t pairs[][2] = {
+	    {p->interp_head, L->interp_head},
+	    {p->interp_next, L->interp_next},
+	    {p->threads_head, L->threads_head},
+	    {p->ts_next, L->ts_next},
+	    {p->ts_tid, L->ts_tid},
+	    {p->ts_frame, L->ts_frame},
+	    {p->fr_code, L->fr_code},
+	    {p->fr_instr, L->fr_instr},
+	    {p->fr_previous, L->fr_previous},
+	    {p->fr_owner, L->fr_owner},
+	    {p->co_filename, L->co_filename},
+	    {p->co_qualname, L->co_qualname},
+	    {p->co_linetable, L->co_linetable},
+	    {p->co_firstlineno, L->co_firstlineno},
+	    {p->co_code, L->co_code},
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (u64_at(d, pairs[i][0]) != pairs[i][1])
+			return false;
+	return true;
+}
+
 void ipcprof_py_init(struct ipcprof_record *r)
 {
 	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -131,13 +161,22 @@ void ipcprof_py_init(struct ipcprof_record *r)
 	dl_iterate_phdr(module_of, &f);
 	interp_lo = f.lo;
 	interp_hi = f.hi;
-	if (L && ct)
+	self_pid = sys_getpid();
+	bool layout_ok = L && (L->minor != 13 || debug_offsets_agree());
+	if (L && ct && layout_ok)
 		code_set_make();
 	py_version = v;
-	if (!L || !ct || !codes) {
+	if (!L || !ct || !codes || !layout_ok) {
+		bool known = L != NULL;
 		L = NULL;
 		record_state(r, IPCPROF_PY_UNSUPPORTED, v);
-		if (!v) /* Py_Version came with 3.11 */
+		if (known && !layout_ok)
+			ipcprof_warn_once(
+			    IPCPROF_WARN_PYTHON,
+			    "Python %u.%u.%u's layout is not the one ipcprof knows (its "
+			    "_Py_DebugOffsets say so): its stacks show C frames only",
+			    v >> 24, v >> 16 & 0xff, v >> 8 & 0xff);
+		else if (!v) /* Py_Version came with 3.11 */
 			ipcprof_warn_once(IPCPROF_WARN_PYTHON,
 					  "Python before 3.11 is not supported: its stacks show C "
 					  "frames only");

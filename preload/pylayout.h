@@ -34,6 +34,36 @@ struct ipcprof_pylayout {
 	uint16_t compact_size;      /* sizeof(PyCompactUnicodeObject): another compact str's */
 };
 
+/*
+ * 3.13 publishes its offsets at the start of _PyRuntime (_Py_DebugOffsets, after the cookie
+ * "xdebugpy"), so that a 3.13 release whose layout differs from the table is found out: where,
+ * in it, each offset of the table is published (checked like the table by check_pylayout.py).
+ */
+struct ipcprof_pydebug {
+	uint16_t interp_head, interp_next, threads_head;
+	uint16_t ts_next, ts_tid, ts_frame;
+	uint16_t fr_code, fr_instr, fr_previous, fr_owner;
+	uint16_t co_filename, co_qualname, co_linetable, co_firstlineno, co_code;
+};
+#define IPCPROF_PYDEBUG_BYTES 352 /* of _Py_DebugOffsets read: the fields above lie below */
+static const struct ipcprof_pydebug ipcprof_pydebug313 = {
+    .interp_head = 40,
+    .interp_next = 64,
+    .threads_head = 72,
+    .ts_next = 168,
+    .ts_tid = 200,
+    .ts_frame = 184,
+    .fr_code = 240,
+    .fr_instr = 248,
+    .fr_previous = 232,
+    .fr_owner = 264,
+    .co_filename = 280,
+    .co_qualname = 296,
+    .co_linetable = 304,
+    .co_firstlineno = 312,
+    .co_code = 344,
+};
+
 #define IPCPROF_PY_OWNED_BY_CSTACK 3 /* 3.12, 3.13: the shim frame an eval-loop call starts with */
 
 static const struct ipcprof_pylayout ipcprof_pylayouts[] = {

@@ -83,6 +83,34 @@ int main(void)
 	     l->ts_tid + 8 <= 176 && l->ts_frame + 8 <= 176 && l->ts_next + 8 <= 176);
 	same("code identity within 64..136", 1,
 	     l->co_firstlineno >= 64 && l->co_filename >= 64 && l->co_qualname + 8 <= 136);
+#if PY_VERSION_HEX >= 0x030D0000
+	const struct ipcprof_pydebug *d = &ipcprof_pydebug313;
+	same("debug interpreters_head", d->interp_head,
+	     offsetof(_Py_DebugOffsets, runtime_state.interpreters_head));
+	same("debug interpreter next", d->interp_next,
+	     offsetof(_Py_DebugOffsets, interpreter_state.next));
+	same("debug threads_head", d->threads_head,
+	     offsetof(_Py_DebugOffsets, interpreter_state.threads_head));
+	same("debug thread next", d->ts_next, offsetof(_Py_DebugOffsets, thread_state.next));
+	same("debug native_thread_id", d->ts_tid,
+	     offsetof(_Py_DebugOffsets, thread_state.native_thread_id));
+	same("debug current_frame", d->ts_frame,
+	     offsetof(_Py_DebugOffsets, thread_state.current_frame));
+	same("debug executable", d->fr_code, offsetof(_Py_DebugOffsets, interpreter_frame.executable));
+	same("debug instr_ptr", d->fr_instr, offsetof(_Py_DebugOffsets, interpreter_frame.instr_ptr));
+	same("debug previous", d->fr_previous,
+	     offsetof(_Py_DebugOffsets, interpreter_frame.previous));
+	same("debug owner", d->fr_owner, offsetof(_Py_DebugOffsets, interpreter_frame.owner));
+	same("debug filename", d->co_filename, offsetof(_Py_DebugOffsets, code_object.filename));
+	same("debug qualname", d->co_qualname, offsetof(_Py_DebugOffsets, code_object.qualname));
+	same("debug linetable", d->co_linetable, offsetof(_Py_DebugOffsets, code_object.linetable));
+	same("debug firstlineno", d->co_firstlineno,
+	     offsetof(_Py_DebugOffsets, code_object.firstlineno));
+	same("debug co_code_adaptive", d->co_code,
+	     offsetof(_Py_DebugOffsets, code_object.co_code_adaptive));
+	same("debug offsets within the bytes read", 1,
+	     offsetof(_Py_DebugOffsets, code_object.co_code_adaptive) + 8 <= IPCPROF_PYDEBUG_BYTES);
+#endif
 	same("PyBytesObject.ob_sval", 32, offsetof(PyBytesObject, ob_sval));
 	same("PyASCIIObject.length", 16, offsetof(PyASCIIObject, length));
 	same("PyASCIIObject.state", 32, offsetof(PyASCIIObject, state));

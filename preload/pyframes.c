@@ -45,7 +45,9 @@ struct code_slot {
 };
 static struct code_slot *codes;
 static bool codes_wiped;
-static IPCPROF_TLS uint64_t thread_ts; /* the calling thread's PyThreadState, as last found */
+static IPCPROF_TLS uint64_t thread_ts;     /* the calling thread's PyThreadState, as last found */
+static IPCPROF_TLS uint32_t thread_misses; /* searches that found none, since the last found */
+#define MISS_RETRY 16
 
 static bool peek(void *dst, uint64_t addr, size_t n)
 {
@@ -195,6 +197,8 @@ void ipcprof_py_after_fork(struct ipcprof_record *r)
 {
 	if (thread_ts)
 		thread_ts = 0;
+	if (thread_misses)
+		thread_misses = 0;
 	if (!runtime || !r)
 		return;
 	if (!L) {
@@ -399,6 +403,10 @@ static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
 	if (cached && peek(ts, cached, TSTATE_BYTES) && (uint32_t)u64_at(ts, L->ts_tid) == tid)
 		return cached;
 	thread_ts = 0;
+	/* A thread with no Python state (a native worker thread) would search every thread state at
+	 * every sample: it searches again only every MISS_RETRY-th time. */
+	if (thread_misses && ++thread_misses % MISS_RETRY != 0)
+		return 0;
 	unsigned char p[8];
 	if (!peek(p, runtime + L->interp_head, 8))
 		return 0;
@@ -412,6 +420,7 @@ static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
 				break;
 			if ((uint32_t)u64_at(ts, L->ts_tid) == tid) {
 				thread_ts = t;
+				thread_misses = 0;
 				return t;
 			}
 			t = u64_at(ts, L->ts_next);
@@ -420,6 +429,7 @@ static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
 			return 0;
 		interp = u64_at(p, 0);
 	}
+	thread_misses = thread_misses ? thread_misses : 1;
 	return 0;
 }
 

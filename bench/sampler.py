@@ -38,10 +38,22 @@ def main():
                    "for _ in range(60): pickle.loads(pickle.dumps(data))\n"
                    "def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
                    "fib(25)\n")
+    # Python 300 frames deep, busy in its innermost one: every sample walks the Python frames
+    # (the walker reads 128 of them, the most a stack keeps).
+    deep_code = ("import sys\n"
+                 "sys.setrecursionlimit(10_000)\n"
+                 "def deep(n):\n"
+                 "    if n == 0:\n"
+                 "        s = 0\n"
+                 "        for i in range(4_000_000): s += i\n"
+                 "        return s\n"
+                 "    return deep(n - 1)\n"
+                 "for _ in range(3): deep(300)\n")
     workloads = [
         ("C, 40 frames deep", [args.work, "40", "150"]),
         ("C, 200 frames deep", [args.work, "200", "150"]),
         ("Python pickle + recursion", [args.python, "-c", pickle_code]),
+        ("Python 300 frames deep", [args.python, "-c", deep_code]),
     ]
     base = {k: v for k, v in os.environ.items() if not k.startswith("IPCPROF_") and k != "LD_PRELOAD"}
     with tempfile.TemporaryDirectory(prefix="ipcprof-bench-") as tmp:

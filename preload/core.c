@@ -1246,15 +1246,17 @@ static void stack_add(uint32_t ch, uint64_t bytes)
 {
 	void *raw[IPCPROF_STACK_DEPTH + 8];
 	int n = ipcprof_backtrace(raw, IPCPROF_STACK_DEPTH + 8);
-	uint64_t ips[IPCPROF_STACK_DEPTH];
+	uint64_t ips[IPCPROF_STACK_DEPTH + 8];
 	uint32_t depth = 0;
-	for (int i = 0; i < n && depth < IPCPROF_STACK_DEPTH; i++) {
+	for (int i = 0; i < n; i++) {
 		uintptr_t ip = (uintptr_t)raw[i];
 		if (depth == 0 && ip >= self_lo && ip < self_hi)
 			continue; /* ipcprof's own frames */
 		ips[depth++] = ip;
 		ipcprof_module_note(ip); /* no lock: a fork child may have inherited the loader's */
 	}
+	bool cut = false;
+	depth = ipcprof_py_merge(ips, depth, IPCPROF_STACK_DEPTH, &cut);
 	if (!depth)
 		return;
 	uint64_t h = 0xcbf29ce484222325ull;

@@ -369,6 +369,19 @@ void ipcprof_sampler_exec_begin(void);
 void ipcprof_sampler_exec_failed(void);
 /* unw_backtrace, with the sampler kept out of libunwind meanwhile; 0 without libunwind. */
 int ipcprof_backtrace(void **buf, int n);
+/* size bytes of the CPU sample area, backed; NULL when there is none or it is full. */
+void *ipcprof_sample_area_take(uint64_t size);
+
+/* Python frames (pyframes.c). */
+/* Finds the process's CPython, if any, and says in the record what it is. */
+void ipcprof_py_init(struct ipcprof_record *r);
+/* In a fork child, before its first sample. */
+void ipcprof_py_after_fork(struct ipcprof_record *r);
+/* Interleaves the calling thread's Python frames into the native stack ip[0..n) (innermost
+ * first); the result, at most cap entries, replaces it. When it would not fit, the interpreter's
+ * own native frames go first, then the outermost frames (and *truncated is set). Safe in a signal
+ * handler; ip has room for cap entries. */
+uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncated);
 /* The record's module table: the module of ip added (signal-safe), or every module (not). */
 void ipcprof_module_note(uint64_t ip);
 void ipcprof_modules_refresh(void);
@@ -422,6 +435,7 @@ enum {
 	IPCPROF_WARN_FORK,
 	IPCPROF_WARN_SAMPLER,
 	IPCPROF_WARN_FSIZE,
+	IPCPROF_WARN_PYTHON,
 	IPCPROF_WARN_MAX = 32
 };
 

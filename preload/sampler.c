@@ -464,6 +464,11 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		ipcprof_module_note(ip[i]);
 		module_range(r, ip[i], &lo, &hi);
 	}
+	if (n && !(flags & IPCPROF_SS_SELF)) {
+		bool cut = false;
+		n = ipcprof_py_merge(ip, n, IPCPROF_SAMPLE_DEPTH, &cut);
+		flags |= cut ? IPCPROF_SS_TRUNCATED : 0;
+	}
 	/*
 	 * Reading schedstat costs an open of a /proc path (tens of microseconds here): at most every
 	 * DELAY_READ_NS of a thread's clock time. The wait gathered since the last read is shared
@@ -799,6 +804,7 @@ void ipcprof_sampler_start(void)
 	r->prof.period_ns = period_ns;
 	if (!hz || !r->prof.area_cap)
 		return;
+	ipcprof_py_init(r);
 	if (!p_init_local2) {
 		r->prof.state = IPCPROF_PROF_NO_UNWIND;
 		ipcprof_warn_once(IPCPROF_WARN_SAMPLER,
@@ -874,6 +880,7 @@ void ipcprof_sampler_after_fork(void)
 	if (sthr.slow)
 		sthr.slow = 0;
 	struct ipcprof_record *r = ipcprof_rec;
+	ipcprof_py_after_fork(r);
 	if (!r || !atomic_load(&sampling))
 		return;
 	r->prof.hz = hz;
@@ -909,6 +916,13 @@ void ipcprof_sampler_exec_failed(void)
 	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
 	its.it_value = its.it_interval;
 	sys_call(SYS_timer_settime, sthr.timer - 1, 0, &its, NULL);
+}
+
+void *ipcprof_sample_area_take(uint64_t size)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	uint64_t off = r && r->prof.area_cap ? area_take(r, size) : UINT64_MAX;
+	return off == UINT64_MAX ? NULL : area_base(r) + off;
 }
 
 /* libunwind used outside the handler (call sites of large transfers): the handler keeps off. */

@@ -35,6 +35,9 @@ static void usage(FILE *f)
 	    "                        '<category> <any|leaf> <module-glob> <symbol-glob>'; see\n"
 	    "                        categories.rules); may be given more than once\n"
 	    "  -q, --quiet           no summary on stderr\n"
+	    "  --interpreter-frames  keep the Python interpreter's own C frames in the stacks of\n"
+	    "                        Python processes (folded output, call sites; left out by\n"
+	    "                        default, where the Python frames tell the story)\n"
 	    "  -h, --help            this help\n"
 	    "\n"
 	    "The files are new each time (mode 0600, like the records), made under a fresh name\n"
@@ -87,12 +90,16 @@ static int write_out(const struct ipcprof_outdir *d, const char *name, enum out_
 int ipcprof_cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
-	    {"rules", required_argument, NULL, 'r'},  {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"rules", required_argument, NULL, 'r'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"interpreter-frames", no_argument, NULL, 'I'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *outdir = NULL;
-	bool perfetto = false, folded = false, quiet = false;
+	bool perfetto = false, folded = false, quiet = false, interp_frames = false;
 	struct ipcprof_rules rules = {0};
 	char err[512];
 	int c;
@@ -140,6 +147,9 @@ int ipcprof_cmd_report(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'I':
+			interp_frames = true;
+			break;
 		case 'h':
 			ipcprof_rules_free(&rules);
 			usage(stdout);
@@ -164,6 +174,7 @@ int ipcprof_cmd_report(int argc, char **argv)
 	struct ipcprof_model m;
 	ipcprof_model_init(&m);
 	m.rules = &rules;
+	m.interp_frames = interp_frames;
 	m.nsession = argc - optind;
 	m.session = argv + optind;
 	int status = 0;

@@ -108,6 +108,15 @@ static uint64_t profile_check(const struct ipcprof_record *r, size_t size, char 
 		*damaged = true;
 		return 0;
 	}
+	/* The sampler's rate is 1 Hz at the least: a longer period is damage (and would overflow
+	 * the tick times it is added to). */
+	if (want && p->period_ns > 1000000000ull) {
+		snprintf(msg, msglen,
+			 "corrupt CPU profile header (period %llu ns): CPU samples left out",
+			 (unsigned long long)p->period_ns);
+		*damaged = true;
+		return 0;
+	}
 	uint64_t present = size > area ? size - area : 0;
 	if (want > present) {
 		uint64_t have = present & ~(uint64_t)7;
@@ -194,7 +203,7 @@ static uint64_t parse_ticks(const char *at, uint64_t room, struct raw_tick **raw
 
 static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 {
-	size_t cap = 0, nraw = 0, rawcap = 0;
+	size_t cap = 0, nraw = 0, rawcap = 0, codecap = 0;
 	struct raw_tick *raw = NULL;
 	uint32_t *pos8 = NULL;
 	int rc = -1;
@@ -212,6 +221,18 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 				pos += len;
 				continue;
 			}
+		}
+		const struct ipcprof_pycode *c =
+		    (const struct ipcprof_pycode *)(const void *)((const char *)buf + pos);
+		if (c->magic == IPCPROF_PYCODE_MAGIC && c->size >= sizeof(*c) && !(c->size & 7) &&
+		    c->size <= n - pos &&
+		    sizeof(*c) + (uint64_t)c->qualname_len + c->filename_len + c->linetable_len <=
+			c->size) {
+			if (ipcprof_pycode_add(img, c, pos, &codecap) < 0)
+				goto out;
+			in_bad = false;
+			pos += c->size;
+			continue;
 		}
 		if (e->magic != IPCPROF_SAMPLE_MAGIC || !e->depth ||
 		    e->depth > IPCPROF_SAMPLE_DEPTH) {
@@ -259,6 +280,7 @@ static int parse_samples(struct ipcprof_image *img, uint64_t *buf, uint64_t n)
 		}
 		pos += len;
 	}
+	ipcprof_pycode_sort(img);
 	rc = resolve_ticks(img, raw, nraw, pos8);
 out:
 	free(raw);
@@ -274,7 +296,10 @@ static int read_samples(int fd, const struct ipcprof_record *r, size_t size,
 	bool damaged;
 	char why[200] = "";
 	img->prof = r->prof;
+	img->py = r->py;
 	uint64_t n = profile_check(r, size, why, sizeof(why), &damaged);
+	if (img->prof.period_ns > 1000000000ull)
+		img->prof.period_ns = 0; /* damage (see profile_check): it times nothing */
 	if (n) {
 		img->sample_buf = malloc(n);
 		if (!img->sample_buf)

@@ -26,6 +26,7 @@ void ipcprof_image_free(struct ipcprof_image *g)
 	free(g->chan_side);
 	free(g->sample);
 	free(g->sample_buf);
+	free(g->pycode);
 	free(g->tick);
 }
 
@@ -1513,9 +1514,12 @@ static int build_findings(struct ipcprof_model *m)
 			FIND_OR_FAIL(f = add_finding(m, &cap, "repeated_payload", secs));
 			ipcprof_fmt_bytes(fp->size, b1, sizeof(b1));
 			ipcprof_fmt_bytes(fp->size * fp->count, b2, sizeof(b2));
+			char where[400] = "";
+			if (ipcprof_py_site_line(g, fp->channel, where + 6, sizeof(where) - 6))
+				memcpy(where, " from ", 6);
 			snprintf(f->title, sizeof(f->title),
-				 "The same %s payload was sent %llu times (%s) by %s", b1,
-				 (unsigned long long)fp->count, b2, w1);
+				 "The same %s payload was sent %llu times (%s) by %s%s", b1,
+				 (unsigned long long)fp->count, b2, w1, where);
 			ipcprof_fmt_ns(to_u64(secs * 1e9), t1, sizeof(t1));
 			snprintf(
 			    f->detail, sizeof(f->detail),

@@ -1,5 +1,6 @@
 /* The CPU profile as folded stacks, the text flamegraph.pl and speedscope read:
- * "<command>[<pid>];<tid>;<outermost frame>;...;<innermost frame> <weight>" a line. */
+ * "<command>[<pid>];<tid>;<outermost frame>;...;<innermost frame> <weight>" a line; a Python
+ * frame is "function (file.py:line)". */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,16 @@ static void put_name(struct buf *b, const char *s)
 
 static void put_frame(struct buf *b, const struct ipcprof_pframe *f)
 {
+	if (f->python) {
+		/* "function (file.py:line)", as py-spy names a line of Python */
+		char where[48];
+		put_name(b, f->symbol);
+		put_bytes(b, " (", 2);
+		put_name(b, f->srcfile);
+		snprintf(where, sizeof(where), ":%d)", f->line);
+		put_bytes(b, where, strlen(where));
+		return;
+	}
 	if (f->symbol) {
 		put_name(b, f->symbol);
 		return;
@@ -86,6 +97,8 @@ int ipcprof_write_folded(const struct ipcprof_model *m, FILE *f)
 		snprintf(head, sizeof(head), "[%d];%u", g->proc.pid, st->tid);
 		put_bytes(&b, head, strlen(head));
 		for (uint32_t k = 0; k < st->depth; k++) {
+			if (ipcprof_pstack_hides(m, st, k))
+				continue;
 			put_bytes(&b, ";", 1);
 			put_frame(&b, &m->pframe[st->frame[k]]);
 		}

@@ -120,6 +120,21 @@ static const char *prof_state_name(uint32_t s)
 }
 
 /* The CPU sampler's figures of one image: what it saw, by category. */
+/* The process's CPython, when its stacks have Python frames (or could not have them). */
+static json_t *python_json(const struct ipcprof_image *g)
+{
+	static const char *const states[] = {"none", "on", "unsupported"};
+	const struct ipcprof_python *py = &g->py;
+	char ver[32] = "";
+	if (py->version)
+		snprintf(ver, sizeof(ver), "%u.%u.%u", py->version >> 24, py->version >> 16 & 0xff,
+			 py->version >> 8 & 0xff);
+	return json_pack("{s:s, s:o, s:o, s:o}", "state",
+			 py->state < 3 ? states[py->state] : "unknown", "version",
+			 ver[0] ? json_string(ver) : json_null(), "code_objects", ju(py->codes),
+			 "code_objects_dropped", ju(py->codes_dropped));
+}
+
 static json_t *cpu_json(const struct ipcprof_image *g)
 {
 	const struct ipcprof_profile *p = &g->prof;
@@ -182,6 +197,7 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
 	json_object_set_new(j, "io_uring",
 			    json_pack("{s:o, s:b}", "rings", ju(g->uring.rings), "bytes_known",
 				      g->uring.rings == 0));
+	json_object_set_new(j, "python", python_json(g));
 	json_object_set_new(j, "bytes_sent", ju(g->bytes_out));
 	json_object_set_new(j, "bytes_received", ju(g->bytes_in));
 	json_object_set_new(j, "rusage",
@@ -289,6 +305,15 @@ static json_t *timeline_json(const struct ipcprof_model *m)
 	return rows;
 }
 
+/* A frame's kind: "python" (function, file and line of the line being run) or "native" (of the
+ * interpreter itself, or not). */
+static void frame_kind_json(json_t *fr, bool python, bool interp, const char *symbol)
+{
+	json_object_set_new(fr, "kind", json_string(python ? "python" : "native"));
+	json_object_set_new(fr, "function", symbol ? json_string(symbol) : json_null());
+	json_object_set_new(fr, "interpreter", json_boolean(interp));
+}
+
 static json_t *sites_json(const struct ipcprof_model *m)
 {
 	json_t *a = json_array();
@@ -297,14 +322,24 @@ static json_t *sites_json(const struct ipcprof_model *m)
 		json_t *frames = json_array();
 		for (int k = 0; k < site->depth; k++) {
 			const struct ipcprof_frame *f = &site->frame[k];
+			/* A Python frame's ip is its code object's address, its offset the
+			 * instruction's (in bytes) in it. */
+			uint64_t ip = f->ip, off = f->offset;
+			if (f->python) {
+				uint32_t unit = ipcprof_pyframe_unit(f->ip);
+				ip = ipcprof_py_code_addr(&m->img[site->first_image], f->ip);
+				off = unit == IPCPROF_PYFRAME_NO_UNIT ? 0 : 2ull * unit;
+			}
 			json_array_append_new(
 			    frames,
-			    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "ip", ju(f->ip), "module",
+			    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "ip", ju(ip), "module",
 				      f->module ? jstr(f->module, IPCPROF_PATH_BYTES) : json_null(),
 				      "symbol", f->symbol ? json_string(f->symbol) : json_null(),
-				      "offset", ju(f->offset), "file",
+				      "offset", ju(off), "file",
 				      f->srcfile ? json_string(f->srcfile) : json_null(), "line",
 				      f->srcfile ? json_integer(f->line) : json_null()));
+			frame_kind_json(json_array_get(frames, json_array_size(frames) - 1),
+					f->python, f->interp, f->symbol);
 		}
 		json_array_append_new(
 		    a, json_pack("{s:o, s:o, s:i, s:i, s:s, s:o}", "bytes", ju(site->bytes),
@@ -366,6 +401,7 @@ static json_t *profile_json(const struct ipcprof_model *m)
 			      p->srcfile ? json_integer(p->line) : json_null());
 		if (!p->symbol)
 			json_object_set_new(fr, "offset", ju(p->rel));
+		frame_kind_json(fr, p->python, p->interp, p->symbol);
 		json_array_append_new(frames, fr);
 	}
 	json_t *stacks = json_array();
@@ -381,8 +417,8 @@ static json_t *profile_json(const struct ipcprof_model *m)
 				      ju(ipcprof_ns_of_weight(&m->img[st->image], st->weight)),
 				      "frames", fi));
 	}
-	return json_pack("{s:o, s:o, s:o, s:o}", "categories", cats, "rules", rules, "frames",
-			 frames, "stacks", stacks);
+	return json_pack("{s:o, s:o, s:o, s:o, s:b}", "categories", cats, "rules", rules, "frames",
+			 frames, "stacks", stacks, "interpreter_frames", m->interp_frames);
 }
 
 json_t *ipcprof_report_json(const struct ipcprof_model *m)

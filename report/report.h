@@ -77,6 +77,12 @@ struct ipcprof_tick {
 	uint32_t weight;
 };
 
+/* A Python code object an image's stacks name (struct ipcprof_pycode in its sample buffer). */
+struct ipcprof_pycode_ref {
+	uint64_t id; /* its offset in the sample area / 8 + 1, as frames name it */
+	const struct ipcprof_pycode *e;
+};
+
 /* One process image: one *.ipcrec file, with only the used parts of its tables kept. */
 struct ipcprof_image {
 	char *file;       /* path of the record */
@@ -104,7 +110,10 @@ struct ipcprof_image {
 	uint64_t *sample_buf;        /* the used part of the sample area, as read */
 	uint64_t sample_bad_entries; /* damaged entries skipped */
 	size_t ntick;
-	struct ipcprof_tick *tick;         /* sorted by t_ns */
+	struct ipcprof_tick *tick; /* sorted by t_ns */
+	struct ipcprof_python py;  /* its CPython, when it is one */
+	size_t npycode;
+	struct ipcprof_pycode_ref *pycode; /* sorted by id */
 	uint64_t cat_weight[IPCPROF_NCAT]; /* by category (ipcprof_profile_build) */
 	uint64_t cat_wait[IPCPROF_NCAT];   /* their wait_ns, summed */
 
@@ -176,6 +185,8 @@ struct ipcprof_shm {
 /* A symbolized frame. */
 struct ipcprof_frame {
 	uint64_t ip;
+	bool python; /* a Python frame: symbol is its function, srcfile its file, line its line */
+	bool interp; /* a native frame of the Python interpreter itself */
 	const char *module; /* NULL when no module covers ip */
 	char *symbol;       /* NULL when unknown */
 	uint64_t offset;    /* ip - symbol start */
@@ -201,6 +212,8 @@ struct ipcprof_pframe {
 	uint64_t rel;       /* address in the module (ELF address) when the symbol is unknown */
 	char *srcfile;      /* where the function starts, when debug info tells */
 	int line;
+	bool python; /* a Python frame: symbol, srcfile and line are the line being run */
+	bool interp; /* a native frame of the Python interpreter itself */
 };
 
 /* Samples of one thread in one image whose frames symbolize the same, merged. */
@@ -210,7 +223,8 @@ struct ipcprof_pstack {
 	int cat; /* enum ipcprof_cat */
 	uint64_t weight;
 	uint32_t depth;
-	int *frame; /* indices into ipcprof_model.pframe, outermost first */
+	int *frame;   /* indices into ipcprof_model.pframe, outermost first */
+	int py_outer; /* index in frame[] of its outermost Python frame; -1 when it has none */
 };
 
 /* Classification rules: `<category> <any|leaf> <module-glob> <symbol-glob>` lines. */
@@ -272,6 +286,9 @@ struct ipcprof_model {
 	/* what the probes could not keep: images, threads, calls, mmsg messages, fault lookups */
 	uint64_t kernel_dropped[5];
 	bool symbols; /* built with a symbolizer */
+	/* Show the Python interpreter's own native frames (and those outside its outermost Python
+	 * frame) in stacks that have Python frames; they are left out by default. */
+	bool interp_frames;
 	/* the CPU profile */
 	const struct ipcprof_rules *rules; /* NULL: the built-in rules */
 	struct ipcprof_rules own_rules;    /* the built-in rules, when used */
@@ -393,6 +410,38 @@ void ipcprof_rule_text(const struct ipcprof_rule *r, char *out, size_t outlen);
 /* Symbolizes, classifies and merges the images' CPU samples into m->pframe and m->pstack, and
  * sums each image's cat_weight. Returns 0 or -1. */
 int ipcprof_profile_build(struct ipcprof_model *m, struct ipcprof_symtab *t);
+
+/* Whether frame k (outermost first) of st is left out of what is shown (m->interp_frames). */
+bool ipcprof_pstack_hides(const struct ipcprof_model *m, const struct ipcprof_pstack *st,
+			  uint32_t k);
+
+/* Python frames (pyframes.c). */
+/* Adds an image's code entry (at offset pos of its sample area) to g->pycode; *cap is its
+ * capacity. */
+int ipcprof_pycode_add(struct ipcprof_image *g, const struct ipcprof_pycode *e, uint64_t pos,
+		       size_t *cap);
+void ipcprof_pycode_sort(struct ipcprof_image *g);
+/* A Python frame (an IPCPROF_PYFRAME value) of image g: function, file as shown, full path,
+ * line being run. A code object the record does not name gives "[python code]". */
+struct ipcprof_pyloc {
+	char function[512];
+	char file[256];
+	char path[1024];
+	int line;
+	bool incomplete; /* a frame that had not started (see ipcprof_pycode.firsttraceable) */
+};
+void ipcprof_py_locate(const struct ipcprof_image *g, uint64_t v, struct ipcprof_pyloc *loc);
+/* The address the code object of Python frame v had in its process; 0 when unknown. */
+uint64_t ipcprof_py_code_addr(const struct ipcprof_image *g, uint64_t v);
+/* The line of code unit unit from a CPython 3.11+ location table of n bytes. */
+int ipcprof_py_line(const unsigned char *lt, size_t n, int firstlineno, uint32_t unit);
+/* The Python line that wrote most on channel of g (of its call sites): the innermost line of the
+ * program's own, or of the Python library when no frame is the program's, as "file:line
+ * (function)". False when none of its call sites has a Python frame. */
+bool ipcprof_py_site_line(const struct ipcprof_image *g, uint32_t channel, char *out,
+			  size_t outlen);
+/* Whether native address ip of g is in the Python interpreter's own module. */
+bool ipcprof_py_interp(const struct ipcprof_image *g, uint64_t ip);
 
 /* Kernel figures (kernel.ipckrn) of a session folder, when the probes ran: call after
  * ipcprof_session_load and before ipcprof_model_build. When the session gave no readable record

@@ -258,6 +258,49 @@ static void free_site(struct ipcprof_site *s)
 	free(s->key);
 }
 
+/* Appends part (pl bytes) to the site's key; frees it and returns false when out of memory. */
+static bool key_add(char **key, size_t *keylen, size_t *keycap, const char *part, int pl)
+{
+	if (pl < 0)
+		pl = 0;
+	if (*keylen + (size_t)pl + 1 > *keycap) {
+		*keycap = 2 * (*keylen + (size_t)pl + 1);
+		char *nk = realloc(*key, *keycap);
+		if (!nk) {
+			free(*key);
+			return false;
+		}
+		*key = nk;
+	}
+	memcpy(*key + *keylen, part, (size_t)pl + 1);
+	*keylen += (size_t)pl;
+	return true;
+}
+
+/* Marks a site's Python frames, and leaves out (unless m->interp_frames) the interpreter's own
+ * native frames and those outside its outermost Python frame, as the CPU profile does. */
+static void site_python(const struct ipcprof_model *m, const struct ipcprof_image *g,
+			struct ipcprof_site *site)
+{
+	int outer = -1; /* innermost first here: the last Python frame is the outermost */
+	for (int k = 0; k < site->depth; k++) {
+		struct ipcprof_frame *f = &site->frame[k];
+		f->python = (f->ip & IPCPROF_PYFRAME_BIT) != 0;
+		f->interp = ipcprof_py_interp(g, f->ip);
+		if (f->python)
+			outer = k;
+	}
+	if (outer < 0 || m->interp_frames)
+		return;
+	int w = 0;
+	for (int k = 0; k < site->depth; k++) {
+		const struct ipcprof_frame *f = &site->frame[k];
+		if (f->python || (!f->interp && k < outer))
+			site->frame[w++] = *f;
+	}
+	site->depth = w;
+}
+
 int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 {
 	m->symbols = IPCPROF_HAVE_LIBDW;
@@ -269,9 +312,38 @@ int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 		if (!key)
 			return -1;
 		key[0] = '\0';
+		site_python(m, g, site);
+		bool first = true; /* one call address, then return addresses */
 		for (int k = 0; k < site->depth; k++) {
 			struct ipcprof_frame *f = &site->frame[k];
-			const struct ipcprof_sym *y = ipcprof_symtab_lookup(t, g, f->ip, k > 0);
+			char part[IPCPROF_PATH_BYTES + 128];
+			int pl;
+			if (f->python) {
+				struct ipcprof_pyloc loc;
+				ipcprof_py_locate(g, f->ip, &loc);
+				if (loc.incomplete) {
+					/* not started: left out, as in CPython's tracebacks */
+					memmove(f, f + 1,
+						(size_t)(site->depth - k - 1) * sizeof(*f));
+					site->depth--;
+					k--;
+					continue;
+				}
+				f->symbol = strdup(loc.function);
+				f->srcfile = strdup(loc.file);
+				f->line = loc.line;
+				pl = snprintf(part, sizeof(part), "py!%.200s:%d:%.200s;", loc.file,
+					      loc.line, loc.function);
+				if (!f->symbol || !f->srcfile) {
+					free(key);
+					return -1;
+				}
+				if (!key_add(&key, &keylen, &keycap, part, pl))
+					return -1;
+				continue;
+			}
+			const struct ipcprof_sym *y = ipcprof_symtab_lookup(t, g, f->ip, !first);
+			first = false;
 			if (!y) {
 				free(key);
 				return -1;
@@ -284,8 +356,6 @@ int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 				f->srcfile = strdup(y->srcfile);
 				f->line = y->line;
 			}
-			char part[IPCPROF_PATH_BYTES + 128];
-			int pl;
 			if (f->symbol)
 				pl = snprintf(part, sizeof(part), "%s!%s;",
 					      y->module ? ipcprof_base_name(y->module) : "?",
@@ -294,17 +364,8 @@ int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 				pl = snprintf(part, sizeof(part), "%s+%llx;",
 					      y->module ? ipcprof_base_name(y->module) : "?",
 					      (unsigned long long)y->rel);
-			if (keylen + (size_t)pl + 1 > keycap) {
-				keycap = 2 * (keylen + (size_t)pl + 1);
-				char *nk = realloc(key, keycap);
-				if (!nk) {
-					free(key);
-					return -1;
-				}
-				key = nk;
-			}
-			memcpy(key + keylen, part, (size_t)pl + 1);
-			keylen += (size_t)pl;
+			if (!key_add(&key, &keylen, &keycap, part, pl))
+				return -1;
 		}
 		site->key = key;
 	}

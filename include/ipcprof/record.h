@@ -22,7 +22,7 @@
  */
 
 #define IPCPROF_RECORD_MAGIC   "IPCPREC" /* 8 bytes with the NUL */
-#define IPCPROF_RECORD_VERSION 3
+#define IPCPROF_RECORD_VERSION 4
 #define IPCPROF_RECORD_SUFFIX  ".ipcrec"
 
 #define IPCPROF_MAX_CHANNELS     512
@@ -42,6 +42,7 @@
 #define IPCPROF_SAMPLE_MAGIC     0x314b5453u     /* "STK1" little-endian */
 #define IPCPROF_TICKS_MAGIC      0x314b4954u     /* "TIK1" little-endian */
 #define IPCPROF_TICKS_CAP        62              /* ticks in one struct ipcprof_sample_ticks */
+#define IPCPROF_PYCODE_MAGIC     0x31435950u     /* "PYC1" little-endian */
 
 /* Direction of a call on a channel. */
 enum ipcprof_dir {
@@ -262,6 +263,76 @@ struct ipcprof_sample_ticks {
 	struct ipcprof_sample_tick tick[];
 };
 
+/*
+ * Python frames. In a Python process the stacks (ip[] of a sample stack and of a call site) hold,
+ * besides native addresses, the Python frames the thread was running, interleaved as they call
+ * each other: the frames a call of the interpreter's eval loop ran come just before (inside) that
+ * call's native frame, innermost first like the rest. A Python frame has bit 63 set (no user-space
+ * address has it): bits 0..43 are the id of the struct ipcprof_pycode entry that names its code
+ * (the entry's offset in the sample area / 8 + 1; 0 when unknown), bits 44..61 the instruction it
+ * was executing (in 2-byte code units from the start of the code; IPCPROF_PYFRAME_NO_UNIT when
+ * the frame had not started), bit 62 marks the outermost frame of one eval-loop call.
+ */
+#define IPCPROF_PYFRAME_BIT        (1ull << 63)
+#define IPCPROF_PYFRAME_ENTRY      (1ull << 62)
+#define IPCPROF_PYFRAME_UNIT_SHIFT 44
+#define IPCPROF_PYFRAME_UNIT_MASK  0x3ffffull
+#define IPCPROF_PYFRAME_NO_UNIT    0x3ffffull
+#define IPCPROF_PYFRAME_ID_MASK    ((1ull << 44) - 1)
+
+static inline uint64_t ipcprof_pyframe_id(uint64_t v)
+{
+	return v & IPCPROF_PYFRAME_ID_MASK;
+}
+static inline uint32_t ipcprof_pyframe_unit(uint64_t v)
+{
+	return (uint32_t)(v >> IPCPROF_PYFRAME_UNIT_SHIFT & IPCPROF_PYFRAME_UNIT_MASK);
+}
+
+/*
+ * What a code object named in a Python frame is, copied from the process (whose memory is gone
+ * when the report is made) the first time a stack of the image has it (again when another code
+ * object takes a freed one's address): an entry of the sample area, size bytes long (8-aligned),
+ * its magic written last with release order. data[] holds the
+ * function's qualified name (co_qualname), its file (co_filename), both UTF-8 without a NUL, and
+ * then the code's location table (co_linetable, CPython 3.11's format, also 3.12's and 3.13's),
+ * from which the reporter tells the line of an instruction.
+ */
+struct ipcprof_pycode {
+	uint32_t magic; /* IPCPROF_PYCODE_MAGIC */
+	uint32_t size;  /* bytes of the entry, data included */
+	uint64_t code;  /* the code object's address */
+	int32_t firstlineno;
+	uint16_t qualname_len;
+	uint16_t filename_len;
+	uint32_t linetable_len;
+	/* _co_firsttraceable: a frame whose instruction is before it has not started (it is being
+	 * set up, or is one of CPython's shims, such as 3.13's __init__ one): CPython leaves such
+	 * frames out of tracebacks, and so does the report */
+	uint32_t firsttraceable;
+	char data[];
+};
+
+/* ipcprof_python.state */
+enum ipcprof_py_state {
+	IPCPROF_PY_NONE = 0,        /* not a Python process (no _PyRuntime), or not looked for */
+	IPCPROF_PY_ON = 1,          /* its stacks get Python frames */
+	IPCPROF_PY_UNSUPPORTED = 2, /* a CPython whose layout ipcprof does not know: C frames only */
+};
+
+/* The Python interpreter of the process, when it is one. */
+struct ipcprof_python {
+	uint32_t state;   /* enum ipcprof_py_state */
+	uint32_t version; /* PY_VERSION_HEX of the interpreter (Py_Version), 0 when unknown */
+	uint64_t runtime; /* address of _PyRuntime */
+	/* runtime addresses of the module holding the interpreter: its native frames are the
+	 * interpreter's own (the report hides them by default) */
+	uint64_t interp_start;
+	uint64_t interp_end;
+	uint64_t codes;         /* code objects copied (struct ipcprof_pycode entries) */
+	uint64_t codes_dropped; /* code objects that could not be copied: their frames are unnamed */
+};
+
 /* ipcprof_sample_stack.flags */
 #define IPCPROF_SS_TRUNCATED 0x1u /* the stack was deeper than IPCPROF_SAMPLE_DEPTH */
 #define IPCPROF_SS_UNWIND    0x2u /* unwinding stopped at an error before the outermost frame */
@@ -391,6 +462,7 @@ struct ipcprof_record {
 	struct ipcprof_dropped dropped;
 	struct ipcprof_profile prof;
 	struct ipcprof_uring uring;
+	struct ipcprof_python py;
 	struct ipcprof_channel channels[IPCPROF_MAX_CHANNELS];
 	struct ipcprof_mapping mappings[IPCPROF_MAX_MAPPINGS];
 	struct ipcprof_fingerprint fingerprints[IPCPROF_MAX_FINGERPRINTS];

@@ -18,7 +18,7 @@
 
 /*
  * One line per object, each a JSON object with "type": "proc", "channel", "mapping" or
- * "fingerprint", "prof", "sample" (and "interval" with --timeline). Every line names the file's pid and seq, so a
+ * "fingerprint", "python", "prof", "pycode", "sample" (and "interval" with --timeline). Every line names the file's pid and seq, so a
  * reader can group lines without keeping state.
  */
 
@@ -231,6 +231,10 @@ static const char *validate(const struct ipcprof_record *r, size_t size)
 static void dump_samples(const struct ipcprof_record *r)
 {
 	const struct ipcprof_profile *p = &r->prof;
+	printf("{\"type\":\"python\",\"pid\":%d,\"seq\":%u,\"state\":%u,\"version\":%u,"
+	       "\"codes\":%" PRIu64 ",\"codes_dropped\":%" PRIu64 "}\n",
+	       r->proc.pid, r->proc.seq, r->py.state, r->py.version, r->py.codes,
+	       r->py.codes_dropped);
 	printf("{\"type\":\"prof\",\"pid\":%d,\"seq\":%u,\"hz\":%u,\"state\":%u,"
 	       "\"period_ns\":%" PRIu64 ",\"area_cap\":%" PRIu64 ",\"area_used\":%" PRIu64
 	       ",\"area_alloc\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"weight\":%" PRIu64
@@ -255,6 +259,32 @@ static void dump_samples(const struct ipcprof_record *r)
 			off += sizeof(*t) + t->cap * sizeof(t->tick[0]);
 			continue;
 		}
+		const struct ipcprof_pycode *c = (const void *)(area + off);
+		if (c->magic == IPCPROF_PYCODE_MAGIC && c->size >= sizeof(*c) &&
+		    off + c->size <= end &&
+		    sizeof(*c) + (uint64_t)c->qualname_len + c->filename_len + c->linetable_len <=
+			c->size) {
+			printf("{\"type\":\"pycode\",\"pid\":%d,\"seq\":%u,\"id\":%" PRIu64
+			       ",\"code\":%" PRIu64
+			       ",\"firstlineno\":%d,\"linetable_len\":%u,\"qualname\":",
+			       r->proc.pid, r->proc.seq, off / 8 + 1, c->code, c->firstlineno,
+			       c->linetable_len);
+			char name[IPCPROF_PATH_BYTES * 4 + 1];
+			size_t nl =
+			    c->qualname_len < sizeof(name) - 1 ? c->qualname_len : sizeof(name) - 1;
+			memcpy(name, c->data, nl);
+			name[nl] = '\0';
+			test_put_jstr(name, sizeof(name));
+			printf(",\"filename\":");
+			nl =
+			    c->filename_len < sizeof(name) - 1 ? c->filename_len : sizeof(name) - 1;
+			memcpy(name, c->data + c->qualname_len, nl);
+			name[nl] = '\0';
+			test_put_jstr(name, sizeof(name));
+			printf("}\n");
+			off += c->size;
+			continue;
+		}
 		if (s->magic != IPCPROF_SAMPLE_MAGIC || s->depth == 0 ||
 		    s->depth > IPCPROF_SAMPLE_DEPTH || off + sizeof(*s) + s->depth * 8ull > end) {
 			off += 8;
@@ -269,6 +299,14 @@ static void dump_samples(const struct ipcprof_record *r)
 		       ",\"frames\":[",
 		       r->proc.pid, r->proc.seq, s->tid, s->flags, entry, s->weight, s->wait_ns);
 		for (uint32_t i = 0; i < s->depth; i++) {
+			if (s->ip[i] & IPCPROF_PYFRAME_BIT) {
+				/* ["py", code object, instruction (code units), outermost of its
+				 * eval-loop call] */
+				printf("%s[\"py\",%" PRIu64 ",%u,%s]", i ? "," : "",
+				       ipcprof_pyframe_id(s->ip[i]), ipcprof_pyframe_unit(s->ip[i]),
+				       s->ip[i] & IPCPROF_PYFRAME_ENTRY ? "true" : "false");
+				continue;
+			}
 			const struct ipcprof_module *m = NULL;
 			for (uint32_t k = 0; k < r->modules_used && k < IPCPROF_MAX_MODULES; k++)
 				if (s->ip[i] >= r->modules[k].start && s->ip[i] < r->modules[k].end)

@@ -9,6 +9,8 @@
    graph's frames and their exact widths, zoom by click and back, the process and thread
    selectors, the search, the tooltip, and a hostile symbol shown as text.
 3. A profile of 10,000 stacks: drawn, and zoomed, without stalling the page.
+4. A real Python run (Debian's /usr/bin/python3): its Python frames in the flame graph, the
+   interpreter's C frames only when asked for, and the Python frames of the call-site table.
 """
 import fcntl
 import json
@@ -387,6 +389,35 @@ def agrees(b, report, what, rows=2):
           % (what, len(wanted), rows))
 
 
+PYPROG = """import os, time
+
+
+def burn(seconds):
+    t0 = time.thread_time()
+    while time.thread_time() - t0 < seconds: pass  # at: burn
+
+
+def send_it(fd, data):
+    os.write(fd, data)  # at: send
+
+
+def main():
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.close(w)
+        while os.read(r, 1 << 20):
+            pass
+        os._exit(0)
+    os.close(r)
+    send_it(w, b"x" * (2 << 20))
+    os.close(w)
+    burn(0.4)  # at: main_burn
+    os.wait()
+
+
+main()
+"""
+
 b = Browser()
 try:
     check(b.load(profile_page), "profile page rendered")
@@ -604,6 +635,35 @@ try:
             want = 100 * p["time"]["shares"][c]
             check(w is not None and abs(float(w.rstrip("%")) - want) <= 1e-5 * max(want, 1),
                   "reporter's page, PID %d %s part: %s, want %.6f%%" % (p["pid"], c, w, want))
+    check(not b.problems(), "no console message or exception: %s" % b.problems())
+
+    # 4. A real Python run: its frames in the flame graph and in the call-site table.
+    pysession = os.path.join(OUTDIR, "browser-session-python")
+    shutil.rmtree(pysession, ignore_errors=True)
+    prog = os.path.join(OUTDIR, "browser_pyprog.py")
+    with open(prog, "w") as f:
+        f.write(PYPROG)
+    lines = {m.group(1): i + 1 for i, l in enumerate(PYPROG.splitlines())
+             for m in [re.search(r"# at: (\w+)$", l)] if m}
+    subprocess.run([IPCPROF, "record", "-q", "--sample-hz", "500", "-o", pysession, "--",
+                    "/usr/bin/python3", prog], check=True, stdout=subprocess.DEVNULL)
+    check(b.load("file://" + os.path.abspath(os.path.join(pysession, "ipcprof-report.html"))),
+          "the page of a Python run rendered")
+    check(not b.problems(), "no console message or exception: %s" % b.problems())
+    labels = [g["label"] for g in b.js(FRAMES_JS)]
+    want = "burn (browser_pyprog.py:%d)" % lines["burn"]
+    check(want in labels, "the flame graph shows %s" % want)
+    check("main (browser_pyprog.py:%d)" % lines["main_burn"] in labels,
+          "and its caller main on the line of its call")
+    check(not any(l.startswith("_PyEval_EvalFrameDefault") for l in labels),
+          "no interpreter frame drawn by default")
+    b.js("(function(){var c=document.getElementById('flame-interp'); c.click();})()")
+    labels2 = [g["label"] for g in b.js(FRAMES_JS)]
+    check(any(l.startswith("_PyEval_EvalFrameDefault") for l in labels2) and want in labels2,
+          "the interpreter's C frames shown when asked for, the Python frames still there")
+    sites = b.js("document.getElementById('sites').textContent")
+    check("send_it  (browser_pyprog.py:%d)" % lines["send"] in sites,
+          "the call-site table names send_it on the line of its write")
     check(not b.problems(), "no console message or exception: %s" % b.problems())
 finally:
     b.close()

@@ -45,11 +45,46 @@ static void test_record_check(void **state)
 	r->channels_used = 0;
 	r->version = 1;
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
-	assert_non_null(strstr(msg, "version 1; this ipcprof reads version 3"));
+	char want[64];
+	snprintf(want, sizeof(want), "version 1; this ipcprof reads version %d", IPCPROF_RECORD_VERSION);
+	assert_non_null(strstr(msg, want));
 	r->magic[0] = 'X';
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "magic"));
 	free(r);
+}
+
+/* The line of every instruction of a function from its location table, as CPython 3.11 itself
+ * gives them (co_positions(); made by tests/report/gen_linetable.py): short, one-line, no-column,
+ * long and no-location entries, lines going back and forth. */
+static void test_py_line(void **state)
+{
+	(void)state;
+	static const unsigned char lt[] = {
+	    0xf8, 0x80, 0x00, 0xd8, 0x08, 0x09, 0x88, 0x41, 0x89, 0x05, 0x80, 0x41, 0xdd, 0x0d,
+	    0x12, 0x90, 0x31, 0x89, 0x58, 0x8c, 0x58, 0xf0, 0x00, 0x01, 0x05, 0x0f, 0xf0, 0x00,
+	    0x01, 0x05, 0x0f, 0x88, 0x01, 0xd8, 0x08, 0x09, 0x88, 0x51, 0x89, 0x06, 0x88, 0x01,
+	    0x88, 0x01, 0xf0, 0x04, 0x01, 0x09, 0x1c, 0xf0, 0x00, 0x01, 0x09, 0x1c, 0xf0, 0x00,
+	    0x01, 0x09, 0x1c, 0xf0, 0x00, 0x01, 0x09, 0x1c, 0xdd, 0x12, 0x17, 0x98, 0x01, 0x91,
+	    0x28, 0x94, 0x28, 0xf0, 0x03, 0x01, 0x09, 0x1c, 0xf1, 0x00, 0x01, 0x09, 0x1c, 0xf4,
+	    0x00, 0x01, 0x09, 0x1c, 0x80, 0x41, 0xf0, 0x0a, 0x00, 0x0d, 0x0e, 0xd8, 0x0c, 0x0d,
+	    0xf0, 0x03, 0x01, 0x0c, 0x0f, 0xf0, 0x00, 0x01, 0x05, 0x0f};
+	static const int want[] = {-1, 2, 3, 3, 3, 3, 3, 4, 4, 4,  4,  4,  4, 4, 4, 4,
+				   4,  4, 4, 4, 4, 4, 4, 4, 5, 5,  5,  5,  5, 5, 7, 7,
+				   7,  7, 8, 8, 8, 8, 8, 8, 8, 8,  8,  8,  8, 8, 8, 8,
+				   7,  7, 7, 7, 7, 7, 7, 7, 7, 12, 13, 12, 12};
+	for (uint32_t u = 0; u < sizeof(want) / sizeof(want[0]); u++)
+		assert_int_equal(ipcprof_py_line(lt, sizeof(lt), 2, u), want[u] < 0 ? 2 : want[u]);
+	/* past the table, and a table cut short: the first line */
+	assert_int_equal(ipcprof_py_line(lt, sizeof(lt), 2, 1000), 2);
+	assert_int_equal(ipcprof_py_line(lt, 0, 7, 3), 7);
+	/* long-form entries of a damaged table, each adding about 2^29 lines: the sum leaves int,
+	 * and the first line is the answer (found by the fuzzer as an overflow) */
+	unsigned char big[5 * 9];
+	for (int e = 0; e < 5; e++)
+		memcpy(big + 9 * e, "\xf0\x7e\x7f\x7f\x7f\x3f\x00\x00\x00", 9);
+	assert_int_equal(ipcprof_py_line(big, sizeof(big), 7, 4), 7);
+	assert_int_equal(ipcprof_py_line(big, sizeof(big), 7, 0), 7 + 536870911);
 }
 
 static void test_utf8(void **state)
@@ -529,6 +564,7 @@ int main(void)
 	    cmocka_unit_test(test_attribute),    cmocka_unit_test(test_role),
 	    cmocka_unit_test(test_pairing),      cmocka_unit_test(test_html_safe_json),
 	    cmocka_unit_test(test_sample_area),  cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_py_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

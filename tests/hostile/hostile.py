@@ -11,6 +11,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from captured import run_to_files  # noqa: E402
+
 BYTES = 123456  # what hostile_prog sends through its pipe
 
 
@@ -38,7 +41,7 @@ class Case:
             self.fails.append(what)
 
     def run(self, argv, env, timeout=60):
-        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+        p = run_to_files(argv, env=env, text=True, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
     def preload_env(self, session, **extra):
@@ -250,8 +253,8 @@ def case_setuid(c):
 
     def as_nobody(env):
         # straight from this (unprofiled) process to the program: no helper runs under the preload
-        p = subprocess.run([prog, str(BYTES)], env=env, capture_output=True, text=True,
-                           timeout=60, user=65534, group=65534, extra_groups=[])
+        p = run_to_files([prog, str(BYTES)], env=env, text=True,
+                         timeout=60, user=65534, group=65534, extra_groups=[])
         return p.returncode, p.stdout, p.stderr
 
     try:

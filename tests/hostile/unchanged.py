@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from captured import run_to_files  # noqa: E402
+
 REPORT_LINE = "ipcprof: report: "  # the reporter's last line on stderr
 
 
@@ -44,8 +47,8 @@ class Case:
         def pre():
             if limit is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-        p = subprocess.run(argv, env=env, capture_output=True, timeout=timeout, cwd=cwd or self.work,
-                           preexec_fn=pre if limit is not None else None)
+        p = run_to_files(argv, env=env, timeout=timeout, cwd=cwd or self.work,
+                         preexec_fn=pre if limit is not None else None)
         return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
     def folder(self):

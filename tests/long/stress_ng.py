@@ -12,6 +12,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from captured import run_to_files  # noqa: E402
+
 MB = 1024 * 1024  # stress-ng's MB
 
 
@@ -43,8 +46,8 @@ def fd_limit():
 
 
 def run(argv, env):
-    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600,
-                       preexec_fn=fd_limit)
+    p = run_to_files(argv, env=env, text=True, timeout=600,
+                     preexec_fn=fd_limit)
     return p.returncode, p.stdout + p.stderr
 
 

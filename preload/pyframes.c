@@ -110,30 +110,16 @@ static void record_state(struct ipcprof_record *r, uint32_t state, uint32_t vers
 	r->py.interp_end = interp_hi;
 }
 
-/* Whether the offsets 3.13 publishes (see ipcprof_pydebug313) are the table's. */
+/* Whether the offsets 3.13 publishes (see IPCPROF_PYDEBUG313) are the table's. */
 static bool debug_offsets_agree(void)
 {
 	unsigned char d[IPCPROF_PYDEBUG_BYTES];
 	if (!peek(d, runtime, sizeof(d)) || memcmp(d, "xdebugpy", 8) != 0)
 		return false;
-	const struct ipcprof_pydebug *p = &ipcprof_pydebug313;
-	const uint16_t pairs[][2] = {
-	    {p->interp_head, L->interp_head},
-	    {p->interp_next, L->interp_next},
-	    {p->threads_head, L->threads_head},
-	    {p->ts_next, L->ts_next},
-	    {p->ts_tid, L->ts_tid},
-	    {p->ts_frame, L->ts_frame},
-	    {p->fr_code, L->fr_code},
-	    {p->fr_instr, L->fr_instr},
-	    {p->fr_previous, L->fr_previous},
-	    {p->fr_owner, L->fr_owner},
-	    {p->co_filename, L->co_filename},
-	    {p->co_qualname, L->co_qualname},
-	    {p->co_linetable, L->co_linetable},
-	    {p->co_firstlineno, L->co_firstlineno},
-	    {p->co_code, L->co_code},
-	};
+		/* Where 3.13 publishes each offset, and the table's offset. */
+#define PAIR(field, at) {at, L->field},
+	const uint16_t pairs[][2] = {IPCPROF_PYDEBUG313(PAIR)};
+#undef PAIR
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
 		if (u64_at(d, pairs[i][0]) != pairs[i][1])
 			return false;

@@ -48,6 +48,7 @@ static bool codes_wiped;
 static IPCPROF_TLS uint64_t thread_ts;     /* the calling thread's PyThreadState, as last found */
 static IPCPROF_TLS uint32_t thread_misses; /* searches that found none, since the last found */
 #define MISS_RETRY 16
+static uint64_t main_ts; /* the main thread's PyThreadState, as last found (atomic access) */
 
 static bool peek(void *dst, uint64_t addr, size_t n)
 {
@@ -185,6 +186,8 @@ void ipcprof_py_after_fork(struct ipcprof_record *r)
 		thread_ts = 0;
 	if (thread_misses)
 		thread_misses = 0;
+	if (main_ts)
+		__atomic_store_n(&main_ts, 0, __ATOMIC_RELAXED);
 	if (!runtime || !r)
 		return;
 	if (!L) {
@@ -381,18 +384,10 @@ static uint32_t code_entry(uint64_t code, const unsigned char *id)
 
 /* ---- the frame chain ---- */
 
-/* This thread's PyThreadState (head of its TSTATE_BYTES in ts), found by its kernel thread id
- * among the interpreters' threads; 0 when it has none. */
-static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
+/* The PyThreadState of kernel thread tid among the interpreters' threads (head of its
+ * TSTATE_BYTES in ts); 0 when it has none. */
+static uint64_t tstate_search(uint32_t tid, unsigned char *ts)
 {
-	uint64_t cached = thread_ts;
-	if (cached && peek(ts, cached, TSTATE_BYTES) && (uint32_t)u64_at(ts, L->ts_tid) == tid)
-		return cached;
-	thread_ts = 0;
-	/* A thread with no Python state (a native worker thread) would search every thread state at
-	 * every sample: it searches again only every MISS_RETRY-th time. */
-	if (thread_misses && ++thread_misses % MISS_RETRY != 0)
-		return 0;
 	unsigned char p[8];
 	if (!peek(p, runtime + L->interp_head, 8))
 		return 0;
@@ -404,28 +399,42 @@ static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
 		for (int k = 0; t && k < 4096; k++) {
 			if (!peek(ts, t, TSTATE_BYTES))
 				break;
-			if ((uint32_t)u64_at(ts, L->ts_tid) == tid) {
-				thread_ts = t;
-				thread_misses = 0;
+			if ((uint32_t)u64_at(ts, L->ts_tid) == tid)
 				return t;
-			}
 			t = u64_at(ts, L->ts_next);
 		}
 		if (!peek(p, interp + L->interp_next, 8))
 			return 0;
 		interp = u64_at(p, 0);
 	}
-	thread_misses = thread_misses ? thread_misses : 1;
 	return 0;
 }
 
-/* The thread's Python frames, innermost first, as IPCPROF_PYFRAME values. */
-static uint32_t py_walk(uint64_t *pf, uint32_t cap)
+static bool tstate_still(uint64_t t, uint32_t tid, unsigned char *ts)
 {
-	self_pid = sys_getpid();
-	unsigned char ts[TSTATE_BYTES];
-	if (!find_tstate((uint32_t)sys_call(SYS_gettid), ts))
+	return t && peek(ts, t, TSTATE_BYTES) && (uint32_t)u64_at(ts, L->ts_tid) == tid;
+}
+
+/* The calling thread's PyThreadState, as tstate_search. */
+static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
+{
+	if (tstate_still(thread_ts, tid, ts))
+		return thread_ts;
+	thread_ts = 0;
+	/* A thread with no Python state (a native worker thread) would search every thread state at
+	 * every sample: it searches again only every MISS_RETRY-th time. */
+	if (thread_misses && ++thread_misses % MISS_RETRY != 0)
 		return 0;
+	uint64_t t = tstate_search(tid, ts);
+	thread_ts = t;
+	thread_misses = t ? 0 : thread_misses ? thread_misses : 1;
+	return t;
+}
+
+/* The Python frames, innermost first as IPCPROF_PYFRAME values, of the thread whose
+ * PyThreadState's head is ts. */
+static uint32_t py_walk(const unsigned char *ts, uint64_t *pf, uint32_t cap)
+{
 	uint64_t frame = u64_at(ts, L->ts_frame);
 	if (L->cf_frame != IPCPROF_PY_NONE) {
 		unsigned char p[8];
@@ -470,6 +479,16 @@ static uint32_t py_walk(uint64_t *pf, uint32_t cap)
 	return n;
 }
 
+/* The calling thread's Python frames, as py_walk. */
+static uint32_t py_walk_self(uint64_t *pf, uint32_t cap)
+{
+	self_pid = sys_getpid();
+	unsigned char ts[TSTATE_BYTES];
+	if (!find_tstate((uint32_t)sys_call(SYS_gettid), ts))
+		return 0;
+	return py_walk(ts, pf, cap);
+}
+
 static bool in_eval(uint64_t ip, bool ret)
 {
 	uint64_t a = ret ? ip - 1 : ip;
@@ -486,7 +505,7 @@ uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncate
 		return n;
 	}
 	uint64_t pf[MAX_PYDEPTH];
-	uint32_t np = py_walk(pf, cap < MAX_PYDEPTH ? cap : MAX_PYDEPTH);
+	uint32_t np = py_walk_self(pf, cap < MAX_PYDEPTH ? cap : MAX_PYDEPTH);
 	uint64_t out[2 * MAX_PYDEPTH];
 	uint32_t m = 0, j = 0;
 	for (uint32_t i = 0; i < n && m < 2 * MAX_PYDEPTH; i++) {
@@ -519,4 +538,67 @@ uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncate
 	}
 	memcpy(ip, out, m * sizeof(out[0]));
 	return m;
+}
+
+/* ---- the main thread's frames, for a library thread's call ---- */
+
+/* Whether the Python frame v is of the Python library's code; unknown code counts as the
+ * library's: it does not name the program's line either. */
+static bool library_frame(uint64_t v)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	uint64_t id = ipcprof_pyframe_id(v);
+	if (!id || !r)
+		return true;
+	const struct ipcprof_pycode *e =
+	    (const void *)((const char *)r + r->prof.area_offset + (id - 1) * 8);
+	if (__atomic_load_n(&e->magic, __ATOMIC_ACQUIRE) != IPCPROF_PYCODE_MAGIC)
+		return true;
+	return ipcprof_py_library_file(e->data + e->qualname_len, e->filename_len);
+}
+
+uint32_t ipcprof_py_add_main(uint64_t *ip, uint32_t n, uint32_t cap)
+{
+	if (!L || cap < 2)
+		return n;
+	pid_t pid = sys_getpid();
+	if ((pid_t)sys_call(SYS_gettid) == pid)
+		return n;
+	bool any = false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!(ip[i] & IPCPROF_PYFRAME_BIT))
+			continue;
+		if (!library_frame(ip[i]))
+			return n; /* the thread names the program's line itself */
+		any = true;
+	}
+	if (!any)
+		return n; /* not a thread Python code runs in */
+	self_pid = pid;
+	unsigned char ts[TSTATE_BYTES];
+	uint64_t t = __atomic_load_n(&main_ts, __ATOMIC_RELAXED);
+	if (!tstate_still(t, (uint32_t)pid, ts)) {
+		t = tstate_search((uint32_t)pid, ts);
+		__atomic_store_n(&main_ts, t, __ATOMIC_RELAXED);
+	}
+	uint64_t pf[MAX_PYDEPTH];
+	uint32_t np = t ? py_walk(ts, pf, MAX_PYDEPTH) : 0;
+	if (!np)
+		return n;
+	if (n + 1 + np > cap) {
+		/* Room first from the interpreter's own native frames, as ipcprof_py_merge makes. */
+		uint32_t w = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (i == 0 || ip[i] & IPCPROF_PYFRAME_BIT || ip[i] < interp_lo ||
+			    ip[i] >= interp_hi)
+				ip[w++] = ip[i];
+		n = w;
+	}
+	if (n + 2 > cap)
+		return n;
+	/* When they do not all fit, the outermost are kept: the program's line is among them. */
+	uint32_t keep = np < cap - n - 1 ? np : cap - n - 1;
+	ip[n] = IPCPROF_PYFRAME_MAIN_THREAD;
+	memcpy(ip + n + 1, pf + (np - keep), keep * sizeof(pf[0]));
+	return n + 1 + keep;
 }

@@ -495,6 +495,18 @@ static bool in_eval(uint64_t ip, bool ret)
 	return a >= eval_lo && a < eval_hi;
 }
 
+/* Leaves out of a merged stack the interpreter's own native frames (but the innermost, the
+ * call's), which a stack too deep for its room gives up first; the new depth. */
+static uint32_t drop_interp(uint64_t *ip, uint32_t n)
+{
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (i == 0 || ip[i] & IPCPROF_PYFRAME_BIT || ip[i] < interp_lo ||
+		    ip[i] >= interp_hi)
+			ip[w++] = ip[i];
+	return w;
+}
+
 uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncated)
 {
 	if (!L) {
@@ -523,15 +535,8 @@ uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncate
 	}
 	while (j < np && m < 2 * MAX_PYDEPTH)
 		out[m++] = pf[j++];
-	if (m > cap && np) {
-		/* Room for the Python frames: the interpreter's own native frames go first. */
-		uint32_t w = 0;
-		for (uint32_t i = 0; i < m; i++)
-			if (i == 0 || out[i] & IPCPROF_PYFRAME_BIT || out[i] < interp_lo ||
-			    out[i] >= interp_hi)
-				out[w++] = out[i];
-		m = w;
-	}
+	if (m > cap && np)
+		m = drop_interp(out, m); /* room for the Python frames */
 	if (m > cap) {
 		*truncated = true;
 		m = cap;
@@ -585,15 +590,8 @@ uint32_t ipcprof_py_add_main(uint64_t *ip, uint32_t n, uint32_t cap)
 	uint32_t np = t ? py_walk(ts, pf, MAX_PYDEPTH) : 0;
 	if (!np)
 		return n;
-	if (n + 1 + np > cap) {
-		/* Room first from the interpreter's own native frames, as ipcprof_py_merge makes. */
-		uint32_t w = 0;
-		for (uint32_t i = 0; i < n; i++)
-			if (i == 0 || ip[i] & IPCPROF_PYFRAME_BIT || ip[i] < interp_lo ||
-			    ip[i] >= interp_hi)
-				ip[w++] = ip[i];
-		n = w;
-	}
+	if (n + 1 + np > cap)
+		n = drop_interp(ip, n);
 	if (n + 2 > cap)
 		return n;
 	/* When they do not all fit, the outermost are kept: the program's line is among them. */

@@ -67,23 +67,28 @@ def show(frames):
     return ' > '.join(f"{f['function']} ({f['file']}:{f['line']})" for f in frames)
 
 
+def run_and_report(ck, opts, s, label, cmd, env, timeout):
+    """Runs cmd in session s, reports it (JSON and folded): the JSON, and the report's folder."""
+    rc, _, err = s.run(cmd, extra_env=env, timeout=timeout)
+    ck.eq(f'{label}: the program ran', rc, 0)
+    ck.true(f'{label}: nothing on stderr', not err, err[-400:])
+    rep = os.path.join(s.root, 'report')
+    p = subprocess.run([opts['ipcprof'], 'report', '--quiet', '-f', 'folded', '-o', rep,
+                        s.rec], capture_output=True, text=True, timeout=timeout)
+    ck.eq(f'{label}: ipcprof report', p.returncode, 0)
+    return json.load(open(os.path.join(rep, 'ipcprof-report.json'))), rep
+
+
 def check_one(ck, opts, label, python, mark):
     s = it.Session(opts)
     ok = False
     try:
         out = os.path.join(s.work, 'out')
         os.mkdir(out)
-        rc, _, err = s.run([python, PROGRAM, out, str(SECONDS), str(SEND)],
-                           extra_env={'IPCPROF_SAMPLE_HZ': str(HZ), 'IPCPROF_STACK_MIN': '16384',
-                                      'IPCPROF_FINGERPRINT_MIN': '16384'},
-                           timeout=120)
-        ck.eq(f'{label}: the program ran', rc, 0)
-        ck.true(f'{label}: nothing on stderr', not err, err[-400:])
-        rep = os.path.join(s.root, 'report')
-        p = subprocess.run([opts['ipcprof'], 'report', '--quiet', '-f', 'folded', '-o', rep,
-                            s.rec], capture_output=True, text=True, timeout=120)
-        ck.eq(f'{label}: ipcprof report', p.returncode, 0)
-        r = json.load(open(os.path.join(rep, 'ipcprof-report.json')))
+        r, rep = run_and_report(ck, opts, s, label, [python, PROGRAM, out, str(SECONDS),
+                                                     str(SEND)],
+                                {'IPCPROF_SAMPLE_HZ': str(HZ), 'IPCPROF_STACK_MIN': '16384',
+                                 'IPCPROF_FINGERPRINT_MIN': '16384'}, 120)
         expect = {}
         for f in glob.glob(os.path.join(out, 'expect.*.json')):
             expect[int(f.split('.')[-2])] = json.load(open(f))
@@ -211,16 +216,9 @@ def check_seed(ck, opts, label, python):
                              capture_output=True, text=True, check=True).stdout.strip()
         pool_py, queues_py, conn_py = (os.path.join(lib, f) for f in
                                        ('pool.py', 'queues.py', 'connection.py'))
-        rc, _, err = s.run([python, seed], extra_env={'IPCPROF_SAMPLE_HZ': '4000',
-                                                      'IPCPROF_STACK_MIN': '1048576'},
-                           timeout=300)
-        ck.eq(f'{label}: the program ran', rc, 0)
-        ck.true(f'{label}: nothing on stderr', not err, err[-400:])
-        rep = os.path.join(s.root, 'report')
-        p = subprocess.run([opts['ipcprof'], 'report', '--quiet', '-f', 'folded', '-o', rep,
-                            s.rec], capture_output=True, text=True, timeout=300)
-        ck.eq(f'{label}: ipcprof report', p.returncode, 0)
-        r = json.load(open(os.path.join(rep, 'ipcprof-report.json')))
+        r, rep = run_and_report(ck, opts, s, label, [python, seed],
+                                {'IPCPROF_SAMPLE_HZ': '4000', 'IPCPROF_STACK_MIN': '1048576'},
+                                300)
         # The top call site: the task handler's write, and the main thread in pool.map.
         top = max(r['call_sites'], key=lambda c: c['bytes'])
         fr = top['frames']

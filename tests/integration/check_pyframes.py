@@ -219,6 +219,19 @@ def check_seed(ck, opts, label, python):
         r, rep = run_and_report(ck, opts, s, label, [python, seed],
                                 {'IPCPROF_SAMPLE_HZ': '4000', 'IPCPROF_STACK_MIN': '1048576'},
                                 300)
+        try:
+            import jsonschema
+            schema = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                                  'report', 'ipcprof-report.schema.json')
+            err = None
+            try:
+                jsonschema.validate(r, json.load(open(schema)))
+            except jsonschema.ValidationError as e:
+                err = e.message
+            ck.true(f'{label}: the JSON (with a main_thread frame) follows the schema',
+                    err is None, err)
+        except ImportError:
+            print('SKIP the schema check: python3-jsonschema is not installed')
         # The top call site: the task handler's write, and the main thread in pool.map.
         top = max(r['call_sites'], key=lambda c: c['bytes'])
         fr = top['frames']

@@ -55,13 +55,6 @@ static void test_record_check(void **state)
 	free(r);
 }
 
-/* Every instruction's line from a location table, as CPython gives it (-1: no location). */
-static void lines_agree(const unsigned char *lt, size_t n, const int *want, size_t nwant)
-{
-	for (uint32_t u = 0; u < nwant; u++)
-		assert_int_equal(ipcprof_py_line(lt, n, 2, u), want[u] < 0 ? 2 : want[u]);
-}
-
 /* The line of every instruction of a function from its location table, as CPython 3.11, 3.12 and
  * 3.13 themselves give them (co_positions(); made by tests/report/gen_linetable.py with each):
  * short, one-line, no-column, long and no-location entries, lines going back and forth. */
@@ -81,7 +74,6 @@ static void test_py_line(void **state)
 				   4,  4, 4, 4, 4, 4, 4, 4, 5, 5,  5,  5,  5, 5, 7, 7,
 				   7,  7, 8, 8, 8, 8, 8, 8, 8, 8,  8,  8,  8, 8, 8, 8,
 				   7,  7, 7, 7, 7, 7, 7, 7, 7, 12, 13, 12, 12};
-	lines_agree(lt, sizeof(lt), want, sizeof(want) / sizeof(want[0]));
 	static const unsigned char lt312[] = {
 	    0x80, 0x00, 0xd8, 0x08, 0x09, 0x88, 0x41, 0x89, 0x05, 0x80, 0x41, 0xdc, 0x0d, 0x12,
 	    0x90, 0x31, 0x8b, 0x58, 0xf2, 0x00, 0x01, 0x05, 0x0f, 0x88, 0x01, 0xd8, 0x08, 0x09,
@@ -94,7 +86,6 @@ static void test_py_line(void **state)
 				      4, 4, 4, 4, 4, 5, 5,  5,  5,  5,  5,  4,  8, 8, 8,
 				      8, 8, 8, 8, 8, 8, 8,  7,  7,  7,  7,  7,  7, 7, 8,
 				      7, 7, 7, 7, 7, 7, 12, 13, 12, 12, -1, -1, 7, 7, 7};
-	lines_agree(lt312, sizeof(lt312), want312, sizeof(want312) / sizeof(want312[0]));
 	static const unsigned char lt313[] = {
 	    0x80, 0x00, 0xd8, 0x08, 0x09, 0x89, 0x05, 0x80, 0x41, 0xdc, 0x0d, 0x12, 0x90,
 	    0x31, 0x8e, 0x58, 0x88, 0x01, 0xd8, 0x08, 0x09, 0x89, 0x06, 0x8a, 0x01, 0xf1,
@@ -107,7 +98,21 @@ static void test_py_line(void **state)
 				      4, 4, 4, 5, 5, 5,  5,  5,  5,  4,  4,  8, 8, 8, 8, 8,
 				      8, 8, 8, 8, 8, 8,  7,  7,  7,  7,  8,  8, 8, 7, 7, 7,
 				      7, 8, 8, 7, 7, 12, 13, 12, 12, -1, -1, 7, 7, 7};
-	lines_agree(lt313, sizeof(lt313), want313, sizeof(want313) / sizeof(want313[0]));
+#define TABLE(l, w)                                                                                \
+	{                                                                                          \
+		l, sizeof(l), w, sizeof(w) / sizeof(w[0])                                          \
+	}
+	static const struct {
+		const unsigned char *lt;
+		size_t n;
+		const int *want; /* -1: no location, the first line */
+		size_t nwant;
+	} tables[] = {TABLE(lt, want), TABLE(lt312, want312), TABLE(lt313, want313)};
+#undef TABLE
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (uint32_t u = 0; u < tables[t].nwant; u++)
+			assert_int_equal(ipcprof_py_line(tables[t].lt, tables[t].n, 2, u),
+					 tables[t].want[u] < 0 ? 2 : tables[t].want[u]);
 	/* past the table, and a table cut short: the first line */
 	assert_int_equal(ipcprof_py_line(lt, sizeof(lt), 2, 1000), 2);
 	assert_int_equal(ipcprof_py_line(lt, 0, 7, 3), 7);

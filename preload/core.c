@@ -1257,6 +1257,7 @@ static void stack_add(uint32_t ch, uint64_t bytes)
 	}
 	bool cut = false;
 	depth = ipcprof_py_merge(ips, depth, IPCPROF_STACK_DEPTH, &cut);
+	depth = ipcprof_py_add_main(ips, depth, IPCPROF_STACK_DEPTH);
 	if (!depth)
 		return;
 	uint64_t h = 0xcbf29ce484222325ull;

@@ -382,6 +382,10 @@ void ipcprof_py_after_fork(struct ipcprof_record *r);
  * own native frames go first, then the outermost frames (and *truncated is set). Safe in a signal
  * handler; ip has room for cap entries. */
 uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncated);
+/* For a call site's stack ip[0..n) (merged) of a thread other than the main one whose Python
+ * frames are all the library's: appends IPCPROF_PYFRAME_MAIN_THREAD and the main thread's Python
+ * frames, as many of the outermost as fit in cap. The new depth. */
+uint32_t ipcprof_py_add_main(uint64_t *ip, uint32_t n, uint32_t cap);
 /* The record's module table: the module of ip added (signal-safe), or every module (not). */
 void ipcprof_module_note(uint64_t ip);
 void ipcprof_modules_refresh(void);

@@ -48,6 +48,7 @@ static bool codes_wiped;
 static IPCPROF_TLS uint64_t thread_ts;     /* the calling thread's PyThreadState, as last found */
 static IPCPROF_TLS uint32_t thread_misses; /* searches that found none, since the last found */
 #define MISS_RETRY 16
+static uint64_t main_ts; /* the main thread's PyThreadState, as last found (atomic access) */
 
 static bool peek(void *dst, uint64_t addr, size_t n)
 {
@@ -110,30 +111,16 @@ static void record_state(struct ipcprof_record *r, uint32_t state, uint32_t vers
 	r->py.interp_end = interp_hi;
 }
 
-/* Whether the offsets 3.13 publishes (see ipcprof_pydebug313) are the table's. */
+/* Whether the offsets 3.13 publishes (see IPCPROF_PYDEBUG313) are the table's. */
 static bool debug_offsets_agree(void)
 {
 	unsigned char d[IPCPROF_PYDEBUG_BYTES];
 	if (!peek(d, runtime, sizeof(d)) || memcmp(d, "xdebugpy", 8) != 0)
 		return false;
-	const struct ipcprof_pydebug *p = &ipcprof_pydebug313;
-	const uint16_t pairs[][2] = {
-	    {p->interp_head, L->interp_head},
-	    {p->interp_next, L->interp_next},
-	    {p->threads_head, L->threads_head},
-	    {p->ts_next, L->ts_next},
-	    {p->ts_tid, L->ts_tid},
-	    {p->ts_frame, L->ts_frame},
-	    {p->fr_code, L->fr_code},
-	    {p->fr_instr, L->fr_instr},
-	    {p->fr_previous, L->fr_previous},
-	    {p->fr_owner, L->fr_owner},
-	    {p->co_filename, L->co_filename},
-	    {p->co_qualname, L->co_qualname},
-	    {p->co_linetable, L->co_linetable},
-	    {p->co_firstlineno, L->co_firstlineno},
-	    {p->co_code, L->co_code},
-	};
+		/* Where 3.13 publishes each offset, and the table's offset. */
+#define PAIR(field, at) {at, L->field},
+	const uint16_t pairs[][2] = {IPCPROF_PYDEBUG313(PAIR)};
+#undef PAIR
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
 		if (u64_at(d, pairs[i][0]) != pairs[i][1])
 			return false;
@@ -199,6 +186,8 @@ void ipcprof_py_after_fork(struct ipcprof_record *r)
 		thread_ts = 0;
 	if (thread_misses)
 		thread_misses = 0;
+	if (main_ts)
+		__atomic_store_n(&main_ts, 0, __ATOMIC_RELAXED);
 	if (!runtime || !r)
 		return;
 	if (!L) {
@@ -395,18 +384,10 @@ static uint32_t code_entry(uint64_t code, const unsigned char *id)
 
 /* ---- the frame chain ---- */
 
-/* This thread's PyThreadState (head of its TSTATE_BYTES in ts), found by its kernel thread id
- * among the interpreters' threads; 0 when it has none. */
-static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
+/* The PyThreadState of kernel thread tid among the interpreters' threads (head of its
+ * TSTATE_BYTES in ts); 0 when it has none. */
+static uint64_t tstate_search(uint32_t tid, unsigned char *ts)
 {
-	uint64_t cached = thread_ts;
-	if (cached && peek(ts, cached, TSTATE_BYTES) && (uint32_t)u64_at(ts, L->ts_tid) == tid)
-		return cached;
-	thread_ts = 0;
-	/* A thread with no Python state (a native worker thread) would search every thread state at
-	 * every sample: it searches again only every MISS_RETRY-th time. */
-	if (thread_misses && ++thread_misses % MISS_RETRY != 0)
-		return 0;
 	unsigned char p[8];
 	if (!peek(p, runtime + L->interp_head, 8))
 		return 0;
@@ -418,28 +399,42 @@ static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
 		for (int k = 0; t && k < 4096; k++) {
 			if (!peek(ts, t, TSTATE_BYTES))
 				break;
-			if ((uint32_t)u64_at(ts, L->ts_tid) == tid) {
-				thread_ts = t;
-				thread_misses = 0;
+			if ((uint32_t)u64_at(ts, L->ts_tid) == tid)
 				return t;
-			}
 			t = u64_at(ts, L->ts_next);
 		}
 		if (!peek(p, interp + L->interp_next, 8))
 			return 0;
 		interp = u64_at(p, 0);
 	}
-	thread_misses = thread_misses ? thread_misses : 1;
 	return 0;
 }
 
-/* The thread's Python frames, innermost first, as IPCPROF_PYFRAME values. */
-static uint32_t py_walk(uint64_t *pf, uint32_t cap)
+static bool tstate_still(uint64_t t, uint32_t tid, unsigned char *ts)
 {
-	self_pid = sys_getpid();
-	unsigned char ts[TSTATE_BYTES];
-	if (!find_tstate((uint32_t)sys_call(SYS_gettid), ts))
+	return t && peek(ts, t, TSTATE_BYTES) && (uint32_t)u64_at(ts, L->ts_tid) == tid;
+}
+
+/* The calling thread's PyThreadState, as tstate_search. */
+static uint64_t find_tstate(uint32_t tid, unsigned char *ts)
+{
+	if (tstate_still(thread_ts, tid, ts))
+		return thread_ts;
+	thread_ts = 0;
+	/* A thread with no Python state (a native worker thread) would search every thread state at
+	 * every sample: it searches again only every MISS_RETRY-th time. */
+	if (thread_misses && ++thread_misses % MISS_RETRY != 0)
 		return 0;
+	uint64_t t = tstate_search(tid, ts);
+	thread_ts = t;
+	thread_misses = t ? 0 : thread_misses ? thread_misses : 1;
+	return t;
+}
+
+/* The Python frames, innermost first as IPCPROF_PYFRAME values, of the thread whose
+ * PyThreadState's head is ts. */
+static uint32_t py_walk(const unsigned char *ts, uint64_t *pf, uint32_t cap)
+{
 	uint64_t frame = u64_at(ts, L->ts_frame);
 	if (L->cf_frame != IPCPROF_PY_NONE) {
 		unsigned char p[8];
@@ -484,10 +479,32 @@ static uint32_t py_walk(uint64_t *pf, uint32_t cap)
 	return n;
 }
 
+/* The calling thread's Python frames, as py_walk. */
+static uint32_t py_walk_self(uint64_t *pf, uint32_t cap)
+{
+	self_pid = sys_getpid();
+	unsigned char ts[TSTATE_BYTES];
+	if (!find_tstate((uint32_t)sys_call(SYS_gettid), ts))
+		return 0;
+	return py_walk(ts, pf, cap);
+}
+
 static bool in_eval(uint64_t ip, bool ret)
 {
 	uint64_t a = ret ? ip - 1 : ip;
 	return a >= eval_lo && a < eval_hi;
+}
+
+/* Leaves out of a merged stack the interpreter's own native frames (but the innermost, the
+ * call's), which a stack too deep for its room gives up first; the new depth. */
+static uint32_t drop_interp(uint64_t *ip, uint32_t n)
+{
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (i == 0 || ip[i] & IPCPROF_PYFRAME_BIT || ip[i] < interp_lo ||
+		    ip[i] >= interp_hi)
+			ip[w++] = ip[i];
+	return w;
 }
 
 uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncated)
@@ -500,7 +517,7 @@ uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncate
 		return n;
 	}
 	uint64_t pf[MAX_PYDEPTH];
-	uint32_t np = py_walk(pf, cap < MAX_PYDEPTH ? cap : MAX_PYDEPTH);
+	uint32_t np = py_walk_self(pf, cap < MAX_PYDEPTH ? cap : MAX_PYDEPTH);
 	uint64_t out[2 * MAX_PYDEPTH];
 	uint32_t m = 0, j = 0;
 	for (uint32_t i = 0; i < n && m < 2 * MAX_PYDEPTH; i++) {
@@ -518,19 +535,68 @@ uint32_t ipcprof_py_merge(uint64_t *ip, uint32_t n, uint32_t cap, bool *truncate
 	}
 	while (j < np && m < 2 * MAX_PYDEPTH)
 		out[m++] = pf[j++];
-	if (m > cap && np) {
-		/* Room for the Python frames: the interpreter's own native frames go first. */
-		uint32_t w = 0;
-		for (uint32_t i = 0; i < m; i++)
-			if (i == 0 || out[i] & IPCPROF_PYFRAME_BIT || out[i] < interp_lo ||
-			    out[i] >= interp_hi)
-				out[w++] = out[i];
-		m = w;
-	}
+	if (m > cap && np)
+		m = drop_interp(out, m); /* room for the Python frames */
 	if (m > cap) {
 		*truncated = true;
 		m = cap;
 	}
 	memcpy(ip, out, m * sizeof(out[0]));
 	return m;
+}
+
+/* ---- the main thread's frames, for a library thread's call ---- */
+
+/* Whether the Python frame v is of the Python library's code; unknown code counts as the
+ * library's: it does not name the program's line either. */
+static bool library_frame(uint64_t v)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	uint64_t id = ipcprof_pyframe_id(v);
+	if (!id || !r)
+		return true;
+	const struct ipcprof_pycode *e =
+	    (const void *)((const char *)r + r->prof.area_offset + (id - 1) * 8);
+	if (__atomic_load_n(&e->magic, __ATOMIC_ACQUIRE) != IPCPROF_PYCODE_MAGIC)
+		return true;
+	return ipcprof_py_library_file(e->data + e->qualname_len, e->filename_len);
+}
+
+uint32_t ipcprof_py_add_main(uint64_t *ip, uint32_t n, uint32_t cap)
+{
+	if (!L || cap < 2)
+		return n;
+	pid_t pid = sys_getpid();
+	if ((pid_t)sys_call(SYS_gettid) == pid)
+		return n;
+	bool any = false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!(ip[i] & IPCPROF_PYFRAME_BIT))
+			continue;
+		if (!library_frame(ip[i]))
+			return n; /* the thread names the program's line itself */
+		any = true;
+	}
+	if (!any)
+		return n; /* not a thread Python code runs in */
+	self_pid = pid;
+	unsigned char ts[TSTATE_BYTES];
+	uint64_t t = __atomic_load_n(&main_ts, __ATOMIC_RELAXED);
+	if (!tstate_still(t, (uint32_t)pid, ts)) {
+		t = tstate_search((uint32_t)pid, ts);
+		__atomic_store_n(&main_ts, t, __ATOMIC_RELAXED);
+	}
+	uint64_t pf[MAX_PYDEPTH];
+	uint32_t np = t ? py_walk(ts, pf, MAX_PYDEPTH) : 0;
+	if (!np)
+		return n;
+	if (n + 1 + np > cap)
+		n = drop_interp(ip, n);
+	if (n + 2 > cap)
+		return n;
+	/* When they do not all fit, the outermost are kept: the program's line is among them. */
+	uint32_t keep = np < cap - n - 1 ? np : cap - n - 1;
+	ip[n] = IPCPROF_PYFRAME_MAIN_THREAD;
+	memcpy(ip + n + 1, pf + (np - keep), keep * sizeof(pf[0]));
+	return n + 1 + keep;
 }

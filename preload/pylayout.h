@@ -36,100 +36,53 @@ struct ipcprof_pylayout {
 
 /*
  * 3.13 publishes its offsets at the start of _PyRuntime (_Py_DebugOffsets, after the cookie
- * "xdebugpy"), so that a 3.13 release whose layout differs from the table is found out: where,
- * in it, each offset of the table is published (checked like the table by check_pylayout.py).
+ * "xdebugpy"), so that a 3.13 release whose layout differs from the table is found out: X(field,
+ * where in _Py_DebugOffsets the offset of that field of the table is published), checked like the
+ * table by check_pylayout.py.
  */
+#define IPCPROF_PYDEBUG313(X)                                                                      \
+	X(interp_head, 40)                                                                         \
+	X(interp_next, 64)                                                                         \
+	X(threads_head, 72)                                                                        \
+	X(ts_next, 168)                                                                            \
+	X(ts_tid, 200)                                                                             \
+	X(ts_frame, 184)                                                                           \
+	X(fr_code, 240)                                                                            \
+	X(fr_instr, 248)                                                                           \
+	X(fr_previous, 232)                                                                        \
+	X(fr_owner, 264)                                                                           \
+	X(co_filename, 280)                                                                        \
+	X(co_qualname, 296)                                                                        \
+	X(co_linetable, 304)                                                                       \
+	X(co_firstlineno, 312)                                                                     \
+	X(co_code, 344)
+#define IPCPROF_PYDEBUG_FIELD(field, at) uint16_t field;
+#define IPCPROF_PYDEBUG_VALUE(field, at) .field = at,
 struct ipcprof_pydebug {
-	uint16_t interp_head, interp_next, threads_head;
-	uint16_t ts_next, ts_tid, ts_frame;
-	uint16_t fr_code, fr_instr, fr_previous, fr_owner;
-	uint16_t co_filename, co_qualname, co_linetable, co_firstlineno, co_code;
+	IPCPROF_PYDEBUG313(IPCPROF_PYDEBUG_FIELD)
 };
-#define IPCPROF_PYDEBUG_BYTES 352 /* of _Py_DebugOffsets read: the fields above lie below */
 static const struct ipcprof_pydebug ipcprof_pydebug313 = {
-    .interp_head = 40,
-    .interp_next = 64,
-    .threads_head = 72,
-    .ts_next = 168,
-    .ts_tid = 200,
-    .ts_frame = 184,
-    .fr_code = 240,
-    .fr_instr = 248,
-    .fr_previous = 232,
-    .fr_owner = 264,
-    .co_filename = 280,
-    .co_qualname = 296,
-    .co_linetable = 304,
-    .co_firstlineno = 312,
-    .co_code = 344,
-};
+    IPCPROF_PYDEBUG313(IPCPROF_PYDEBUG_VALUE)};
+#define IPCPROF_PYDEBUG_BYTES 352 /* of _Py_DebugOffsets read: the fields above lie below */
 
 #define IPCPROF_PY_OWNED_BY_CSTACK 3 /* 3.12, 3.13: the shim frame an eval-loop call starts with */
 
+/*
+ * One row a version, in the order of struct ipcprof_pylayout's fields:
+ * minor, interp_head, interp_next, threads_head, ts_next, ts_tid, ts_frame, cf_frame,
+ * fr_code, fr_instr, fr_previous, fr_owner, fr_entry, co_filename, co_qualname, co_linetable,
+ * co_firstlineno, co_code, co_firsttraceable, ascii_size, compact_size.
+ */
+// clang-format off
+#define IPCPROF_PYLAYOUT_ROWS(ROW) \
+	ROW(11,  40,    0,   16, 8, 160, 56,    8, 32, 56, 48, 69,   68, 112, 128, 136, 72, 184, 168, 48, 72) \
+	ROW(12,  40,    0,   72, 8, 144, 56,    0,  0, 56,  8, 70, NONE, 112, 128, 136, 68, 192, 176, 40, 56) \
+	ROW(13, 632, 7264, 7344, 8, 160, 72, NONE,  0, 56,  8, 70, NONE, 112, 128, 136, 68, 200, 184, 40, 56)
+// clang-format on
+#define IPCPROF_PYLAYOUT_ROW(...) {__VA_ARGS__},
+#define NONE                      IPCPROF_PY_NONE
 static const struct ipcprof_pylayout ipcprof_pylayouts[] = {
-    {.minor = 11,
-     .interp_head = 40,
-     .interp_next = 0,
-     .threads_head = 16,
-     .ts_next = 8,
-     .ts_tid = 160,
-     .ts_frame = 56,
-     .cf_frame = 8,
-     .fr_code = 32,
-     .fr_instr = 56,
-     .fr_previous = 48,
-     .fr_owner = 69,
-     .fr_entry = 68,
-     .co_filename = 112,
-     .co_qualname = 128,
-     .co_linetable = 136,
-     .co_firstlineno = 72,
-     .co_code = 184,
-     .co_firsttraceable = 168,
-     .ascii_size = 48,
-     .compact_size = 72},
-    {.minor = 12,
-     .interp_head = 40,
-     .interp_next = 0,
-     .threads_head = 72,
-     .ts_next = 8,
-     .ts_tid = 144,
-     .ts_frame = 56,
-     .cf_frame = 0,
-     .fr_code = 0,
-     .fr_instr = 56,
-     .fr_previous = 8,
-     .fr_owner = 70,
-     .fr_entry = IPCPROF_PY_NONE,
-     .co_filename = 112,
-     .co_qualname = 128,
-     .co_linetable = 136,
-     .co_firstlineno = 68,
-     .co_code = 192,
-     .co_firsttraceable = 176,
-     .ascii_size = 40,
-     .compact_size = 56},
-    {.minor = 13,
-     .interp_head = 632,
-     .interp_next = 7264,
-     .threads_head = 7344,
-     .ts_next = 8,
-     .ts_tid = 160,
-     .ts_frame = 72,
-     .cf_frame = IPCPROF_PY_NONE,
-     .fr_code = 0,
-     .fr_instr = 56,
-     .fr_previous = 8,
-     .fr_owner = 70,
-     .fr_entry = IPCPROF_PY_NONE,
-     .co_filename = 112,
-     .co_qualname = 128,
-     .co_linetable = 136,
-     .co_firstlineno = 68,
-     .co_code = 200,
-     .co_firsttraceable = 184,
-     .ascii_size = 40,
-     .compact_size = 56},
-};
+    IPCPROF_PYLAYOUT_ROWS(IPCPROF_PYLAYOUT_ROW)};
+#undef NONE
 
 #endif

@@ -1514,12 +1514,18 @@ static int build_findings(struct ipcprof_model *m)
 			FIND_OR_FAIL(f = add_finding(m, &cap, "repeated_payload", secs));
 			ipcprof_fmt_bytes(fp->size, b1, sizeof(b1));
 			ipcprof_fmt_bytes(fp->size * fp->count, b2, sizeof(b2));
-			char where[400] = "";
+			char where[300] = "", pickled[96] = "";
 			if (ipcprof_py_site_line(g, fp->channel, where + 6, sizeof(where) - 6))
 				memcpy(where, " from ", 6);
+			/* What the process's pickling cost, most often this payload's. */
+			if (g->attr.cpu_sampled && g->attr.serialize_ns) {
+				ipcprof_fmt_ns(g->attr.serialize_ns, t1, sizeof(t1));
+				snprintf(pickled, sizeof(pickled),
+					 "; pickling cost %s of CPU in that process", t1);
+			}
 			snprintf(f->title, sizeof(f->title),
-				 "The same %s payload was sent %llu times (%s) by %s%s", b1,
-				 (unsigned long long)fp->count, b2, w1, where);
+				 "The same %s payload was sent %llu times (%s) by %s%s%s", b1,
+				 (unsigned long long)fp->count, b2, w1, where, pickled);
 			ipcprof_fmt_ns(to_u64(secs * 1e9), t1, sizeof(t1));
 			snprintf(
 			    f->detail, sizeof(f->detail),
@@ -1576,8 +1582,12 @@ static int build_findings(struct ipcprof_model *m)
 			}
 			FIND_OR_FAIL(f = add_finding(m, &cap, "slow_reader", wait / 1e9));
 			ipcprof_fmt_ns(to_u64(wait), t1, sizeof(t1));
+			char where[300] = "";
+			if (ipcprof_py_site_line(g, c, where + 6, sizeof(where) - 6))
+				memcpy(where, " from ", 6);
 			snprintf(f->title, sizeof(f->title),
-				 "%.90s waited %s blocked writing to %.160s", w1, t1, l->label);
+				 "%.90s waited %s blocked writing to %.160s%s", w1, t1, l->label,
+				 where);
 			snprintf(
 			    f->detail, sizeof(f->detail),
 			    "The writer spent %.0f%% of its time in those writes off-CPU "

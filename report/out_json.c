@@ -330,6 +330,8 @@ static json_t *sites_json(const struct ipcprof_model *m)
 				ip = ipcprof_py_code_addr(&m->img[site->first_image], f->ip);
 				off = unit == IPCPROF_PYFRAME_NO_UNIT ? 0 : 2ull * unit;
 			}
+			if (f->main_thread)
+				ip = off = 0;
 			json_array_append_new(
 			    frames,
 			    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "ip", ju(ip), "module",
@@ -338,8 +340,10 @@ static json_t *sites_json(const struct ipcprof_model *m)
 				      "offset", ju(off), "file",
 				      f->srcfile ? json_string(f->srcfile) : json_null(), "line",
 				      f->srcfile ? json_integer(f->line) : json_null()));
-			frame_kind_json(json_array_get(frames, json_array_size(frames) - 1),
-					f->python, f->interp, f->symbol);
+			json_t *fr = json_array_get(frames, json_array_size(frames) - 1);
+			frame_kind_json(fr, f->python, f->interp, f->symbol);
+			if (f->main_thread)
+				json_object_set_new(fr, "kind", json_string("main_thread"));
 		}
 		json_array_append_new(
 		    a, json_pack("{s:o, s:o, s:i, s:i, s:s, s:o}", "bytes", ju(site->bytes),

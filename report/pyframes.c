@@ -177,12 +177,6 @@ bool ipcprof_py_interp(const struct ipcprof_image *g, uint64_t ip)
 	       ip >= g->py.interp_start && ip < g->py.interp_end;
 }
 
-/* Whether a file is the Python library's (a module of the installation, or a frozen one). */
-static bool library_file(const char *path)
-{
-	return path[0] == '<' || strstr(path, "/lib/python") || strstr(path, "-packages/");
-}
-
 bool ipcprof_py_site_line(const struct ipcprof_image *g, uint32_t channel, char *out, size_t outlen)
 {
 	const struct ipcprof_stack *best = NULL;
@@ -194,16 +188,20 @@ bool ipcprof_py_site_line(const struct ipcprof_image *g, uint32_t channel, char 
 	if (!best)
 		return false;
 	struct ipcprof_pyloc loc, first;
-	bool any = false;
+	bool any = false, main_part = false, first_main = false;
 	uint32_t depth = best->depth < IPCPROF_STACK_DEPTH ? best->depth : IPCPROF_STACK_DEPTH;
 	for (uint32_t k = 0; k < depth; k++) {
-		if (!(best->ip[k] & IPCPROF_PYFRAME_BIT))
+		if (best->ip[k] == IPCPROF_PYFRAME_MAIN_THREAD)
+			main_part = true;
+		if (!(best->ip[k] & IPCPROF_PYFRAME_BIT) ||
+		    best->ip[k] == IPCPROF_PYFRAME_MAIN_THREAD)
 			continue;
 		ipcprof_py_locate(g, best->ip[k], &loc);
 		if (loc.incomplete || !loc.path[0])
 			continue;
-		if (!library_file(loc.path)) {
+		if (!ipcprof_py_library_file(loc.path, strlen(loc.path))) {
 			first = loc; /* the program's own line */
+			first_main = main_part;
 			any = true;
 			break;
 		}
@@ -213,6 +211,7 @@ bool ipcprof_py_site_line(const struct ipcprof_image *g, uint32_t channel, char 
 		}
 	}
 	if (any)
-		snprintf(out, outlen, "%s:%d (%s)", first.file, first.line, first.function);
+		snprintf(out, outlen, "%s:%d (%s%s)", first.file, first.line, first.function,
+			 first_main ? ", sent by a library thread" : "");
 	return any;
 }

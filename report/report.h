@@ -183,10 +183,14 @@ struct ipcprof_shm {
 };
 
 /* A symbolized frame. */
+#define IPCPROF_MAIN_THREAD_LABEL "[main thread at the time]"
 struct ipcprof_frame {
 	uint64_t ip;
 	bool python; /* a Python frame: symbol is its function, srcfile its file, line its line */
 	bool interp; /* a native frame of the Python interpreter itself */
+	/* IPCPROF_PYFRAME_MAIN_THREAD: the frames after it are the main thread's at the time;
+	 * symbol is IPCPROF_MAIN_THREAD_LABEL */
+	bool main_thread;
 	const char *module; /* NULL when no module covers ip */
 	char *symbol;       /* NULL when unknown */
 	uint64_t offset;    /* ip - symbol start */
@@ -214,6 +218,9 @@ struct ipcprof_pframe {
 	int line;
 	bool python; /* a Python frame: symbol, srcfile and line are the line being run */
 	bool interp; /* a native frame of the Python interpreter itself */
+	/* IPCPROF_PYFRAME_MAIN_THREAD: the frames after it are the main thread's at the time;
+	 * symbol is IPCPROF_MAIN_THREAD_LABEL */
+	bool main_thread;
 };
 
 /* Samples of one thread in one image whose frames symbolize the same, merged. */

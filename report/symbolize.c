@@ -278,24 +278,30 @@ static bool key_add(char **key, size_t *keylen, size_t *keycap, const char *part
 }
 
 /* Marks a site's Python frames, and leaves out (unless m->interp_frames) the interpreter's own
- * native frames and those outside its outermost Python frame, as the CPU profile does. */
+ * native frames and those outside the calling thread's outermost Python frame, as the CPU profile
+ * does. The main thread's frames, after IPCPROF_PYFRAME_MAIN_THREAD, are all Python frames. */
 static void site_python(const struct ipcprof_model *m, const struct ipcprof_image *g,
 			struct ipcprof_site *site)
 {
 	int outer = -1; /* innermost first here: the last Python frame is the outermost */
+	bool own = true;
 	for (int k = 0; k < site->depth; k++) {
 		struct ipcprof_frame *f = &site->frame[k];
-		f->python = (f->ip & IPCPROF_PYFRAME_BIT) != 0;
+		f->main_thread = f->ip == IPCPROF_PYFRAME_MAIN_THREAD;
+		f->python = (f->ip & IPCPROF_PYFRAME_BIT) != 0 && !f->main_thread;
 		f->interp = ipcprof_py_interp(g, f->ip);
-		if (f->python)
+		own = own && !f->main_thread;
+		if (f->python && own)
 			outer = k;
 	}
 	if (outer < 0 || m->interp_frames)
 		return;
 	int w = 0;
+	own = true;
 	for (int k = 0; k < site->depth; k++) {
 		const struct ipcprof_frame *f = &site->frame[k];
-		if (f->python || (!f->interp && k < outer))
+		own = own && !f->main_thread;
+		if (!own || f->python || (!f->interp && k < outer))
 			site->frame[w++] = *f;
 	}
 	site->depth = w;
@@ -318,6 +324,16 @@ int ipcprof_symbolize(struct ipcprof_model *m, struct ipcprof_symtab *t)
 			struct ipcprof_frame *f = &site->frame[k];
 			char part[IPCPROF_PATH_BYTES + 128];
 			int pl;
+			if (f->main_thread) {
+				f->symbol = strdup(IPCPROF_MAIN_THREAD_LABEL);
+				if (!f->symbol) {
+					free(key);
+					return -1;
+				}
+				if (!key_add(&key, &keylen, &keycap, "main;", 5))
+					return -1;
+				continue;
+			}
 			if (f->python) {
 				struct ipcprof_pyloc loc;
 				ipcprof_py_locate(g, f->ip, &loc);

@@ -2,6 +2,8 @@
 #ifndef IPCPROF_RECORD_H
 #define IPCPROF_RECORD_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -25,24 +27,24 @@
 #define IPCPROF_RECORD_VERSION 4
 #define IPCPROF_RECORD_SUFFIX  ".ipcrec"
 
-#define IPCPROF_MAX_CHANNELS     512
-#define IPCPROF_MAX_MAPPINGS     256
-#define IPCPROF_MAX_FINGERPRINTS 256
-#define IPCPROF_MAX_STACKS       256
-#define IPCPROF_STACK_DEPTH      32
-#define IPCPROF_MAX_MODULES      256
-#define IPCPROF_HIST_BUCKETS     40
-#define IPCPROF_ARGV_BYTES       4096
-#define IPCPROF_NAME_BYTES       108
-#define IPCPROF_PATH_BYTES       256
-#define IPCPROF_DEFAULT_TIMELINE 16384
-#define IPCPROF_SAMPLE_DEPTH     128             /* frames kept of one CPU sample's stack */
-#define IPCPROF_DEFAULT_SAMPLE_HZ 100            /* CPU samples per second of thread CPU time */
-#define IPCPROF_DEFAULT_SAMPLE_AREA (16u << 20)  /* bytes of distinct sampled stacks */
-#define IPCPROF_SAMPLE_MAGIC     0x314b5453u     /* "STK1" little-endian */
-#define IPCPROF_TICKS_MAGIC      0x314b4954u     /* "TIK1" little-endian */
-#define IPCPROF_TICKS_CAP        62              /* ticks in one struct ipcprof_sample_ticks */
-#define IPCPROF_PYCODE_MAGIC     0x31435950u     /* "PYC1" little-endian */
+#define IPCPROF_MAX_CHANNELS        512
+#define IPCPROF_MAX_MAPPINGS        256
+#define IPCPROF_MAX_FINGERPRINTS    256
+#define IPCPROF_MAX_STACKS          256
+#define IPCPROF_STACK_DEPTH         32
+#define IPCPROF_MAX_MODULES         256
+#define IPCPROF_HIST_BUCKETS        40
+#define IPCPROF_ARGV_BYTES          4096
+#define IPCPROF_NAME_BYTES          108
+#define IPCPROF_PATH_BYTES          256
+#define IPCPROF_DEFAULT_TIMELINE    16384
+#define IPCPROF_SAMPLE_DEPTH        128         /* frames kept of one CPU sample's stack */
+#define IPCPROF_DEFAULT_SAMPLE_HZ   100         /* CPU samples per second of thread CPU time */
+#define IPCPROF_DEFAULT_SAMPLE_AREA (16u << 20) /* bytes of distinct sampled stacks */
+#define IPCPROF_SAMPLE_MAGIC        0x314b5453u /* "STK1" little-endian */
+#define IPCPROF_TICKS_MAGIC         0x314b4954u /* "TIK1" little-endian */
+#define IPCPROF_TICKS_CAP           62          /* ticks in one struct ipcprof_sample_ticks */
+#define IPCPROF_PYCODE_MAGIC        0x31435950u /* "PYC1" little-endian */
 
 /* Direction of a call on a channel. */
 enum ipcprof_dir {
@@ -226,10 +228,10 @@ struct ipcprof_interval {
  * the space and writing it), it looks for the next magic at the following 8-byte boundaries.
  */
 struct ipcprof_sample_stack {
-	uint32_t magic; /* IPCPROF_SAMPLE_MAGIC */
-	uint32_t depth; /* frames in ip[], 1..IPCPROF_SAMPLE_DEPTH */
-	uint32_t tid;   /* the thread sampled */
-	uint32_t flags; /* IPCPROF_SS_* */
+	uint32_t magic;  /* IPCPROF_SAMPLE_MAGIC */
+	uint32_t depth;  /* frames in ip[], 1..IPCPROF_SAMPLE_DEPTH */
+	uint32_t tid;    /* the thread sampled */
+	uint32_t flags;  /* IPCPROF_SS_* */
 	uint64_t weight; /* timer expirations: weight * prof.period_ns of this thread's CPU time */
 	/* Time the thread waited for a CPU while runnable (the kernel's schedstat run_delay) around
 	 * the CPU periods that ended in this stack: the thread reads it now and then (every 50 ms of
@@ -280,6 +282,16 @@ struct ipcprof_sample_ticks {
 #define IPCPROF_PYFRAME_NO_UNIT    0x3ffffull
 #define IPCPROF_PYFRAME_ID_MASK    ((1ull << 44) - 1)
 
+/*
+ * In a call site's stack only: the frames after this one are not the calling thread's callers but
+ * the Python frames (innermost first) of the process's main thread at the time of the call. They
+ * are recorded when the calling thread ran the Python library's code only (a multiprocessing
+ * Pool's task handler, a Queue's feeder, a concurrent.futures manager): the data it sends was
+ * handed to it by the program, which, in the main thread, is then inside the call that did so
+ * (pool.map waiting for its results).
+ */
+#define IPCPROF_PYFRAME_MAIN_THREAD (IPCPROF_PYFRAME_BIT | IPCPROF_PYFRAME_ID_MASK)
+
 static inline uint64_t ipcprof_pyframe_id(uint64_t v)
 {
 	return v & IPCPROF_PYFRAME_ID_MASK;
@@ -313,11 +325,28 @@ struct ipcprof_pycode {
 	char data[];
 };
 
+/* Whether a Python file (n bytes, no NUL) is the Python library's: a module of an installation
+ * (lib/pythonX.Y, site- or dist-packages) or a frozen one ("<frozen ...>"), not the program's. */
+static inline bool ipcprof_py_library_file(const char *path, size_t n)
+{
+	static const char *const marks[] = {"/lib/python", "-packages/"};
+	if (n && path[0] == '<')
+		return true;
+	for (size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++) {
+		size_t ml = __builtin_strlen(marks[k]);
+		for (size_t i = 0; i + ml <= n; i++)
+			if (__builtin_memcmp(path + i, marks[k], ml) == 0)
+				return true;
+	}
+	return false;
+}
+
 /* ipcprof_python.state */
 enum ipcprof_py_state {
-	IPCPROF_PY_NONE = 0,        /* not a Python process (no _PyRuntime), or not looked for */
-	IPCPROF_PY_ON = 1,          /* its stacks get Python frames */
-	IPCPROF_PY_UNSUPPORTED = 2, /* a CPython whose layout ipcprof does not know: C frames only */
+	IPCPROF_PY_NONE = 0, /* not a Python process (no _PyRuntime), or not looked for */
+	IPCPROF_PY_ON = 1,   /* its stacks get Python frames */
+	IPCPROF_PY_UNSUPPORTED =
+	    2, /* a CPython whose layout ipcprof does not know: C frames only */
 };
 
 /* The Python interpreter of the process, when it is one. */
@@ -329,8 +358,9 @@ struct ipcprof_python {
 	 * interpreter's own (the report hides them by default) */
 	uint64_t interp_start;
 	uint64_t interp_end;
-	uint64_t codes;         /* code objects copied (struct ipcprof_pycode entries) */
-	uint64_t codes_dropped; /* code objects that could not be copied: their frames are unnamed */
+	uint64_t codes; /* code objects copied (struct ipcprof_pycode entries) */
+	uint64_t
+	    codes_dropped; /* code objects that could not be copied: their frames are unnamed */
 };
 
 /* ipcprof_sample_stack.flags */
@@ -439,7 +469,7 @@ struct ipcprof_dropped {
  * so that the report can say which figures are missing.
  */
 struct ipcprof_uring {
-	uint32_t rings;    /* submission rings mapped */
+	uint32_t rings; /* submission rings mapped */
 	uint32_t reserved;
 	uint64_t first_ns; /* when the first was mapped */
 };

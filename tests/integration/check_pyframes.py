@@ -67,23 +67,28 @@ def show(frames):
     return ' > '.join(f"{f['function']} ({f['file']}:{f['line']})" for f in frames)
 
 
+def run_and_report(ck, opts, s, label, cmd, env, timeout):
+    """Runs cmd in session s, reports it (JSON and folded): the JSON, and the report's folder."""
+    rc, _, err = s.run(cmd, extra_env=env, timeout=timeout)
+    ck.eq(f'{label}: the program ran', rc, 0)
+    ck.true(f'{label}: nothing on stderr', not err, err[-400:])
+    rep = os.path.join(s.root, 'report')
+    p = subprocess.run([opts['ipcprof'], 'report', '--quiet', '-f', 'folded', '-o', rep,
+                        s.rec], capture_output=True, text=True, timeout=timeout)
+    ck.eq(f'{label}: ipcprof report', p.returncode, 0)
+    return json.load(open(os.path.join(rep, 'ipcprof-report.json'))), rep
+
+
 def check_one(ck, opts, label, python, mark):
     s = it.Session(opts)
     ok = False
     try:
         out = os.path.join(s.work, 'out')
         os.mkdir(out)
-        rc, _, err = s.run([python, PROGRAM, out, str(SECONDS), str(SEND)],
-                           extra_env={'IPCPROF_SAMPLE_HZ': str(HZ), 'IPCPROF_STACK_MIN': '16384',
-                                      'IPCPROF_FINGERPRINT_MIN': '16384'},
-                           timeout=120)
-        ck.eq(f'{label}: the program ran', rc, 0)
-        ck.true(f'{label}: nothing on stderr', not err, err[-400:])
-        rep = os.path.join(s.root, 'report')
-        p = subprocess.run([opts['ipcprof'], 'report', '--quiet', '-f', 'folded', '-o', rep,
-                            s.rec], capture_output=True, text=True, timeout=120)
-        ck.eq(f'{label}: ipcprof report', p.returncode, 0)
-        r = json.load(open(os.path.join(rep, 'ipcprof-report.json')))
+        r, rep = run_and_report(ck, opts, s, label, [python, PROGRAM, out, str(SECONDS),
+                                                     str(SEND)],
+                                {'IPCPROF_SAMPLE_HZ': str(HZ), 'IPCPROF_STACK_MIN': '16384',
+                                 'IPCPROF_FINGERPRINT_MIN': '16384'}, 120)
         expect = {}
         for f in glob.glob(os.path.join(out, 'expect.*.json')):
             expect[int(f.split('.')[-2])] = json.load(open(f))
@@ -165,6 +170,126 @@ def check_one(ck, opts, label, python, mark):
         s.close(ok and not ck.failures)
 
 
+SEED = {  # the seed example, line for line: with numpy where there is numpy, else with bytes
+    'numpy': ('import numpy as np', 'return a.sum()', 'a = np.random.rand(2_000_000)'),
+    'bytes': ('import hashlib, os', 'return hashlib.sha256(a).digest()[0]',
+              'a = os.urandom(16_000_000)'),
+}
+SEED_TEXT = """{0}
+from multiprocessing import Pool
+
+
+def worker(a):
+    {1}
+
+
+if __name__ == '__main__':
+    {2}
+    with Pool(4) as p:
+        print(p.map(worker, [a] * 4))
+"""
+
+
+def source_line(path, after, text):
+    """The line number of the first line holding text after the first holding after."""
+    lines = open(path).read().splitlines()
+    start = next(i for i, line in enumerate(lines) if after in line)
+    return next(i + 1 for i in range(start, len(lines)) if text in lines[i])
+
+
+def check_seed(ck, opts, label, python):
+    """The seed example: pool.map of one big array to four tasks (its sends are made by the
+    Pool's task-handler thread, its unpickling by the workers)."""
+    has_numpy = subprocess.run([python, '-c', 'import numpy'], capture_output=True).returncode == 0
+    kind = 'numpy' if has_numpy else 'bytes'
+    label = f'{label} seed ({kind})'
+    s = it.Session(opts)
+    ok = False
+    try:
+        seed = os.path.join(s.work, 'seed.py')
+        with open(seed, 'w') as f:
+            f.write(SEED_TEXT.format(*SEED[kind]))
+        L = {k: source_line(seed, k, k) for k in ('with Pool(4)', 'p.map(', 'def worker')}
+        L['worker'] = L['def worker'] + 1
+        lib = subprocess.run([python, '-c', 'import multiprocessing, os; '
+                              'print(os.path.dirname(multiprocessing.__file__))'],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        pool_py, queues_py, conn_py = (os.path.join(lib, f) for f in
+                                       ('pool.py', 'queues.py', 'connection.py'))
+        r, rep = run_and_report(ck, opts, s, label, [python, seed],
+                                {'IPCPROF_SAMPLE_HZ': '4000', 'IPCPROF_STACK_MIN': '1048576'},
+                                300)
+        try:
+            import jsonschema
+            schema = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                                  'report', 'ipcprof-report.schema.json')
+            err = None
+            try:
+                jsonschema.validate(r, json.load(open(schema)))
+            except jsonschema.ValidationError as e:
+                err = e.message
+            ck.true(f'{label}: the JSON (with a main_thread frame) follows the schema',
+                    err is None, err)
+        except ImportError:
+            print('SKIP the schema check: python3-jsonschema is not installed')
+        # The top call site: the task handler's write, and the main thread in pool.map.
+        top = max(r['call_sites'], key=lambda c: c['bytes'])
+        fr = top['frames']
+        py = [(f['kind'], f['file'], f['function'].split('.')[-1], f['line']) for f in fr
+              if f['kind'] != 'native']
+        mark = [k for k, f in enumerate(py) if f[0] == 'main_thread']
+        ck.true(f'{label}: the top call site moved the four tasks\' arrays',
+                top['bytes'] >= 4 * 16_000_000 and top['calls'] >= 4, repr(top['bytes']))
+        ck.eq(f'{label}: the top call site has one main-thread mark', len(mark), 1)
+        if len(mark) == 1:
+            own, main = py[:mark[0]], py[mark[0] + 1:]
+            ck.eq(f'{label}: the top call site\'s write is connection.py\'s _send',
+                  own[0][1:], ('multiprocessing/connection.py', '_send',
+                               source_line(conn_py, 'def _send(self', 'write(self._handle')))
+            ck.true(f'{label}: the writing thread is the Pool\'s task handler',
+                    ('multiprocessing/pool.py', '_handle_tasks') in [f[1:3] for f in own])
+            ck.eq(f'{label}: the main thread was in pool.map, called from seed.py\'s line',
+                  main[-2:], [('python', 'multiprocessing/pool.py', 'map',
+                               source_line(pool_py, 'def map(', '.get()')),
+                              ('python', 'seed.py', '<module>', L['p.map('])])
+        rep_f = [f['title'] for f in r['findings'] if f['kind'] == 'repeated_payload']
+        ck.true(f'{label}: the repeated payload finding names seed.py\'s pool.map line',
+                any(f' from seed.py:{L["p.map("]} (<module>, sent by a library thread)' in t
+                    for t in rep_f), repr(rep_f))
+        # The workers' unpickling: worker's caller chain in multiprocessing/pool.py.
+        F, procs = r['profile']['frames'], r['processes']
+        main_pid = procs[0]['pid']
+        get_line = source_line(pool_py, 'def worker(', 'task = get()')
+        loads_line = source_line(queues_py, 'class SimpleQueue', '_ForkingPickler.loads(res)')
+        unpickled, bad, worker_seen = 0, [], set()
+        for st in r['profile']['stacks']:
+            if procs[st['process']]['pid'] == main_pid:
+                continue
+            chain = [(F[k]['file'], F[k]['function'].split('.')[-1], F[k]['line'])
+                     for k in st['frames'] if F[k]['kind'] == 'python']
+            if ('seed.py', 'worker', L['worker']) in chain:
+                worker_seen.add(st['process'])
+            if st['category'] != 'deserialize':
+                continue
+            unpickled += 1
+            want = [('multiprocessing/pool.py', 'worker', get_line),
+                    ('multiprocessing/queues.py', 'get', loads_line)]
+            if chain[-2:] != want or chain[0] != ('seed.py', '<module>', L['with Pool(4)']):
+                bad.append(show([F[k] for k in st['frames'] if F[k]['kind'] == 'python']))
+        ck.true(f'{label}: the workers have unpickling samples', unpickled > 0)
+        ck.true(f'{label}: every unpickling sample of the workers is in pool.py\'s worker '
+                f'({unpickled} stacks)', not bad, '\n'.join(bad[:3]))
+        ck.true(f'{label}: worker (seed.py:{L["worker"]}) is in the workers\' samples',
+                len(worker_seen) > 0)
+        folded = open(os.path.join(rep, 'ipcprof-folded.txt')).read().replace('%20', ' ')
+        ck.true(f'{label}: folded (the flame graph\'s stacks) names '
+                f'"worker (seed.py:{L["worker"]})"',
+                f';worker (seed.py:{L["worker"]})' in folded)
+        ok = True
+    finally:
+        s.close(ok and not ck.failures)
+
+
 def check_unsupported(ck, opts):
     """A CPython before 3.11 (pyenv's 3.10, when installed): C frames only, said once."""
     old = sorted(glob.glob('/root/.pyenv/versions/3.10.*/bin/python3.10'))
@@ -203,6 +328,7 @@ def main():
         sys.exit(77)
     for label, python in found:
         check_one(ck, opts, label, python, mark)
+        check_seed(ck, opts, label, python)
     check_unsupported(ck, opts)
     ck.finish()
 

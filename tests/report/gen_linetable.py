@@ -1,5 +1,5 @@
 """Prints the location table of a small function and each instruction's line, as test_py_line uses them
-(run with /usr/bin/python3, 3.11)."""
+(run with each CPython: /usr/bin/python3 for 3.11, pyenv's 3.12 and 3.13)."""
 src = '''
 def f(a, b):
     x = a + b

@@ -389,7 +389,7 @@ def agrees(b, report, what, rows=2):
           % (what, len(wanted), rows))
 
 
-PYPROG = """import os, time
+PYPROG = """import multiprocessing, os, time
 
 
 def burn(seconds):
@@ -413,6 +413,8 @@ def main():
     os.close(w)
     burn(0.4)  # at: main_burn
     os.wait()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        pool.map(len, [b"y" * (2 << 20)])  # at: pool_map
 
 
 main()
@@ -664,6 +666,18 @@ try:
     sites = b.js("document.getElementById('sites').textContent")
     check("send_it  (browser_pyprog.py:%d)" % lines["send"] in sites,
           "the call-site table names send_it on the line of its write")
+    # Pool.map's task handler thread writes the task: its row goes on with the main thread's
+    # frames, after a line that says so, out to main's call of pool.map.
+    rows = b.js("Array.prototype.map.call(document.querySelectorAll('#sites pre'),"
+                " function (p) { return p.textContent; })")
+    handler = [r.splitlines() for r in rows if "Pool._handle_tasks" in r]
+    mark = "\u2014 the main thread, at the time of this call: \u2014"
+    check(len(handler) == 1 and mark in handler[0] and
+          handler[0].index(mark) > max(k for k, l in enumerate(handler[0]) if "_handle_tasks" in l)
+          and "main  (browser_pyprog.py:%d)" % lines["pool_map"] in
+          handler[0][handler[0].index(mark):],
+          "the task handler's call site goes on, after the main-thread line, to main's "
+          "pool.map line: %r" % handler)
     check(not b.problems(), "no console message or exception: %s" % b.problems())
 finally:
     b.close()

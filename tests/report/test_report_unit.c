@@ -46,7 +46,8 @@ static void test_record_check(void **state)
 	r->version = 1;
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
 	char want[64];
-	snprintf(want, sizeof(want), "version 1; this ipcprof reads version %d", IPCPROF_RECORD_VERSION);
+	snprintf(want, sizeof(want), "version 1; this ipcprof reads version %d",
+		 IPCPROF_RECORD_VERSION);
 	assert_non_null(strstr(msg, want));
 	r->magic[0] = 'X';
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
@@ -54,9 +55,9 @@ static void test_record_check(void **state)
 	free(r);
 }
 
-/* The line of every instruction of a function from its location table, as CPython 3.11 itself
- * gives them (co_positions(); made by tests/report/gen_linetable.py): short, one-line, no-column,
- * long and no-location entries, lines going back and forth. */
+/* The line of every instruction of a function from its location table, as CPython 3.11, 3.12 and
+ * 3.13 themselves give them (co_positions(); made by tests/report/gen_linetable.py with each):
+ * short, one-line, no-column, long and no-location entries, lines going back and forth. */
 static void test_py_line(void **state)
 {
 	(void)state;
@@ -73,8 +74,45 @@ static void test_py_line(void **state)
 				   4,  4, 4, 4, 4, 4, 4, 4, 5, 5,  5,  5,  5, 5, 7, 7,
 				   7,  7, 8, 8, 8, 8, 8, 8, 8, 8,  8,  8,  8, 8, 8, 8,
 				   7,  7, 7, 7, 7, 7, 7, 7, 7, 12, 13, 12, 12};
-	for (uint32_t u = 0; u < sizeof(want) / sizeof(want[0]); u++)
-		assert_int_equal(ipcprof_py_line(lt, sizeof(lt), 2, u), want[u] < 0 ? 2 : want[u]);
+	static const unsigned char lt312[] = {
+	    0x80, 0x00, 0xd8, 0x08, 0x09, 0x88, 0x41, 0x89, 0x05, 0x80, 0x41, 0xdc, 0x0d, 0x12,
+	    0x90, 0x31, 0x8b, 0x58, 0xf2, 0x00, 0x01, 0x05, 0x0f, 0x88, 0x01, 0xd8, 0x08, 0x09,
+	    0x88, 0x51, 0x89, 0x06, 0x89, 0x01, 0xf0, 0x03, 0x01, 0x05, 0x0f, 0xf4, 0x08, 0x00,
+	    0x13, 0x18, 0x98, 0x01, 0x93, 0x28, 0xf6, 0x03, 0x01, 0x09, 0x1c, 0xd8, 0x0d, 0x0e,
+	    0xf2, 0x03, 0x00, 0x0a, 0x0b, 0xf0, 0x00, 0x01, 0x09, 0x1c, 0x80, 0x41, 0xf0, 0x00,
+	    0x01, 0x09, 0x1c, 0xf0, 0x0a, 0x00, 0x0d, 0x0e, 0xd8, 0x0c, 0x0d, 0xf0, 0x03, 0x01,
+	    0x0c, 0x0f, 0xf0, 0x00, 0x01, 0x05, 0x0f, 0xf9, 0xf2, 0x0b, 0x01, 0x09, 0x1c};
+	static const int want312[] = {2, 3, 3, 3, 3, 3, 4,  4,  4,  4,  4,  4,  4, 4, 4,
+				      4, 4, 4, 4, 4, 5, 5,  5,  5,  5,  5,  4,  8, 8, 8,
+				      8, 8, 8, 8, 8, 8, 8,  7,  7,  7,  7,  7,  7, 7, 8,
+				      7, 7, 7, 7, 7, 7, 12, 13, 12, 12, -1, -1, 7, 7, 7};
+	static const unsigned char lt313[] = {
+	    0x80, 0x00, 0xd8, 0x08, 0x09, 0x89, 0x05, 0x80, 0x41, 0xdc, 0x0d, 0x12, 0x90,
+	    0x31, 0x8e, 0x58, 0x88, 0x01, 0xd8, 0x08, 0x09, 0x89, 0x06, 0x8a, 0x01, 0xf1,
+	    0x03, 0x00, 0x0e, 0x16, 0xf4, 0x08, 0x00, 0x13, 0x18, 0x98, 0x01, 0x94, 0x28,
+	    0xf3, 0x03, 0x01, 0x09, 0x1c, 0xd9, 0x12, 0x1a, 0x88, 0x51, 0xf3, 0x03, 0x00,
+	    0x0a, 0x0b, 0xd9, 0x12, 0x1a, 0xf0, 0x03, 0x00, 0x05, 0x06, 0xf0, 0x00, 0x01,
+	    0x09, 0x1c, 0xf0, 0x0a, 0x00, 0x0d, 0x0e, 0xd8, 0x0c, 0x0d, 0xf0, 0x03, 0x01,
+	    0x0c, 0x0f, 0xf0, 0x00, 0x01, 0x05, 0x0f, 0xf9, 0xf2, 0x0b, 0x01, 0x09, 0x1c};
+	static const int want313[] = {2, 3, 3, 3, 3, 4,  4,  4,  4,  4,  4,  4, 4, 4, 4, 4,
+				      4, 4, 4, 5, 5, 5,  5,  5,  5,  4,  4,  8, 8, 8, 8, 8,
+				      8, 8, 8, 8, 8, 8,  7,  7,  7,  7,  8,  8, 8, 7, 7, 7,
+				      7, 8, 8, 7, 7, 12, 13, 12, 12, -1, -1, 7, 7, 7};
+#define TABLE(l, w)                                                                                \
+	{                                                                                          \
+		l, sizeof(l), w, sizeof(w) / sizeof(w[0])                                          \
+	}
+	static const struct {
+		const unsigned char *lt;
+		size_t n;
+		const int *want; /* -1: no location, the first line */
+		size_t nwant;
+	} tables[] = {TABLE(lt, want), TABLE(lt312, want312), TABLE(lt313, want313)};
+#undef TABLE
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (uint32_t u = 0; u < tables[t].nwant; u++)
+			assert_int_equal(ipcprof_py_line(tables[t].lt, tables[t].n, 2, u),
+					 tables[t].want[u] < 0 ? 2 : tables[t].want[u]);
 	/* past the table, and a table cut short: the first line */
 	assert_int_equal(ipcprof_py_line(lt, sizeof(lt), 2, 1000), 2);
 	assert_int_equal(ipcprof_py_line(lt, 0, 7, 3), 7);

@@ -1,5 +1,6 @@
 /* The program's signal masks and waits: the sampler's SIGPROF never waits where the program can see it. */
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -163,4 +164,16 @@ IPCPROF_API int sigwait(const sigset_t *set, int *sig)
 		return IPCPROF_ERRNO;
 	*sig = s;
 	return 0;
+}
+
+/* A signalfd made where SIGPROF was blocked without these wrappers: the timer pauses from now. */
+IPCPROF_API int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	static int (*real)(int, const sigset_t *, int);
+	int (*fn)(int, const sigset_t *, int) = ipcprof_real_get((void **)&real, "signalfd");
+	if (may_hold_ours(mask) && blocked_now()) {
+		ipcprof_sampler_pause();
+		ipcprof_sampler_drain();
+	}
+	return fn(fd, mask, flags);
 }

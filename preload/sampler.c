@@ -649,9 +649,9 @@ static bool signal_ours(const siginfo_t *si)
 
 /*
  * Takes the SIGPROFs of ours pending on this thread, so that the program never sees them. A
- * SIGPROF that is the program's (sent with kill, say) is put back, on this thread, where the
- * program finds it as before. A standard signal is pending once per queue (the thread's and the
- * process's): a few takes empty both.
+ * SIGPROF that is the program's (sent with kill, say) is put back where the program finds it as
+ * before: in the queue it was sent to, told by how it was sent. A standard signal is pending
+ * once per queue (the thread's and the process's): a few takes empty both.
  */
 static void drain_pending(void)
 {
@@ -666,9 +666,13 @@ static void drain_pending(void)
 	     i < 4 && sys_call(SYS_rt_sigtimedwait, &set, &si, &zero, 8) == SAMPLE_SIGNAL; i++)
 		if (!signal_ours(&si) && nkeep < 2)
 			keep[nkeep++] = si;
-	for (int i = 0; i < nkeep; i++)
-		sys_call(SYS_rt_tgsigqueueinfo, sys_getpid(), sys_call(SYS_gettid), SAMPLE_SIGNAL,
-			 &keep[i]);
+	for (int i = 0; i < nkeep; i++) {
+		if (keep[i].si_code == SI_TKILL) /* sent to this thread (raise, pthread_kill) */
+			sys_call(SYS_rt_tgsigqueueinfo, sys_getpid(), sys_call(SYS_gettid),
+				 SAMPLE_SIGNAL, &keep[i]);
+		else /* to the process, as kill, sigqueue and the kernel's timers send it */
+			sys_call(SYS_rt_sigqueueinfo, sys_getpid(), SAMPLE_SIGNAL, &keep[i]);
+	}
 	IPCPROF_ERRNO = saved;
 }
 

@@ -103,13 +103,15 @@ struct sample_thread {
 	uint64_t expiry; /* the timer's next expiry on the thread's CPU clock, while armed */
 	uint64_t left;   /* while paused: the CPU time to run before the next expiry */
 	uint32_t owed;   /* periods that ended before a pause, added to the next sample */
+	bool owing;      /* the sample now is the one a resume asked for, inside ipcprof's code */
 };
 /* The handler may make a thread's fast-tracer table (see unwind()). */
 static bool tracer_in_handler;
 static IPCPROF_TLS struct sample_thread sthr;
 
-/* libunwind's code, where the calls it makes itself come from. */
+/* libunwind's code, where the calls it makes itself come from; and ipcprof's own. */
 static uintptr_t unwinder_lo, unwinder_hi;
+static uintptr_t own_lo, own_hi;
 
 bool ipcprof_unwinder_calls(const void *ret)
 {
@@ -465,6 +467,15 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		sthr.unwinding++;
 		n = unwind(uc, ip, &flags);
 		sthr.unwinding--;
+	}
+	if (sthr.owing) { /* taken in the mask call's wrapper: the stack starts at its caller */
+		uint32_t k = 0;
+		while (k < n && ip[k] - own_lo < own_hi - own_lo)
+			k++;
+		if (k < n) {
+			memmove(ip, ip + k, (n - k) * sizeof(ip[0]));
+			n -= k;
+		}
 	}
 	if (ipcprof_thr.in_call)
 		flags |= IPCPROF_SS_IPC;
@@ -912,6 +923,8 @@ void ipcprof_sampler_start(void)
 		return;
 	}
 	installed = true;
+	if (!own_hi)
+		ipcprof_text_range((void *)ipcprof_sampler_resume, &own_lo, &own_hi);
 	ipcprof_modules_refresh();
 	r->prof.state = IPCPROF_PROF_ON;
 	atomic_store(&sampling, true);
@@ -1054,7 +1067,9 @@ void ipcprof_sampler_resume(void)
 	bool owed = sthr.owed > 0;
 	if (owed)
 		sthr.owed--; /* the expiry a period before the next stands for one */
+	sthr.owing = owed;
 	timer_arm(sthr.left, owed);
+	sthr.owing = false;
 }
 
 bool ipcprof_sampler_paused(void)

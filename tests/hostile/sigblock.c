@@ -95,6 +95,21 @@ static void drain_sigtimedwait(void)
 		print_signal(s, si.si_code);
 }
 
+/* The two signals the program sent itself, with sigwait (which tells no sender); then what is
+ * left pending. */
+static void drain_sigwait(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	for (int i = 0; i < 2; i++) {
+		int s = 0;
+		if (sigwait(&all, &s) != 0)
+			exit(2);
+		printf("sigwait %d\n", s);
+	}
+	print_pending();
+}
+
 static void *thread_burn(void *unused)
 {
 	(void)unused;
@@ -138,7 +153,7 @@ static int own_profiler(void)
 /*
  * sigblock MODE: signalfd, sigtimedwait (block every signal, burn CPU, drain); thread, fork, exec
  * (the same in a thread, a fork child or a new image, "inherited", that start with every signal
- * blocked); raw-signalfd, raw-sigtimedwait (blocked with the system call, not through libc);
+ * blocked); sigwait; raw-signalfd, raw-sigtimedwait, raw-sigwait (blocked with the system call, not through libc);
  * masks (CPU time with brief masks, for the sample count); own-profiler.
  */
 int main(int argc, char **argv)
@@ -157,13 +172,15 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "inherited"))
 		block_all(raw); /* "inherited": the image started with every signal blocked */
 	if (!strcmp(mode, "signalfd") || !strcmp(mode, "sigtimedwait") ||
-	    !strcmp(mode, "inherited")) {
+	    !strcmp(mode, "sigwait") || !strcmp(mode, "inherited")) {
 		kill(getpid(), SIGUSR1); /* the program's own signals, which it must get */
 		burn(200, 0);
-		if (strcmp(mode, "signalfd") || !raw)
-			print_pending();
+		if (!raw || !strcmp(mode, "sigtimedwait"))
+			print_pending(); /* raw: the drains alone */
 		kill(getpid(), SIGPROF);
-		if (!strcmp(mode, "signalfd"))
+		if (!strcmp(mode, "sigwait"))
+			drain_sigwait();
+		else if (!strcmp(mode, "signalfd"))
 			drain_signalfd();
 		else
 			drain_sigtimedwait();

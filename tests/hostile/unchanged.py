@@ -244,8 +244,8 @@ def case_blocked_signals(c):
     """Programs that block every signal and take them themselves never see the sampler's
     SIGPROF; a program profiling itself with SIGPROF gets its own; threads that mask often keep
     their samples."""
-    for mode in ("signalfd", "sigtimedwait", "thread", "fork", "exec", "raw-signalfd",
-                 "raw-sigtimedwait", "own-profiler"):
+    for mode in ("signalfd", "sigtimedwait", "sigwait", "thread", "fork", "exec", "raw-signalfd",
+                 "raw-sigtimedwait", "raw-sigwait", "own-profiler"):
         c.same([c.a.sigprog, mode], "blocks every signal: " + mode,
                env_extra={"IPCPROF_SAMPLE_HZ": "1000"})
     py = "/usr/bin/python3"

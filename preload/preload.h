@@ -367,6 +367,19 @@ void ipcprof_sampler_start(void);
 void ipcprof_sampler_after_fork(void);
 void ipcprof_sampler_exec_begin(void);
 void ipcprof_sampler_exec_failed(void);
+/*
+ * A thread that blocks SIGPROF has its timer paused meanwhile (hooks_signal.c). timed: this
+ * thread has a timer and the call is the program's (not from the sampler's handler or libunwind).
+ * pause: disarms it, keeping what is left of the period; true when it was running. resume: goes
+ * on with what was left. drain: takes this thread's pending SIGPROFs of ours, keeps the program's.
+ */
+bool ipcprof_sampler_timed(void);
+bool ipcprof_sampler_pause(void);
+void ipcprof_sampler_resume(void);
+bool ipcprof_sampler_paused(void);
+void ipcprof_sampler_drain(void);
+/* si is a signal of the sampler's timers, while the sampler owns SIGPROF. */
+bool ipcprof_sampler_signal_ours(const siginfo_t *si);
 /* unw_backtrace, with the sampler kept out of libunwind meanwhile; 0 without libunwind. */
 int ipcprof_backtrace(void **buf, int n);
 /* size bytes of the CPU sample area, backed; NULL when there is none or it is full. */

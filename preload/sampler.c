@@ -10,7 +10,9 @@
  *
  * The program keeps SIGPROF: a SIGPROF that is not one of our timers' is given the default
  * action, sigaction() and signal() show the program the disposition it set, and a program that
- * sets its own SIGPROF disposition stops the sampler for good (said once on stderr).
+ * sets its own SIGPROF disposition stops the sampler for good (said once on stderr). A thread that
+ * blocks SIGPROF has its timer paused meanwhile (hooks_signal.c), so that no signal of ours waits,
+ * pending, where the program would see it.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -92,17 +94,24 @@ struct sample_thread {
 	uint32_t npend;
 	uint32_t pend_entry[PEND_MAX]; /* offset / 8 of each one's stack entry */
 	uint32_t pend_w[PEND_MAX];
-	bool warm;    /* libunwind's thread-local state is made (and kept across fork) */
-	bool traced;  /* the fast tracer has its table in this thread (kept across fork) */
-	bool fast;    /* the handler unwinds with the fast tracer */
-	uint8_t slow; /* samples unwound with the cursor, up to FAST_AFTER */
+	bool warm;     /* libunwind's thread-local state is made (and kept across fork) */
+	bool traced;   /* the fast tracer has its table in this thread (kept across fork) */
+	bool fast;     /* the handler unwinds with the fast tracer */
+	uint8_t slow;  /* samples unwound with the cursor, up to FAST_AFTER */
+	bool handling; /* in on_sample: mask calls made there (libunwind's) are ours */
+	bool paused;   /* the timer is disarmed while the thread blocks SIGPROF (hooks_signal.c) */
+	uint64_t expiry; /* the timer's next expiry on the thread's CPU clock, while armed */
+	uint64_t left;   /* while paused: the CPU time to run before the next expiry */
+	uint32_t owed;   /* periods that ended before a pause, added to the next sample */
+	bool owing;      /* the sample now is the one a resume asked for, inside ipcprof's code */
 };
 /* The handler may make a thread's fast-tracer table (see unwind()). */
 static bool tracer_in_handler;
 static IPCPROF_TLS struct sample_thread sthr;
 
-/* libunwind's code, where the calls it makes itself come from. */
+/* libunwind's code, where the calls it makes itself come from; and ipcprof's own. */
 static uintptr_t unwinder_lo, unwinder_hi;
+static uintptr_t own_lo, own_hi;
 
 bool ipcprof_unwinder_calls(const void *ret)
 {
@@ -441,7 +450,11 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		IPCPROF_ERRNO = saved;
 		return;
 	}
+	sthr.handling = true;
 	uint64_t w = 1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0);
+	sthr.expiry += w * period_ns; /* where the kernel moved it: past now, by whole periods */
+	w += sthr.owed;
+	sthr.owed = 0;
 	__atomic_fetch_add(&r->prof.samples, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&r->prof.weight, w, __ATOMIC_RELAXED);
 	ucontext_t *uc = ucv;
@@ -454,6 +467,15 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		sthr.unwinding++;
 		n = unwind(uc, ip, &flags);
 		sthr.unwinding--;
+	}
+	if (sthr.owing) { /* taken in the mask call's wrapper: the stack starts at its caller */
+		uint32_t k = 0;
+		while (k < n && ip[k] - own_lo < own_hi - own_lo)
+			k++;
+		if (k < n) {
+			memmove(ip, ip + k, (n - k) * sizeof(ip[0]));
+			n -= k;
+		}
 	}
 	if (ipcprof_thr.in_call)
 		flags |= IPCPROF_SS_IPC;
@@ -496,6 +518,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 			sthr.delay = d;
 		}
 	}
+	sthr.handling = false;
 	IPCPROF_ERRNO = saved;
 }
 
@@ -532,6 +555,34 @@ static void thread_warm_up(void)
 			pthread_key_delete(k);
 		}
 	}
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec t;
+	if (sys_call(SYS_clock_gettime, CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * Arms this thread's timer to expire after `left` more of its CPU time, then every period; on
+ * an absolute expiry, which the sampler keeps (see ipcprof_sampler_pause). now: at once as well,
+ * for the expiry a period before that, which has passed (left is at most a period).
+ */
+static bool timer_arm(uint64_t left, bool now)
+{
+	int saved = IPCPROF_ERRNO;
+	uint64_t at = thread_cpu_ns() + left;
+	sthr.expiry = !now ? at : at > period_ns ? at - period_ns : 1; /* 0 would disarm it */
+	struct itimerspec its;
+	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
+	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
+	its.it_value.tv_sec = (time_t)(sthr.expiry / 1000000000u);
+	its.it_value.tv_nsec = (long)(sthr.expiry % 1000000000u);
+	bool ok = sys_call(SYS_timer_settime, sthr.timer - 1, TIMER_ABSTIME, &its, NULL) == 0;
+	IPCPROF_ERRNO = saved;
+	return ok;
 }
 
 /* fresh: the thread is new (created, or a fork child's), so its run delay is 0 so far. */
@@ -574,11 +625,15 @@ static void thread_timer_start(bool fresh)
 	sthr.timer = kid + 1;
 	sthr.slot = slot;
 	atomic_store(timer_slot(slot), kid + 1);
-	struct itimerspec its;
-	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
-	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
-	its.it_value = its.it_interval;
-	if (sys_call(SYS_timer_settime, kid, 0, &its, NULL) != 0)
+	/* A thread that starts with SIGPROF blocked (its creator's mask, or the one kept across
+	 * fork and exec) has its timer armed when it unblocks it: what fired meanwhile would wait,
+	 * pending, where the program sees it. */
+	sigset_t mask;
+	sthr.paused = sys_call(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8) == 0 &&
+		      sigismember(&mask, SAMPLE_SIGNAL) == 1;
+	sthr.left = period_ns;
+	sthr.owed = 0;
+	if (!sthr.paused && !timer_arm(period_ns, false))
 		__atomic_fetch_add(&r->prof.timer_errors, 1, __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_add(&r->prof.threads, 1, __ATOMIC_RELAXED);
@@ -590,22 +645,46 @@ static void thread_timer_stop(void)
 		return;
 	int kid = sthr.timer - 1;
 	sthr.timer = 0;
+	sthr.paused = false;
 	/* Whoever clears the slot deletes the timer: this thread, or a sampler stop. */
 	int expect = kid + 1;
 	if (atomic_compare_exchange_strong(timer_slot(sthr.slot), &expect, 0))
 		sys_call(SYS_timer_delete, kid);
 }
 
-/* Takes a SIGPROF of ours that is pending on this thread, so that it cannot outlive us. */
+static bool signal_ours(const siginfo_t *si)
+{
+	return si->si_signo == SAMPLE_SIGNAL && si->si_code == SI_TIMER &&
+	       si->si_value.sival_int == SAMPLE_COOKIE;
+}
+
+/*
+ * Takes the SIGPROFs of ours pending on this thread, so that the program never sees them. A
+ * SIGPROF that is the program's (sent with kill, say) is put back where the program finds it as
+ * before: in the queue it was sent to, told by how it was sent. A standard signal is pending
+ * once per queue (the thread's and the process's): a few takes empty both.
+ */
 static void drain_pending(void)
 {
+	int saved = IPCPROF_ERRNO;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SAMPLE_SIGNAL);
 	struct timespec zero = {0, 0};
-	siginfo_t si;
-	while (sys_call(SYS_rt_sigtimedwait, &set, &si, &zero, 8) == SAMPLE_SIGNAL) {
+	siginfo_t si, keep[2];
+	int nkeep = 0;
+	for (int i = 0;
+	     i < 4 && sys_call(SYS_rt_sigtimedwait, &set, &si, &zero, 8) == SAMPLE_SIGNAL; i++)
+		if (!signal_ours(&si) && nkeep < 2)
+			keep[nkeep++] = si;
+	for (int i = 0; i < nkeep; i++) {
+		if (keep[i].si_code == SI_TKILL) /* sent to this thread (raise, pthread_kill) */
+			sys_call(SYS_rt_tgsigqueueinfo, sys_getpid(), sys_call(SYS_gettid),
+				 SAMPLE_SIGNAL, &keep[i]);
+		else /* to the process, as kill, sigqueue and the kernel's timers send it */
+			sys_call(SYS_rt_sigqueueinfo, sys_getpid(), SAMPLE_SIGNAL, &keep[i]);
 	}
+	IPCPROF_ERRNO = saved;
 }
 
 /* Every timer goes: the program took SIGPROF, or sampling failed. */
@@ -844,6 +923,8 @@ void ipcprof_sampler_start(void)
 		return;
 	}
 	installed = true;
+	if (!own_hi)
+		ipcprof_text_range((void *)ipcprof_sampler_resume, &own_lo, &own_hi);
 	ipcprof_modules_refresh();
 	r->prof.state = IPCPROF_PROF_ON;
 	atomic_store(&sampling, true);
@@ -879,6 +960,8 @@ void ipcprof_sampler_after_fork(void)
 		sthr.fast = false; /* the table's pages are the parent's until written */
 	if (sthr.slow)
 		sthr.slow = 0;
+	if (sthr.paused)
+		sthr.paused = false; /* the child's timer looks at the mask itself */
 	struct ipcprof_record *r = ipcprof_rec;
 	ipcprof_py_after_fork(r);
 	if (!r || !atomic_load(&sampling))
@@ -899,7 +982,7 @@ void ipcprof_sampler_after_fork(void)
  * starts with SIGPROF's default action (the end of the process). */
 void ipcprof_sampler_exec_begin(void)
 {
-	if (!sthr.timer)
+	if (!sthr.timer || sthr.paused)
 		return;
 	struct itimerspec off;
 	memset(&off, 0, sizeof(off));
@@ -909,13 +992,9 @@ void ipcprof_sampler_exec_begin(void)
 
 void ipcprof_sampler_exec_failed(void)
 {
-	if (!sthr.timer || !atomic_load(&sampling))
+	if (!sthr.timer || sthr.paused || !atomic_load(&sampling))
 		return;
-	struct itimerspec its;
-	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
-	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
-	its.it_value = its.it_interval;
-	sys_call(SYS_timer_settime, sthr.timer - 1, 0, &its, NULL);
+	timer_arm(period_ns, false);
 }
 
 void *ipcprof_sample_area_take(uint64_t size)
@@ -935,4 +1014,75 @@ int ipcprof_backtrace(void **buf, int n)
 	sthr.unwinding--;
 	sthr.traced = sthr.fast = true;
 	return k;
+}
+
+/* ---- threads that block SIGPROF (called by hooks_signal.c) ---- */
+
+bool ipcprof_sampler_timed(void)
+{
+	return sthr.timer && !sthr.handling && !sthr.unwinding &&
+	       atomic_load_explicit(&sampling, memory_order_relaxed);
+}
+
+/*
+ * The kernel looks at CPU timers once a scheduler tick, and a timer read or disarmed between two
+ * ticks is moved past its expiries silently: re-armed from what it reads back, a thread that
+ * masks more often than its period would never be sampled. So the pause works from the expiry
+ * the sampler keeps (set at arming, moved by each sample): the periods that ended before the
+ * pause are owed to the next sample, and the timer goes on with what is left of the current one.
+ * The CPU time run while paused is not sampled.
+ */
+bool ipcprof_sampler_pause(void)
+{
+	if (!sthr.timer || sthr.paused)
+		return false;
+	int saved = IPCPROF_ERRNO;
+	struct itimerspec off;
+	memset(&off, 0, sizeof(off));
+	bool ok = sys_call(SYS_timer_settime, sthr.timer - 1, 0, &off, NULL) == 0;
+	uint64_t now = ok ? thread_cpu_ns() : 0;
+	IPCPROF_ERRNO = saved;
+	if (!ok)
+		return false;
+	uint64_t left = sthr.expiry > now ? sthr.expiry - now : 0;
+	if (now >= sthr.expiry) {
+		uint64_t k = (now - sthr.expiry) / period_ns + 1;
+		sthr.owed = (uint32_t)(sthr.owed + k < UINT32_MAX ? sthr.owed + k : UINT32_MAX);
+		left = sthr.expiry + k * period_ns - now;
+	}
+	sthr.left = left ? left : 1; /* zero would leave it disarmed */
+	sthr.paused = true;
+	return true;
+}
+
+void ipcprof_sampler_resume(void)
+{
+	if (!sthr.paused)
+		return;
+	sthr.paused = false;
+	if (!sthr.timer || !atomic_load_explicit(&sampling, memory_order_relaxed))
+		return;
+	/* Periods owed: a sample now, here, where the thread ran them, rather than at some later
+	 * tick that finds the timer past its expiry (a thread that masks often is seldom found so). */
+	bool owed = sthr.owed > 0;
+	if (owed)
+		sthr.owed--; /* the expiry a period before the next stands for one */
+	sthr.owing = owed;
+	timer_arm(sthr.left, owed);
+	sthr.owing = false;
+}
+
+bool ipcprof_sampler_paused(void)
+{
+	return sthr.paused;
+}
+
+void ipcprof_sampler_drain(void)
+{
+	drain_pending();
+}
+
+bool ipcprof_sampler_signal_ours(const siginfo_t *si)
+{
+	return installed && signal_ours(si);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The program behaves as without ipcprof under conditions of its own: shells that export their
-own getenv, roots that leave through _exit, file-size limits, blocked signals. Each case runs the
+own getenv, roots that leave through _exit, file-size limits, programs that block signals. Each case runs the
 same command with and without the preload (bare LD_PRELOAD, the report at the end on) and
 compares stdout and exit status byte for byte; the session gets exactly one report."""
 import argparse
@@ -189,10 +189,82 @@ def case_file_size_limit(c):
            limit=1024000)
 
 
+# Python programs that block every signal: what is pending, and what sigtimedwait takes.
+PY_BLOCKED = """import os, signal, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+os.kill(os.getpid(), signal.SIGUSR1)
+end = time.thread_time() + 0.3
+while time.thread_time() < end:
+    pass
+print("pending", sorted(int(s) for s in signal.sigpending()))
+if sys.argv[1] == "wait":
+    os.kill(os.getpid(), signal.SIGPROF)  # its own SIGPROF, which it must get
+    while (si := signal.sigtimedwait(signal.valid_signals(), 0)) is not None:
+        print("took", si.si_signo)
+"""
+
+# CPU time in threads and Pool workers that mask every signal often, as code guarding a
+# critical section does.
+PY_MASKS = """import multiprocessing as mp, signal, threading, time
+def burn(seconds):
+    end = time.thread_time() + seconds
+    n = 0
+    while time.thread_time() < end:
+        n += 1
+        if n % 50 == 0:
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return 1
+if __name__ == "__main__":
+    ts = [threading.Thread(target=burn, args=(0.3,)) for _ in range(2)]
+    for t in ts:
+        t.start()
+    burn(0.3)
+    for t in ts:
+        t.join()
+    with mp.Pool(2) as pool:
+        print(sum(pool.map(burn, [0.3] * 4)))
+"""
+
+
+def sampled_share(c, folder, what):
+    """Each sampled process's samples (weight * period) against its own CPU time: within 10%
+    (a thread loses less than a period at its end; these run 300 periods and more)."""
+    procs = [p for p in c.report_json(folder)["processes"] if p.get("cpu")]
+    c.check(procs, "%s: processes sampled" % what)
+    for p in procs:
+        cpu = p["cpu"]
+        share = cpu["weight"] * cpu["period_ns"] / max(1, p["time"]["cpu_ns"])
+        c.check(cpu["state"] == "on" and 0.9 <= share <= 1.1,
+                "%s: process %d sampled %.3f of its CPU time (%d samples, %s)"
+                % (what, p["pid"], share, cpu["weight"], cpu["state"]))
+
+
+def case_blocked_signals(c):
+    """Programs that block every signal and take them themselves never see the sampler's
+    SIGPROF; a program profiling itself with SIGPROF gets its own; threads that mask often keep
+    their samples."""
+    for mode in ("signalfd", "sigtimedwait", "sigwait", "thread", "fork", "exec", "raw-signalfd",
+                 "raw-sigtimedwait", "raw-sigwait", "own-profiler"):
+        c.same([c.a.sigprog, mode], "blocks every signal: " + mode,
+               env_extra={"IPCPROF_SAMPLE_HZ": "1000"})
+    py = "/usr/bin/python3"
+    for how in ("pending", "wait"):
+        c.same([py, "-c", PY_BLOCKED, how], "python blocks every signal: " + how,
+               env_extra={"IPCPROF_SAMPLE_HZ": "1000"})
+    folder, _ = c.same([c.a.sigprog, "masks", "400"], "C masks often",
+                       env_extra={"IPCPROF_SAMPLE_HZ": "1000"})
+    sampled_share(c, folder, "C masks often")
+    folder, _ = c.same([py, "-c", PY_MASKS], "python threads and Pool workers mask often",
+                       env_extra={"IPCPROF_SAMPLE_HZ": "1000"})
+    sampled_share(c, folder, "python masks often")
+
+
 CASES = {
     "shells": case_shells,
     "root_exit": case_root_exit,
     "file_size_limit": case_file_size_limit,
+    "blocked_signals": case_blocked_signals,
 }
 
 

@@ -405,17 +405,15 @@ static void test_pair_connections(void **state)
 	ipcprof_model_init(&m);
 	m.capimg = 2;
 	m.img = calloc(2, sizeof(*m.img));
-	struct ipcprof_image *cl = &m.img[0], *sv = &m.img[1];
+	/* Two processes, a client and a server, with room for eight ends each. */
 	for (int i = 0; i < 2; i++) {
-		struct ipcprof_image *g = &m.img[m.nimg++];
-		g->file = strdup("mem");
-		g->proc.pid = 30 + i;
-		g->proc.origin = IPCPROF_ORIGIN_ROOT;
-		g->proc.start_ns = S;
-		g->proc.end_ns = 2 * S;
-		g->proc.end_how = IPCPROF_END_EXIT;
+		struct ipcprof_image *g = &m.img[m.nimg];
+		add_image(&m, 30 + i, IPCPROF_KIND_NONE);
+		free(g->chan);
 		g->chan = calloc(8, sizeof(*g->chan));
+		g->nchan = 0;
 	}
+	struct ipcprof_image *cl = &m.img[0], *sv = &m.img[1];
 	/* The client's five connections, in order: one that moved nothing, three whose client closed
 	 * before the accept, and one the kernel paired (its client end names the server's). */
 	conn_chan(cl, 100, 0, 30, 10, IPCPROF_DIR_OUT, 0);

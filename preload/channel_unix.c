@@ -82,6 +82,36 @@ static void unix_name(const struct sockaddr_un *sa, socklen_t len, char *out, si
 	out[c] = 0;
 }
 
+/* The pid SO_PEERCRED gives for fd, or 0. */
+static uint32_t peercred_pid(int fd)
+{
+	struct ucred cr;
+	socklen_t l = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) != 0 || cr.pid <= 0)
+		return 0;
+	return (uint32_t)cr.pid;
+}
+
+/*
+ * Who connected to which listener, and when: what pairs the ends of a connection whose client
+ * closed before the server accepted it, when the kernel names no peer to either end (an embryo
+ * has no inode yet, and an orphaned client none any more). A connected socket's SO_PEERCRED is
+ * the listener's, taken at listen(); an accepted one's is the client's, taken at connect().
+ */
+static void unix_connection(const struct ipcprof_fd_info *info, struct ipcprof_channel *ch)
+{
+	ch->conn_ns = info->made_ns;
+	if (info->made_by == IPCPROF_MADE_CONNECT) {
+		ch->flags |= IPCPROF_CH_CONNECTED;
+		ch->conn_pid = (uint32_t)sys_getpid();
+		ch->listen_pid = peercred_pid(info->fd);
+	} else {
+		ch->flags |= IPCPROF_CH_ACCEPTED;
+		ch->conn_pid = peercred_pid(info->fd);
+		ch->listen_pid = peercred_pid(info->listen_fd);
+	}
+}
+
 static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel *ch)
 {
 	if (!S_ISSOCK(info->st.st_mode) || info->sock_domain != AF_UNIX)
@@ -103,7 +133,13 @@ static int unix_claim(const struct ipcprof_fd_info *info, struct ipcprof_channel
 	ch->dev = info->st.st_dev;
 	ch->ino = info->st.st_ino;
 	ch->flags = IPCPROF_CH_LOCAL;
-	ch->peer_ino = info->peer_hint ? info->peer_hint : unix_peer_ino(info->st.st_ino);
+	/* Inside connect() the server has not accepted yet: its end has no inode to name. */
+	if (info->peer_hint)
+		ch->peer_ino = info->peer_hint;
+	else if (info->made_by != IPCPROF_MADE_CONNECT)
+		ch->peer_ino = unix_peer_ino(info->st.st_ino);
+	if (info->made_by && ch->kind != IPCPROF_KIND_UNIX_DGRAM)
+		unix_connection(info, ch);
 	struct sockaddr_un sa;
 	socklen_t len = sizeof(sa);
 	if (sys_call(SYS_getsockname, info->fd, &sa, &len) == 0)

@@ -79,12 +79,34 @@ IPCPROF_API int socket(int domain, int type, int proto)
 	return made(REAL(socket)(domain, type, proto));
 }
 
+/*
+ * An AF_UNIX socket that connect() or accept() made is claimed at once, while the other end still
+ * exists: a client may send and close before the server accepts, and the kernel then names no
+ * peer to either end. Each end records who connected to which listener, and when, which pairs
+ * them in the report (channel_unix.c). Both ends are recorded even when no data moves on them,
+ * so that the connections of one client to one listener can be matched in order.
+ */
+static void unix_made(int fd, int made_by, int listen_fd, uint64_t made_ns)
+{
+	if (!ipcprof_rec || ipcprof_thr.guard)
+		return;
+	int e = IPCPROF_ERRNO;
+	ipcprof_sock_made = (struct ipcprof_sock_made){fd, made_by, listen_fd, made_ns};
+	ipcprof_fd_reclassify(fd);
+	(void)ipcprof_channel_of(fd);
+	ipcprof_sock_made.fd = -1;
+	IPCPROF_ERRNO = e;
+}
+
 /* connect and bind change what a socket is connected to: classify it again on its next call. */
 IPCPROF_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	uint64_t t0 = ipcprof_now();
 	int r = REAL(connect)(fd, addr, len);
 	int e = IPCPROF_ERRNO;
-	if (r == 0 || e == EINPROGRESS)
+	if (r == 0 && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNIX)
+		unix_made(fd, IPCPROF_MADE_CONNECT, -1, t0);
+	else if (r == 0 || e == EINPROGRESS)
 		ipcprof_fd_reclassify(fd);
 	IPCPROF_ERRNO = e;
 	return r;
@@ -98,14 +120,38 @@ IPCPROF_API int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	return r;
 }
 
+/* buflen: *len before the call, the room the caller gave the peer's address. */
+static int accepted(int fd, int lfd, const struct sockaddr *addr, socklen_t buflen)
+{
+	if (fd < 0 || !ipcprof_rec || ipcprof_thr.guard)
+		return made(fd);
+	made(fd);
+	uint64_t t1 = ipcprof_now();
+	int e = IPCPROF_ERRNO;
+	int domain = -1;
+	if (addr && buflen >= sizeof(sa_family_t)) {
+		domain = addr->sa_family;
+	} else {
+		socklen_t l = sizeof(domain);
+		if (getsockopt(lfd, SOL_SOCKET, SO_DOMAIN, &domain, &l) != 0)
+			domain = -1;
+	}
+	IPCPROF_ERRNO = e;
+	if (domain == AF_UNIX)
+		unix_made(fd, IPCPROF_MADE_ACCEPT, lfd, t1);
+	return fd;
+}
+
 IPCPROF_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	return made(REAL(accept)(fd, addr, len));
+	socklen_t buflen = addr && len ? *len : 0;
+	return accepted(REAL(accept)(fd, addr, len), fd, addr, buflen);
 }
 
 IPCPROF_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	return made(REAL(accept4)(fd, addr, len, flags));
+	socklen_t buflen = addr && len ? *len : 0;
+	return accepted(REAL(accept4)(fd, addr, len, flags), fd, addr, buflen);
 }
 
 static mode_t open_mode(int flags, va_list ap)

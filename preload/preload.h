@@ -283,6 +283,14 @@ static inline void ipcprof_fd_forget(int fd)
 void ipcprof_socketpair_made(const int fds[2]);
 extern _Atomic uint64_t ipcprof_sock_peer[IPCPROF_FDTAB_SIZE];
 
+/* The AF_UNIX socket that connect() or accept() just made, while hooks_fd.c claims it: its claim
+ * reads this (ipcprof_fd_info.made_by). */
+struct ipcprof_sock_made {
+	int fd, made_by, listen_fd;
+	uint64_t made_ns;
+};
+extern IPCPROF_TLS struct ipcprof_sock_made ipcprof_sock_made;
+
 /* The entry of a channel that no fd stands for (a semaphore): the one with the same kind, dev and
  * ino, or a new one; NULL when the record has no room. */
 struct ipcprof_channel *ipcprof_channel_add(const struct ipcprof_channel *c);

@@ -51,6 +51,9 @@ void ipcprof_socketpair_made(const int fds[2])
 	atomic_store_explicit(&ipcprof_sock_peer[fds[1]], ib << 32 | ia, memory_order_relaxed);
 }
 
+/* The socket being claimed inside connect() or accept(), for its claim to read. */
+IPCPROF_TLS struct ipcprof_sock_made ipcprof_sock_made = {.fd = -1};
+
 #ifndef PIPEFS_MAGIC
 #define PIPEFS_MAGIC 0x50495045
 #endif
@@ -86,6 +89,11 @@ int ipcprof_fd_info_fill(int fd, struct ipcprof_fd_info *info, char *link, size_
 			    atomic_load_explicit(&ipcprof_sock_peer[fd], memory_order_relaxed);
 			if (h && (uint32_t)(h >> 32) == (uint32_t)info->st.st_ino)
 				info->peer_hint = (uint32_t)h;
+		}
+		if (ipcprof_sock_made.fd == fd) {
+			info->made_by = ipcprof_sock_made.made_by;
+			info->listen_fd = ipcprof_sock_made.listen_fd;
+			info->made_ns = ipcprof_sock_made.made_ns;
 		}
 		socklen_t l = sizeof(int);
 		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &info->sock_domain, &l) != 0)

@@ -820,6 +820,7 @@ struct ep {
 	int rule;
 	int link;
 	int side;
+	int silent; /* moved nothing: only there to match connections in order (pair_connections) */
 };
 
 static int is_loopback(const uint8_t a[16])
@@ -899,6 +900,24 @@ static void endpoint_key(const struct ipcprof_image *g, int c, struct ep *e)
 	}
 }
 
+/* A unix stream or seqpacket end that connect() or accept() made in its process. */
+static int conn_end(const struct ipcprof_channel *ch)
+{
+	return (ch->kind == IPCPROF_KIND_UNIX_STREAM || ch->kind == IPCPROF_KIND_UNIX_SEQPACKET) &&
+	       (ch->flags & (IPCPROF_CH_CONNECTED | IPCPROF_CH_ACCEPTED)) && ch->conn_pid &&
+	       ch->listen_pid && ch->name[0];
+}
+
+/* 1: an end that moved data (or tried); 2: a connection's end that did not; 0: neither. */
+static int end_kind(const struct ipcprof_channel *ch)
+{
+	if (ch->kind == IPCPROF_KIND_NONE)
+		return 0;
+	if (ch->dir[0].calls + ch->dir[1].calls > 0)
+		return 1;
+	return conn_end(ch) ? 2 : 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -918,6 +937,86 @@ static int node_index(const uint64_t *nodes, size_t n, uint64_t v)
 {
 	const uint64_t *f = bsearch(&v, nodes, n, sizeof(*nodes), cmp_u64);
 	return f ? (int)(f - nodes) : -1;
+}
+
+struct conn {
+	uint64_t key; /* which client process connected to which listener */
+	int accepted;
+	uint64_t ns;
+	int node;
+};
+
+static int cmp_conn(const void *a, const void *b)
+{
+	const struct conn *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->accepted != y->accepted)
+		return x->accepted - y->accepted;
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	return x->node - y->node;
+}
+
+/* Accepted more than this before the client's connect() began: not its connection (the slack
+ * covers the clocks of two processes, each converted from the TSC by its own rate). */
+#define CONN_SLACK_NS 1000000u
+
+/*
+ * The kernel names no peer to either end of a unix connection whose client closed before the
+ * server accepted it (the server's end had no inode yet, the client's none any more), or before
+ * the server first asked. Such ends still say which process connected to which listener (its
+ * name and the process that called listen()), and when. A listener queues one client's
+ * connections in the order it made them and accept() takes them in that order, so, per client
+ * and listener, the k-th connection left alone is the k-th accepted one left alone. Ends the
+ * kernel paired are left out on both sides, which keeps the count aligned.
+ */
+static int pair_connections(const struct ipcprof_model *m, const struct ep *e, size_t n,
+			    const uint64_t *nodes, size_t u, int *uf)
+{
+	int *size = calloc(u ? u : 1, sizeof(*size));
+	struct conn *c = malloc((n ? n : 1) * sizeof(*c));
+	if (!size || !c) {
+		free(size);
+		free(c);
+		return -1;
+	}
+	for (size_t i = 0; i < u; i++)
+		size[find_root(uf, (int)i)]++;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ipcprof_image *g = &m->img[e[i].img];
+		const struct ipcprof_channel *ch = &g->chan[e[i].chan];
+		int node = node_index(nodes, u, e[i].node);
+		if (!conn_end(ch) || size[find_root(uf, node)] != 1)
+			continue;
+		uint64_t h = fnv(ns_key(g, g->proc.pidns), "conn", 4);
+		h = fnv(h, &ch->kind, sizeof(ch->kind));
+		h = fnv(h, ch->name, strnlen(ch->name, sizeof(ch->name)));
+		h = fnv(h, &ch->listen_pid, sizeof(ch->listen_pid));
+		h = fnv(h, &ch->conn_pid, sizeof(ch->conn_pid));
+		c[k++] = (struct conn){h, !!(ch->flags & IPCPROF_CH_ACCEPTED), ch->conn_ns, node};
+	}
+	qsort(c, k, sizeof(*c), cmp_conn);
+	for (size_t i = 0; i < k;) {
+		size_t j = i, mid;
+		while (j < k && c[j].key == c[i].key)
+			j++;
+		for (mid = i; mid < j && !c[mid].accepted; mid++)
+			;
+		for (size_t ci = i, si = mid; ci < mid && si < j; si++) {
+			if (c[ci].ns > c[si].ns + CONN_SLACK_NS)
+				continue; /* accepted before this client connected: not from it */
+			int a = find_root(uf, c[ci].node), b = find_root(uf, c[si].node);
+			if (a != b)
+				uf[a < b ? b : a] = a < b ? a : b;
+			ci++;
+		}
+		i = j;
+	}
+	free(size);
+	free(c);
+	return 0;
 }
 
 static int cmp_ep_link(const void *a, const void *b)
@@ -1069,8 +1168,7 @@ static int build_links(struct ipcprof_model *m)
 		for (uint32_t c = 0; c < g->nchan; c++) {
 			g->chan_link[c] = -1;
 			g->chan_side[c] = 0;
-			if (g->chan[c].kind != IPCPROF_KIND_NONE &&
-			    g->chan[c].dir[0].calls + g->chan[c].dir[1].calls > 0)
+			if (end_kind(&g->chan[c]))
 				n++;
 		}
 	}
@@ -1087,11 +1185,12 @@ static int build_links(struct ipcprof_model *m)
 	for (int i = 0; i < m->nimg; i++) {
 		struct ipcprof_image *g = &m->img[i];
 		for (uint32_t c = 0; c < g->nchan; c++) {
-			if (g->chan[c].kind == IPCPROF_KIND_NONE ||
-			    g->chan[c].dir[0].calls + g->chan[c].dir[1].calls == 0)
+			int how = end_kind(&g->chan[c]);
+			if (!how)
 				continue;
 			e[k].img = i;
 			e[k].chan = (int)c;
+			e[k].silent = how == 2;
 			endpoint_key(g, (int)c, &e[k]);
 			nodes[nn++] = e[k].node;
 			if (e[k].peer)
@@ -1114,10 +1213,16 @@ static int build_links(struct ipcprof_model *m)
 		if (a != b)
 			uf[a < b ? b : a] = a < b ? a : b;
 	}
+	if (pair_connections(m, e, n, nodes, u, uf) < 0)
+		goto fail;
+	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		e[i].side = node_index(nodes, u, e[i].node);
 		e[i].link = find_root(uf, e[i].side);
+		if (!e[i].silent)
+			e[kept++] = e[i];
 	}
+	n = kept;
 	qsort(e, n, sizeof(*e), cmp_ep_link);
 	int nlinks = 0;
 	for (size_t i = 0; i < n; i++)

@@ -249,7 +249,8 @@ static json_t *dir_json(const struct ipcprof_dir_stats *s)
 
 static json_t *flags_json(uint32_t f)
 {
-	static const char *names[] = {"local", "network", "socketpair", "abstract", "created"};
+	static const char *names[] = {"local",   "network",   "socketpair", "abstract",
+				      "created", "connected", "accepted"};
 	json_t *a = json_array();
 	for (unsigned b = 0; b < sizeof(names) / sizeof(names[0]); b++)
 		if (f & (1u << b))

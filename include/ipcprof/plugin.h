@@ -48,7 +48,13 @@ struct ipcprof_fd_info {
 	const char
 	    *link; /* readlink of /proc/self/fd/<fd> for anonymous inodes ("anon_inode:[eventfd]"),
 			     memfds and tmpfs files; "" otherwise */
+	/* Set when the fd is claimed inside the AF_UNIX connect() or accept() that made it. */
+	int made_by;      /* IPCPROF_MADE_CONNECT, IPCPROF_MADE_ACCEPT, or 0 */
+	int listen_fd;    /* accept: the listening socket */
+	uint64_t made_ns; /* connect: just before the call; accept: just after it */
 };
+
+enum { IPCPROF_MADE_CONNECT = 1, IPCPROF_MADE_ACCEPT = 2 };
 
 /* Which call is being counted. */
 enum ipcprof_op {

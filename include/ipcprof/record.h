@@ -24,7 +24,7 @@
  */
 
 #define IPCPROF_RECORD_MAGIC   "IPCPREC" /* 8 bytes with the NUL */
-#define IPCPROF_RECORD_VERSION 4
+#define IPCPROF_RECORD_VERSION 5
 #define IPCPROF_RECORD_SUFFIX  ".ipcrec"
 
 #define IPCPROF_MAX_CHANNELS        512
@@ -97,6 +97,8 @@ enum ipcprof_kind {
 #define IPCPROF_CH_SOCKETPAIR 0x4u /* created by socketpair() in this process or an ancestor */
 #define IPCPROF_CH_ABSTRACT   0x8u /* unix socket in the abstract namespace (name starts with '@') */
 #define IPCPROF_CH_CREATED    0x10u /* created in this process (pipe, socketpair, socket, accept) */
+#define IPCPROF_CH_CONNECTED  0x20u /* unix stream/seqpacket end made by connect() here: conn_* set */
+#define IPCPROF_CH_ACCEPTED   0x40u /* unix stream/seqpacket end made by accept() here: conn_* set */
 
 /* Figures for one direction of one channel endpoint. */
 struct ipcprof_dir_stats {
@@ -124,7 +126,10 @@ struct ipcprof_channel {
 	uint32_t flags;  /* IPCPROF_CH_* */
 	char plugin[16]; /* name of the plugin that claimed it */
 	/* Pairing across processes: pipes and FIFOs share (dev, ino) at both ends; a unix socket
-	 * pairs its ino with the peer's peer_ino; TCP/UDP pair by the 4-tuple. */
+	 * pairs its ino with the peer's peer_ino; TCP/UDP pair by the 4-tuple. The kernel cannot
+	 * name the peer of a unix connection whose client closed before the server accepted it (nor
+	 * before the server first asked): for those, both ends record who connected to which
+	 * listener, and when (conn_*, under IPCPROF_CH_CONNECTED or IPCPROF_CH_ACCEPTED). */
 	uint64_t dev;
 	uint64_t ino;
 	uint64_t peer_ino;
@@ -137,6 +142,9 @@ struct ipcprof_channel {
 	char name[IPCPROF_NAME_BYTES]; /* FIFO path, socket path ('@' = abstract), plugin detail */
 	int32_t first_fd;              /* fd it was first seen on */
 	uint32_t reserved1;
+	uint32_t conn_pid;   /* the process that called connect() (accepted: SO_PEERCRED's pid) */
+	uint32_t listen_pid; /* the process that called listen() on the listener (SO_PEERCRED's) */
+	uint64_t conn_ns;    /* connected: just before connect(); accepted: just after accept() */
 	uint64_t first_ns; /* first seen */
 	uint64_t last_ns;  /* last call */
 	struct ipcprof_dir_stats dir[IPCPROF_NDIR];

@@ -165,9 +165,9 @@ def case_root_exit(c):
 
 def case_file_size_limit(c):
     """RLIMIT_FSIZE below the record's size: records cut to fit, or none; never SIGXFSZ."""
-    for limit in (1024, 512000, 737280, 1024000, 2048000, 17408000, 64 << 20):
+    for limit in (1024, 512000, 745472, 1024000, 2048000, 17408000, 64 << 20):
         what = "ulimit -f %d bytes" % limit
-        none = limit < 737280  # below the header and tables (720 KiB with 4 KiB pages)
+        none = limit < 745472  # below the header and tables (728 KiB with 4 KiB pages)
         folder, got = c.same([c.a.prog, "100000"], what, limit=limit, reports=0 if none else 1)
         sizes = [os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)
                  if n.endswith(".ipcrec")] if os.path.isdir(folder) else []

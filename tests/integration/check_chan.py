@@ -141,6 +141,18 @@ def check_channel(ck, recs, rep, matched):
     return found
 
 
+def same_connection(a, b):
+    """One end made by connect(), the other by accept() of that client's connection, to one
+    listener (as far as the records can tell: the report pairs the k-th of each in order)."""
+    flags = it.CH_FLAGS
+    c, s = (a, b) if a['flags'] & flags['connected'] else (b, a)
+    return (c['flags'] & flags['connected'] and s['flags'] & flags['accepted']
+            and c['name'] == s['name'] and c['name'] != ''
+            and c['conn_pid'] == s['conn_pid'] == c['pid']
+            and c['listen_pid'] == s['listen_pid'] != 0
+            and c['conn_ns'] <= s['conn_ns'])
+
+
 def check_pairs(ck, by_label, found):
     for label, ends in by_label.items():
         if label.startswith('unpaired') or len({(e['pid'], e.get('seq', 0)) for e in ends}) < 2:
@@ -161,9 +173,12 @@ def check_pairs(ck, by_label, found):
         elif kind.startswith('unix_'):
             # One side knowing its peer pairs them. A client that writes before the server
             # accepts and reads after the server closed may never see its peer's inode, so a
-            # side may say 0 (unknown); a side that names a peer must name the right one.
-            ck.true(f'{label}: paired: a peer_ino names the other end',
-                    ca['peer_ino'] == cb['ino'] or cb['peer_ino'] == ca['ino'],
+            # side may say 0 (unknown); a side that names a peer must name the right one. When
+            # neither does (the client closed before the accept), both ends must say who
+            # connected to which listener: the report pairs them by that (--ipcprof checks it).
+            ck.true(f'{label}: paired: a peer_ino names the other end, or both the connection',
+                    ca['peer_ino'] == cb['ino'] or cb['peer_ino'] == ca['ino']
+                    or same_connection(ca, cb),
                     f'{ca["pid"]}: ino {ca["ino"]} peer {ca["peer_ino"]}; '
                     f'{cb["pid"]}: ino {cb["ino"]} peer {cb["peer_ino"]}')
             for x, y in ((ca, cb), (cb, ca)):
@@ -192,9 +207,13 @@ def check_report(ck, s, by_label):
         want = {(e['pid'], e.get('seq', 0)) for e in ends}
         if len(want) < 2 or label.startswith('unpaired'):
             continue
+        # The bytes too: several connections between the same processes to one listener
+        # are told apart by what they carried.
         chans = [c for c in rep['channels'] if c['kind'] == ends[0]['kind']
                  and want == {procs[e['process']] for e in c['endpoints']}
-                 and all(e['name'] == ends[0]['name'] for e in c['endpoints'])]
+                 and all(e['name'] == ends[0]['name'] for e in c['endpoints'])
+                 and c['bytes_sent'] == sum(e['out']['bytes'] for e in ends)
+                 and c['bytes_received'] == sum(e['in']['bytes'] for e in ends)]
         if not ck.eq(f'{label}: report: one channel holds the ends of {sorted(want)}',
                      len(chans), 1):
             continue

@@ -118,6 +118,8 @@ static void dump_channel(const struct ipcprof_record *r, uint32_t i)
 	put_str("name", c->name, sizeof(c->name));
 	printf(",\"first_fd\":%d,\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64, c->first_fd,
 	       c->first_ns, c->last_ns);
+	printf(",\"conn_pid\":%u,\"listen_pid\":%u,\"conn_ns\":%" PRIu64, c->conn_pid,
+	       c->listen_pid, c->conn_ns);
 	put_dir("out", &c->dir[IPCPROF_DIR_OUT]);
 	put_dir("in", &c->dir[IPCPROF_DIR_IN]);
 	printf("}\n");

@@ -379,6 +379,81 @@ static void test_pairing(void **state)
 	ipcprof_model_free(&m);
 }
 
+/* Adds a unix stream end made by connect() (accepted 0) or accept() to image g. */
+static struct ipcprof_channel *conn_chan(struct ipcprof_image *g, uint64_t ino, int accepted,
+					 uint32_t conn_pid, uint64_t conn_ms, int dir,
+					 uint64_t bytes)
+{
+	struct ipcprof_channel *c = &g->chan[g->nchan++];
+	c->kind = IPCPROF_KIND_UNIX_STREAM;
+	c->flags = IPCPROF_CH_LOCAL | (accepted ? IPCPROF_CH_ACCEPTED : IPCPROF_CH_CONNECTED);
+	c->ino = ino;
+	c->conn_pid = conn_pid;
+	c->listen_pid = 40;
+	c->conn_ns = conn_ms * 1000000u;
+	strcpy(c->name, "/run/app.sock");
+	if (bytes)
+		c->dir[dir] = (struct ipcprof_dir_stats){.calls = 1, .bytes = bytes};
+	return c;
+}
+
+/* Connections the kernel named no peer for pair by who connected to which listener, in order. */
+static void test_pair_connections(void **state)
+{
+	(void)state;
+	struct ipcprof_model m;
+	ipcprof_model_init(&m);
+	m.capimg = 2;
+	m.img = calloc(2, sizeof(*m.img));
+	/* Two processes, a client and a server, with room for eight ends each. */
+	for (int i = 0; i < 2; i++) {
+		struct ipcprof_image *g = &m.img[m.nimg];
+		add_image(&m, 30 + i, IPCPROF_KIND_NONE);
+		free(g->chan);
+		g->chan = calloc(8, sizeof(*g->chan));
+		g->nchan = 0;
+	}
+	struct ipcprof_image *cl = &m.img[0], *sv = &m.img[1];
+	/* The client's five connections, in order: one that moved nothing, three whose client closed
+	 * before the accept, and one the kernel paired (its client end names the server's). */
+	conn_chan(cl, 100, 0, 30, 10, IPCPROF_DIR_OUT, 0);
+	conn_chan(cl, 101, 0, 30, 20, IPCPROF_DIR_OUT, 1000);
+	conn_chan(cl, 102, 0, 30, 30, IPCPROF_DIR_OUT, 2000);
+	conn_chan(cl, 103, 0, 30, 40, IPCPROF_DIR_OUT, 3000);
+	conn_chan(cl, 104, 0, 30, 25, IPCPROF_DIR_OUT, 500)->peer_ino = 202;
+	/* The server: one accepted before the client connected at all (another client, same pid
+	 * number?), then the five in queue order, then one from a process not profiled. */
+	conn_chan(sv, 199, 1, 30, 1, IPCPROF_DIR_IN, 9);
+	conn_chan(sv, 200, 1, 30, 50, IPCPROF_DIR_IN, 0);
+	conn_chan(sv, 201, 1, 30, 51, IPCPROF_DIR_IN, 1000);
+	conn_chan(sv, 202, 1, 30, 52, IPCPROF_DIR_IN, 500);
+	conn_chan(sv, 203, 1, 30, 53, IPCPROF_DIR_IN, 2000);
+	conn_chan(sv, 204, 1, 30, 54, IPCPROF_DIR_IN, 3000);
+	conn_chan(sv, 205, 1, 32, 55, IPCPROF_DIR_IN, 7);
+	assert_int_equal(ipcprof_model_build(&m), 0);
+	/* Four pairs and two single ends; the two that moved nothing are no channel. */
+	assert_int_equal(m.nlink, 6);
+	int paired = 0;
+	for (int l = 0; l < m.nlink; l++) {
+		const struct ipcprof_link *k = &m.link[l];
+		if (k->nend == 2) {
+			paired++;
+			assert_true(k->paired);
+			assert_int_equal(k->bytes_out, k->bytes_in);
+		} else {
+			assert_int_equal(k->nend, 1);
+			assert_false(k->paired);
+			assert_true(k->bytes_in == 9 || k->bytes_in == 7);
+		}
+	}
+	assert_int_equal(paired, 4);
+	assert_int_equal(cl->chan_link[0], -1);
+	assert_int_equal(sv->chan_link[1], -1);
+	assert_int_equal(m.ncell, 1);
+	assert_int_equal(m.cell[0].bytes, 6500);
+	ipcprof_model_free(&m);
+}
+
 static void test_html_safe_json(void **state)
 {
 	(void)state;
@@ -597,12 +672,12 @@ static void test_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_record_check), cmocka_unit_test(test_utf8),
-	    cmocka_unit_test(test_term_str),     cmocka_unit_test(test_fmt),
-	    cmocka_unit_test(test_attribute),    cmocka_unit_test(test_role),
-	    cmocka_unit_test(test_pairing),      cmocka_unit_test(test_html_safe_json),
-	    cmocka_unit_test(test_sample_area),  cmocka_unit_test(test_rules),
-	    cmocka_unit_test(test_py_line),
+	    cmocka_unit_test(test_record_check),   cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_term_str),       cmocka_unit_test(test_fmt),
+	    cmocka_unit_test(test_attribute),      cmocka_unit_test(test_role),
+	    cmocka_unit_test(test_pairing),        cmocka_unit_test(test_pair_connections),
+	    cmocka_unit_test(test_html_safe_json), cmocka_unit_test(test_sample_area),
+	    cmocka_unit_test(test_rules),          cmocka_unit_test(test_py_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,65 @@ static void test_unix_abstract_named(void **state)
 	close(srv);
 }
 
+static int claim_made(int fd, int made_by, int listen_fd, struct ipcprof_channel *ch)
+{
+	struct ipcprof_fd_info info;
+	char link[IPCPROF_PATH_BYTES];
+	assert_int_equal(ipcprof_fd_info_fill(fd, &info, link, sizeof(link)), 0);
+	info.made_by = made_by;
+	info.listen_fd = listen_fd;
+	info.made_ns = 12345;
+	memset(ch, 0, sizeof(*ch));
+	return ipcprof_channel_unix.claim(&info, ch);
+}
+
+/* A client that connects and exits before the accept: the kernel names no peer to the server's
+ * end, which still knows who connected to which listener. */
+static void test_unix_closed_before_accept(void **state)
+{
+	(void)state;
+	int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "ipcprof-unit-early-%d", (int)getpid());
+	socklen_t len =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1));
+	assert_int_equal(bind(srv, (struct sockaddr *)&sa, len), 0);
+	assert_int_equal(listen(srv, 2), 0);
+	struct ipcprof_channel c, s;
+	int cli = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(cli, (struct sockaddr *)&sa, len), 0);
+	assert_int_equal(claim_made(cli, IPCPROF_MADE_CONNECT, -1, &c), 1);
+	assert_int_equal(c.flags & (IPCPROF_CH_CONNECTED | IPCPROF_CH_ACCEPTED),
+			 IPCPROF_CH_CONNECTED);
+	assert_int_equal(c.conn_pid, getpid());
+	assert_int_equal(c.listen_pid, getpid());
+	assert_int_equal(c.conn_ns, 12345);
+	assert_int_equal(c.peer_ino, 0); /* not asked: the server's end has no inode yet */
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		_exit(connect(fd, (struct sockaddr *)&sa, len) == 0 && write(fd, "x", 1) == 1 ? 0
+											      : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(status, 0);
+	close(cli);
+	close(accept(srv, NULL, NULL));
+	int acc = accept(srv, NULL, NULL);
+	assert_true(acc >= 0);
+	assert_int_equal(claim_made(acc, IPCPROF_MADE_ACCEPT, srv, &s), 1);
+	assert_int_equal(s.flags & (IPCPROF_CH_CONNECTED | IPCPROF_CH_ACCEPTED),
+			 IPCPROF_CH_ACCEPTED);
+	assert_int_equal(s.conn_pid, child);
+	assert_int_equal(s.listen_pid, getpid());
+	assert_int_equal(s.peer_ino, 0); /* the kernel's view: the client is gone */
+	assert_string_equal(s.name, c.name);
+	close(acc);
+	close(srv);
+}
+
 static void test_tcp_loopback_is_local(void **state)
 {
 	(void)state;
@@ -503,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_unix_socketpairs),
 	    cmocka_unit_test(test_socketpair_hint),
 	    cmocka_unit_test(test_unix_abstract_named),
+	    cmocka_unit_test(test_unix_closed_before_accept),
 	    cmocka_unit_test(test_tcp_loopback_is_local),
 	    cmocka_unit_test(test_udp_learns_peer_from_sendto),
 	    cmocka_unit_test(test_shm_objects),

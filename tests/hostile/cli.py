@@ -2,8 +2,6 @@
 """The ipcprof command's own conduct under conditions a careful user meets: Ctrl-C and kill passed
 on once, report files never written through a planted link, io_uring traffic said to be unseen,
 processes of two pid namespaces kept apart, terminal output escaped, and clear messages."""
-import argparse
-import json
 import os
 import pty
 import select
@@ -15,40 +13,15 @@ import sys
 import tempfile
 import time
 
-
-def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--preload", required=True)
-    ap.add_argument("--ipcprof", required=True)
-    ap.add_argument("--prog", required=True, help="hostile_prog")
-    ap.add_argument("--sig-counter", required=True)
-    ap.add_argument("--uring-writer", required=True)
-    ap.add_argument("--case", required=True)
-    return ap.parse_args()
+import harness
 
 
-class Case:
-    def __init__(self, a, work):
-        self.a = a
-        self.work = work
-        self.fails = []
-        self.clean_env = {k: v for k, v in os.environ.items()
-                          if not k.startswith("IPCPROF_") and k != "LD_PRELOAD"}
-
-    def check(self, ok, what):
-        print(("ok:   " if ok else "FAIL: ") + what)
-        if not ok:
-            self.fails.append(what)
-
+class Case(harness.Case):
     def record(self, folder, argv, *opts, timeout=120):
         p = subprocess.run([self.a.ipcprof, "record", "--no-probes", "-o", folder] + list(opts)
                            + ["--"] + argv, env=self.clean_env, capture_output=True, text=True,
                            timeout=timeout)
         return p.returncode, p.stdout, p.stderr
-
-    def report_json(self, folder):
-        with open(os.path.join(folder, "ipcprof-report.json")) as f:
-            return json.load(f)
 
 
 def read_until(fd, want, timeout):
@@ -198,20 +171,5 @@ CASES = {
 }
 
 
-def main():
-    a = parse_args()
-    work = tempfile.mkdtemp(prefix="ipcprof-cli.")
-    os.chmod(work, 0o755)
-    try:
-        c = Case(a, work)
-        CASES[a.case](c)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if c.fails:
-        print("%d checks failed" % len(c.fails))
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(__doc__, CASES, Case, "ipcprof-cli.", ["sig-counter", "uring-writer"]))

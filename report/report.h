@@ -367,6 +367,10 @@ uint64_t ipcprof_cat_ns(const struct ipcprof_image *g, int cat);
 uint64_t ipcprof_attr_moving(const struct ipcprof_attr *a);
 
 /* The role of a process told from its argv and its lineage, e.g. "spawned worker". */
+/* What a process was run as: the file name of its argv[0], or of its executable when it has no
+ * argv. Not the executable's own name: a program run through a link (Debian's redis-server, a
+ * link to redis-check-rdb) goes by the link's. */
+const char *ipcprof_process_name(const struct ipcprof_process *p);
 void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int siblings, char *out,
 		  size_t outlen);
 

@@ -330,6 +330,32 @@ def case_pid_namespaces(c):
     c.check(not strays, "every parent is of the child's namespace: %s" % strays)
 
 
+def case_run_name(c):
+    """A program run through a link of another name (as Debian's redis-server, a link to
+    redis-check-rdb) is named by the link; its executable's file is kept beside."""
+    bin_ = os.path.join(c.work, "bin")
+    os.mkdir(bin_)
+    link = os.path.join(bin_, "runname")
+    os.symlink(c.a.prog, link)
+    for how, argv in (("run directly", [link, "1000"]),
+                      ("run by a shell", ["/bin/sh", "-c", "bin/runname 1000"])):
+        folder = os.path.join(c.work, how.replace(" ", "_"))
+        p = run_to_files([c.a.ipcprof, "record", "--no-probes", "-o", folder, "--"] + argv,
+                         env=c.clean_env, cwd=c.work, text=True, timeout=120)
+        c.check(p.returncode == 3, "%s: the program runs: %d" % (how, p.returncode))
+        d = c.report_json(folder)
+        progs = [q for q in d["processes"] if q["exe"] == os.path.realpath(c.a.prog)]
+        c.check(len(progs) == 2 and all(q.get("name") == "runname" for q in progs),
+                "%s: its processes are named runname: %s" % (how, [(q.get("name"), q["exe"])
+                                                                    for q in progs]))
+        roles = sorted(q["role"] for q in progs)
+        want = ["forked child", "main"] if how == "run directly" else ["exec runname",
+                                                                        "forked child"]
+        c.check(roles == want, "%s: roles %s" % (how, roles))
+        c.check("runname 1000" in p.stderr and "hostile_prog" not in p.stderr,
+                "%s: the summary shows the name it was run as" % how)
+
+
 CASES = {
     "ctrl_c": case_ctrl_c,
     "foreign_folder": case_foreign_folder,
@@ -338,6 +364,7 @@ CASES = {
     "long_dir": case_long_dir,
     "killed_at_start": case_killed_at_start,
     "pid_namespaces": case_pid_namespaces,
+    "run_name": case_run_name,
 }
 
 

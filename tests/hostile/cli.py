@@ -11,7 +11,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
 import harness
@@ -356,17 +355,5 @@ def case_run_name(c):
                 "%s: the summary shows the name it was run as" % how)
 
 
-CASES = {
-    "ctrl_c": case_ctrl_c,
-    "foreign_folder": case_foreign_folder,
-    "io_uring": case_io_uring,
-    "terminal_escapes": case_terminal_escapes,
-    "long_dir": case_long_dir,
-    "killed_at_start": case_killed_at_start,
-    "pid_namespaces": case_pid_namespaces,
-    "run_name": case_run_name,
-}
-
-
 if __name__ == "__main__":
-    sys.exit(harness.main(__doc__, CASES, Case, "ipcprof-cli.", ["sig-counter", "uring-writer"]))
+    sys.exit(harness.main(__doc__, globals(), Case, "ipcprof-cli."))

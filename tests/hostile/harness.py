@@ -7,14 +7,15 @@ import shutil
 import tempfile
 
 
-def parse_args(doc, programs=()):
-    """The options every hostile test takes, and --NAME PATH for each test program in programs."""
+def parse_args(doc):
+    """The options every hostile test is given: the parts of ipcprof, the test programs, the case."""
     ap = argparse.ArgumentParser(description=doc)
     ap.add_argument("--preload", required=True)
     ap.add_argument("--ipcprof", required=True)
     ap.add_argument("--prog", required=True, help="hostile_prog")
-    for name in programs:
-        ap.add_argument("--" + name, required=True)
+    ap.add_argument("--sig-counter", required=True)
+    ap.add_argument("--uring-writer", required=True)
+    ap.add_argument("--sigprog", required=True, help="sigblock")
     ap.add_argument("--case", required=True)
     a = ap.parse_args()
     for k, v in vars(a).items():
@@ -44,10 +45,12 @@ class Case:
             return json.load(f)
 
 
-def main(doc, cases, case_class, prefix, programs=()):
-    """Runs the case --case names in a fresh work folder (readable by other users, for the cases
-    that run programs as nobody); the exit status for meson."""
-    a = parse_args(doc, programs)
+def main(doc, script, case_class, prefix):
+    """Runs the case --case names (the function case_NAME among the script's globals) in a fresh
+    work folder (readable by other users, for the cases that run programs as nobody); the exit
+    status for meson."""
+    cases = {k[len("case_"):]: f for k, f in script.items() if k.startswith("case_")}
+    a = parse_args(doc)
     work = tempfile.mkdtemp(prefix=prefix)
     os.chmod(work, 0o755)
     try:

@@ -295,15 +295,5 @@ def case_modes(c):
                                                                      for o in opens])
 
 
-CASES = {
-    "damaged_files": case_damaged_files,
-    "output_not_folder": case_output_not_folder,
-    "full_or_readonly": case_full_or_readonly,
-    "garbage_settings": case_garbage_settings,
-    "setuid": case_setuid,
-    "modes": case_modes,
-}
-
-
 if __name__ == "__main__":
-    sys.exit(harness.main(__doc__, CASES, Case, "ipcprof-hostile."))
+    sys.exit(harness.main(__doc__, globals(), Case, "ipcprof-hostile."))

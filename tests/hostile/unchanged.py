@@ -6,10 +6,7 @@ compares stdout and exit status byte for byte; the session gets exactly one repo
 import os
 import resource
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from captured import run_to_files  # noqa: E402
@@ -236,13 +233,5 @@ def case_blocked_signals(c):
     sampled_share(c, folder, "python masks often")
 
 
-CASES = {
-    "shells": case_shells,
-    "root_exit": case_root_exit,
-    "file_size_limit": case_file_size_limit,
-    "blocked_signals": case_blocked_signals,
-}
-
-
 if __name__ == "__main__":
-    sys.exit(harness.main(__doc__, CASES, Case, "ipcprof-unchanged.", ["sigprog"]))
+    sys.exit(harness.main(__doc__, globals(), Case, "ipcprof-unchanged."))

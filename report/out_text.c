@@ -93,7 +93,7 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 	for (int k = 0; k < m->nimg && k < PROCESSES_SHOWN; k++) {
 		const struct ipcprof_image *g = &m->img[order[k]];
 		const struct ipcprof_attr *a = &g->attr;
-		char wall[40], cmdline[100];
+		char wall[40], cmdline[64];
 		ipcprof_fmt_ns(g->wall_ns, t1, sizeof(t1));
 		snprintf(wall, sizeof(wall), "%s%s", g->wall_lower_bound ? ">=" : "", t1);
 		ipcprof_fmt_ns(a->cpu_ns, t2, sizeof(t2));

@@ -1766,8 +1766,8 @@ __attribute__((constructor(101))) static void ipcprof_init(int argc, char **argv
 	ipcprof_ready = true;
 	ipcprof_sampler_start();
 	if (verbose)
-		fprintf(stderr, "ipcprof[%d]: recording into %s/%d.%u%s\n", (int)pid, session_dir,
-			(int)pid, seq, IPCPROF_RECORD_SUFFIX);
+		ipcprof_warn("recording into %s/%d.%u%s", session_dir, (int)pid, seq,
+			     IPCPROF_RECORD_SUFFIX);
 out:
 	ipcprof_settings_publish();
 	ipcprof_thr.guard--;

@@ -219,6 +219,14 @@ def case_terminal_escapes(c):
     msg = q.stderr.decode()
     c.check(q.returncode == 3 and "not profiling" in msg and not shown_raw(msg)
             and "file\\u202e\\x1b[5m" in msg, "the preload's message is escaped: %r" % msg)
+    # The root's last line, when it has no command to report with.
+    env = dict(c.clean_env, LD_PRELOAD=c.a.preload, IPCPROF_DIR=os.path.join(d, "t\u202e"),
+               IPCPROF_COMMAND="/nonexistent", IPCPROF_VERBOSE="1")
+    q = run_to_files([c.a.prog, "100"], env=env)
+    msg = q.stderr.decode()
+    c.check(q.returncode == 3 and "records are in" in msg and "recording into" in msg
+            and not shown_raw(msg) and msg.count("t\\u202e") >= 3,
+            "the preload's other lines are escaped: %r" % msg)
     with open(os.path.join(folder, "9\x1b[2J\u202e.0.ipcrec"), "wb") as f:
         f.write(b"#!/bin/sh\n")
     q = subprocess.run([c.a.ipcprof, "report", "-q", folder], capture_output=True, timeout=60)

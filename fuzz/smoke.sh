@@ -26,10 +26,10 @@ extra=
 # shellcheck disable=SC2086
 clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DIPCPROF_HAVE_LIBDW=0 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$src/include" -I"$build" -I"$r" \
+	-I"$src/include" -I"$build" -I"$r" -I"$src/preload" \
 	"$src/fuzz/fuzz_$name.c" $extra "$r/load.c" "$r/model.c" "$r/strings.c" "$r/symbolize.c" \
 	"$r/kernel.c" "$r/rules.c" "$r/profile.c" "$r/pyframes.c" "$r/out_json.c" "$r/out_html.c" "$r/out_text.c" \
-	"$r/out_trace.c" "$r/out_folded.c" "$r/out_file.c" "$build/report/default_rules.c" \
+	"$r/out_trace.c" "$r/out_folded.c" "$r/out_file.c" "$src/preload/term_text.c" "$build/report/default_rules.c" \
 	"$build/report/html_template.c" $(pkg-config --cflags --libs jansson) \
 	-o "$out/fuzz_$name"
 # libFuzzer adds what it finds to the first corpus folder: fuzz a copy, replay the original.

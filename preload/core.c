@@ -19,6 +19,7 @@
 #include "preload.h"
 #include "record_end.h"
 #include "sys.h"
+#include "term_text.h"
 
 /*
  * Counters are shared by the threads of a process: a locked add each. While the process has a
@@ -115,19 +116,56 @@ void *ipcprof_resolve(const char *name)
 	return p;
 }
 
+/* A message's length before it is escaped for the terminal. A longer one (a long path in it)
+ * loses its middle, so that what went wrong, said first, and what ipcprof does about it, said
+ * last, both stay. */
+#define WARN_TEXT 400
+
+/* text (len bytes) cut to its first and last bytes around " ... " in out (WARN_TEXT + 1 bytes),
+ * at character boundaries. */
+static void warn_elide(const char *text, size_t len, char *out)
+{
+	static const char gap[] = " ... ";
+	size_t head = (WARN_TEXT - (sizeof(gap) - 1)) / 2;
+	size_t tail = len - (WARN_TEXT - (sizeof(gap) - 1) - head);
+	while (head > 0 && (text[head] & 0xc0) == 0x80)
+		head--;
+	while (tail < len && (text[tail] & 0xc0) == 0x80)
+		tail++;
+	memcpy(out, text, head);
+	memcpy(out + head, gap, sizeof(gap) - 1);
+	memcpy(out + head + sizeof(gap) - 1, text + tail, len - tail);
+	out[head + sizeof(gap) - 1 + len - tail] = '\0';
+}
+
 static void warn_v(const char *fmt, va_list ap)
 {
 	int saved = IPCPROF_ERRNO;
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "ipcprof[%d]: ", (int)sys_getpid());
-	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	char text[WARN_TEXT + 1];
+	va_list again;
+	va_copy(again, ap);
+	int m = vsnprintf(text, sizeof(text), fmt, ap);
 	if (m < 0)
-		m = 0;
-	size_t len = (size_t)n + (size_t)m;
-	if (len > sizeof(buf) - 2)
-		len = sizeof(buf) - 2;
-	buf[len++] = '\n';
-	sys_write(2, buf, len);
+		text[0] = '\0';
+	else if (m > WARN_TEXT) {
+		/* The whole text, in memory of its own: no allocator of the program's. */
+		size_t len = (size_t)m + 1;
+		char *all =
+		    sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (all != MAP_FAILED) {
+			vsnprintf(all, len, fmt, again);
+			warn_elide(all, (size_t)m, text);
+			sys_munmap(all, len);
+		}
+	}
+	va_end(again);
+	/* Names and paths in it come from the program: control characters escaped. */
+	char buf[32 + 4 * WARN_TEXT + 2];
+	int n = snprintf(buf, sizeof(buf), "ipcprof[%d]: ", (int)sys_getpid());
+	ipcprof_term_str(text, buf + n, sizeof(buf) - (size_t)n - 1);
+	size_t l = strlen(buf);
+	buf[l++] = '\n';
+	sys_write(2, buf, l);
 	IPCPROF_ERRNO = saved;
 }
 
@@ -646,6 +684,26 @@ static bool session_init(void)
 			 tm.tm_sec, (int)sys_getpid());
 		dir = made;
 	}
+	/* Checked before anything is made: a path the records' names would not fit after. */
+	char cwd[PATH_MAX];
+	size_t full = strlen(dir);
+	if (dir[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd))) {
+			ipcprof_warn_once(
+			    IPCPROF_WARN_SESSION,
+			    "cannot find the session folder %s (getcwd: %s); not profiling", dir,
+			    strerror(IPCPROF_ERRNO));
+			return false;
+		}
+		full += strlen(cwd) + 1;
+	}
+	if (full >= sizeof(session_dir)) {
+		ipcprof_warn_once(IPCPROF_WARN_SESSION,
+				  "the session folder's path is %zu bytes long, more than the %zu "
+				  "that leave room for its records' names: %s; not profiling",
+				  full, sizeof(session_dir) - 1, dir);
+		return false;
+	}
 	if (sys_mkdir(dir, 0700) != 0 && IPCPROF_ERRNO != EEXIST) {
 		ipcprof_warn_once(IPCPROF_WARN_SESSION,
 				  "cannot create the session folder %s: %s; not profiling", dir,
@@ -664,17 +722,10 @@ static bool session_init(void)
 				  "session folder %s belongs to another user; not profiling", dir);
 		return false;
 	}
-	if (dir[0] != '/') {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)) || snprintf(session_dir, sizeof(session_dir), "%s/%s",
-							  cwd, dir) >= (int)sizeof(session_dir)) {
-			ipcprof_warn_once(IPCPROF_WARN_SESSION, "session folder path too long");
-			return false;
-		}
-	} else if (ipcprof_strlcpy(session_dir, dir, sizeof(session_dir)) >= sizeof(session_dir)) {
-		ipcprof_warn_once(IPCPROF_WARN_SESSION, "session folder path too long");
-		return false;
-	}
+	if (dir[0] != '/')
+		snprintf(session_dir, sizeof(session_dir), "%s/%s", cwd, dir);
+	else
+		ipcprof_strlcpy(session_dir, dir, sizeof(session_dir));
 	session_dir_len = strlen(session_dir);
 	if (!given || strcmp(given, session_dir))
 		ipcprof_setting_pass(IPCPROF_ENV_DIR, session_dir);
@@ -1715,8 +1766,8 @@ __attribute__((constructor(101))) static void ipcprof_init(int argc, char **argv
 	ipcprof_ready = true;
 	ipcprof_sampler_start();
 	if (verbose)
-		fprintf(stderr, "ipcprof[%d]: recording into %s/%d.%u%s\n", (int)pid, session_dir,
-			(int)pid, seq, IPCPROF_RECORD_SUFFIX);
+		ipcprof_warn("recording into %s/%d.%u%s", session_dir, (int)pid, seq,
+			     IPCPROF_RECORD_SUFFIX);
 out:
 	ipcprof_settings_publish();
 	ipcprof_thr.guard--;

@@ -13,6 +13,7 @@
 #include "ipcprof/env.h"
 #include "preload.h"
 #include "sys.h"
+#include "term_text.h"
 
 extern char **environ;
 
@@ -353,13 +354,17 @@ static void put_str(char **p, char *end, const char *s)
 /* One line on stderr: where the records are, why there is no report, and how to make it. */
 static void say_records(const char *why)
 {
-	char msg[3 * PATH_MAX], *p = msg, *end = msg + sizeof(msg) - 1;
+	/* The folder as a terminal may show it (control characters escaped); said once, at the
+	 * root's exit: no stack of the program's holds it. */
+	static char dir[4 * PATH_MAX] IPCPROF_BIG, msg[9 * PATH_MAX] IPCPROF_BIG;
+	char *p = msg, *end = msg + sizeof(msg) - 1;
+	ipcprof_term_str(report_dir, dir, sizeof(dir));
 	put_str(&p, end, "ipcprof: records are in ");
-	put_str(&p, end, report_dir);
+	put_str(&p, end, dir);
 	put_str(&p, end, " (");
 	put_str(&p, end, why);
 	put_str(&p, end, " `ipcprof report ");
-	put_str(&p, end, report_dir);
+	put_str(&p, end, dir);
 	put_str(&p, end, "`)");
 	*p++ = '\n';
 	sys_write(2, msg, (size_t)(p - msg));

@@ -112,28 +112,27 @@ static int make_session(const char *want, char *out, size_t size)
 		return -1;
 	}
 	if (mkdir(out, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "ipcprof record: cannot create %s: %s\n", out, strerror(errno));
+		ipcprof_say("ipcprof record: cannot create %s: %s", out, strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "ipcprof record: %s is not a folder (symlinks are refused)\n", out);
+		ipcprof_say("ipcprof record: %s is not a folder (symlinks are refused)", out);
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		fprintf(stderr, "ipcprof record: %s belongs to another user\n", out);
+		ipcprof_say("ipcprof record: %s belongs to another user", out);
 		return -1;
 	}
 	if (folder_has_records(out)) {
-		fprintf(
-		    stderr,
-		    "ipcprof record: %s already holds a session's records; choose another folder\n",
+		ipcprof_say(
+		    "ipcprof record: %s already holds a session's records; choose another folder",
 		    out);
 		return -1;
 	}
 	char abs[PATH_MAX];
 	if (!realpath(out, abs)) {
-		fprintf(stderr, "ipcprof record: %s: %s\n", out, strerror(errno));
+		ipcprof_say("ipcprof record: %s: %s", out, strerror(errno));
 		return -1;
 	}
 	snprintf(out, size, "%s", abs);
@@ -232,7 +231,7 @@ int ipcprof_cmd_record(int argc, char **argv)
 			int bad = ipcprof_rules_load(&rules, optarg, err, sizeof(err));
 			ipcprof_rules_free(&rules);
 			if (bad < 0) {
-				fprintf(stderr, "ipcprof record: rules: %s\n", err);
+				ipcprof_say("ipcprof record: rules: %s", err);
 				free(ropts);
 				return 125;
 			}
@@ -248,10 +247,10 @@ int ipcprof_cmd_record(int argc, char **argv)
 			errno = 0;
 			unsigned long hz = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || errno || optarg[0] == '-' || hz > 100000) {
-				fprintf(stderr,
-					"ipcprof record: --sample-hz wants a number of samples per "
-					"second from 0 to 100000, not '%s'\n",
-					optarg);
+				ipcprof_say(
+				    "ipcprof record: --sample-hz wants a number of samples per "
+				    "second from 0 to 100000, not '%s'",
+				    optarg);
 				free(ropts);
 				return 125;
 			}
@@ -378,8 +377,7 @@ int ipcprof_cmd_record(int argc, char **argv)
 	}
 	child_pid = 0;
 	if (got == (ssize_t)sizeof(exec_errno)) {
-		fprintf(stderr, "ipcprof record: cannot run %s: %s\n", cmd[0],
-			strerror(exec_errno));
+		ipcprof_say("ipcprof record: cannot run %s: %s", cmd[0], strerror(exec_errno));
 #if IPCPROF_HAVE_PROBES
 		ipcprof_probes_free(pr);
 #endif
@@ -415,11 +413,10 @@ int ipcprof_cmd_record(int argc, char **argv)
 		int rs = ipcprof_cmd_report(rargc, rargv);
 		free(rargv);
 		if (rs == 2)
-			fprintf(stderr, "ipcprof: the report failed; the records stay in %s\n",
-				dir);
+			ipcprof_say("ipcprof: the report failed; the records stay in %s", dir);
 	} else {
-		fprintf(stderr, "ipcprof: records in %s (report them with `ipcprof report %s`)\n",
-			dir, dir);
+		ipcprof_say("ipcprof: records in %s (report them with `ipcprof report %s`)", dir,
+			    dir);
 	}
 	free(ropts);
 	if (WIFSIGNALED(status))

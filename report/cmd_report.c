@@ -82,8 +82,8 @@ static int write_out(const struct ipcprof_outdir *d, const char *name, enum out_
 		rc = ipcprof_out_end(d, f, tmp, name, rc);
 	}
 	if (rc < 0)
-		fprintf(stderr, "ipcprof report: cannot write %s/%s: %s\n", d->path, name,
-			strerror(errno));
+		ipcprof_say("ipcprof report: cannot write %s/%s: %s", d->path, name,
+			    strerror(errno));
 	return rc;
 }
 
@@ -108,8 +108,7 @@ int ipcprof_cmd_report(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0) {
-				ipcprof_term_str(err, err, sizeof(err));
-				fprintf(stderr, "ipcprof report: rules: %s\n", err);
+				ipcprof_say("ipcprof report: rules: %s", err);
 				ipcprof_rules_free(&rules);
 				return 2;
 			}
@@ -134,7 +133,7 @@ int ipcprof_cmd_report(int argc, char **argv)
 					    stderr,
 					    "ipcprof report: unknown format '%s' (json, html and "
 					    "text are always written; perfetto adds the trace, "
-					    "folded the CPU samples' stacks)\n",
+					    "folded the CPU samples' stacks)",
 					    t);
 					free(list);
 					ipcprof_rules_free(&rules);
@@ -167,7 +166,7 @@ int ipcprof_cmd_report(int argc, char **argv)
 		return 2;
 	}
 	if (ipcprof_rules_finish(&rules, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ipcprof report: rules: %s\n", err);
+		ipcprof_say("ipcprof report: rules: %s", err);
 		ipcprof_rules_free(&rules);
 		return 2;
 	}
@@ -180,24 +179,23 @@ int ipcprof_cmd_report(int argc, char **argv)
 	int status = 0;
 	for (int s = 0; s < m.nsession; s++) {
 		if (ipcprof_session_load(&m, s) < 0) {
-			fprintf(stderr, "ipcprof report: cannot read %s: %s\n", m.session[s],
-				strerror(errno));
+			ipcprof_say("ipcprof report: cannot read %s: %s", m.session[s],
+				    strerror(errno));
 			status = 2;
 		}
 		ipcprof_kernel_merge(&m, s);
 	}
 	for (int d = 0; d < m.ndamage; d++) {
-		char f[512], e[300];
-		ipcprof_term_str(m.damage[d].file, f, sizeof(f));
-		ipcprof_term_str(m.damage[d].error, e, sizeof(e));
-		fprintf(stderr, "ipcprof report: damaged record %s: %s\n", f, e);
+		ipcprof_say("ipcprof report: %s %s: %s",
+			    m.damage[d].unwritten ? "no record in" : "damaged record",
+			    m.damage[d].file, m.damage[d].error);
 	}
 	if (status == 2)
 		goto out;
 	if (!m.nimg) {
-		fprintf(stderr, "ipcprof report: no readable *%s record or %s in %s%s\n",
-			IPCPROF_RECORD_SUFFIX, IPCPROF_KERNEL_FILE, m.session[0],
-			m.nsession > 1 ? " and the others" : "");
+		ipcprof_say("ipcprof report: no readable *%s record or %s in %s%s",
+			    IPCPROF_RECORD_SUFFIX, IPCPROF_KERNEL_FILE, m.session[0],
+			    m.nsession > 1 ? " and the others" : "");
 		status = 2;
 		goto out;
 	}
@@ -209,7 +207,7 @@ int ipcprof_cmd_report(int argc, char **argv)
 	struct ipcprof_outdir od;
 	if (ipcprof_outdir_open(&od, outdir ? outdir : m.session[0], outdir != NULL, err,
 				sizeof(err)) < 0) {
-		fprintf(stderr, "ipcprof report: %s\n", err);
+		ipcprof_say("ipcprof report: %s", err);
 		status = 2;
 		goto out;
 	}
@@ -232,16 +230,16 @@ int ipcprof_cmd_report(int argc, char **argv)
 	if (status != 2) {
 		if (!quiet)
 			ipcprof_write_summary(&m, stderr);
-		fprintf(stderr, "\nipcprof: report: %s/ipcprof-report.html\n", od.path);
+		fputc('\n', stderr);
+		ipcprof_say("ipcprof: report: %s/ipcprof-report.html", od.path);
 		if (perfetto)
-			fprintf(stderr,
-				"ipcprof: trace (open in ui.perfetto.dev): %s/ipcprof-trace.json\n",
-				od.path);
+			ipcprof_say(
+			    "ipcprof: trace (open in ui.perfetto.dev): %s/ipcprof-trace.json",
+			    od.path);
 		if (folded)
-			fprintf(stderr,
-				"ipcprof: CPU stacks (flamegraph.pl or speedscope): "
-				"%s/ipcprof-folded.txt (%zu stacks)\n",
-				od.path, m.npstack);
+			ipcprof_say("ipcprof: CPU stacks (flamegraph.pl or speedscope): "
+				    "%s/ipcprof-folded.txt (%zu stacks)",
+				    od.path, m.npstack);
 		if (m.ndamage)
 			status = 1;
 	}

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "ipcprof_config.h"
+#include "report.h"
 
 static void usage(FILE *f)
 {
@@ -43,6 +44,6 @@ int main(int argc, char **argv)
 		return ipcprof_cmd_record(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return ipcprof_cmd_report(argc - 1, argv + 1);
-	fprintf(stderr, "ipcprof: unknown command '%s' (try ipcprof --help)\n", cmd);
+	ipcprof_say("ipcprof: unknown command '%s' (try ipcprof --help)", cmd);
 	return 2;
 }

@@ -498,6 +498,21 @@ static int read_used(int fd, struct ipcprof_record *r, size_t size)
 static struct ipcprof_record *scratch;
 static size_t scratch_size;
 
+/* What is known of a record file of size bytes whose process never wrote its header: the pid in
+ * its name. */
+static void unwritten(const char *path, size_t size, char *msg, size_t msglen)
+{
+	char *end;
+	long pid = strtol(ipcprof_base_name(path), &end, 10);
+	char who[40] = "its process";
+	if (pid > 0 && *end == '.')
+		snprintf(who, sizeof(who), "process %ld", pid);
+	snprintf(msg, msglen,
+		 "%s was killed (or ended) while starting, before its record was written (%s): "
+		 "nothing of it was recorded",
+		 who, size ? "the file holds no header yet" : "the file is empty");
+}
+
 int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, size_t msglen)
 {
 	memset(img, 0, sizeof(*img));
@@ -514,10 +529,6 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
 		snprintf(msg, msglen, "not a regular file");
 		goto out;
 	}
-	if (st.st_size == 0) {
-		snprintf(msg, msglen, "empty file");
-		goto out;
-	}
 	size_t size = (size_t)st.st_size;
 	size_t head = offsetof(struct ipcprof_record, channels);
 	if (!scratch) {
@@ -531,6 +542,12 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
 	memset(scratch, 0, head);
 	if (read_at(fd, scratch, 0, size < head ? size : head) < 0) {
 		snprintf(msg, msglen, "cannot read: %s", strerror(errno));
+		goto out;
+	}
+	static const char zero_magic[sizeof(scratch->magic)];
+	if (!size || !memcmp(scratch->magic, zero_magic, sizeof(zero_magic))) {
+		unwritten(path, size, msg, msglen);
+		rc = IPCPROF_UNWRITTEN;
 		goto out;
 	}
 	rc = ipcprof_record_check(scratch, size, msg, msglen);
@@ -592,6 +609,7 @@ int ipcprof_damage_add(struct ipcprof_model *m, const char *file, const char *er
 	}
 	m->damage[m->ndamage].file = strdup(file);
 	m->damage[m->ndamage].error = strdup(error);
+	m->damage[m->ndamage].unwritten = false;
 	m->ndamage++;
 	return 0;
 }
@@ -656,8 +674,8 @@ int ipcprof_session_load(struct ipcprof_model *m, int index)
 		char msg[256];
 		struct ipcprof_image *img = &m->img[m->nimg];
 		int r = ipcprof_image_load(path, img, msg, sizeof(msg));
-		if (r < 0 || r > 0)
-			ipcprof_damage_add(m, path, msg);
+		if (r != 0 && ipcprof_damage_add(m, path, msg) == 0)
+			m->damage[m->ndamage - 1].unwritten = r == IPCPROF_UNWRITTEN;
 		if (r >= 0) {
 			img->session = index;
 			m->nimg++;

@@ -613,6 +613,11 @@ static const char *argv_find(const struct ipcprof_process *p, const char *needle
 	return memmem(p->argv, n, needle, strlen(needle));
 }
 
+const char *ipcprof_process_name(const struct ipcprof_process *p)
+{
+	return ipcprof_base_name(p->argv[0] ? p->argv : p->exe);
+}
+
 void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int siblings, char *out,
 		  size_t outlen)
 {
@@ -632,8 +637,7 @@ void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int 
 	else if (!parent_role)
 		snprintf(out, outlen, "main");
 	else
-		snprintf(out, outlen, "exec %.32s",
-			 ipcprof_base_name(p->argv[0] ? p->argv : p->exe));
+		snprintf(out, outlen, "exec %.32s", ipcprof_process_name(p));
 }
 
 /* Lineage and times. */

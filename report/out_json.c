@@ -193,6 +193,9 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
 	    g->wall_lower_bound, "damaged", g->damaged);
 	free(cmd);
 	json_object_set_new(j, "cpu", cpu_json(g));
+	/* Beside "exe", which names the file the link led to. */
+	const char *name = ipcprof_process_name(p);
+	json_object_set_new(j, "name", jstr(name, strlen(name) + 1));
 	json_object_set_new(j, "pidns", ju(p->pidns));
 	json_object_set_new(j, "io_uring",
 			    json_pack("{s:o, s:b}", "rings", ju(g->uring.rings), "bytes_known",

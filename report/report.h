@@ -9,6 +9,8 @@
 
 #include <ipcprof/record.h>
 
+#include "term_text.h" /* ipcprof_term_str: the program's strings made safe for a terminal */
+
 /* How the time of one process image divides (see docs/report.md for each figure's source). */
 struct ipcprof_attr {
 	uint64_t basis_ns;        /* wall time, or the threads' summed time when that is larger */
@@ -258,6 +260,7 @@ struct ipcprof_finding {
 struct ipcprof_damage {
 	char *file;
 	char *error;
+	bool unwritten; /* no damage: its process ended before it wrote the record */
 };
 
 /* A timeline row: IPC intervals of one thread, with short gaps merged for display. */
@@ -327,7 +330,10 @@ struct ipcprof_model {
  * why). */
 int ipcprof_record_check(const void *buf, size_t size, char *msg, size_t msglen);
 
-/* Reads one record file into img. Same return values as ipcprof_record_check. */
+/* Reads one record file into img. Same return values as ipcprof_record_check, and
+ * IPCPROF_UNWRITTEN for a record its process never wrote: it ended (killed while starting) after
+ * making the file and before the header's magic, which is written last. */
+#define IPCPROF_UNWRITTEN (-2)
 int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, size_t msglen);
 
 /* Caps times that cannot be real (damaged files) so that aligning clocks cannot overflow. */
@@ -361,6 +367,10 @@ uint64_t ipcprof_cat_ns(const struct ipcprof_image *g, int cat);
 uint64_t ipcprof_attr_moving(const struct ipcprof_attr *a);
 
 /* The role of a process told from its argv and its lineage, e.g. "spawned worker". */
+/* What a process was run as: the file name of its argv[0], or of its executable when it has no
+ * argv. Not the executable's own name: a program run through a link (Debian's redis-server, a
+ * link to redis-check-rdb) goes by the link's. */
+const char *ipcprof_process_name(const struct ipcprof_process *p);
 void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int siblings, char *out,
 		  size_t outlen);
 
@@ -463,8 +473,9 @@ int ipcprof_kernel_check(const void *buf, size_t size, char *msg, size_t msglen)
 /* Copies a NUL-terminated string from a fixed field of len bytes, replacing bytes that are not
  * valid UTF-8 with U+FFFD; the result is always valid UTF-8. Returns a malloc'd string. */
 char *ipcprof_utf8_dup(const char *s, size_t len);
-/* For a terminal: control characters and invalid UTF-8 bytes shown as \xNN. */
-void ipcprof_term_str(const char *s, char *out, size_t outlen);
+/* Says one line on stderr (fmt has no newline), every string in it escaped for a terminal
+ * (ipcprof_term_str): paths and names come from the program and its user. */
+void ipcprof_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Human figures: "1.5 GB", "250 ms". */
 void ipcprof_fmt_bytes(uint64_t b, char *out, size_t outlen);
 void ipcprof_fmt_ns(uint64_t ns, char *out, size_t outlen);

@@ -1,42 +1,11 @@
 /* Strings from the profiled program made safe for JSON and terminals, and human-readable figures.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not valid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
+#include "term_text.h"
 
 char *ipcprof_utf8_dup(const char *s, size_t len)
 {
@@ -47,7 +16,7 @@ char *ipcprof_utf8_dup(const char *s, size_t len)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(u + i, n - i);
+		size_t k = ipcprof_utf8_len(u + i, n - i);
 		if (k) {
 			memcpy(out + o, u + i, k);
 			o += k;
@@ -62,35 +31,24 @@ char *ipcprof_utf8_dup(const char *s, size_t len)
 	return out;
 }
 
-void ipcprof_term_str(const char *s, char *out, size_t outlen)
+void ipcprof_say(const char *fmt, ...)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, n = strlen(s);
-	const unsigned char *u = (const unsigned char *)s;
-	if (!outlen)
-		return;
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(u + i, n - i);
-		/* Control characters (C0, DEL, C1) could drive the terminal: show them as hex. */
-		int control = k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)) ||
-			      (k == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0);
-		if (!control) {
-			if (o + k >= outlen)
-				break;
-			memcpy(out + o, u + i, k);
-			o += k;
-			i += k;
-			continue;
-		}
-		if (o + 4 >= outlen)
-			break;
-		out[o++] = '\\';
-		out[o++] = 'x';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 15];
-		i++;
+	va_list ap;
+	char *raw = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&raw, fmt, ap);
+	va_end(ap);
+	/* Each byte shows as at most 4 (\xNN; 3-byte characters as the 6 of \uNNNN). */
+	char *shown = n >= 0 ? malloc(4 * (size_t)n + 1) : NULL;
+	if (shown) {
+		ipcprof_term_str(raw, shown, 4 * (size_t)n + 1);
+		fprintf(stderr, "%s\n", shown);
+	} else {
+		fputs("ipcprof: out of memory (a message is lost)\n", stderr);
 	}
-	out[o] = '\0';
+	free(shown);
+	if (n >= 0)
+		free(raw);
 }
 
 void ipcprof_fmt_bytes(uint64_t b, char *out, size_t outlen)

@@ -3,45 +3,22 @@
 own getenv, roots that leave through _exit, file-size limits, programs that block signals. Each case runs the
 same command with and without the preload (bare LD_PRELOAD, the report at the end on) and
 compares stdout and exit status byte for byte; the session gets exactly one report."""
-import argparse
-import json
 import os
 import resource
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from captured import run_to_files  # noqa: E402
+import harness  # noqa: E402
 
 REPORT_LINE = "ipcprof: report: "  # the reporter's last line on stderr
 
 
-def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--preload", required=True)
-    ap.add_argument("--ipcprof", required=True)
-    ap.add_argument("--prog", required=True, help="hostile_prog")
-    ap.add_argument("--sigprog", help="sigblock")
-    ap.add_argument("--case", required=True)
-    return ap.parse_args()
-
-
-class Case:
+class Case(harness.Case):
     def __init__(self, a, work):
-        self.a = a
-        self.work = work
-        self.fails = []
+        super().__init__(a, work)
         self.n = 0
-        self.clean_env = {k: v for k, v in os.environ.items()
-                          if not k.startswith("IPCPROF_") and k != "LD_PRELOAD"}
-
-    def check(self, ok, what):
-        print(("ok:   " if ok else "FAIL: ") + what)
-        if not ok:
-            self.fails.append(what)
 
     def run(self, argv, env, timeout=120, limit=None, cwd=None):
         def pre():
@@ -75,10 +52,6 @@ class Case:
         self.check(n == reports, "%s: %d report(s) on stderr, want %d: %r"
                    % (what, n, reports, got[2][-300:]))
         return folder, got
-
-    def report_json(self, folder):
-        with open(os.path.join(folder, "ipcprof-report.json")) as f:
-            return json.load(f)
 
 
 def write_script(path, text):
@@ -260,31 +233,5 @@ def case_blocked_signals(c):
     sampled_share(c, folder, "python masks often")
 
 
-CASES = {
-    "shells": case_shells,
-    "root_exit": case_root_exit,
-    "file_size_limit": case_file_size_limit,
-    "blocked_signals": case_blocked_signals,
-}
-
-
-def main():
-    a = parse_args()
-    for k in ("preload", "ipcprof", "prog", "sigprog"):
-        if getattr(a, k) is None:
-            continue
-        setattr(a, k, os.path.abspath(getattr(a, k)))
-    work = tempfile.mkdtemp(prefix="ipcprof-unchanged.")
-    try:
-        c = Case(a, work)
-        CASES[a.case](c)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if c.fails:
-        print("%d checks failed" % len(c.fails))
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(__doc__, globals(), Case, "ipcprof-unchanged."))

@@ -9,8 +9,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "pipe_reader.h"
 
 #define CHUNK 65536
 
@@ -94,30 +95,12 @@ int main(int argc, char **argv)
 	bool to_stdout = argc > 1 && !strcmp(argv[1], "stdout");
 	long total = argc > 1 + to_stdout ? atol(argv[1 + to_stdout]) : 10000000;
 	static char buf[CHUNK];
-	int p[2];
 	memset(buf, 'u', sizeof(buf));
 	if (to_stdout)
 		return ring_send(1, buf, total);
-	if (pipe(p) != 0)
-		return 2;
-	pid_t pid = fork();
-	if (pid < 0)
-		return 2;
-	if (pid == 0) {
-		close(p[1]);
-		long got = 0;
-		ssize_t n;
-		while ((n = read(p[0], buf, sizeof(buf))) > 0)
-			got += n;
-		printf("child read %ld\n", got);
-		return 0;
-	}
-	close(p[0]);
-	if (ring_send(p[1], buf, total) != 0)
-		return 2;
-	close(p[1]);
-	int status;
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	int wfd;
+	pid_t pid = hostile_reader_start(&wfd);
+	if (pid < 0 || ring_send(wfd, buf, total) != 0 || hostile_reader_finish(pid, wfd) != 0)
 		return 2;
 	printf("parent wrote %ld through io_uring\n", total);
 	return 0;

@@ -166,6 +166,16 @@ static void test_term_str(void **state)
 	assert_string_equal(out, "abc");
 	ipcprof_term_str("\xc3\xa9\xc3\xa9", out, 4); /* never half a character */
 	assert_string_equal(out, "\xc3\xa9");
+	/* Characters that reorder or break what follows: U+202E, U+2066, U+061C, U+2028. */
+	ipcprof_term_str("a\xe2\x80\xae"
+			 "b\xe2\x81\xa6"
+			 "c\xd8\x9c"
+			 "d\xe2\x80\xa8"
+			 "e",
+			 out, sizeof(out));
+	assert_string_equal(out, "a\\u202eb\\u2066c\\u061cd\\u2028e");
+	ipcprof_term_str("ab\xe2\x80\xae", out, 8); /* never half an escape */
+	assert_string_equal(out, "ab");
 }
 
 static void test_fmt(void **state)

@@ -71,7 +71,8 @@ def programs(a):
              "redis-cli -s redis.sock ping >/dev/null 2>&1 && break; sleep 0.05; done; "
              "redis-benchmark -s redis.sock -n 2000 -c 4 -P 1 -t set,get,lpush,lpop -d 100 -q "
              ">/dev/null || exit 7; redis-cli -s redis.sock dbsize; "
-             "redis-cli -s redis.sock shutdown nosave >/dev/null; wait $srv; echo redis $?")
+             "redis-cli -s redis.sock shutdown nosave >/dev/null; wait $srv; rc=$?; "
+             "echo redis-server exit $rc; exit $rc")
     jemalloc_before = f"LD_PRELOAD={JEMALLOC}${{LD_PRELOAD:+:$LD_PRELOAD}} exec"
     return [
         ("dd | cat", "coreutils pipe", "dd if=/dev/zero bs=64k count=16 status=none | cat", True),

@@ -8,7 +8,8 @@ strace -f -ff -yy with the preload at the same time (LD_PRELOAD, IPCPROF_DIR), s
 the same calls of the same run. Its exit status (and its output, where it does not depend on
 timing) must be the same without and with ipcprof; the bytes each process sent and received per
 channel kind in that run's ipcprof-report.json must equal what strace saw its calls return on
-fds of that kind. KNOWN_GAPS names the rows that are not exact yet and why; they are printed as
+fds of that kind, and the POSIX shared-memory objects it sized must have the sizes strace saw
+(what moves through them is no call). KNOWN_GAPS names the rows that are not exact yet and why; they are printed as
 gaps, not failed, and every other mismatch fails.
 """
 import argparse
@@ -29,7 +30,8 @@ LIBDIR = "/usr/lib/x86_64-linux-gnu"
 JEMALLOC = os.path.join(LIBDIR, "libjemalloc.so.2")
 TCMALLOC = os.path.join(LIBDIR, "libtcmalloc_minimal.so.4")
 TRACED = ["read", "write", "readv", "writev", "sendto", "recvfrom", "sendmsg", "recvmsg",
-          "sendmmsg", "recvmmsg", "splice", "sendfile", "tee", "vmsplice", "clone", "clone3"]
+          "sendmmsg", "recvmmsg", "splice", "sendfile", "tee", "vmsplice", "clone", "clone3",
+          "ftruncate", "mmap"]
 OUT_CALLS = {"write", "writev", "sendto", "sendmsg", "sendmmsg", "vmsplice"}
 IN_CALLS = {"read", "readv", "recvfrom", "recvmsg", "recvmmsg"}
 # strace -yy's name of an fd -> ipcprof's channel kind
@@ -40,6 +42,8 @@ KIND = [(re.compile(r"^pipe:\["), "pipe"), (re.compile(r"^UNIX-STREAM:"), "unix_
 CALL = re.compile(r"^(\w+)\((\d+)<(.*?)>(.*) = (-?\d+)")
 FD = re.compile(r"(\d+)<([^>]*)>")
 CLONE = re.compile(r"^clone3?\((.*)\) = (\d+)")
+SHM_SIZE = re.compile(r"^ftruncate\(\d+</dev/shm(/[^>]*)>, (\d+)\) = 0")
+SHM_MAP = re.compile(r"^mmap\(\w+, (\d+), [^,]*, ([^,]*), \d+</dev/shm(/[^>]*)>, \d+\) = 0x")
 
 # name -> why its bytes are not exact yet (measured 2026-12-03 on a 2-core AMD EPYC virtual
 # machine); a known gap that turns exact is printed as such.
@@ -191,6 +195,28 @@ def strace_bytes(trdir):
     return got
 
 
+def strace_shm(trdir):
+    """{name: size} of the POSIX shared-memory objects the programs mapped shared, sized by
+    their ftruncate: what moves through them is no call, so their sizes are what strace can
+    check. (stress-ng --shm sizes its objects but maps private anonymous memory; sem.* are
+    named semaphores, which ipcprof counts as channels of kind semaphore.)"""
+    size, mapped = {}, {}
+    for path in glob.glob(os.path.join(trdir, "t.*")):
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = SHM_SIZE.match(line)
+                if m:
+                    size[m.group(1)] = int(m.group(2))
+                m = SHM_MAP.match(line)
+                if m and "MAP_SHARED" in m.group(2) and not m.group(3).startswith("/sem."):
+                    mapped[m.group(3)] = max(mapped.get(m.group(3), 0), int(m.group(1)))
+    return {n: size.get(n, length) for n, length in mapped.items()}
+
+
+def report_shm(rep):
+    return {s["name"]: s["size"] for s in rep["shared_memory"] if s["kind"] == "posix_shm"}
+
+
 def report_bytes(rep):
     """{(pid, kind, 'out'|'in'): bytes} from an ipcprof-report.json."""
     pids = {p["index"]: p["pid"] for p in rep["processes"]}
@@ -269,6 +295,10 @@ def main():
         if not shutil.which(tool):
             print(f"SKIP: {tool} is not installed (scripts/packages.txt names it)")
             return 77
+    t = subprocess.run(["strace", "-f", "-o", os.devnull, "true"], capture_output=True, text=True)
+    if t.returncode != 0:
+        print(f"SKIP: strace cannot trace here: {t.stderr.strip()}")
+        return 77
     if os.geteuid() != 0:
         print("note: not root: `ipcprof record` runs without the probes")
     fails, gaps, rows = [], [], []
@@ -291,6 +321,10 @@ def main():
             try:
                 rep = report(a, sess2, env)
                 ip = report_bytes(rep)
+                sshm, ishm = strace_shm(trdir), report_shm(rep)
+                for n in sorted(set(sshm) | set(ishm)):
+                    st[("shm " + n, "posix_shm", "size")] = sshm.get(n, 0)
+                    ip[("shm " + n, "posix_shm", "size")] = ishm.get(n, 0)
                 report(a, sess, env)  # the record run's report must be readable too
             except (RuntimeError, OSError, ValueError) as e:
                 problems.append(str(e))
@@ -299,13 +333,14 @@ def main():
             problems, st, ip, times = [f"timed out: {e}"], {}, {}, (0, 0, 0)
         sk, ik = by_kind(st), by_kind(ip)
         mism = [k for k in sorted(set(sk) | set(ik)) if sk.get(k, 0) != ik.get(k, 0)]
-        pid_mism = [k for k in sorted(set(st) | set(ip)) if st.get(k, 0) != ip.get(k, 0)]
+        pid_mism = [k for k in sorted(set(st) | set(ip), key=str)
+                    if st.get(k, 0) != ip.get(k, 0)]
         why = []
         if mism:
             why.append("bytes differ")
         elif pid_mism:
-            why.append("kind totals agree, processes differ: " +
-                       ", ".join(f"pid {p} {k} {d} strace {st.get((p, k, d), 0)} ipcprof "
+            why.append("kind totals agree, processes or objects differ: " +
+                       ", ".join(f"{p} {k} {d} strace {st.get((p, k, d), 0)} ipcprof "
                                  f"{ip.get((p, k, d), 0)}" for p, k, d in pid_mism[:3]))
         why += problems
         known = KNOWN_GAPS.get(name)

@@ -1488,6 +1488,19 @@ static struct ipcprof_finding *add_finding(struct ipcprof_model *m, int *cap, co
 	return f;
 }
 
+/* A finding put before all others: what it says holds for every figure after it. */
+static struct ipcprof_finding *add_first_finding(struct ipcprof_model *m, int *cap,
+						 const char *kind)
+{
+	struct ipcprof_finding *f = add_finding(m, cap, kind, 0);
+	if (!f)
+		return NULL;
+	struct ipcprof_finding keep = *f;
+	memmove(m->find + 1, m->find, (size_t)(m->nfind - 1) * sizeof(*m->find));
+	*m->find = keep;
+	return m->find;
+}
+
 static void who(const struct ipcprof_model *m, int i, char *out, size_t outlen)
 {
 	const struct ipcprof_image *g = &m->img[i];
@@ -1576,13 +1589,9 @@ static int uring_finding(struct ipcprof_model *m, int *cap)
 			l = sizeof(list) - 1;
 		shown++;
 	}
-	struct ipcprof_finding *f = add_finding(m, cap, "io_uring", 0);
+	struct ipcprof_finding *f = add_first_finding(m, cap, "io_uring");
 	if (!f)
 		return -1;
-	struct ipcprof_finding keep = *f;
-	memmove(m->find + 1, m->find, (size_t)(m->nfind - 1) * sizeof(*m->find));
-	*m->find = keep;
-	f = m->find;
 	snprintf(f->title, sizeof(f->title),
 		 "%s%s used io_uring: what %s through it is not counted (bytes and time unknown)",
 		 list, m->nuring > shown ? " and others" : "",
@@ -1626,13 +1635,9 @@ static int kernel_gap_finding(struct ipcprof_model *m, int *cap)
 	}
 	if (!procs)
 		return 0;
-	struct ipcprof_finding *f = add_finding(m, cap, "kernel_gap", 0);
+	struct ipcprof_finding *f = add_first_finding(m, cap, "kernel_gap");
 	if (!f)
 		return -1;
-	struct ipcprof_finding keep = *f;
-	memmove(m->find + 1, m->find, (size_t)(m->nfind - 1) * sizeof(*m->find));
-	*m->find = keep;
-	f = m->find;
 	snprintf(f->title, sizeof(f->title),
 		 "The kernel's bytes differ from ipcprof's in %d process%s: %s%s", procs,
 		 procs == 1 ? "" : "es", list, shown < gaps ? "; ..." : "");

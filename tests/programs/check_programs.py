@@ -238,13 +238,21 @@ def by_kind(per_pid):
     return out
 
 
-def report(a, sess, env):
+def report(a, sess, env, notes):
+    """The session's ipcprof-report.json. Exit 1 means some records were damaged, the rest
+    reported: those are named in notes (a process killed before its record's header was
+    complete leaves one), and its bytes still have to match."""
     p = subprocess.run([a.ipcprof, "report", "-q", "-o", sess, sess], env=env,
                        capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
+    if p.returncode not in (0, 1):
         raise RuntimeError(f"ipcprof report: exit {p.returncode}: {p.stderr.strip()}")
     with open(os.path.join(sess, "ipcprof-report.json")) as f:
-        return json.load(f)
+        rep = json.load(f)
+    if p.returncode == 1 or rep["damaged"]:
+        notes.append(f"{os.path.basename(sess)}: damaged records: " +
+                     ", ".join(f"{os.path.basename(d['file'])} ({d['error']})"
+                               for d in rep["damaged"]))
+    return rep
 
 
 def run_program(a, name, cmd, work):
@@ -309,6 +317,7 @@ def main():
         if a.program and name not in a.program:
             continue
         work = tempfile.mkdtemp(prefix="ipcprof-programs-")
+        notes = []
         try:
             rc0, outs, problems, times, sess, sess2, trdir = run_program(a, name, cmd, work)
             if compare_out and outs[1] != outs[0]:
@@ -319,13 +328,13 @@ def main():
             env = clean_env()
             st = strace_bytes(trdir)
             try:
-                rep = report(a, sess2, env)
+                rep = report(a, sess2, env, notes)
                 ip = report_bytes(rep)
                 sshm, ishm = strace_shm(trdir), report_shm(rep)
                 for n in sorted(set(sshm) | set(ishm)):
                     st[("shm " + n, "posix_shm", "size")] = sshm.get(n, 0)
                     ip[("shm " + n, "posix_shm", "size")] = ishm.get(n, 0)
-                report(a, sess, env)  # the record run's report must be readable too
+                report(a, sess, env, notes)  # the record run's report must be readable too
             except (RuntimeError, OSError, ValueError) as e:
                 problems.append(str(e))
                 ip = {}
@@ -359,6 +368,8 @@ def main():
                 v = "FAIL"
             print(f"{name if i == 0 else '':<21} {kind:<15} {d:<3} {sk.get((kind, d), 0):>13} "
                   f"{ik.get((kind, d), 0):>13}  {v}", flush=True)
+        for n in notes:
+            print(f"{'':<21} note: {n}")
         print(f"{'':<21} ({what}; {times[0]:.2f} s without, {times[1]:.2f} s record, "
               f"{times[2]:.2f} s strace)", flush=True)
         rows.append(name)

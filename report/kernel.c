@@ -44,6 +44,13 @@ int ipcprof_kernel_check(const void *buf, size_t size, char *msg, size_t msglen)
 	return 0;
 }
 
+_Static_assert(IPCPROF_KIND_UDP - IPCPROF_KIND_PIPE == IPCPROF_KFD_UDP - IPCPROF_KFD_PIPE &&
+		   IPCPROF_KIND_TCP - IPCPROF_KIND_PIPE == IPCPROF_KFD_TCP - IPCPROF_KFD_PIPE,
+	       "enum ipcprof_kfd lists the channel kinds in the order of enum ipcprof_kind");
+_Static_assert((int)IPCPROF_KDIR_OUT == (int)IPCPROF_DIR_OUT &&
+		   (int)IPCPROF_KDIR_IN == (int)IPCPROF_DIR_IN,
+	       "the kernel's directions are the records'");
+
 /* Only calls on channel kinds count: files, ttys and other sockets are not IPC. */
 static void image_figures(const struct ipcprof_kernel_stats *st, struct ipcprof_image *g)
 {
@@ -58,6 +65,7 @@ static void image_figures(const struct ipcprof_kernel_stats *st, struct ipcprof_
 				g->kernel_offcpu_ns += off;
 				g->kernel_bytes += c->bytes;
 				g->kernel_calls += c->calls;
+				g->kernel_kind_bytes[k - IPCPROF_KFD_PIPE][d] += c->bytes;
 			}
 	g->kernel_futex_ns += st->wait[IPCPROF_KWAIT_FUTEX].time_ns;
 	g->kernel_poll_ns += st->wait[IPCPROF_KWAIT_POLL].time_ns;
@@ -323,6 +331,32 @@ out:
 	close(fd);
 	free(path);
 	return rc;
+}
+
+int ipcprof_kernel_gaps(const struct ipcprof_image *g, struct ipcprof_kernel_gap *out)
+{
+	/* An image of the probes alone has the kernel's bytes as its channels: nothing to hold. */
+	if (!g->kernel || g->kernel_only)
+		return 0;
+	uint64_t preload[IPCPROF_KERNEL_KINDS][2] = {{0}};
+	for (uint32_t c = 0; c < g->nchan; c++) {
+		const struct ipcprof_channel *ch = &g->chan[c];
+		if (ch->kind < IPCPROF_KIND_PIPE || ch->kind > IPCPROF_KIND_UDP)
+			continue;
+		for (int d = 0; d < 2; d++)
+			preload[ch->kind - IPCPROF_KIND_PIPE][d] += ch->dir[d].bytes;
+	}
+	int n = 0;
+	for (int k = 0; k < IPCPROF_KERNEL_KINDS; k++)
+		for (int d = 0; d < 2; d++)
+			if (preload[k][d] != g->kernel_kind_bytes[k][d])
+				out[n++] = (struct ipcprof_kernel_gap){
+				    .kind = (uint32_t)(k + IPCPROF_KIND_PIPE),
+				    .dir = d,
+				    .kernel_bytes = g->kernel_kind_bytes[k][d],
+				    .preload_bytes = preload[k][d],
+				};
+	return n;
 }
 
 int ipcprof_kernel_only_json(const struct ipcprof_model *m, json_t *j)

@@ -1492,6 +1492,19 @@ static struct ipcprof_finding *add_finding(struct ipcprof_model *m, int *cap, co
 	return f;
 }
 
+/* A finding put before all others: what it says holds for every figure after it. */
+static struct ipcprof_finding *add_first_finding(struct ipcprof_model *m, int *cap,
+						 const char *kind)
+{
+	struct ipcprof_finding *f = add_finding(m, cap, kind, 0);
+	if (!f)
+		return NULL;
+	struct ipcprof_finding keep = *f;
+	memmove(m->find + 1, m->find, (size_t)(m->nfind - 1) * sizeof(*m->find));
+	*m->find = keep;
+	return m->find;
+}
+
 static void who(const struct ipcprof_model *m, int i, char *out, size_t outlen)
 {
 	const struct ipcprof_image *g = &m->img[i];
@@ -1580,13 +1593,9 @@ static int uring_finding(struct ipcprof_model *m, int *cap)
 			l = sizeof(list) - 1;
 		shown++;
 	}
-	struct ipcprof_finding *f = add_finding(m, cap, "io_uring", 0);
+	struct ipcprof_finding *f = add_first_finding(m, cap, "io_uring");
 	if (!f)
 		return -1;
-	struct ipcprof_finding keep = *f;
-	memmove(m->find + 1, m->find, (size_t)(m->nfind - 1) * sizeof(*m->find));
-	*m->find = keep;
-	f = m->find;
 	snprintf(f->title, sizeof(f->title),
 		 "%s%s used io_uring: what %s through it is not counted (bytes and time unknown)",
 		 list, m->nuring > shown ? " and others" : "",
@@ -1599,6 +1608,51 @@ static int uring_finding(struct ipcprof_model *m, int *cap)
 		 "Count them by other means (the program's own counters, or an eBPF tool on the "
 		 "io_uring tracepoints).",
 		 m->nuring == 1 ? "its" : "their");
+	return 0;
+}
+
+/* Put first: the bytes of every figure above may be short (or long) by what it says. */
+static int kernel_gap_finding(struct ipcprof_model *m, int *cap)
+{
+	char list[400] = "", who_[96], b1[32];
+	size_t l = 0;
+	int procs = 0, shown = 0, gaps = 0;
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_kernel_gap gap[IPCPROF_KERNEL_GAPS_MAX];
+		int n = ipcprof_kernel_gaps(&m->img[i], gap);
+		if (!n)
+			continue;
+		procs++;
+		gaps += n;
+		for (int k = 0; k < n && shown < 3; k++, shown++) {
+			uint64_t kb = gap[k].kernel_bytes, pb = gap[k].preload_bytes;
+			who(m, i, who_, sizeof(who_));
+			ipcprof_fmt_bytes(kb > pb ? kb - pb : pb - kb, b1, sizeof(b1));
+			l += (size_t)snprintf(
+			    list + l, sizeof(list) - l, "%s%s %s %s: %s %s", shown ? "; " : "",
+			    who_, ipcprof_kind_name(gap[k].kind),
+			    gap[k].dir == IPCPROF_DIR_OUT ? "sent" : "received", b1,
+			    kb > pb ? "more in the kernel" : "fewer in the kernel");
+			if (l >= sizeof(list))
+				l = sizeof(list) - 1;
+		}
+	}
+	if (!procs)
+		return 0;
+	struct ipcprof_finding *f = add_first_finding(m, cap, "kernel_gap");
+	if (!f)
+		return -1;
+	snprintf(f->title, sizeof(f->title),
+		 "The kernel's bytes differ from ipcprof's in %d process%s: %s%s", procs,
+		 procs == 1 ? "" : "es", list, shown < gaps ? "; ..." : "");
+	snprintf(
+	    f->detail, sizeof(f->detail),
+	    "The eBPF probes counted the bytes every read- and write-like call returned on "
+	    "that kind of fd; the preload counts the calls it sees. More in the kernel: calls "
+	    "the preload missed (made past its wrappers, or a stdio call whose process was "
+	    "killed before it returned, as by SIGPIPE); fewer: calls the preload counted that "
+	    "the kernel did not see as such (io_uring, splice). The channels, matrix and shares "
+	    "use the preload's bytes; each process's kernel.gaps gives both figures.");
 	return 0;
 }
 
@@ -1777,6 +1831,8 @@ static int build_findings(struct ipcprof_model *m)
 		    "shared-memory objects need the preload. Their CPU time is the scheduler's "
 		    "on-CPU time; argv is the executable's path alone.");
 	}
+	if (kernel_gap_finding(m, &cap) < 0)
+		return -1;
 	return uring_finding(m, &cap);
 }
 

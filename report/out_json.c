@@ -173,6 +173,24 @@ static json_t *argv_json(const struct ipcprof_process *p)
 	return a;
 }
 
+/* Where the kernel's bytes on a channel kind differ from the preload's: shown, not hidden. */
+static json_t *kernel_gaps_json(const struct ipcprof_image *g)
+{
+	struct ipcprof_kernel_gap gap[IPCPROF_KERNEL_GAPS_MAX];
+	int n = ipcprof_kernel_gaps(g, gap);
+	json_t *a = json_array();
+	for (int i = 0; i < n && a; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:o, s:o}", "kind",
+						   ipcprof_kind_name(gap[i].kind), "direction",
+						   gap[i].dir == IPCPROF_DIR_OUT ? "out" : "in",
+						   "kernel_bytes", ju(gap[i].kernel_bytes),
+						   "preload_bytes", ju(gap[i].preload_bytes),
+						   "difference",
+						   json_integer((json_int_t)gap[i].kernel_bytes -
+								(json_int_t)gap[i].preload_bytes)));
+	return a;
+}
+
 static json_t *process_json(const struct ipcprof_model *m, int i)
 {
 	const struct ipcprof_image *g = &m->img[i];
@@ -218,14 +236,14 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
 		      "internal_errors", ju(d->internal_errors)));
 	json_object_set_new(
 	    j, "kernel",
-	    g->kernel
-		? json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ipc_oncpu_ns",
-			    ju(g->kernel_oncpu_ns), "ipc_offcpu_ns", ju(g->kernel_offcpu_ns),
-			    "ipc_bytes", ju(g->kernel_bytes), "ipc_calls", ju(g->kernel_calls),
-			    "futex_wait_ns", ju(g->kernel_futex_ns), "poll_wait_ns",
-			    ju(g->kernel_poll_ns), "shm_faults", ju(g->kernel_shm_faults),
-			    "shm_fault_bytes", ju(g->kernel_shm_fault_bytes))
-		: json_null());
+	    g->kernel ? json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ipc_oncpu_ns",
+				  ju(g->kernel_oncpu_ns), "ipc_offcpu_ns", ju(g->kernel_offcpu_ns),
+				  "ipc_bytes", ju(g->kernel_bytes), "ipc_calls",
+				  ju(g->kernel_calls), "futex_wait_ns", ju(g->kernel_futex_ns),
+				  "poll_wait_ns", ju(g->kernel_poll_ns), "shm_faults",
+				  ju(g->kernel_shm_faults), "shm_fault_bytes",
+				  ju(g->kernel_shm_fault_bytes), "gaps", kernel_gaps_json(g))
+		      : json_null());
 	return j;
 }
 

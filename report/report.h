@@ -11,6 +11,10 @@
 
 #include "term_text.h" /* ipcprof_term_str: the program's strings made safe for a terminal */
 
+/* The channel kinds the eBPF probes count bytes on: IPCPROF_KIND_PIPE to IPCPROF_KIND_UDP. */
+#define IPCPROF_KERNEL_KINDS    (IPCPROF_KIND_UDP - IPCPROF_KIND_PIPE + 1)
+#define IPCPROF_KERNEL_GAPS_MAX (2 * IPCPROF_KERNEL_KINDS)
+
 /* How the time of one process image divides (see docs/report.md for each figure's source). */
 struct ipcprof_attr {
 	uint64_t basis_ns;        /* wall time, or the threads' summed time when that is larger */
@@ -141,6 +145,9 @@ struct ipcprof_image {
 	uint64_t kernel_poll_ns;    /* in poll/select/epoll waits */
 	uint64_t kernel_shm_faults; /* page faults on shared memory */
 	uint64_t kernel_shm_fault_bytes;
+	/* bytes the kernel counted per channel kind (from IPCPROF_KIND_PIPE on) and direction:
+	 * held against the preload's by ipcprof_kernel_gaps */
+	uint64_t kernel_kind_bytes[IPCPROF_KERNEL_KINDS][2];
 	/* an image made from kernel.ipckrn alone (no record: `ipcprof record --no-preload`): one
 	 * channel per fd kind, unpaired; no mappings, fingerprints, stacks or timeline */
 	bool kernel_only;
@@ -251,7 +258,7 @@ struct ipcprof_rules {
 /* Advice drawn from the measurements. */
 struct ipcprof_finding {
 	char kind[32];   /* repeated_payload, small_messages, low_compute_ratio, slow_reader,
-                            incomplete */
+                            incomplete, serialization, io_uring, kernel_gap */
 	char title[512]; /* one line, with the key figure */
 	char detail[1024];
 	double weight; /* sort key: seconds at stake */
@@ -465,6 +472,16 @@ bool ipcprof_py_interp(const struct ipcprof_image *g, uint64_t ip);
  * (`ipcprof record --no-preload`), the kernel's images become the session's images. A damaged file
  * is named in m->damage. Returns 0 (also when there is no file) or -1. */
 int ipcprof_kernel_merge(struct ipcprof_model *m, int session);
+/* A channel kind and direction of one process where the kernel's bytes differ from the
+ * preload's: calls the interposer did not see (or saw and the kernel did not count). */
+struct ipcprof_kernel_gap {
+	uint32_t kind; /* enum ipcprof_kind */
+	int dir;       /* IPCPROF_DIR_OUT or IPCPROF_DIR_IN */
+	uint64_t kernel_bytes, preload_bytes;
+};
+/* The gaps of image g (none unless the probes' figures were merged with a record), written to
+ * out; returns how many (at most IPCPROF_KERNEL_GAPS_MAX). */
+int ipcprof_kernel_gaps(const struct ipcprof_image *g, struct ipcprof_kernel_gap *out);
 /* Checks a kernel.ipckrn image of size bytes; 0 when readable, -1 when not (msg says why). */
 int ipcprof_kernel_check(const void *buf, size_t size, char *msg, size_t msglen);
 

@@ -302,7 +302,8 @@ def synthetic(work):
                         "nivcsw": 5, "maxrss_kb": 0}, "root rusage: the switches alone")
     eq(root["kernel"], {"ipc_oncpu_ns": 6 * S // 10, "ipc_offcpu_ns": 19 * S // 10,
                         "ipc_bytes": 1_029_300, "ipc_calls": 20, "futex_wait_ns": S,
-                        "poll_wait_ns": S // 2, "shm_faults": 10, "shm_fault_bytes": 40960},
+                        "poll_wait_ns": S // 2, "shm_faults": 10, "shm_fault_bytes": 40960,
+                        "gaps": []},
        "root kernel figures (files left out)")
     t = root["time"]
     eq((t["split"], t["ipc_ns"], t["ipc_transfer_ns"], t["ipc_wait_ns"], t["compute_ns"],

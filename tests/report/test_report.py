@@ -194,6 +194,16 @@ def case_kernel(tmp):
     # 1001: a tenth on-CPU, applied to its 1.06 s in calls.
     eq((w1["time"]["split"], w1["time"]["ipc_transfer_ns"]), ("kernel", 106_000_000), "1001 kernel split")
     eq(w1["kernel"]["futex_wait_ns"], 3 * S, "futex wait")
+    # The synthetic kernel saw 4,000,000 of the 4,002,000 bytes 1001's records read from pipes,
+    # and none of what it wrote: both shown where they differ, nothing where they agree.
+    eq([g for g in w1["kernel"]["gaps"] if g["kind"] == "pipe"],
+       [{"kind": "pipe", "direction": "out", "kernel_bytes": 0, "preload_bytes": 501000,
+         "difference": -501000},
+        {"kind": "pipe", "direction": "in", "kernel_bytes": 4000000, "preload_bytes": 4002000,
+         "difference": -2000}], "1001's pipe gaps")
+    eq([g for g in w2["kernel"]["gaps"] if g["kind"] == "unix_stream" and g["direction"] == "in"],
+       [], "1002's unix reads agree with the kernel's: no gap")
+    eq(rep["findings"][0]["kind"], "kernel_gap", "the kernel gap comes first")
     # Its 3 s in futexes come out of its 4.446 s off-CPU outside IPC calls.
     eq((w1["time"]["sync_wait_ns"], w1["time"]["other_ns"]), (3 * S, 1_446_000_000), "sync wait carved from other")
     near(w1["time"]["shares"]["sync_wait"], 3 / 8.9, "sync wait share")

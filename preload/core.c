@@ -795,8 +795,14 @@ static void config_init(void)
 		big_min = fingerprint_min;
 	if (stack_min && stack_min < big_min)
 		big_min = stack_min;
-	ipcprof_env_u64(IPCPROF_ENV_CHANNELS, IPCPROF_DEFAULT_CHANNELS, IPCPROF_MAX_CHANNELS, &v);
-	channels_cap = v ? (uint32_t)v : 1;
+	if (!ipcprof_env_u64(IPCPROF_ENV_CHANNELS, IPCPROF_DEFAULT_CHANNELS, IPCPROF_MAX_CHANNELS,
+			     &v) ||
+	    v == 0) {
+		if (v == 0)
+			ipcprof_setting_reject(IPCPROF_ENV_CHANNELS, "0", "at least 1", "131072");
+		v = IPCPROF_DEFAULT_CHANNELS;
+	}
+	channels_cap = (uint32_t)v;
 	record_base_size =
 	    ipcprof_sample_area_offset(sizeof(struct ipcprof_record), timeline_cap,
 				       sizeof(struct ipcprof_interval), channels_cap);

@@ -240,6 +240,7 @@ def case_full_tmpfs(c):
 GARBAGE = {
     # (an empty value is taken as unset)
     "IPCPROF_TIMELINE": ["lots", "-1", "99999999999999999999999", "12abc"],
+    "IPCPROF_CHANNELS": ["plenty", "-1", "0", "4294967296"],
     "IPCPROF_STACK_MIN": ["big", "-5", "1e6"],
     "IPCPROF_FINGERPRINT_MIN": ["x", "-1", "0x"],
     "IPCPROF_CPU_SAMPLE": ["often", "-3", "4294967296000"],

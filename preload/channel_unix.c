@@ -195,11 +195,13 @@ static int unix_closing(struct ipcprof_channel *ch, int fd)
 /* Sockets still open at the end are closed by the kernel after this: a last chance to ask. */
 static int unix_finish(struct ipcprof_record *rec)
 {
-	uint32_t n =
-	    rec->channels_used < IPCPROF_MAX_CHANNELS ? rec->channels_used : IPCPROF_MAX_CHANNELS;
+	struct ipcprof_channel *ch = ipcprof_record_channels(rec);
+	uint32_t n = __atomic_load_n(&rec->channels_used, __ATOMIC_ACQUIRE);
+	if (n > rec->channels_cap)
+		n = rec->channels_cap;
 	for (uint32_t i = 0; i < n; i++)
-		if (!strcmp(rec->channels[i].plugin, "unix"))
-			unix_retry_peer(&rec->channels[i]);
+		if (!strcmp(ch[i].plugin, "unix"))
+			unix_retry_peer(&ch[i]);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 
 struct ipcprof_real ipcprof_real;
 struct ipcprof_record *ipcprof_rec;
+struct ipcprof_channel *ipcprof_chan;
 /*
  * Tables a fork child starts without (fd_tables_wipe): the fd classifications (the child has a
  * generation of its own, see ipcprof_gen) and where its fds came from (it made none of them).
@@ -56,6 +57,7 @@ static uint64_t record_file_size;
 static uint64_t record_base_size; /* header, tables and timeline: blocks reserved as used */
 static uint64_t sample_area;
 static uint32_t timeline_cap = IPCPROF_DEFAULT_TIMELINE;
+static uint32_t channels_cap = IPCPROF_DEFAULT_CHANNELS;
 static uint64_t rec_size; /* the size of this process's record, as mapped */
 static uint64_t stack_min = 1u << 20;
 static uint64_t fingerprint_min = 1u << 16;
@@ -69,11 +71,11 @@ static bool verbose;
 #define MAX_PLUGINS 16
 static const struct ipcprof_plugin *plugins[MAX_PLUGINS];
 static unsigned nplugins;
-/* Which plugin (index + 1) claimed each channel, and CHANNEL_HOOKED if it has an account() hook,
- * so that the hot path knows at once whether to call one. */
+/* Which plugin (index + 1) claimed a channel, and CHANNEL_HOOKED if it has an account() hook, in
+ * the channel's plugin_ref: the hot path, which writes the entry anyway, knows at once whether
+ * to call one. */
 #define CHANNEL_HOOKED 0x80u
 _Static_assert(MAX_PLUGINS < CHANNEL_HOOKED, "a plugin index fits beside the flag");
-static uint8_t channel_plugin[IPCPROF_MAX_CHANNELS];
 
 /* Where each fd came from (IPCPROF_FD_ORIGIN_*), for the channel's and mapping's flags. */
 _Atomic uint8_t ipcprof_fd_origin[IPCPROF_FDTAB_SIZE] FORK_WIPED;
@@ -380,7 +382,8 @@ static void fill_identity(struct ipcprof_process *p)
  */
 #define BACK_SHIFT 12 /* a page at a time */
 #define BACK_MAX_BYTES                                                                             \
-	(sizeof(struct ipcprof_record) + ((uint64_t)1 << 24) * sizeof(struct ipcprof_interval))
+	(sizeof(struct ipcprof_record) + ((uint64_t)1 << 24) * sizeof(struct ipcprof_interval) +   \
+	 2 * 4096 + (uint64_t)IPCPROF_MAX_CHANNELS * sizeof(struct ipcprof_channel))
 #define BACK_WORDS    ((BACK_MAX_BYTES >> BACK_SHIFT) / 64 + 1)
 /* A bit per chunk of this process's record. The first 4 MiB's words, all that most processes
  * use, lie with the other small variables; the rest with the large tables (IPCPROF_BIG). */
@@ -465,14 +468,16 @@ static void record_path(char *path, pid_t pid, uint32_t seq)
 #define AREA_MIN ((uint64_t)64 << 10)
 
 /*
- * The record's timeline and sample area within the file-size limit (RLIMIT_FSIZE): a file made
- * larger would raise SIGXFSZ in the program (or fail with EFBIG where it blocks that signal).
- * The sample area is cut first, then the timeline; the header and tables must fit whole.
- * False: no record fits. The limit is read for each record: a fork child may have another.
+ * The record's channel table, sample area and timeline within the file-size limit (RLIMIT_FSIZE):
+ * a file made larger would raise SIGXFSZ in the program (or fail with EFBIG where it blocks that
+ * signal). The channel table is cut first, down to IPCPROF_MIN_CHANNELS entries, then the sample
+ * area, then the timeline; the header and that many channel entries must fit. False: no record
+ * fits. The limit is read for each record: a fork child may have another.
  */
-static bool record_fit(uint32_t *tl, uint64_t *area, uint64_t *size)
+static bool record_fit(uint32_t *tl, uint32_t *chans, uint64_t *area, uint64_t *size)
 {
 	*tl = timeline_cap;
+	*chans = channels_cap;
 	*area = sample_area;
 	*size = record_file_size;
 	struct rlimit lim;
@@ -480,31 +485,40 @@ static bool record_fit(uint32_t *tl, uint64_t *area, uint64_t *size)
 	    lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= record_file_size)
 		return true;
 	uint64_t max = lim.rlim_cur & ~(uint64_t)4095u;
-	const uint64_t rs = sizeof(struct ipcprof_record), is = sizeof(struct ipcprof_interval);
-	if (max < ipcprof_sample_area_offset(rs, 0, is)) {
+	const uint64_t rs = sizeof(struct ipcprof_record), is = sizeof(struct ipcprof_interval),
+		       cs = sizeof(struct ipcprof_channel);
+	uint32_t min_ch = channels_cap < IPCPROF_MIN_CHANNELS ? channels_cap : IPCPROF_MIN_CHANNELS;
+	uint64_t least = ipcprof_sample_area_offset(rs, 0, is, min_ch);
+	if (max < least) {
 		ipcprof_warn_once(
 		    IPCPROF_WARN_FSIZE,
 		    "the file size limit (ulimit -f) of %llu bytes leaves no room for "
 		    "a record (%llu bytes at least); not profiling",
-		    (unsigned long long)lim.rlim_cur,
-		    (unsigned long long)ipcprof_sample_area_offset(rs, 0, is));
+		    (unsigned long long)lim.rlim_cur, (unsigned long long)least);
 		return false;
 	}
-	uint64_t off = ipcprof_sample_area_offset(rs, *tl, is);
+	uint64_t cho = ipcprof_channels_offset(rs, *tl, is);
+	uint64_t room = max > cho + *area ? max - cho - *area : 0; /* page multiples */
+	*chans = room / cs < min_ch ? min_ch : room / cs < *chans ? (uint32_t)(room / cs) : *chans;
+	uint64_t chbytes = ipcprof_sample_area_offset(0, 0, is, *chans);
+	uint64_t off = ipcprof_sample_area_offset(rs, *tl, is, *chans);
 	*area = off <= max ? max - off : 0;
 	if (*area < AREA_MIN)
 		*area = 0;
+	if (*area > sample_area)
+		*area = sample_area;
 	if (off > max)
-		*tl = (uint32_t)((max - rs) / is);
-	*size = ipcprof_sample_area_offset(rs, *tl, is) + *area;
+		*tl = (uint32_t)((max - chbytes - rs) / is);
+	*size = ipcprof_sample_area_offset(rs, *tl, is, *chans) + *area;
 	/* Said by the session's first process: every program a shell script runs would say it
 	 * again otherwise. The record tells the reporter its capacities. */
 	if (root_process)
 		ipcprof_warn_once(
 		    IPCPROF_WARN_FSIZE,
 		    "the file size limit (ulimit -f) of %llu bytes is below a record's "
-		    "%llu: records are cut to fit (%s, a timeline of %u intervals)",
-		    (unsigned long long)lim.rlim_cur, (unsigned long long)record_file_size,
+		    "%llu: records are cut to fit (%u channels, %s, a timeline of %u "
+		    "intervals)",
+		    (unsigned long long)lim.rlim_cur, (unsigned long long)record_file_size, *chans,
 		    *area ? "a smaller CPU sample area" : "no CPU samples", *tl);
 	return true;
 }
@@ -512,9 +526,9 @@ static bool record_fit(uint32_t *tl, uint64_t *area, uint64_t *size)
 /* Makes <dir>/<pid>.<seq>.ipcrec with the lowest free seq >= *seq; maps it. */
 static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forked)
 {
-	uint32_t tl;
+	uint32_t tl, chans;
 	uint64_t area, size;
-	if (!record_fit(&tl, &area, &size))
+	if (!record_fit(&tl, &chans, &area, &size))
 		return NULL;
 	/*
 	 * A short folder's path is made on the stack, in a buffer small enough not to reach a
@@ -549,7 +563,7 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 	 * of the file is a hole until record_back() or the sampler backs it, chunk by chunk.
 	 */
 	back_reset();
-	uint64_t head = (offsetof(struct ipcprof_record, channels) + 4095u) & ~(uint64_t)4095u;
+	uint64_t head = (offsetof(struct ipcprof_record, mappings) + 4095u) & ~(uint64_t)4095u;
 	const char *failed = NULL;
 	int fa = (int)sys_call(SYS_fallocate, fd, 0, (off_t)0, (off_t)head);
 	if (fa != 0 && IPCPROF_ERRNO != EOPNOTSUPP && IPCPROF_ERRNO != ENOSYS)
@@ -592,7 +606,7 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 		return NULL;
 	}
 	sys_close(fd);
-	/* The header's pages have their blocks: the first channel entries need no madvise. */
+	/* The header's pages have their blocks. */
 	for (uint64_t c = 0; c < head >> BACK_SHIFT; c++)
 		atomic_fetch_or(back_word(c / 64), (uint64_t)1 << (c % 64));
 	struct ipcprof_record *r = m;
@@ -602,6 +616,10 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 	*(volatile uint32_t *)&r->record_size = sizeof(*r);
 	*(volatile uint32_t *)&r->interval_size = sizeof(struct ipcprof_interval);
 	r->timeline_cap = tl;
+	r->channels_offset =
+	    ipcprof_channels_offset(sizeof(*r), tl, sizeof(struct ipcprof_interval));
+	r->channels_cap = chans;
+	*(volatile uint32_t *)&r->channel_size = sizeof(struct ipcprof_channel);
 	r->file_size = size;
 	r->prof.area_offset = size - area;
 	r->prof.area_cap = area;
@@ -627,6 +645,7 @@ static struct ipcprof_record *record_create(pid_t pid, uint32_t *seq, bool forke
 	}
 	r->proc.start_realtime_ns = r->proc.start_ns + (uint64_t)realtime_offset;
 	r->last_ns = r->proc.start_ns;
+	ipcprof_chan = ipcprof_record_channels(r);
 	return r;
 }
 
@@ -750,6 +769,8 @@ static bool session_init(void)
 	return true;
 }
 
+static void channel_index_init(void);
+
 static void config_init(void)
 {
 	uint64_t v;
@@ -774,12 +795,20 @@ static void config_init(void)
 		big_min = fingerprint_min;
 	if (stack_min && stack_min < big_min)
 		big_min = stack_min;
-	record_base_size = sizeof(struct ipcprof_record) +
-			   (uint64_t)timeline_cap * sizeof(struct ipcprof_interval);
+	if (!ipcprof_env_u64(IPCPROF_ENV_CHANNELS, IPCPROF_DEFAULT_CHANNELS, IPCPROF_MAX_CHANNELS,
+			     &v) ||
+	    v == 0) {
+		if (v == 0)
+			ipcprof_setting_reject(IPCPROF_ENV_CHANNELS, "0", "at least 1", "131072");
+		v = IPCPROF_DEFAULT_CHANNELS;
+	}
+	channels_cap = (uint32_t)v;
+	record_base_size =
+	    ipcprof_sample_area_offset(sizeof(struct ipcprof_record), timeline_cap,
+				       sizeof(struct ipcprof_interval), channels_cap);
 	sample_area = ipcprof_sampler_config();
-	record_file_size = ipcprof_sample_area_offset(sizeof(struct ipcprof_record), timeline_cap,
-						      sizeof(struct ipcprof_interval)) +
-			   sample_area;
+	record_file_size = record_base_size + sample_area;
+	channel_index_init();
 }
 
 char *ipcprof_tsc_env(void)
@@ -852,53 +881,141 @@ static unsigned fd_origin_of(int fd)
 		   : 0;
 }
 
-/* Takes the next of cap entries; never counts past cap, so that readers can trust the count. */
-static int take_slot(uint32_t *used, uint32_t cap)
+/*
+ * Takes the next of cap entries of size bytes at base, backed: the count rises only once the
+ * entry's pages have blocks, so that no scan of the table (up to the count) reads a hole, which
+ * on a full disk would be a SIGBUS. -1: no room, or no disk for it.
+ */
+static int take_slot(uint32_t *used, uint32_t cap, void *base, size_t size)
 {
+	struct ipcprof_record *r = ipcprof_rec;
 	uint32_t n = __atomic_load_n(used, __ATOMIC_RELAXED);
 	do {
-		if (n >= cap)
+		if (n >= cap || !record_back(r, (char *)base + (size_t)n * size, size))
 			return -1;
 	} while (!__atomic_compare_exchange_n(used, &n, n + 1, true, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
 	return (int)n;
 }
 
+/*
+ * Where each endpoint's entry is, by its identity (kind, dev, ino, and the peer for TCP/UDP): an
+ * open-addressed table in process memory, at most half full, so that finding the entry of a new
+ * fd costs the same with 100,000 channels as with one. A bucket holds the generation it was made
+ * in (ipcprof_gen) and the entry's index + 1: a fork child, whose record starts empty, sees its
+ * parent's buckets as free without writing a page of them. Buckets are claimed by compare and
+ * swap, after the entry is complete, so threads and signal handlers need no lock: two that add
+ * one endpoint at once both fill an entry, and the one that loses the bucket leaves its entry
+ * unused (kind 0) and takes the winner's.
+ */
+static _Atomic uint64_t *chan_index;
+static uint32_t chan_index_mask;
+
+static void channel_index_init(void)
+{
+	uint64_t n = 1024;
+	while (n < 2 * (uint64_t)channels_cap)
+		n <<= 1;
+	void *p = sys_mmap(NULL, n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		ipcprof_warn_once(IPCPROF_WARN_RECORD,
+				  "cannot map the channel index (%llu bytes): %s; channels are not "
+				  "counted",
+				  (unsigned long long)(n * sizeof(uint64_t)),
+				  strerror(IPCPROF_ERRNO));
+		return;
+	}
+	chan_index = p;
+	chan_index_mask = (uint32_t)(n - 1);
+}
+
+static bool is_inet(uint32_t kind)
+{
+	return kind == IPCPROF_KIND_TCP || kind == IPCPROF_KIND_UDP;
+}
+
+static uint32_t channel_hash(const struct ipcprof_channel *c)
+{
+	uint64_t h = (c->dev * 0x9e3779b97f4a7c15ull) ^ c->ino ^ ((uint64_t)c->kind << 56);
+	if (is_inet(c->kind)) {
+		uint64_t a, b;
+		memcpy(&a, c->peer_addr, 8);
+		memcpy(&b, c->peer_addr + 8, 8);
+		h ^= (a * 0xff51afd7ed558ccdull) ^ b ^ ((uint64_t)c->peer_port << 40);
+	}
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(h >> 32);
+}
+
+/* Whether entry e, which is complete, is the endpoint c. */
+static bool channel_same(const struct ipcprof_channel *e, const struct ipcprof_channel *c)
+{
+	if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != c->kind || e->dev != c->dev ||
+	    e->ino != c->ino)
+		return false;
+	return !is_inet(c->kind) || (e->peer_port == c->peer_port &&
+				     !memcmp(e->peer_addr, c->peer_addr, sizeof(c->peer_addr)));
+}
+
+/* The entry of c, or -1 with *at the first free bucket of its probe sequence. */
+static int channel_find(const struct ipcprof_channel *c, uint32_t *at)
+{
+	uint32_t gen = ipcprof_gen;
+	for (uint32_t k = channel_hash(c), n = 0; n <= chan_index_mask; k++, n++) {
+		uint64_t b =
+		    atomic_load_explicit(&chan_index[k & chan_index_mask], memory_order_acquire);
+		if ((uint32_t)(b >> 32) != gen || !(uint32_t)b) {
+			*at = k & chan_index_mask;
+			return -1;
+		}
+		if (channel_same(&ipcprof_chan[(uint32_t)b - 1], c))
+			return (int)((uint32_t)b - 1);
+	}
+	return -2; /* full: cannot happen below half the table */
+}
+
 /* Finds the entry of an endpoint seen before (a dup, or the same pipe's other end), or adds one. */
 static int channel_slot(const struct ipcprof_channel *c)
 {
 	struct ipcprof_record *r = ipcprof_rec;
-	uint32_t used = __atomic_load_n(&r->channels_used, __ATOMIC_ACQUIRE);
-	if (used > IPCPROF_MAX_CHANNELS)
-		used = IPCPROF_MAX_CHANNELS;
-	bool inet = c->kind == IPCPROF_KIND_TCP || c->kind == IPCPROF_KIND_UDP;
-	for (uint32_t i = 0; i < used; i++) {
-		const struct ipcprof_channel *e = &r->channels[i];
-		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != c->kind || e->dev != c->dev ||
-		    e->ino != c->ino)
-			continue;
-		if (inet && (e->peer_port != c->peer_port ||
-			     memcmp(e->peer_addr, c->peer_addr, sizeof(c->peer_addr))))
-			continue;
-		return (int)i;
-	}
-	int slot = take_slot(&r->channels_used, IPCPROF_MAX_CHANNELS);
+	uint32_t at = 0;
+	int found = chan_index ? channel_find(c, &at) : -2;
+	if (found >= 0)
+		return found;
+	int slot = found == -1 ? take_slot(&r->channels_used, r->channels_cap, ipcprof_chan,
+					   sizeof(*ipcprof_chan))
+			       : -1;
 	if (slot < 0) {
 		ADD(r->dropped.channels, 1);
 		return -1;
 	}
 	uint32_t i = (uint32_t)slot;
-	struct ipcprof_channel *e = &r->channels[i];
-	if (!record_back(r, e, sizeof(*e))) {
-		ADD(r->dropped.channels, 1); /* the entry stays kind 0: readers skip it */
-		return -1;
-	}
+	struct ipcprof_channel *e = &ipcprof_chan[i];
 	uint32_t kind = c->kind;
 	memcpy((char *)e + sizeof(e->kind), (const char *)c + sizeof(c->kind),
 	       offsetof(struct ipcprof_channel, dir) - sizeof(c->kind));
 	e->first_ns = ipcprof_now();
 	__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
-	return (int)i;
+	uint64_t mine = (uint64_t)ipcprof_gen << 32 | (i + 1);
+	for (uint32_t n = 0; n <= chan_index_mask; n++) {
+		_Atomic uint64_t *bk = &chan_index[at];
+		uint64_t b = atomic_load_explicit(bk, memory_order_acquire);
+		if ((uint32_t)(b >> 32) != ipcprof_gen || !(uint32_t)b) {
+			if (atomic_compare_exchange_strong_explicit(
+				bk, &b, mine, memory_order_acq_rel, memory_order_acquire))
+				return (int)i;
+		}
+		if ((uint32_t)(b >> 32) == ipcprof_gen && (uint32_t)b &&
+		    channel_same(&ipcprof_chan[(uint32_t)b - 1], c)) {
+			/* another thread (or a signal handler) added it first */
+			__atomic_store_n(&e->kind, IPCPROF_KIND_NONE, __ATOMIC_RELEASE);
+			return (int)((uint32_t)b - 1);
+		}
+		if ((uint32_t)(b >> 32) == ipcprof_gen && (uint32_t)b)
+			at = (at + 1) & chan_index_mask;
+	}
+	return (int)i; /* no bucket (cannot happen): counted, but found again by no other fd */
 }
 
 struct ipcprof_channel *ipcprof_channel_add(const struct ipcprof_channel *c)
@@ -911,7 +1028,7 @@ struct ipcprof_channel *ipcprof_channel_add(const struct ipcprof_channel *c)
 	int slot = channel_slot(c);
 	ipcprof_thr.guard--;
 	IPCPROF_ERRNO = saved;
-	return slot < 0 ? NULL : &r->channels[slot];
+	return slot < 0 ? NULL : &ipcprof_chan[slot];
 }
 
 static void fd_set_state(int fd, uint32_t v)
@@ -964,10 +1081,9 @@ struct ipcprof_channel *ipcprof_classify(int fd)
 			state = IPCPROF_FD_UNTRACKED;
 			break;
 		}
-		channel_plugin[slot] =
-		    (uint8_t)((i + 1) | (plugins[i]->account ? CHANNEL_HOOKED : 0));
+		result = &ipcprof_chan[slot];
+		result->plugin_ref = (i + 1) | (plugins[i]->account ? CHANNEL_HOOKED : 0);
 		state = IPCPROF_FD_CHANNEL0 + (uint32_t)slot;
-		result = &r->channels[slot];
 		break;
 	}
 	fd_set_state(fd, state);
@@ -1011,12 +1127,13 @@ void ipcprof_fd_closing(int fd)
 	ipcprof_fd_reclassify(fd);
 	if ((uint32_t)(e >> 32) != ipcprof_gen || v < IPCPROF_FD_CHANNEL0 || !ipcprof_rec)
 		return;
-	uint8_t pi = channel_plugin[v - IPCPROF_FD_CHANNEL0] & ~CHANNEL_HOOKED;
-	if (!pi || !plugins[pi - 1]->closing)
+	struct ipcprof_channel *ch = &ipcprof_chan[v - IPCPROF_FD_CHANNEL0];
+	uint32_t pi = ch->plugin_ref & ~CHANNEL_HOOKED;
+	if (!pi || pi > nplugins || !plugins[pi - 1]->closing)
 		return;
 	int saved = IPCPROF_ERRNO;
 	ipcprof_thr.guard++;
-	plugins[pi - 1]->closing(&ipcprof_rec->channels[v - IPCPROF_FD_CHANNEL0], fd);
+	plugins[pi - 1]->closing(ch, fd);
 	ipcprof_thr.guard--;
 	IPCPROF_ERRNO = saved;
 }
@@ -1068,9 +1185,9 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 	struct ipcprof_interval *tl = ipcprof_record_timeline(r);
 	/* The thread's open interval of this channel and direction, if it has one: extended, or
 	 * followed by a new one in its entry. Otherwise the oldest entry makes room. */
+	uint32_t key = ch << 1 | (uint32_t)dir;
 	unsigned k = 0;
-	while (k < IPCPROF_OPEN_INTERVALS &&
-	       !(th->open[k].slot && th->open[k].channel == ch && th->open[k].dir == dir))
+	while (k < IPCPROF_OPEN_INTERVALS && !(th->open[k].slot && th->open[k].channel == key))
 		k++;
 	if (k < IPCPROF_OPEN_INTERVALS) {
 		struct ipcprof_interval *iv = &tl[th->open[k].slot - 1];
@@ -1096,11 +1213,10 @@ static void timeline_add(struct ipcprof_thread *th, uint32_t ch, int dir, uint64
 	iv->bytes = bytes;
 	iv->tid = th->tid;
 	iv->calls = 1;
-	iv->channel = (uint16_t)ch;
+	iv->channel = ch;
 	iv->dir = (uint8_t)dir;
 	th->open[k].slot = i + 1;
-	th->open[k].channel = (uint16_t)ch;
-	th->open[k].dir = (uint16_t)dir;
+	th->open[k].channel = key;
 }
 
 /* A sampled hash of a payload: 64 words spread over it, and its length. Cost is bounded. */
@@ -1378,7 +1494,7 @@ static __attribute__((noinline)) void account_rare(struct ipcprof_channel *ch, u
 			stack_add(idx, bytes);
 		th->guard--;
 	}
-	unsigned pi = channel_plugin[idx];
+	uint32_t pi = ch->plugin_ref;
 	if (pi & CHANNEL_HOOKED) {
 		int (*hook)(struct ipcprof_channel *, const struct ipcprof_call *) =
 		    plugins[(pi & ~CHANNEL_HOOKED) - 1]->account;
@@ -1406,7 +1522,7 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 	th->in_call = 0;
 	thread_refresh(th);
 	struct ipcprof_dir_stats *d = &ch->dir[dir];
-	uint32_t idx = (uint32_t)(ch - ipcprof_rec->channels);
+	uint32_t idx = (uint32_t)(ch - ipcprof_chan);
 	const bool st = IPCPROF_LIKELY(__libc_single_threaded);
 	ADD_ST(st, d->calls, 1);
 	ADD_ST(st, d->time_ns, t1 - t->t0);
@@ -1422,7 +1538,7 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 	if (IPCPROF_LIKELY(ret >= 0 || err != EAGAIN))
 		timeline_add(th, idx, dir, t->t0, t1, bytes);
 	if (IPCPROF_UNLIKELY(t->cpu0 || ret < 0 || bytes >= big_min ||
-			     (channel_plugin[idx] & CHANNEL_HOOKED)))
+			     (ch->plugin_ref & CHANNEL_HOOKED)))
 		account_rare(ch, idx, dir, op, ret, err, t, t1, buf, buflen, addr, addrlen);
 	IPCPROF_ERRNO = err;
 }
@@ -1488,8 +1604,8 @@ void ipcprof_map_added(void *addr, size_t len, int prot, int flags, int fd, off_
 	m.prot = prot;
 	m.map_flags = flags;
 	m.map_ns = ipcprof_now();
-	int i = take_slot(&r->mappings_used, IPCPROF_MAX_MAPPINGS);
-	if (i < 0 || !record_back(r, &r->mappings[i], sizeof(r->mappings[i]))) {
+	int i = take_slot(&r->mappings_used, IPCPROF_MAX_MAPPINGS, r->mappings, sizeof(m));
+	if (i < 0) {
 		ADD(r->dropped.mappings, 1);
 		goto out;
 	}
@@ -1620,9 +1736,6 @@ static void child_after_fork(void)
 	 */
 	pid_t parent_pid = rec_pid;
 	uint64_t parent_size = rec_size;
-	for (uint32_t i = 0; i < IPCPROF_MAX_CHANNELS; i++) /* on the page of small variables */
-		if (channel_plugin[i])
-			channel_plugin[i] = 0;
 	/* The child made none of the fds it inherits: the kernel zeroed where they came from
 	 * (fd_tables_wipe), or it is cleared here. */
 	for (int fd = 0; fd < IPCPROF_FD_LO; fd++)
@@ -1644,6 +1757,7 @@ static void child_after_fork(void)
 	ipcprof_rec = r;
 	if (!r) {
 		ipcprof_ready = false;
+		ipcprof_chan = NULL;
 		sys_munmap(parent, parent_size);
 		return;
 	}

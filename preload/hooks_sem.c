@@ -263,8 +263,8 @@ static __attribute__((noinline)) struct ipcprof_channel *sem_channel_slow(struct
 	c.first_fd = -1;
 	memcpy(c.name, e->name, sizeof(c.name));
 	struct ipcprof_channel *ch = ipcprof_channel_add(&c);
-	uint32_t v = ch ? IPCPROF_FD_CHANNEL0 + (uint32_t)(ch - ipcprof_rec->channels)
-			: IPCPROF_FD_UNTRACKED;
+	uint32_t v =
+	    ch ? IPCPROF_FD_CHANNEL0 + (uint32_t)(ch - ipcprof_chan) : IPCPROF_FD_UNTRACKED;
 	atomic_store_explicit(&e->state, ((uint64_t)ipcprof_gen << 32) | v, memory_order_relaxed);
 	return ch;
 }
@@ -279,8 +279,7 @@ static inline struct ipcprof_channel *sem_channel_of(const sem_t *sem)
 	uint64_t s = atomic_load_explicit(&e->state, memory_order_relaxed);
 	if (IPCPROF_LIKELY((uint32_t)(s >> 32) == ipcprof_gen)) {
 		uint32_t v = (uint32_t)s;
-		return v < IPCPROF_FD_CHANNEL0 ? NULL
-					       : &ipcprof_rec->channels[v - IPCPROF_FD_CHANNEL0];
+		return v < IPCPROF_FD_CHANNEL0 ? NULL : &ipcprof_chan[v - IPCPROF_FD_CHANNEL0];
 	}
 	return sem_channel_slow(e);
 }

@@ -160,6 +160,8 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, st
 
 /* Global state. The record pointer is NULL when profiling is off in this process. */
 extern struct ipcprof_record *ipcprof_rec;
+/* The record's channel table (ipcprof_record_channels(ipcprof_rec)). */
+extern struct ipcprof_channel *ipcprof_chan;
 extern _Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE];
 /*
  * The entries of the lowest fds lie with the small variables, apart from the large tables
@@ -193,9 +195,8 @@ struct ipcprof_thread {
 	 * extend: alternating calls (a request, then its reply) and a round of writes to several
 	 * peers each extend their own. One cache line; the oldest entry makes room. */
 	struct {
-		uint32_t slot; /* index + 1 in the timeline, 0 = none */
-		uint16_t channel;
-		uint16_t dir;
+		uint32_t slot;    /* index + 1 in the timeline, 0 = none */
+		uint32_t channel; /* channel index << 1 | dir */
 	} open[IPCPROF_OPEN_INTERVALS];
 	uint32_t open_next; /* the entry to take next */
 	int *errno_loc;     /* &errno of this thread, once asked */
@@ -245,7 +246,7 @@ static inline struct ipcprof_channel *ipcprof_channel_of(int fd)
 		uint32_t v = (uint32_t)e;
 		if (v < IPCPROF_FD_CHANNEL0)
 			return NULL;
-		return &ipcprof_rec->channels[v - IPCPROF_FD_CHANNEL0];
+		return &ipcprof_chan[v - IPCPROF_FD_CHANNEL0];
 	}
 	if (ipcprof_thr.guard)
 		return NULL;

@@ -17,20 +17,11 @@ extern char **environ;
  * made before main (settings_publish), and into every exec's environment (ipcprof_fix_env).
  */
 static const char *const names[] = {
-    "LD_PRELOAD",
-    IPCPROF_ENV_DIR,
-    IPCPROF_ENV_ROOT,
-    IPCPROF_ENV_REPORT,
-    IPCPROF_ENV_PLUGINS,
-    IPCPROF_ENV_TIMELINE,
-    IPCPROF_ENV_STACK_MIN,
-    IPCPROF_ENV_FINGERPRINT_MIN,
-    IPCPROF_ENV_CPU_SAMPLE,
-    IPCPROF_ENV_SAMPLE_HZ,
-    IPCPROF_ENV_SAMPLE_AREA,
-    IPCPROF_ENV_VERBOSE,
-    IPCPROF_ENV_TSC_HZ,
-    IPCPROF_ENV_COMMAND,
+    "LD_PRELOAD",           IPCPROF_ENV_DIR,       IPCPROF_ENV_ROOT,
+    IPCPROF_ENV_REPORT,     IPCPROF_ENV_PLUGINS,   IPCPROF_ENV_TIMELINE,
+    IPCPROF_ENV_CHANNELS,   IPCPROF_ENV_STACK_MIN, IPCPROF_ENV_FINGERPRINT_MIN,
+    IPCPROF_ENV_CPU_SAMPLE, IPCPROF_ENV_SAMPLE_HZ, IPCPROF_ENV_SAMPLE_AREA,
+    IPCPROF_ENV_VERBOSE,    IPCPROF_ENV_TSC_HZ,    IPCPROF_ENV_COMMAND,
 };
 #define NVARS (sizeof(names) / sizeof(names[0]))
 static char *started[NVARS]; /* "NAME=value" as the process started; NULL: absent */

@@ -33,21 +33,34 @@ int ipcprof_record_check(const void *buf, size_t size, char *msg, size_t msglen)
 		return -1;
 	}
 	if (r->record_size != sizeof(struct ipcprof_record) ||
-	    r->interval_size != sizeof(struct ipcprof_interval)) {
-		snprintf(
-		    msg, msglen,
-		    "record layout differs (record %u bytes, interval %u bytes; expected %zu and "
-		    "%zu): written by another build of ipcprof",
-		    r->record_size, r->interval_size, sizeof(struct ipcprof_record),
-		    sizeof(struct ipcprof_interval));
+	    r->interval_size != sizeof(struct ipcprof_interval) ||
+	    r->channel_size != sizeof(struct ipcprof_channel)) {
+		snprintf(msg, msglen,
+			 "record layout differs (record %u bytes, interval %u bytes, channel %u "
+			 "bytes; expected %zu, %zu and %zu): written by another build of ipcprof",
+			 r->record_size, r->interval_size, r->channel_size,
+			 sizeof(struct ipcprof_record), sizeof(struct ipcprof_interval),
+			 sizeof(struct ipcprof_channel));
 		return -1;
 	}
-	/* The timeline must fit below the sample area, wherever the file says that starts. */
-	uint64_t area =
-	    ipcprof_sample_area_offset(r->record_size, r->timeline_cap, r->interval_size);
+	if (r->channels_cap > IPCPROF_MAX_CHANNELS ||
+	    r->channels_offset !=
+		ipcprof_channels_offset(r->record_size, r->timeline_cap, r->interval_size)) {
+		snprintf(msg, msglen,
+			 "corrupt header: a channel table of %u entries at %llu does not follow "
+			 "%u intervals",
+			 r->channels_cap, (unsigned long long)r->channels_offset, r->timeline_cap);
+		return -1;
+	}
+	/* The timeline and the channel table must fit below the sample area, wherever the file
+	 * says that starts. */
+	uint64_t area = ipcprof_sample_area_offset(r->record_size, r->timeline_cap,
+						   r->interval_size, r->channels_cap);
 	if (r->file_size < area) {
-		snprintf(msg, msglen, "corrupt header: file_size %llu does not match %u intervals",
-			 (unsigned long long)r->file_size, r->timeline_cap);
+		snprintf(msg, msglen,
+			 "corrupt header: file_size %llu does not match %u intervals and %u "
+			 "channels",
+			 (unsigned long long)r->file_size, r->timeline_cap, r->channels_cap);
 		return -1;
 	}
 	if (size < r->record_size) {
@@ -55,7 +68,7 @@ int ipcprof_record_check(const void *buf, size_t size, char *msg, size_t msglen)
 			 r->record_size);
 		return -1;
 	}
-	if (r->channels_used > IPCPROF_MAX_CHANNELS || r->mappings_used > IPCPROF_MAX_MAPPINGS ||
+	if (r->channels_used > r->channels_cap || r->mappings_used > IPCPROF_MAX_MAPPINGS ||
 	    r->modules_used > IPCPROF_MAX_MODULES) {
 		snprintf(msg, msglen, "corrupt header: table counts beyond their sizes");
 		return -1;
@@ -81,8 +94,8 @@ static uint64_t profile_check(const struct ipcprof_record *r, size_t size, char 
 			      bool *damaged)
 {
 	const struct ipcprof_profile *p = &r->prof;
-	uint64_t area =
-	    ipcprof_sample_area_offset(r->record_size, r->timeline_cap, r->interval_size);
+	uint64_t area = ipcprof_sample_area_offset(r->record_size, r->timeline_cap,
+						   r->interval_size, r->channels_cap);
 	*damaged = false;
 	if (p->area_offset != area || p->area_cap != r->file_size - area || p->area_cap % 8) {
 		snprintf(msg, msglen,
@@ -402,6 +415,32 @@ void ipcprof_image_clamp_times(struct ipcprof_image *img)
 	}
 }
 
+/* The channel entries in use and present in a file of size bytes, into img->chan. 1 when the
+ * file ends before the last of them. */
+static int read_channels(int fd, const struct ipcprof_record *r, size_t size,
+			 struct ipcprof_image *img)
+{
+	uint64_t have = size > r->channels_offset
+			    ? (size - r->channels_offset) / sizeof(struct ipcprof_channel)
+			    : 0;
+	uint32_t n = r->channels_used < have ? r->channels_used : (uint32_t)have;
+	img->chan = malloc((n ? n : 1) * sizeof(*img->chan));
+	if (!img->chan)
+		return -1;
+	size_t len = (size_t)n * sizeof(*img->chan);
+	for (size_t done = 0; done < len;) {
+		ssize_t k = pread(fd, (char *)img->chan + done, len - done,
+				  (off_t)(r->channels_offset + done));
+		if (k <= 0) {
+			n = (uint32_t)(done / sizeof(*img->chan));
+			break;
+		}
+		done += (size_t)k;
+	}
+	img->nchan = n;
+	return n < r->channels_used;
+}
+
 static int copy_record(const struct ipcprof_record *r, size_t size, struct ipcprof_image *img)
 {
 	img->last_ns = r->last_ns;
@@ -410,10 +449,8 @@ static int copy_record(const struct ipcprof_record *r, size_t size, struct ipcpr
 	img->proc = r->proc;
 	img->dropped = r->dropped;
 	img->uring = r->uring;
-	img->nchan = r->channels_used;
 	img->nmap = r->mappings_used;
 	img->nmod = r->modules_used;
-	img->chan = dup_mem(r->channels, img->nchan * sizeof(*img->chan));
 	img->map = dup_mem(r->mappings, img->nmap * sizeof(*img->map));
 	img->mod = dup_mem(r->modules, img->nmod * sizeof(*img->mod));
 	uint32_t nfp = 0, nstack = 0;
@@ -483,9 +520,7 @@ static int read_used(int fd, struct ipcprof_record *r, size_t size)
 	size_t have = (size - r->record_size) / r->interval_size;
 	if (n > have)
 		n = have;
-	if (read_at(fd, r, offsetof(struct ipcprof_record, channels),
-		    r->channels_used * sizeof(struct ipcprof_channel)) < 0 ||
-	    read_at(fd, r, offsetof(struct ipcprof_record, mappings),
+	if (read_at(fd, r, offsetof(struct ipcprof_record, mappings),
 		    r->mappings_used * sizeof(struct ipcprof_mapping)) < 0 ||
 	    read_at(fd, r, tables, tables_end - tables) < 0 ||
 	    read_at(fd, r, tables_end, r->modules_used * sizeof(struct ipcprof_module)) < 0 ||
@@ -530,7 +565,7 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
 		goto out;
 	}
 	size_t size = (size_t)st.st_size;
-	size_t head = offsetof(struct ipcprof_record, channels);
+	size_t head = offsetof(struct ipcprof_record, mappings);
 	if (!scratch) {
 		scratch_size = sizeof(struct ipcprof_record);
 		scratch = calloc(1, scratch_size);
@@ -574,10 +609,16 @@ int ipcprof_image_load(const char *path, struct ipcprof_image *img, char *msg, s
 		rc = -1;
 		goto out;
 	}
-	if (copy_record(scratch, size, img) < 0) {
+	int crc = read_channels(fd, scratch, size, img);
+	if (crc < 0 || copy_record(scratch, size, img) < 0) {
 		snprintf(msg, msglen, "out of memory");
 		rc = -1;
 		goto out;
+	}
+	if (crc > 0) {
+		snprintf(msg, msglen, "truncated channel table: %u of %u entries present",
+			 img->nchan, scratch->channels_used);
+		rc = 1;
 	}
 	/* A damaged sample area costs the samples, never the record's other figures. */
 	int prc = read_samples(fd, scratch, size, img, msg, msglen);

@@ -445,7 +445,7 @@ static bool evidence_holders(struct wait_ctx *x, int g, const struct ipcprof_lin
 		     k++, looked++) {
 			const struct ipcprof_interval *iv = &h->intervals[t->order[k]];
 			int64_t p = t->start[k] + (int64_t)(iv->end_ns - iv->start_ns);
-			if (iv->channel != ep->chan || iv->dir != IPCPROF_DIR_OUT || p < a)
+			if ((int)iv->channel != ep->chan || iv->dir != IPCPROF_DIR_OUT || p < a)
 				continue;
 			seen++;
 			found = true;
@@ -453,7 +453,8 @@ static bool evidence_holders(struct wait_ctx *x, int g, const struct ipcprof_lin
 			for (size_t j = k, back = 0; j-- > 0 && back < WAIT_VISIT_MAX; back++) {
 				const struct ipcprof_interval *w = &h->intervals[t->order[j]];
 				int64_t we = t->start[j] + (int64_t)(w->end_ns - w->start_ns);
-				if (w->channel == ep->chan && w->dir == IPCPROF_DIR_IN && we <= p) {
+				if ((int)w->channel == ep->chan && w->dir == IPCPROF_DIR_IN &&
+				    we <= p) {
 					hold = we > a ? we : a;
 					break;
 				}

@@ -14,6 +14,9 @@
 #define IPCPROF_ENV_PLUGINS         "IPCPROF_PLUGINS"
 /* Timeline capacity in intervals per process (default 16384, 0 = no timeline). */
 #define IPCPROF_ENV_TIMELINE        "IPCPROF_TIMELINE"
+/* Channel table entries per process (default 131072): every channel the process ever used, closed
+ * ones included, keeps one (about 1 KB on disk each, taken as used). */
+#define IPCPROF_ENV_CHANNELS        "IPCPROF_CHANNELS"
 /* Calls moving at least this many bytes record their call stack (default 1048576, 0 = never). */
 #define IPCPROF_ENV_STACK_MIN       "IPCPROF_STACK_MIN"
 /* Writes of at least this many bytes get a content fingerprint (default 65536, 0 = never). */

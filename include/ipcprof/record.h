@@ -13,8 +13,9 @@
  * process's own (getpid()): processes of two pid namespaces may have the same one, and the
  * second to start takes the next free seq; proc.pidns tells them apart.
  *
- * The file is a struct ipcprof_record, then timeline_cap struct ipcprof_interval, then the CPU
- * sample area (prof.area_cap bytes at prof.area_offset; see struct ipcprof_profile). The
+ * The file is a struct ipcprof_record, then timeline_cap struct ipcprof_interval, then the
+ * channel table (channels_cap struct ipcprof_channel at channels_offset, page-aligned), then the
+ * CPU sample area (prof.area_cap bytes at prof.area_offset; see struct ipcprof_profile). The
  * process maps it MAP_SHARED and updates it in place as it runs, so that a process ended by
  * _exit, a signal or SIGKILL still leaves every figure counted up to its end. Counters are
  * updated with relaxed atomic adds; readers must tolerate a record that is being written.
@@ -24,10 +25,14 @@
  */
 
 #define IPCPROF_RECORD_MAGIC   "IPCPREC" /* 8 bytes with the NUL */
-#define IPCPROF_RECORD_VERSION 5
+#define IPCPROF_RECORD_VERSION 6
 #define IPCPROF_RECORD_SUFFIX  ".ipcrec"
 
-#define IPCPROF_MAX_CHANNELS        512
+/* Channel table entries per process: every channel a process ever used keeps its own entry
+ * (closed ones too), so that each pairs and counts exactly; disk is used as entries are taken. */
+#define IPCPROF_DEFAULT_CHANNELS    131072
+#define IPCPROF_MIN_CHANNELS        512 /* what a record cut to the file-size limit keeps */
+#define IPCPROF_MAX_CHANNELS        (1u << 21)
 #define IPCPROF_MAX_MAPPINGS        256
 #define IPCPROF_MAX_FINGERPRINTS    256
 #define IPCPROF_MAX_STACKS          256
@@ -141,7 +146,9 @@ struct ipcprof_channel {
 	uint8_t peer_addr[16];
 	char name[IPCPROF_NAME_BYTES]; /* FIFO path, socket path ('@' = abstract), plugin detail */
 	int32_t first_fd;              /* fd it was first seen on */
-	uint32_t reserved1;
+	/* The preload's own note of the plugin that claimed it, as this process numbers its plugins
+	 * (index + 1, 0x80 set when the plugin watches calls); readers ignore it. */
+	uint32_t plugin_ref;
 	uint32_t conn_pid;   /* the process that called connect() (accepted: SO_PEERCRED's pid) */
 	uint32_t listen_pid; /* the process that called listen() on the listener (SO_PEERCRED's) */
 	uint64_t conn_ns;    /* connected: just before connect(); accepted: just after accept() */
@@ -221,9 +228,9 @@ struct ipcprof_interval {
 	uint64_t bytes;
 	uint32_t tid;
 	uint32_t calls;
-	uint16_t channel; /* index into channels[] */
+	uint32_t channel; /* index into the channel table */
 	uint8_t dir;      /* enum ipcprof_dir */
-	uint8_t reserved[5];
+	uint8_t reserved[3];
 };
 
 /*
@@ -489,7 +496,12 @@ struct ipcprof_record {
 	uint32_t interval_size; /* sizeof(struct ipcprof_interval) */
 	uint32_t timeline_cap;  /* intervals that follow the record */
 	uint64_t file_size;     /* prof.area_offset + prof.area_cap */
-	uint32_t channels_used; /* entries in use; an entry with kind 0 is being filled */
+	uint64_t channels_offset; /* file offset of the channel table: ipcprof_channels_offset() */
+	uint32_t channels_cap;    /* its entries */
+	uint32_t channel_size;    /* sizeof(struct ipcprof_channel) */
+	/* Entries in use; an entry with kind 0 is being filled (or was left unused). An entry
+	 * is counted only once its pages have disk blocks behind them. */
+	uint32_t channels_used;
 	uint32_t mappings_used;
 	uint32_t modules_used;
 	uint32_t intervals_used;  /* may exceed timeline_cap; only the first timeline_cap exist */
@@ -501,19 +513,32 @@ struct ipcprof_record {
 	struct ipcprof_profile prof;
 	struct ipcprof_uring uring;
 	struct ipcprof_python py;
-	struct ipcprof_channel channels[IPCPROF_MAX_CHANNELS];
 	struct ipcprof_mapping mappings[IPCPROF_MAX_MAPPINGS];
 	struct ipcprof_fingerprint fingerprints[IPCPROF_MAX_FINGERPRINTS];
 	struct ipcprof_stack stacks[IPCPROF_MAX_STACKS];
 	struct ipcprof_module modules[IPCPROF_MAX_MODULES];
-	/* struct ipcprof_interval timeline[timeline_cap] follows, then the sample area */
+	/* struct ipcprof_interval timeline[timeline_cap] follows, then the channel table and the
+	 * sample area */
 };
 
-/* Where the sample area starts in a file with this many intervals. */
-static inline uint64_t ipcprof_sample_area_offset(uint64_t record_size, uint64_t timeline_cap,
-						  uint64_t interval_size)
+/* Where the channel table starts in a file with this many intervals: after the timeline. */
+static inline uint64_t ipcprof_channels_offset(uint64_t record_size, uint64_t timeline_cap,
+					       uint64_t interval_size)
 {
 	return (record_size + timeline_cap * interval_size + 4095u) & ~(uint64_t)4095u;
+}
+
+/* Where the sample area starts in a file with this many intervals and channel entries. */
+static inline uint64_t ipcprof_sample_area_offset(uint64_t record_size, uint64_t timeline_cap,
+						  uint64_t interval_size, uint64_t channels_cap)
+{
+	return ipcprof_channels_offset(record_size, timeline_cap, interval_size) +
+	       ((channels_cap * sizeof(struct ipcprof_channel) + 4095u) & ~(uint64_t)4095u);
+}
+
+static inline struct ipcprof_channel *ipcprof_record_channels(struct ipcprof_record *r)
+{
+	return (struct ipcprof_channel *)(void *)((char *)r + r->channels_offset);
 }
 
 static inline struct ipcprof_interval *ipcprof_record_timeline(struct ipcprof_record *r)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Bad input and hostile conditions: damaged session folders, unusable output folders, symlinks,
 garbage settings, setuid programs and file modes. Each case: a clear message, and nothing else lost
-(the program's output and exit status unchanged, the intact records reported exactly)."""
+(the program's output and exit status unchanged, the intact records reported exactly), and
+session folders on filesystems that fill up."""
 import json
 import os
 import shutil
@@ -183,10 +184,63 @@ def case_full_or_readonly(c):
         subprocess.run(["umount", ro], capture_output=True)
 
 
+# A Pool that computes a while (so the CPU sampler fills its area too) and exits with status 3.
+POOL_PY = """
+import multiprocessing as mp, sys
+def f(x):
+    s = 0
+    for i in range(20000 + x):
+        s += i * i
+    return s % 1000
+if __name__ == "__main__":
+    with mp.Pool(3) as p:
+        r = p.map(f, range(3000), chunksize=1)
+    print(sum(r))
+    sys.exit(3)
+"""
+
+
+def case_full_tmpfs(c):
+    """Session folders on tmpfs mounts that fill up as the records grow (channels, mappings,
+    timeline, stacks, samples): the program runs as without ipcprof (same status, same stdout,
+    no SIGBUS), and ipcprof says so in one line at most."""
+    if os.geteuid() != 0:
+        print("SKIP: mounting a small tmpfs needs root")
+        sys.exit(77)
+    pool = os.path.join(c.work, "pool.py")
+    with open(pool, "w") as f:
+        f.write(POOL_PY)
+    progs = {"C fork and pipe": [c.a.prog, str(BYTES)], "Python Pool": ["/usr/bin/python3", pool]}
+    plain = {name: c.run(argv, c.clean_env, timeout=120) for name, argv in progs.items()}
+    for size in ("16k", "64k", "256k", "1m", "4m"):
+        mnt = os.path.join(c.work, "tmpfs-" + size)
+        if not mount_tmpfs(c, mnt, "size=%s,mode=0700" % size):
+            print("SKIP: cannot mount tmpfs here")
+            sys.exit(77)
+        try:
+            for name, argv in progs.items():
+                what = "%s on a %s tmpfs" % (name, size)
+                got = c.run(argv, c.preload_env(os.path.join(mnt, name.replace(" ", "-"))),
+                            timeout=120)
+                c.check(got[:2] == plain[name][:2],
+                        "%s: status and stdout as without ipcprof (%r; without: %r)"
+                        % (what, got[:2], plain[name][:2]))
+                said = [ln for ln in got[2].splitlines() if ln.startswith("ipcprof")]
+                rest = [ln for ln in got[2].splitlines() if not ln.startswith("ipcprof")]
+                c.check(len(said) == 1 if size == "16k" else len(said) <= 1,
+                        "%s: one line from ipcprof at most (one where nothing fits): %r"
+                        % (what, said))
+                c.check(rest == plain[name][2].splitlines(),
+                        "%s: the program's own stderr unchanged: %r" % (what, rest[-3:]))
+        finally:
+            subprocess.run(["umount", mnt], capture_output=True)
+
+
 # Every setting with values it must refuse (one message, then the default).
 GARBAGE = {
     # (an empty value is taken as unset)
     "IPCPROF_TIMELINE": ["lots", "-1", "99999999999999999999999", "12abc"],
+    "IPCPROF_CHANNELS": ["plenty", "-1", "0", "4294967296"],
     "IPCPROF_STACK_MIN": ["big", "-5", "1e6"],
     "IPCPROF_FINGERPRINT_MIN": ["x", "-1", "0x"],
     "IPCPROF_CPU_SAMPLE": ["often", "-3", "4294967296000"],

@@ -138,7 +138,7 @@ def case_root_exit(c):
 
 def case_file_size_limit(c):
     """RLIMIT_FSIZE below the record's size: records cut to fit, or none; never SIGXFSZ."""
-    for limit in (1024, 512000, 745472, 1024000, 2048000, 17408000, 64 << 20):
+    for limit in (1024, 512000, 745472, 1024000, 2048000, 17408000, 64 << 20, 256 << 20):
         what = "ulimit -f %d bytes" % limit
         none = limit < 745472  # below the header and tables (728 KiB with 4 KiB pages)
         folder, got = c.same([c.a.prog, "100000"], what, limit=limit, reports=0 if none else 1)
@@ -152,7 +152,7 @@ def case_file_size_limit(c):
             c.check(k.get("pipe", {}).get("sent") == 100000 and len(d["processes"]) == 2,
                     "%s: the pipe's 100000 bytes and 2 processes: %s"
                     % (what, k.get("pipe", {}).get("sent")))
-            cut = limit < 64 << 20  # the full record (18 MB by default) is cut below it
+            cut = limit < 256 << 20  # the full record (150 MB by default) is cut below it
             c.check(said == (1 if cut else 0), "%s: said %d time(s)" % (what, said))
         else:
             c.check(said == 1 and "not profiling" in got[2],

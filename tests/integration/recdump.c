@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,7 +103,9 @@ static void dump_proc(const char *file, const struct ipcprof_record *r)
 
 static void dump_channel(const struct ipcprof_record *r, uint32_t i)
 {
-	const struct ipcprof_channel *c = &r->channels[i];
+	const struct ipcprof_channel *c =
+	    (const struct ipcprof_channel *)(const void *)((const char *)r + r->channels_offset) +
+	    i;
 
 	printf("{\"type\":\"channel\",\"pid\":%d,\"seq\":%u,\"index\":%u,\"kind\":%u,"
 	       "\"kind_name\":\"%s\",\"flags\":%u,",
@@ -167,35 +170,25 @@ static void dump_timeline(struct ipcprof_record *r)
 }
 
 /* Reads the whole file; the caller frees it. NULL with errno set on failure. */
+/* The file mapped read-only: a record is mostly holes (its channel table and sample area are
+ * reserved, not written), which a mapping reads as zeros without copying them. */
 static char *slurp(const char *path, size_t *size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0)
-		goto fail;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto fail;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			buf = m;
+			*size = (size_t)st.st_size;
+		}
 	}
 	close(fd);
-	*size = got;
 	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
 }
 
 /* Checks what a reader relies on; returns NULL if fine, else what is wrong. */
@@ -211,15 +204,20 @@ static const char *validate(const struct ipcprof_record *r, size_t size)
 		return "record_size differs from sizeof(struct ipcprof_record)";
 	if (r->interval_size != sizeof(struct ipcprof_interval))
 		return "interval_size differs from sizeof(struct ipcprof_interval)";
-	if (r->prof.area_offset !=
-	    ipcprof_sample_area_offset(r->record_size, r->timeline_cap, r->interval_size))
-		return "prof.area_offset is not where the timeline ends";
+	if (r->channels_offset !=
+	    ipcprof_channels_offset(r->record_size, r->timeline_cap, r->interval_size))
+		return "channels_offset is not where the timeline ends";
+	if (r->channel_size != sizeof(struct ipcprof_channel))
+		return "channel_size differs from sizeof(struct ipcprof_channel)";
+	if (r->prof.area_offset != ipcprof_sample_area_offset(r->record_size, r->timeline_cap,
+							      r->interval_size, r->channels_cap))
+		return "prof.area_offset is not where the channel table ends";
 	if (r->file_size != r->prof.area_offset + r->prof.area_cap)
 		return "file_size is not prof.area_offset + prof.area_cap";
 	if (r->file_size != size)
 		return "file_size differs from the file's size";
-	if (r->channels_used > IPCPROF_MAX_CHANNELS)
-		return "channels_used beyond IPCPROF_MAX_CHANNELS";
+	if (r->channels_used > r->channels_cap || r->channels_cap > IPCPROF_MAX_CHANNELS)
+		return "channels_used beyond channels_cap";
 	if (r->mappings_used > IPCPROF_MAX_MAPPINGS)
 		return "mappings_used beyond IPCPROF_MAX_MAPPINGS";
 	if (r->modules_used > IPCPROF_MAX_MODULES)
@@ -338,7 +336,7 @@ static int dump_file(const char *path, const char *label, bool timeline)
 	bad = validate(r, size);
 	if (bad) {
 		fprintf(stderr, "recdump: %s: %s\n", path, bad);
-		free(buf);
+		munmap(buf, size);
 		return -1;
 	}
 	dump_proc(label, r);
@@ -350,7 +348,7 @@ static int dump_file(const char *path, const char *label, bool timeline)
 	dump_samples(r);
 	if (timeline)
 		dump_timeline(r);
-	free(buf);
+	munmap(buf, size);
 	return 0;
 }
 

@@ -116,8 +116,11 @@ static void scan(const char *dir, struct seen *s)
 			continue;
 		s->records++;
 		CHECK(!memcmp(r->magic, IPCPROF_RECORD_MAGIC, 8), "%s: bad magic", path);
-		for (uint32_t i = 0; i < r->channels_used && i < IPCPROF_MAX_CHANNELS; i++) {
-			const struct ipcprof_channel *c = &r->channels[i];
+		const struct ipcprof_channel *chans =
+		    (const struct ipcprof_channel *)(const void *)((const char *)r +
+								   r->channels_offset);
+		for (uint32_t i = 0; i < r->channels_used && i < r->channels_cap; i++) {
+			const struct ipcprof_channel *c = &chans[i];
 			if (strcmp(c->plugin, "eventfd"))
 				continue;
 			CHECK(c->kind == IPCPROF_KIND_PLUGIN, "eventfd channel kind %u", c->kind);

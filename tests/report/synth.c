@@ -11,8 +11,9 @@
 struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, uint32_t origin,
 					 const char *const *argv, uint32_t timeline_cap)
 {
-	size_t size = ipcprof_sample_area_offset(sizeof(struct ipcprof_record), timeline_cap,
-						 sizeof(struct ipcprof_interval));
+	size_t size =
+	    ipcprof_sample_area_offset(sizeof(struct ipcprof_record), timeline_cap,
+				       sizeof(struct ipcprof_interval), IPCPROF_SYNTH_CHANNELS);
 	struct ipcprof_record *r = calloc(1, size);
 	if (!r)
 		return NULL;
@@ -21,6 +22,10 @@ struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, 
 	r->record_size = sizeof(struct ipcprof_record);
 	r->interval_size = sizeof(struct ipcprof_interval);
 	r->timeline_cap = timeline_cap;
+	r->channels_offset = ipcprof_channels_offset(sizeof(struct ipcprof_record), timeline_cap,
+						     sizeof(struct ipcprof_interval));
+	r->channels_cap = IPCPROF_SYNTH_CHANNELS;
+	r->channel_size = sizeof(struct ipcprof_channel);
 	r->file_size = size;
 	r->prof.area_offset = size; /* no sample area: see ipcprof_synth_profile */
 	r->stack_min_bytes = 1 << 20;
@@ -51,7 +56,7 @@ int ipcprof_synth_channel(struct ipcprof_record *r, uint32_t kind, uint64_t dev,
 			  uint64_t peer_ino, int fd)
 {
 	int i = (int)r->channels_used++;
-	struct ipcprof_channel *c = &r->channels[i];
+	struct ipcprof_channel *c = &ipcprof_record_channels(r)[i];
 	c->kind = kind;
 	c->flags = IPCPROF_CH_LOCAL;
 	c->dev = dev;
@@ -64,7 +69,7 @@ int ipcprof_synth_channel(struct ipcprof_record *r, uint32_t kind, uint64_t dev,
 void ipcprof_synth_io(struct ipcprof_record *r, int ch, int dir, uint64_t calls, uint64_t bytes,
 		      uint64_t time_ns, uint64_t cpu_ns, int sampled)
 {
-	struct ipcprof_dir_stats *s = &r->channels[ch].dir[dir];
+	struct ipcprof_dir_stats *s = &ipcprof_record_channels(r)[ch].dir[dir];
 	s->calls += calls;
 	s->bytes += bytes;
 	s->time_ns += time_ns;
@@ -174,10 +179,14 @@ int ipcprof_synth_write(const char *dir, const struct ipcprof_record *r)
 		return -1;
 	/* Only the used parts: like the preload's mapped file, the rest stays a hole. */
 	const char *base = (const char *)r;
-	size_t head = offsetof(struct ipcprof_record, channels) +
-		      r->channels_used * sizeof(struct ipcprof_channel);
+	size_t head = offsetof(struct ipcprof_record, mappings);
+	size_t chans = r->channels_used * sizeof(struct ipcprof_channel);
 	int rc = 0;
 	if (pwrite(fd, base, head, 0) != (ssize_t)head)
+		rc = -1;
+	if (rc == 0 && chans &&
+	    pwrite(fd, base + r->channels_offset, chans, (off_t)r->channels_offset) !=
+		(ssize_t)chans)
 		rc = -1;
 	size_t rest = offsetof(struct ipcprof_record, mappings);
 	size_t tail = sizeof(struct ipcprof_record) - rest;

@@ -6,6 +6,9 @@
 
 #include <ipcprof/record.h>
 
+/* Channel entries a synthetic record has room for. */
+#define IPCPROF_SYNTH_CHANNELS 1024
+
 /* A zeroed record with its header, process identity and argv filled; timeline_cap intervals
  * follow it. argv ends with NULL. Free with free(). */
 struct ipcprof_record *ipcprof_synth_new(int pid, uint32_t seq, int parent_pid, uint32_t origin,

@@ -116,8 +116,8 @@ static void basic(const char *dir)
 	a = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 100, 0, 5);
 	ipcprof_synth_io(r, a, IPCPROF_DIR_OUT, 4, 4000000, 2 * S, S / 2 * 1, 1);
 	/* only half the calls' time was sampled: the ratio is what counts */
-	r->channels[a].dir[IPCPROF_DIR_OUT].sampled_wall_ns = S;
-	r->channels[a].dir[IPCPROF_DIR_OUT].sampled_cpu_ns = S / 2;
+	ipcprof_record_channels(r)[a].dir[IPCPROF_DIR_OUT].sampled_wall_ns = S;
+	ipcprof_record_channels(r)[a].dir[IPCPROF_DIR_OUT].sampled_cpu_ns = S / 2;
 	b = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 101, 0, 6);
 	ipcprof_synth_io(r, b, IPCPROF_DIR_IN, 10, 1000, S / 10, 0, 1);
 	u = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 200, 201, 7);
@@ -126,7 +126,8 @@ static void basic(const char *dir)
 	c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 8);
 	ipcprof_synth_io(r, c, IPCPROF_DIR_OUT, 3, 6000, 0, 0, 1);
 	x = ipcprof_synth_channel(r, IPCPROF_KIND_UNIX_STREAM, 8, 300, 0, 9);
-	snprintf(r->channels[x].name, sizeof(r->channels[x].name), "<img src=x onerror=alert(2)>");
+	snprintf(ipcprof_record_channels(r)[x].name, sizeof(ipcprof_record_channels(r)[x].name),
+		 "<img src=x onerror=alert(2)>");
 	ipcprof_synth_io(r, x, IPCPROF_DIR_OUT, 1, 50, 0, 0, 1);
 	r->fingerprints[3] = (struct ipcprof_fingerprint){
 	    .hash = 0xabc, .size = 1000000, .count = 4, .channel = (uint32_t)a};
@@ -159,7 +160,7 @@ static void basic(const char *dir)
 	c = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 102, 0, 5);
 	ipcprof_synth_io(r, c, IPCPROF_DIR_IN, 1, 2000, 0, 0, 1);
 	int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 6);
-	struct ipcprof_channel *tc = &r->channels[t];
+	struct ipcprof_channel *tc = &ipcprof_record_channels(r)[t];
 	tc->family = 10;
 	tc->local_port = 5000;
 	tc->peer_port = 40000;
@@ -220,7 +221,7 @@ static void basic(const char *dir)
 	r->proc.end_how = IPCPROF_END_EXIT;
 	r->proc.user_ns = 3 * S / 10; /* rusage counts the image before exec too */
 	t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
-	tc = &r->channels[t];
+	tc = &ipcprof_record_channels(r)[t];
 	tc->family = 10;
 	tc->local_port = 40000;
 	tc->peer_port = 5000;
@@ -487,7 +488,7 @@ static void damaged(const char *dir)
 	r = ipcprof_synth_new(2002, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 0);
 	r->version = 99;
 	put(dir, r);
-	/* timeline cut short: the record itself is whole, so it still counts */
+	/* channel table cut short: the rest of the record is whole, so it still counts */
 	r = ipcprof_synth_new(2003, 0, 1000, IPCPROF_ORIGIN_FORK, py_main, 100);
 	r->proc.start_ns = 2 * S;
 	r->proc.end_ns = 3 * S;
@@ -496,10 +497,10 @@ static void damaged(const char *dir)
 		ipcprof_synth_interval(
 		    r, ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 5000 + (uint64_t)i, 0, 3),
 		    IPCPROF_DIR_OUT, 2003, 2 * S + (uint64_t)i, 2 * S + (uint64_t)i + 1, 1, 1);
+	off_t cut = (off_t)(r->channels_offset + 10 * sizeof(struct ipcprof_channel));
 	put(dir, r);
 	snprintf(p, sizeof(p), "%s/2003.0.ipcrec", dir);
-	if (truncate(p,
-		     (off_t)(sizeof(struct ipcprof_record) + 10 * sizeof(struct ipcprof_interval))))
+	if (truncate(p, cut))
 		fail(p);
 	/* an empty file */
 	snprintf(p, sizeof(p), "%s/2004.0.ipcrec", dir);
@@ -584,7 +585,7 @@ static void hosts(const char *dir1, const char *dir2)
 		r->proc.end_how = IPCPROF_END_EXIT;
 		r->proc.user_ns = S;
 		int t = ipcprof_synth_channel(r, IPCPROF_KIND_TCP, 0, 0, 0, 3);
-		struct ipcprof_channel *c = &r->channels[t];
+		struct ipcprof_channel *c = &ipcprof_record_channels(r)[t];
 		c->flags = IPCPROF_CH_NETWORK;
 		c->family = 2;
 		c->local_port = h ? 8000 : 51000;

@@ -226,14 +226,14 @@ def case_damaged(tmp):
     check("magic" in bad["2000.0.ipcrec"], "foreign file: " + bad["2000.0.ipcrec"])
     check("truncated" in bad["2001.0.ipcrec"], "cut header: " + bad["2001.0.ipcrec"])
     check("version 99" in bad["2002.0.ipcrec"], "other version: " + bad["2002.0.ipcrec"])
-    check("10 of 100 intervals" in bad["2003.0.ipcrec"], "cut timeline: " + bad["2003.0.ipcrec"])
+    check("channel table: 10 of 100" in bad["2003.0.ipcrec"], "cut channel table: " + bad["2003.0.ipcrec"])
     check("empty" in bad["2004.0.ipcrec"], "empty file: " + bad["2004.0.ipcrec"])
     for f in bad:
         check(f in p.stderr, f"{f} named on stderr")
-    # The good records are all there, and the one with a cut timeline keeps what it has.
+    # The good records are all there, and the one with a cut channel table keeps what it has.
     eq(sorted(p_["pid"] for p_ in rep["processes"]), [1000, 1001, 1002, 1003, 1004, 1004, 2003], "records kept")
     cut = by_pid(rep, 2003)
-    eq((cut["damaged"], sum(len(r["intervals"]) for r in rep["timeline"] if r["process"] == cut["index"])), (True, 10), "cut timeline kept")
+    eq((cut["damaged"], sum(len(r["intervals"]) for r in rep["timeline"] if r["process"] == cut["index"])), (True, 10), "cut channel table kept")
     eq(cell(rep, by_pid(rep, 1000), by_pid(rep, 1001))["bytes"], 4_002_000, "figures unchanged by the damage")
 
 

@@ -40,7 +40,7 @@ static void test_record_check(void **state)
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "layout differs"));
 	r->record_size += 8;
-	r->channels_used = IPCPROF_MAX_CHANNELS + 1;
+	r->channels_used = r->channels_cap + 1;
 	assert_int_equal(ipcprof_record_check(r, size, msg, sizeof(msg)), -1);
 	r->channels_used = 0;
 	r->version = 1;

@@ -34,6 +34,7 @@ _Static_assert(sizeof(struct ipcprof_kernel_stats) % sizeof(uint64_t) == 0,
 
 struct ipcprof_probes {
 	struct ipcprof_bpf *skel;
+	enum ipcprof_probes_mode mode;
 	pid_t root;
 	uint64_t start_ns;
 	uint64_t follow_ns;
@@ -98,15 +99,58 @@ static int has_tracepoint(const struct btf *vmlinux, const char *name)
 	return btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) >= 0;
 }
 
-int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
+static bool verbose(void)
 {
-	/* Without these the probes cannot tell what they need to; the page faults are extra. */
-	static const char *const required[] = {
-	    "sys_enter",          "sys_exit",           "sched_switch",      "sched_wakeup",
-	    "sched_process_fork", "sched_process_exec", "sched_process_exit"};
+	const char *v = getenv(IPCPROF_ENV_VERBOSE);
+
+	return v && !strcmp(v, "1");
+}
+
+/* The programs of a mode; the others are not loaded. */
+static void choose_programs(struct ipcprof_bpf *skel, enum ipcprof_probes_mode mode)
+{
+	bool sys = mode == IPCPROF_PROBES_SYSCALLS;
+
+	bpf_program__set_autoload(skel->progs.sys_enter, sys);
+	bpf_program__set_autoload(skel->progs.sys_exit, sys);
+	/* The wait for a CPU after a wakeup comes from the scheduler's own stamp without it. */
+	bpf_program__set_autoload(skel->progs.sched_wakeup, sys);
+	skel->rodata->count_syscalls = sys;
+}
+
+/* After a refused load: which tracepoint the kernel lacks, for the message. Parsing the kernel's
+ * BTF costs tens of milliseconds, which the load already spent once: only done on failure. */
+static int missing_tracepoint(struct ipcprof_bpf *skel, char *name, size_t len)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct bpf_program *prog;
+	int found = 0;
+
+	if (!vmlinux)
+		return 0;
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+		const char *tp = strchr(sec, '/');
+
+		if (!bpf_program__autoload(prog) || !tp)
+			continue;
+		if (!has_tracepoint(vmlinux, tp + 1)) {
+			snprintf(name, len, "%s", tp + 1);
+			found = 1;
+			break;
+		}
+	}
+	btf__free(vmlinux);
+	return found;
+}
+
+int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode mode, char *why,
+			 size_t whylen)
+{
 	struct ipcprof_probes *p;
-	struct btf *vmlinux;
-	size_t i;
+	uint64_t t0 = now_ns(), t1, t2, t3;
+	char tp[128];
 	int err;
 
 	*out = NULL;
@@ -119,44 +163,34 @@ int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return fail(why, whylen, -ENOTSUP,
 			    "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return fail(why, whylen, -errno ? -errno : -ENOTSUP,
-			    "cannot read the kernel's BTF: %s", strerror(errno));
-	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		if (!has_tracepoint(vmlinux, required[i])) {
-			btf__free(vmlinux);
-			return fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint",
-				    required[i]);
-		}
-	}
 	p = calloc(1, sizeof(*p));
-	if (!p) {
-		btf__free(vmlinux);
+	if (!p)
 		return fail(why, whylen, -ENOMEM, "out of memory");
-	}
+	p->mode = mode;
 	p->skel = ipcprof_bpf__open();
 	if (!p->skel) {
 		err = -errno;
-		btf__free(vmlinux);
 		free(p);
 		return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
 	}
-	if (!has_tracepoint(vmlinux, "page_fault_user"))
-		bpf_program__set_autoload(p->skel->progs.page_fault_user, false);
-	if (!has_tracepoint(vmlinux, "page_fault_kernel"))
-		bpf_program__set_autoload(p->skel->progs.page_fault_kernel, false);
-	btf__free(vmlinux);
-
+	choose_programs(p->skel, mode);
+	t1 = now_ns();
 	err = ipcprof_bpf__load(p->skel);
+	t2 = now_ns();
 	if (err) {
-		/* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from the
-                 * verifier. */
-		fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
-		     strerror(-err), IPCPROF_ENV_VERBOSE);
+		if (missing_tracepoint(p->skel, tp, sizeof(tp))) {
+			fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint", tp);
+			err = -ENOTSUP;
+		} else {
+			/* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from
+			 * the verifier. */
+			fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
+			     strerror(-err), IPCPROF_ENV_VERBOSE);
+		}
 		goto cleanup;
 	}
 	err = ipcprof_bpf__attach(p->skel);
+	t3 = now_ns();
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
 			fail(why, whylen, err, "needs CAP_BPF and CAP_PERFMON (run as root)");
@@ -164,6 +198,12 @@ int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
 			fail(why, whylen, err, "cannot attach the probes: %s", strerror(-err));
 		goto cleanup;
 	}
+	if (verbose())
+		fprintf(stderr,
+			"ipcprof: probes start-up (%s mode): open %.1f ms, load (kernel BTF, maps, "
+			"verifier) %.1f ms, attach %.1f ms\n",
+			mode == IPCPROF_PROBES_SCHED ? "sched" : "syscalls",
+			(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
 	p->start_ns = now_ns();
 	*out = p;
 	return 0;
@@ -334,6 +374,11 @@ static int collect_figures(struct ipcprof_probes *p, uint64_t end, struct thread
 		s->runq_ns += l.runq_ns + (l.state == IPCPROF_BPF_RUNQ ? d : 0);
 		s->voluntary_switches += l.voluntary_switches;
 		s->involuntary_switches += l.involuntary_switches;
+		for (int k = 0; k < IPCPROF_KFAULT_COUNT; k++) {
+			f->v.stats.faults[k].faults += l.faults[k].faults;
+			f->v.stats.faults[k].write_faults += l.faults[k].write_faults;
+			f->v.stats.faults[k].bytes += l.faults[k].bytes;
+		}
 	}
 	qsort(figs, n, sizeof(*figs), cmp_fig);
 	*out = figs;
@@ -403,6 +448,7 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 		return -EINVAL;
 	/* Stop counting first, so that the figures read are one consistent picture. */
 	ipcprof_bpf__detach(p->skel);
+
 	memcpy(h.magic, IPCPROF_KERNEL_MAGIC, sizeof(h.magic));
 	h.version = IPCPROF_KERNEL_VERSION;
 	h.header_size = sizeof(h);
@@ -414,6 +460,7 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 	h.follow_ns = p->follow_ns;
 	h.end_ns = now_ns();
 	h.dropped = p->skel->bss->dropped;
+	h.mode = p->mode == IPCPROF_PROBES_SCHED ? IPCPROF_KMODE_SCHED : IPCPROF_KMODE_SYSCALLS;
 
 	err = collect_figures(p, h.end_ns, &figs, &nfigs);
 	if (err)

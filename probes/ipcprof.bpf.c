@@ -279,43 +279,66 @@ static __always_inline __u8 fd_kind(struct task_struct *task, long fd, struct fi
 	return IPCPROF_KFD_OTHER;
 }
 
+/*
+ * What each data and wait call is, by syscall number: a table rather than a switch, so that the
+ * verifier walks one path through the classification, not one per syscall (a switch made it
+ * check sched_switch for over 20 ms at every start-up).
+ */
+struct call_rule {
+	__u8 watched; /* 1: a call the probes time */
+	__u8 wait;    /* 1: a wait call; family is then an enum ipcprof_kwait */
+	__u8 family;
+	__u8 in_arg;  /* 1 + the index of the argument holding the fd read from; 0: none */
+	__u8 out_arg; /* the same for the fd written to */
+	__u8 vm;      /* vmsplice: its one fd is read from or written to as its mode says */
+};
+
+#define IO(fam, in, out)                                                                           \
+	{                                                                                          \
+		.watched = 1, .family = (fam), .in_arg = (in), .out_arg = (out)                    \
+	}
+#define WAIT(fam)                                                                                  \
+	{                                                                                          \
+		.watched = 1, .wait = 1, .family = (fam)                                           \
+	}
+
+static const struct call_rule call_rules[NR_LAST + 1] = {
+    [NR_read] = IO(IPCPROF_KFAM_RW, 1, 0),
+    [NR_pread64] = IO(IPCPROF_KFAM_RW, 1, 0),
+    [NR_write] = IO(IPCPROF_KFAM_RW, 0, 1),
+    [NR_pwrite64] = IO(IPCPROF_KFAM_RW, 0, 1),
+    [NR_readv] = IO(IPCPROF_KFAM_VEC, 1, 0),
+    [NR_preadv] = IO(IPCPROF_KFAM_VEC, 1, 0),
+    [NR_preadv2] = IO(IPCPROF_KFAM_VEC, 1, 0),
+    [NR_writev] = IO(IPCPROF_KFAM_VEC, 0, 1),
+    [NR_pwritev] = IO(IPCPROF_KFAM_VEC, 0, 1),
+    [NR_pwritev2] = IO(IPCPROF_KFAM_VEC, 0, 1),
+    [NR_recvfrom] = IO(IPCPROF_KFAM_MSG, 1, 0),
+    [NR_recvmsg] = IO(IPCPROF_KFAM_MSG, 1, 0),
+    [NR_sendto] = IO(IPCPROF_KFAM_MSG, 0, 1),
+    [NR_sendmsg] = IO(IPCPROF_KFAM_MSG, 0, 1),
+    [NR_recvmmsg] = IO(IPCPROF_KFAM_MMSG, 1, 0),
+    [NR_sendmmsg] = IO(IPCPROF_KFAM_MMSG, 0, 1),
+    [NR_splice] = IO(IPCPROF_KFAM_SPLICE, 1, 3),
+    /* tee copies without consuming its source: nothing is read from it. */
+    [NR_tee] = IO(IPCPROF_KFAM_SPLICE, 0, 2),
+    [NR_vmsplice] = {.watched = 1, .family = IPCPROF_KFAM_SPLICE, .in_arg = 1, .vm = 1},
+    [NR_sendfile] = IO(IPCPROF_KFAM_SENDFILE, 2, 1),
+    [NR_poll] = WAIT(IPCPROF_KWAIT_POLL),
+    [NR_ppoll] = WAIT(IPCPROF_KWAIT_POLL),
+    [NR_select] = WAIT(IPCPROF_KWAIT_POLL),
+    [NR_pselect6] = WAIT(IPCPROF_KWAIT_POLL),
+    [NR_epoll_wait] = WAIT(IPCPROF_KWAIT_POLL),
+    [NR_epoll_pwait] = WAIT(IPCPROF_KWAIT_POLL),
+    [NR_epoll_pwait2] = WAIT(IPCPROF_KWAIT_POLL),
+    [NR_futex] = WAIT(IPCPROF_KWAIT_FUTEX),
+    [NR_futex_waitv] = WAIT(IPCPROF_KWAIT_FUTEX),
+};
+
 /* Whether a call is one the probes time: checked before anything else is read. */
 static __always_inline int watched(long id)
 {
-	switch (id) {
-	case NR_read:
-	case NR_write:
-	case NR_poll:
-	case NR_pread64:
-	case NR_pwrite64:
-	case NR_readv:
-	case NR_writev:
-	case NR_select:
-	case NR_sendfile:
-	case NR_sendto:
-	case NR_recvfrom:
-	case NR_sendmsg:
-	case NR_recvmsg:
-	case NR_futex:
-	case NR_epoll_wait:
-	case NR_pselect6:
-	case NR_ppoll:
-	case NR_splice:
-	case NR_tee:
-	case NR_vmsplice:
-	case NR_epoll_pwait:
-	case NR_preadv:
-	case NR_pwritev:
-	case NR_recvmmsg:
-	case NR_sendmmsg:
-	case NR_preadv2:
-	case NR_pwritev2:
-	case NR_epoll_pwait2:
-	case NR_futex_waitv:
-		return 1;
-	default:
-		return 0;
-	}
+	return id >= 0 && id <= NR_LAST && call_rules[id].watched;
 }
 
 /* What a data or wait call is: its family, and the kinds of the fds it reads from and writes to. */
@@ -326,105 +349,38 @@ struct call_class {
 	__u8 kind_out;
 };
 
-/* Fills c for syscall id with arguments a0-a2; 0 when id is not a call the probes time. Each fd
- * is classified once, so that the verifier sees fd_kind twice, not once per syscall. */
+static __always_inline long call_arg(__u8 i, long a0, long a1, long a2)
+{
+	return i == 1 ? a0 : i == 2 ? a1 : a2;
+}
+
+/* Fills c for syscall id with arguments a0-a2; 0 when id is not a call the probes time. */
 static __always_inline int classify_call(struct task_struct *task, long id, long a0, long a1,
 					 long a2, struct call_class *c)
 {
-	long in_fd = 0, out_fd = 0;
-	int has_in = 0, has_out = 0, vm = 0;
+	const struct call_rule *r;
 	struct file *f;
 
-	c->wait = 0;
-	c->kind_in = c->kind_out = IPCPROF_BPF_NO_KIND;
-	switch (id) {
-	case NR_read:
-	case NR_pread64:
-		c->family = IPCPROF_KFAM_RW;
-		in_fd = a0, has_in = 1;
-		break;
-	case NR_write:
-	case NR_pwrite64:
-		c->family = IPCPROF_KFAM_RW;
-		out_fd = a0, has_out = 1;
-		break;
-	case NR_readv:
-	case NR_preadv:
-	case NR_preadv2:
-		c->family = IPCPROF_KFAM_VEC;
-		in_fd = a0, has_in = 1;
-		break;
-	case NR_writev:
-	case NR_pwritev:
-	case NR_pwritev2:
-		c->family = IPCPROF_KFAM_VEC;
-		out_fd = a0, has_out = 1;
-		break;
-	case NR_recvfrom:
-	case NR_recvmsg:
-		c->family = IPCPROF_KFAM_MSG;
-		in_fd = a0, has_in = 1;
-		break;
-	case NR_sendto:
-	case NR_sendmsg:
-		c->family = IPCPROF_KFAM_MSG;
-		out_fd = a0, has_out = 1;
-		break;
-	case NR_recvmmsg:
-		c->family = IPCPROF_KFAM_MMSG;
-		in_fd = a0, has_in = 1;
-		break;
-	case NR_sendmmsg:
-		c->family = IPCPROF_KFAM_MMSG;
-		out_fd = a0, has_out = 1;
-		break;
-	case NR_splice:
-		c->family = IPCPROF_KFAM_SPLICE;
-		in_fd = a0, has_in = 1;
-		out_fd = a2, has_out = 1;
-		break;
-	case NR_tee:
-		/* tee copies without consuming its source: nothing is read from it. */
-		c->family = IPCPROF_KFAM_SPLICE;
-		out_fd = a1, has_out = 1;
-		break;
-	case NR_vmsplice:
-		c->family = IPCPROF_KFAM_SPLICE;
-		in_fd = a0, has_in = 1, vm = 1;
-		break;
-	case NR_sendfile:
-		c->family = IPCPROF_KFAM_SENDFILE;
-		in_fd = a1, has_in = 1;
-		out_fd = a0, has_out = 1;
-		break;
-	case NR_poll:
-	case NR_ppoll:
-	case NR_select:
-	case NR_pselect6:
-	case NR_epoll_wait:
-	case NR_epoll_pwait:
-	case NR_epoll_pwait2:
-		c->wait = 1;
-		c->family = IPCPROF_KWAIT_POLL;
-		return 1;
-	case NR_futex:
-	case NR_futex_waitv:
-		c->wait = 1;
-		c->family = IPCPROF_KWAIT_FUTEX;
-		return 1;
-	default:
+	if (id < 0 || id > NR_LAST)
 		return 0;
-	}
-	if (has_in) {
-		c->kind_in = fd_kind(task, in_fd, &f);
+	r = &call_rules[id];
+	if (!r->watched)
+		return 0;
+	c->wait = r->wait;
+	c->family = r->family;
+	c->kind_in = c->kind_out = IPCPROF_BPF_NO_KIND;
+	if (r->wait)
+		return 1;
+	if (r->in_arg) {
+		c->kind_in = fd_kind(task, call_arg(r->in_arg, a0, a1, a2), &f);
 		/* vmsplice writes into a pipe's write end, reads from its read end. */
-		if (vm && f && (f->f_mode & FMODE_WRITE)) {
+		if (r->vm && f && (f->f_mode & FMODE_WRITE)) {
 			c->kind_out = c->kind_in;
 			c->kind_in = IPCPROF_BPF_NO_KIND;
 		}
 	}
-	if (has_out)
-		c->kind_out = fd_kind(task, out_fd, &f);
+	if (r->out_arg)
+		c->kind_out = fd_kind(task, call_arg(r->out_arg, a0, a1, a2), &f);
 	return 1;
 }
 
@@ -436,7 +392,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	__s32 tid;
 
 	/* Every syscall of the machine comes here: most leave on their number alone. */
-	if (id > NR_LAST || !watched(id))
+	if (!watched(id))
 		return 0;
 	tid = (__s32)bpf_get_current_pid_tgid();
 	l = bpf_map_lookup_elem(&live, &tid);
@@ -524,7 +480,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u32 fam, kin, kout;
 	__s32 tid;
 
-	if (id > NR_LAST || !watched(id))
+	if (!watched(id))
 		return 0;
 	tid = (__s32)bpf_get_current_pid_tgid();
 	l = bpf_map_lookup_elem(&live, &tid);
@@ -604,8 +560,6 @@ static __always_inline void offcpu_begin(struct ipcprof_bpf_live *l, struct task
 		return;
 	/* Exceptions and interrupts leave -1 there: only a syscall's frame has its number. */
 	nr = (long)regs->orig_ax;
-	if (nr < 0 || nr > NR_LAST || !watched(nr))
-		return;
 	if (!classify_call(t, nr, regs->di, regs->si, regs->dx, &c))
 		return;
 	l->off.wait = c.wait;
@@ -1064,36 +1018,46 @@ static void ranges_pend(struct ipcprof_bpf_ranges *rs, __u64 addr)
  * are off at the fault tracepoints, so the helper's unlock goes through irq_work: that costs some
  * microseconds, once. An address whose lookup was refused (the mmap lock busy) stays pending.
  */
+struct resolve_ctx {
+	__u32 img;
+	__u32 busy;
+};
+
+/* A bpf_loop callback, as the range walks are: checked once, not once per pending slot. */
+static long resolve_cb(__u32 i, void *data)
+{
+	struct resolve_ctx *o = data;
+	struct ipcprof_bpf_ranges *rs = bpf_map_lookup_elem(&shared, &o->img);
+	struct vma_ctx c = {};
+	__u64 addr;
+	long r;
+
+	if (!rs || i >= IPCPROF_BPF_MAX_PENDING)
+		return 1;
+	addr = rs->pending[i];
+	if (!addr)
+		return 0;
+	r = bpf_find_vma(bpf_get_current_task_btf(), addr, vma_shared, &c, 0);
+	if (r == -EBUSY) {
+		o->busy = 1;
+		return 0;
+	}
+	rs->pending[i] = 0;
+	if (!r && c.end) {
+		ranges_remove(o->img, c.start, c.end);
+		ranges_put(o->img, c.start, c.end, c.kind, c.page_bytes);
+	}
+	return 0;
+}
+
 static void ranges_resolve(__u32 img)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct resolve_ctx o = {.img = img};
 	struct ipcprof_bpf_ranges *rs;
-	int busy = 0;
 
-	for (int i = 0; i < IPCPROF_BPF_MAX_PENDING; i++) {
-		struct vma_ctx c = {};
-		__u64 addr;
-		long r;
-
-		rs = bpf_map_lookup_elem(&shared, &img);
-		if (!rs)
-			return;
-		addr = rs->pending[i];
-		if (!addr)
-			continue;
-		r = bpf_find_vma(task, addr, vma_shared, &c, 0);
-		if (r == -EBUSY) {
-			busy = 1;
-			continue;
-		}
-		rs->pending[i] = 0;
-		if (!r && c.end) {
-			ranges_remove(img, c.start, c.end);
-			ranges_put(img, c.start, c.end, c.kind, c.page_bytes);
-		}
-	}
+	bpf_loop(IPCPROF_BPF_MAX_PENDING, resolve_cb, &o, 0);
 	rs = bpf_map_lookup_elem(&shared, &img);
-	if (rs && !busy)
+	if (rs && !o.busy)
 		rs->npending = 0;
 }
 

@@ -38,6 +38,7 @@ struct ipcprof_probes {
 	pid_t root;
 	uint64_t start_ns;
 	uint64_t follow_ns;
+	int stats_fd; /* BPF_ENABLE_STATS while IPCPROF_PROBE_STATS=1, else -1 */
 };
 
 /* One figures entry read back from the kernel. */
@@ -99,11 +100,38 @@ static int has_tracepoint(const struct btf *vmlinux, const char *name)
 	return btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) >= 0;
 }
 
-static bool verbose(void)
+static bool env_is_1(const char *name)
 {
-	const char *v = getenv(IPCPROF_ENV_VERBOSE);
+	const char *v = getenv(name);
 
 	return v && !strcmp(v, "1");
+}
+
+static bool verbose(void)
+{
+	return env_is_1(IPCPROF_ENV_VERBOSE);
+}
+
+/* IPCPROF_PROBE_STATS=1: each attached program's runs and its time a run, from the kernel's
+ * own statistics, before the programs are gone. */
+static void print_run_stats(struct ipcprof_probes *p)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, p->skel->obj)
+	{
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fprintf(stderr, "ipcprof: probe %s: %llu runs, %llu ns in all, %.0f ns a run\n",
+			bpf_program__name(prog), (unsigned long long)info.run_cnt,
+			(unsigned long long)info.run_time_ns,
+			info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
+	}
 }
 
 /* The programs of a mode; the others are not loaded. */
@@ -145,6 +173,52 @@ static int missing_tracepoint(struct ipcprof_bpf *skel, char *name, size_t len)
 	return found;
 }
 
+/* With IPCPROF_VERBOSE=1: the verifier's own statistics of each program (its time above all). */
+#define STATS_LOG_BYTES 512
+static char stats_log[32][STATS_LOG_BYTES];
+
+static void stats_logs(struct ipcprof_bpf *skel)
+{
+	struct bpf_program *prog;
+	size_t i = 0;
+
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		if (i >= sizeof(stats_log) / sizeof(stats_log[0]))
+			break;
+		bpf_program__set_log_level(prog, 4 /* BPF_LOG_STATS */);
+		bpf_program__set_log_buf(prog, stats_log[i++], STATS_LOG_BYTES);
+	}
+}
+
+static void print_verifier_times(struct ipcprof_bpf *skel)
+{
+	struct bpf_program *prog;
+	unsigned long total = 0;
+	size_t i = 0;
+
+	fprintf(stderr, "ipcprof: the kernel's check of each program:");
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		const char *t, *q;
+		unsigned long us, insns = 0;
+
+		if (i >= sizeof(stats_log) / sizeof(stats_log[0]))
+			break;
+		t = strstr(stats_log[i], "verification time ");
+		q = strstr(stats_log[i++], "processed ");
+		if (!bpf_program__autoload(prog) || !t ||
+		    sscanf(t, "verification time %lu", &us) != 1)
+			continue;
+		if (q)
+			sscanf(q, "processed %lu insns", &insns);
+		total += us;
+		fprintf(stderr, " %s %.1f ms (%lu insns),", bpf_program__name(prog),
+			(double)us / 1e3, insns);
+	}
+	fprintf(stderr, " in all %.1f ms\n", (double)total / 1e3);
+}
+
 int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode mode, char *why,
 			 size_t whylen)
 {
@@ -167,6 +241,7 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 	if (!p)
 		return fail(why, whylen, -ENOMEM, "out of memory");
 	p->mode = mode;
+	p->stats_fd = -1;
 	p->skel = ipcprof_bpf__open();
 	if (!p->skel) {
 		err = -errno;
@@ -174,6 +249,8 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 		return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
 	}
 	choose_programs(p->skel, mode);
+	if (verbose())
+		stats_logs(p->skel);
 	t1 = now_ns();
 	err = ipcprof_bpf__load(p->skel);
 	t2 = now_ns();
@@ -204,6 +281,14 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 			"verifier) %.1f ms, attach %.1f ms\n",
 			mode == IPCPROF_PROBES_SCHED ? "sched" : "syscalls",
 			(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
+	if (verbose())
+		print_verifier_times(p->skel);
+	if (env_is_1(IPCPROF_ENV_PROBE_STATS)) {
+		p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (p->stats_fd < 0)
+			fprintf(stderr, "ipcprof: %s: the kernel refused BPF_ENABLE_STATS: %s\n",
+				IPCPROF_ENV_PROBE_STATS, strerror(errno));
+	}
 	p->start_ns = now_ns();
 	*out = p;
 	return 0;
@@ -448,6 +533,11 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 		return -EINVAL;
 	/* Stop counting first, so that the figures read are one consistent picture. */
 	ipcprof_bpf__detach(p->skel);
+	if (p->stats_fd >= 0) {
+		print_run_stats(p);
+		close(p->stats_fd);
+		p->stats_fd = -1;
+	}
 
 	memcpy(h.magic, IPCPROF_KERNEL_MAGIC, sizeof(h.magic));
 	h.version = IPCPROF_KERNEL_VERSION;
@@ -530,6 +620,8 @@ void ipcprof_probes_free(struct ipcprof_probes *p)
 {
 	if (!p)
 		return;
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
 	ipcprof_bpf__destroy(p->skel);
 	free(p);
 }

@@ -1132,13 +1132,14 @@ int BPF_PROG(mmap_lock_released, struct mm_struct *mm, bool write)
 		ranges_pend(rs, a0);
 		break;
 	case NR_mremap:
-		/* Private mappings moving (realloc) leave at the first test. */
+		/* Private mappings moving (realloc) leave at the first test, unless a new mapping
+		 * is still to be looked up: it may be the one moving, before any fault of ours. */
 		{
 			struct range_op o = {
 			    .img = img, .a = a0, .b = a0 + a1, .slot = IPCPROF_BPF_MAX_RANGES};
 
 			bpf_loop(ranges_count(rs), find_cb, &o, 0);
-			if (o.slot >= IPCPROF_BPF_MAX_RANGES)
+			if (o.slot >= IPCPROF_BPF_MAX_RANGES && !rs->npending)
 				break;
 		}
 		ranges_remove(img, a0, a0 + ((a1 + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1)));

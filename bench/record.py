@@ -6,6 +6,7 @@ the seed's worker phases (receive, unpickle, sum) as the workers time them. Need
 import argparse
 import json
 import os
+import resource
 import re
 import shutil
 import statistics
@@ -63,10 +64,15 @@ class Runner:
             cmd = [self.a.ipcprof, "record", "--no-report", "-q", "-o", sess]
             cmd += ["--no-probes"] if variant == "no-probes" else []
             cmd += ["--"] + argv
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            text=True)
         dt = time.monotonic() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU time of the whole tree (ipcprof's own included): less at the mercy of the
+        # machine's other work than wall time.
+        self.cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
         if p.returncode != 0:
             sys.exit("bench/record: %s under %s failed (%d):\n%s" % (
                 " ".join(argv), variant, p.returncode, p.stderr[-2000:]))
@@ -165,6 +171,7 @@ def main():
     rows, stats, phases = [], {}, {}
     for key, title, make in workloads(a, r):
         times = {v: [] for v in VARIANTS}
+        cpu = {v: [] for v in VARIANTS}
         rep = []
         ph = {"none": [], "record": []}
         for i in range(a.rounds):
@@ -174,6 +181,7 @@ def main():
                     os.unlink(pj)
                 dt, _, sess = r.run(v, make(pj))
                 times[v].append(dt)
+                cpu[v].append(r.cpu)
                 if os.path.exists(pj) and v in ph:
                     with open(pj) as f:
                         ph[v].append(json.load(f))
@@ -190,8 +198,10 @@ def main():
                                statistics.median(x[k] for x in ph["record"]))
                            for k in ph["none"][0]}
         m = {v: statistics.median(times[v]) for v in VARIANTS}
+        c = {v: statistics.median(cpu[v]) for v in VARIANTS}
         rows.append((title, m["none"], m["record"] / m["none"], m["no-probes"] / m["none"],
-                     rep[0] if rep else 0.0, min(times["record"]) / min(times["none"])))
+                     rep[0] if rep else 0.0, min(times["record"]) / min(times["none"]),
+                     c["record"] / c["none"] if c["none"] else 0.0))
         print("  %s: none %s; record %s" % (key, " ".join("%.2f" % x for x in times["none"]),
                                               " ".join("%.2f" % x for x in times["record"])),
               flush=True)
@@ -200,10 +210,12 @@ def main():
     say("Wall time, medians of %d alternated rounds (the machine was loaded by other work):" %
         a.rounds)
     say()
-    say("| workload | no tool | `ipcprof record` | `--no-probes` | best/best | report after |")
-    say("|---|---|---|---|---|---|")
-    for title, none, rec, nop, rep, best in rows:
-        say("| %s | %.2f s | **%.2f** | %.2f | %.2f | %.2f s |" % (title, none, rec, nop, best, rep))
+    say("| workload | no tool | `ipcprof record` | `--no-probes` | fastest/fastest | CPU, record "
+        "| report after |")
+    say("|---|---|---|---|---|---|---|")
+    for title, none, rec, nop, rep, best, cpur in rows:
+        say("| %s | %.2f s | **%.2f** | %.2f | %.2f | %.2f | %.2f s |" % (
+            title, none, rec, nop, best, cpur, rep))
     say()
     say("BPF program time a run (BPF_ENABLE_STATS, one run of each workload):")
     say()

@@ -201,7 +201,8 @@ def main():
         c = {v: statistics.median(cpu[v]) for v in VARIANTS}
         rows.append((title, m["none"], m["record"] / m["none"], m["no-probes"] / m["none"],
                      rep[0] if rep else 0.0, min(times["record"]) / min(times["none"]),
-                     c["record"] / c["none"] if c["none"] else 0.0))
+                     c["record"] / c["none"] if c["none"] else 0.0,
+                     c["no-probes"] / c["none"] if c["none"] else 0.0))
         print("  %s: none %s; record %s" % (key, " ".join("%.2f" % x for x in times["none"]),
                                               " ".join("%.2f" % x for x in times["record"])),
               flush=True)
@@ -210,12 +211,12 @@ def main():
     say("Wall time, medians of %d alternated rounds (the machine was loaded by other work):" %
         a.rounds)
     say()
-    say("| workload | no tool | `ipcprof record` | `--no-probes` | fastest/fastest | CPU, record "
-        "| report after |")
-    say("|---|---|---|---|---|---|---|")
-    for title, none, rec, nop, rep, best, cpur in rows:
-        say("| %s | %.2f s | **%.2f** | %.2f | %.2f | %.2f | %.2f s |" % (
-            title, none, rec, nop, best, cpur, rep))
+    say("| workload | no tool | `ipcprof record` | `--no-probes` | fastest/fastest | CPU: record "
+        "| CPU: `--no-probes` | report after |")
+    say("|---|---|---|---|---|---|---|---|")
+    for title, none, rec, nop, rep, best, cpur, cpun in rows:
+        say("| %s | %.2f s | **%.2f** | %.2f | %.2f | %.2f | %.2f | %.2f s |" % (
+            title, none, rec, nop, best, cpur, cpun, rep))
     say()
     say("BPF program time a run (BPF_ENABLE_STATS, one run of each workload):")
     say()

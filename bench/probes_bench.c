@@ -76,9 +76,9 @@ static uint64_t children_cpu_ns(void)
 
 /* The probes' own programs, by the names the skeleton gives them. */
 static const char *const prog_names[] = {
-    "sys_enter",          "sys_exit",           "sched_switch",
-    "sched_wakeup",       "sched_process_fork", "sched_process_exec",
-    "sched_process_exit", "page_fault_user",    "page_fault_kernel"};
+    "sys_enter",          "sys_exit",           "sched_switch",       "sched_wakeup",
+    "sched_process_fork", "sched_process_exec", "sched_process_exit", "page_fault_user",
+    "page_fault_kernel",  "vm_unmapped_area",   "mmap_lock_relea"};
 #define NPROGS (sizeof(prog_names) / sizeof(prog_names[0]))
 
 /* Run counts and times of the loaded programs of those names (kept while statistics are on). */
@@ -128,7 +128,10 @@ static uint64_t run_once(enum mode m, char **cmd, const char *preload, uint64_t 
 	}
 	if (m == IDLE || m == PROBES || m == BOTH) {
 		t0 = now_ns();
-		err = ipcprof_probes_start(&p, why, sizeof(why));
+		/* With the preload, what `ipcprof record` loads by default; alone, the syscalls. */
+		err = ipcprof_probes_start(
+		    &p, m == BOTH ? IPCPROF_PROBES_SCHED : IPCPROF_PROBES_SYSCALLS, why,
+		    sizeof(why));
 		*load_ns = now_ns() - t0;
 		if (err) {
 			fprintf(stderr, "probes_bench: probes: %s\n", why);

@@ -11,6 +11,8 @@
 #define IPCPROF_BPF_MAX_THREADS 16384
 /* The most messages one sendmmsg/recvmmsg handles (UIO_MAXIOV). */
 #define IPCPROF_BPF_MAX_MMSG    1024
+/* Shared mappings kept per process (a power of two: indexes are masked with it minus one). */
+#define IPCPROF_BPF_MAX_RANGES  32
 
 /* Value of the image table (an array indexed by image id). pid 0 = unused slot. */
 struct ipcprof_bpf_image {
@@ -48,6 +50,17 @@ enum ipcprof_bpf_call {
 
 #define IPCPROF_BPF_NO_KIND 0xffu
 
+/* What a thread switched out inside a data or wait call was doing (sched mode). */
+struct ipcprof_bpf_offcpu {
+	uint64_t since_ns; /* switched out; 0: not inside such a call */
+	uint8_t wait;      /* 1: a wait call, family is an enum ipcprof_kwait */
+	uint8_t kind;      /* enum ipcprof_kfd of the fd */
+	uint8_t dir;       /* enum ipcprof_kdir */
+	uint8_t family;    /* enum ipcprof_kfamily */
+	uint8_t preempted; /* switched out runnable: all of the stretch is run queue */
+	uint8_t reserved[3];
+};
+
 /* A live thread of the profiled tree: tid -> its state. Deleted when the thread exits. */
 struct ipcprof_bpf_live {
 	uint32_t image;
@@ -73,6 +86,30 @@ struct ipcprof_bpf_live {
 	uint64_t runq_ns;
 	uint64_t voluntary_switches;
 	uint64_t involuntary_switches;
+	struct ipcprof_kernel_faults faults[IPCPROF_KFAULT_COUNT];
+	struct ipcprof_bpf_offcpu off;
+	uint64_t unmapped_area; /* the last address the kernel chose for a new mapping */
+};
+
+/* One shared mapping of a process: [start, end); end 0 = a free slot. */
+struct ipcprof_bpf_range {
+	uint64_t start;
+	uint64_t end;
+	uint32_t kind;       /* IPCPROF_KFAULT_SHMEM or IPCPROF_KFAULT_SHARED_FILE */
+	uint32_t page_bytes; /* 4096, or a hugetlb mapping's page size */
+};
+
+/* Addresses of new shared mappings not yet looked up (a power of two). */
+#define IPCPROF_BPF_MAX_PENDING 4
+
+/* The shared mappings of an image (an array indexed by image id): slots below n may be used. */
+struct ipcprof_bpf_ranges {
+	uint32_t n;
+	uint32_t npending; /* addresses in pending (0: none to look up) */
+	struct ipcprof_bpf_range r[IPCPROF_BPF_MAX_RANGES];
+	/* Where a mapping call may have made a shared mapping: looked up at the image's next
+	 * fault, since the call's mmap lock is still held when its release is traced. */
+	uint64_t pending[IPCPROF_BPF_MAX_PENDING];
 };
 
 /* Key of the figures table: one entry per thread per image. */

@@ -34,9 +34,11 @@ _Static_assert(sizeof(struct ipcprof_kernel_stats) % sizeof(uint64_t) == 0,
 
 struct ipcprof_probes {
 	struct ipcprof_bpf *skel;
+	enum ipcprof_probes_mode mode;
 	pid_t root;
 	uint64_t start_ns;
 	uint64_t follow_ns;
+	int stats_fd; /* BPF_ENABLE_STATS while IPCPROF_PROBE_STATS=1, else -1 */
 };
 
 /* One figures entry read back from the kernel. */
@@ -98,15 +100,131 @@ static int has_tracepoint(const struct btf *vmlinux, const char *name)
 	return btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) >= 0;
 }
 
-int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
+static bool env_is_1(const char *name)
 {
-	/* Without these the probes cannot tell what they need to; the page faults are extra. */
-	static const char *const required[] = {
-	    "sys_enter",          "sys_exit",           "sched_switch",      "sched_wakeup",
-	    "sched_process_fork", "sched_process_exec", "sched_process_exit"};
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "1");
+}
+
+static bool verbose(void)
+{
+	return env_is_1(IPCPROF_ENV_VERBOSE);
+}
+
+/* IPCPROF_PROBE_STATS=1: each attached program's runs and its time a run, from the kernel's
+ * own statistics, before the programs are gone. */
+static void print_run_stats(struct ipcprof_probes *p)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, p->skel->obj)
+	{
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fprintf(stderr, "ipcprof: probe %s: %llu runs, %llu ns in all, %.0f ns a run\n",
+			bpf_program__name(prog), (unsigned long long)info.run_cnt,
+			(unsigned long long)info.run_time_ns,
+			info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
+	}
+}
+
+/* The programs of a mode; the others are not loaded. */
+static void choose_programs(struct ipcprof_bpf *skel, enum ipcprof_probes_mode mode)
+{
+	bool sys = mode == IPCPROF_PROBES_SYSCALLS;
+
+	bpf_program__set_autoload(skel->progs.sys_enter, sys);
+	bpf_program__set_autoload(skel->progs.sys_exit, sys);
+	/* The wait for a CPU after a wakeup comes from the scheduler's own stamp without it. */
+	bpf_program__set_autoload(skel->progs.sched_wakeup, sys);
+	skel->rodata->count_syscalls = sys;
+}
+
+/* After a refused load: which tracepoint the kernel lacks, for the message. Parsing the kernel's
+ * BTF costs tens of milliseconds, which the load already spent once: only done on failure. */
+static int missing_tracepoint(struct ipcprof_bpf *skel, char *name, size_t len)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct bpf_program *prog;
+	int found = 0;
+
+	if (!vmlinux)
+		return 0;
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+		const char *tp = strchr(sec, '/');
+
+		if (!bpf_program__autoload(prog) || !tp)
+			continue;
+		if (!has_tracepoint(vmlinux, tp + 1)) {
+			snprintf(name, len, "%s", tp + 1);
+			found = 1;
+			break;
+		}
+	}
+	btf__free(vmlinux);
+	return found;
+}
+
+/* With IPCPROF_VERBOSE=1: the verifier's own statistics of each program (its time above all). */
+#define STATS_LOG_BYTES 512
+static char stats_log[32][STATS_LOG_BYTES];
+
+static void stats_logs(struct ipcprof_bpf *skel)
+{
+	struct bpf_program *prog;
+	size_t i = 0;
+
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		if (i >= sizeof(stats_log) / sizeof(stats_log[0]))
+			break;
+		bpf_program__set_log_level(prog, 4 /* BPF_LOG_STATS */);
+		bpf_program__set_log_buf(prog, stats_log[i++], STATS_LOG_BYTES);
+	}
+}
+
+static void print_verifier_times(struct ipcprof_bpf *skel)
+{
+	struct bpf_program *prog;
+	unsigned long total = 0;
+	size_t i = 0;
+
+	fprintf(stderr, "ipcprof: the kernel's check of each program:");
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		const char *t, *q;
+		unsigned long us, insns = 0;
+
+		if (i >= sizeof(stats_log) / sizeof(stats_log[0]))
+			break;
+		t = strstr(stats_log[i], "verification time ");
+		q = strstr(stats_log[i++], "processed ");
+		if (!bpf_program__autoload(prog) || !t ||
+		    sscanf(t, "verification time %lu", &us) != 1)
+			continue;
+		if (q)
+			sscanf(q, "processed %lu insns", &insns);
+		total += us;
+		fprintf(stderr, " %s %.1f ms (%lu insns),", bpf_program__name(prog),
+			(double)us / 1e3, insns);
+	}
+	fprintf(stderr, " in all %.1f ms\n", (double)total / 1e3);
+}
+
+int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode mode, char *why,
+			 size_t whylen)
+{
 	struct ipcprof_probes *p;
-	struct btf *vmlinux;
-	size_t i;
+	uint64_t t0 = now_ns(), t1, t2, t3;
+	char tp[128];
 	int err;
 
 	*out = NULL;
@@ -119,50 +237,57 @@ int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen)
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return fail(why, whylen, -ENOTSUP,
 			    "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return fail(why, whylen, -errno ? -errno : -ENOTSUP,
-			    "cannot read the kernel's BTF: %s", strerror(errno));
-	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		if (!has_tracepoint(vmlinux, required[i])) {
-			btf__free(vmlinux);
-			return fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint",
-				    required[i]);
-		}
-	}
 	p = calloc(1, sizeof(*p));
-	if (!p) {
-		btf__free(vmlinux);
+	if (!p)
 		return fail(why, whylen, -ENOMEM, "out of memory");
-	}
+	p->mode = mode;
+	p->stats_fd = -1;
 	p->skel = ipcprof_bpf__open();
 	if (!p->skel) {
 		err = -errno;
-		btf__free(vmlinux);
 		free(p);
 		return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
 	}
-	if (!has_tracepoint(vmlinux, "page_fault_user"))
-		bpf_program__set_autoload(p->skel->progs.page_fault_user, false);
-	if (!has_tracepoint(vmlinux, "page_fault_kernel"))
-		bpf_program__set_autoload(p->skel->progs.page_fault_kernel, false);
-	btf__free(vmlinux);
-
+	choose_programs(p->skel, mode);
+	if (verbose())
+		stats_logs(p->skel);
+	t1 = now_ns();
 	err = ipcprof_bpf__load(p->skel);
+	t2 = now_ns();
 	if (err) {
-		/* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from the
-                 * verifier. */
-		fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
-		     strerror(-err), IPCPROF_ENV_VERBOSE);
+		if (missing_tracepoint(p->skel, tp, sizeof(tp))) {
+			fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint", tp);
+			err = -ENOTSUP;
+		} else {
+			/* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from
+			 * the verifier. */
+			fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
+			     strerror(-err), IPCPROF_ENV_VERBOSE);
+		}
 		goto cleanup;
 	}
 	err = ipcprof_bpf__attach(p->skel);
+	t3 = now_ns();
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
 			fail(why, whylen, err, "needs CAP_BPF and CAP_PERFMON (run as root)");
 		else
 			fail(why, whylen, err, "cannot attach the probes: %s", strerror(-err));
 		goto cleanup;
+	}
+	if (verbose())
+		fprintf(stderr,
+			"ipcprof: probes start-up (%s mode): open %.1f ms, load (kernel BTF, maps, "
+			"verifier) %.1f ms, attach %.1f ms\n",
+			mode == IPCPROF_PROBES_SCHED ? "sched" : "syscalls",
+			(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
+	if (verbose())
+		print_verifier_times(p->skel);
+	if (env_is_1(IPCPROF_ENV_PROBE_STATS)) {
+		p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (p->stats_fd < 0)
+			fprintf(stderr, "ipcprof: %s: the kernel refused BPF_ENABLE_STATS: %s\n",
+				IPCPROF_ENV_PROBE_STATS, strerror(errno));
 	}
 	p->start_ns = now_ns();
 	*out = p;
@@ -334,6 +459,11 @@ static int collect_figures(struct ipcprof_probes *p, uint64_t end, struct thread
 		s->runq_ns += l.runq_ns + (l.state == IPCPROF_BPF_RUNQ ? d : 0);
 		s->voluntary_switches += l.voluntary_switches;
 		s->involuntary_switches += l.involuntary_switches;
+		for (int k = 0; k < IPCPROF_KFAULT_COUNT; k++) {
+			f->v.stats.faults[k].faults += l.faults[k].faults;
+			f->v.stats.faults[k].write_faults += l.faults[k].write_faults;
+			f->v.stats.faults[k].bytes += l.faults[k].bytes;
+		}
 	}
 	qsort(figs, n, sizeof(*figs), cmp_fig);
 	*out = figs;
@@ -403,6 +533,12 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 		return -EINVAL;
 	/* Stop counting first, so that the figures read are one consistent picture. */
 	ipcprof_bpf__detach(p->skel);
+	if (p->stats_fd >= 0) {
+		print_run_stats(p);
+		close(p->stats_fd);
+		p->stats_fd = -1;
+	}
+
 	memcpy(h.magic, IPCPROF_KERNEL_MAGIC, sizeof(h.magic));
 	h.version = IPCPROF_KERNEL_VERSION;
 	h.header_size = sizeof(h);
@@ -414,6 +550,7 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 	h.follow_ns = p->follow_ns;
 	h.end_ns = now_ns();
 	h.dropped = p->skel->bss->dropped;
+	h.mode = p->mode == IPCPROF_PROBES_SCHED ? IPCPROF_KMODE_SCHED : IPCPROF_KMODE_SYSCALLS;
 
 	err = collect_figures(p, h.end_ns, &figs, &nfigs);
 	if (err)
@@ -483,6 +620,8 @@ void ipcprof_probes_free(struct ipcprof_probes *p)
 {
 	if (!p)
 		return;
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
 	ipcprof_bpf__destroy(p->skel);
 	free(p);
 }

@@ -7,9 +7,22 @@
 
 struct ipcprof_probes;
 
+/* What the probes count (the file's header.mode, enum ipcprof_kmode in ipcprof/kernel.h). */
+enum ipcprof_probes_mode {
+	/* Every data and wait syscall (raw_syscalls sys_enter/sys_exit): bytes, calls, times.
+	 * Needed without the preload; with it, a cross-check. Every syscall of the machine pays
+	 * for the two tracepoints. */
+	IPCPROF_PROBES_SYSCALLS = 0,
+	/* No syscall tracepoint: the scheduler's switches alone find the off-CPU stretches inside
+	 * data and wait calls; the preload's records hold the calls, bytes and times. */
+	IPCPROF_PROBES_SCHED = 1,
+};
+
 /* Load and attach. 0 or a negative errno; on failure a one-line reason in why (e.g. "needs
- * CAP_BPF and CAP_PERFMON (run as root)"). */
-int ipcprof_probes_start(struct ipcprof_probes **out, char *why, size_t whylen);
+ * CAP_BPF and CAP_PERFMON (run as root)"). With IPCPROF_VERBOSE=1, the start-up's parts are
+ * timed on stderr. */
+int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode mode, char *why,
+			 size_t whylen);
 
 /* Follow the process tree rooted at pid (called by the parent right after fork, before the
  * child execs the program; the child waits until this returns). 0 or a negative errno. */

@@ -51,6 +51,43 @@ _Static_assert((int)IPCPROF_KDIR_OUT == (int)IPCPROF_DIR_OUT &&
 		   (int)IPCPROF_KDIR_IN == (int)IPCPROF_DIR_IN,
 	       "the kernel's directions are the records'");
 
+/* The preload's wall time inside calls on channel kinds (the kinds the kernel's figures cover). */
+static uint64_t preload_call_ns(const struct ipcprof_image *g)
+{
+	uint64_t t = 0;
+	for (uint32_t i = 0; i < g->nchan; i++) {
+		uint32_t k = g->chan[i].kind;
+		if (k < IPCPROF_KIND_PIPE || k > IPCPROF_KIND_UDP)
+			continue;
+		for (int d = 0; d < IPCPROF_KDIR_COUNT; d++)
+			t += g->chan[i].dir[d].time_ns;
+	}
+	return t;
+}
+
+/* Sched mode: the kernel timed only the stretches off CPU inside the calls; the calls' own time
+ * is the preload's, and what of it was not off CPU was on it. */
+static void sched_figures(const struct ipcprof_kernel_stats *st, struct ipcprof_image *g)
+{
+	uint64_t off = 0;
+	for (int k = IPCPROF_KFD_PIPE; k <= IPCPROF_KFD_UDP; k++)
+		for (int d = 0; d < IPCPROF_KDIR_COUNT; d++)
+			for (int f = 0; f < IPCPROF_KFAM_COUNT; f++)
+				off += st->io[k][d][f].blocked_ns + st->io[k][d][f].runq_ns;
+	uint64_t calls = preload_call_ns(g);
+	g->kernel_sched = true;
+	if (off > calls)
+		off = calls;
+	g->kernel_offcpu_ns += off;
+	g->kernel_oncpu_ns += calls - off;
+	const struct ipcprof_kernel_calls *fx = &st->wait[IPCPROF_KWAIT_FUTEX];
+	const struct ipcprof_kernel_calls *po = &st->wait[IPCPROF_KWAIT_POLL];
+	g->kernel_futex_ns += fx->blocked_ns + fx->runq_ns;
+	g->kernel_poll_ns += po->blocked_ns + po->runq_ns;
+	g->kernel_shm_faults += st->faults[IPCPROF_KFAULT_SHMEM].faults;
+	g->kernel_shm_fault_bytes += st->faults[IPCPROF_KFAULT_SHMEM].bytes;
+}
+
 /* Only calls on channel kinds count: files, ttys and other sockets are not IPC. */
 static void image_figures(const struct ipcprof_kernel_stats *st, struct ipcprof_image *g)
 {
@@ -321,7 +358,10 @@ int ipcprof_kernel_merge(struct ipcprof_model *m, int session)
 		if (!k)
 			continue;
 		g->kernel = true;
-		image_figures(&k->total, g);
+		if (h->mode == IPCPROF_KMODE_SCHED)
+			sched_figures(&k->total, g);
+		else
+			image_figures(&k->total, g);
 		m->kernel = true;
 	}
 	rc = 0;
@@ -335,8 +375,9 @@ out:
 
 int ipcprof_kernel_gaps(const struct ipcprof_image *g, struct ipcprof_kernel_gap *out)
 {
-	/* An image of the probes alone has the kernel's bytes as its channels: nothing to hold. */
-	if (!g->kernel || g->kernel_only)
+	/* An image of the probes alone has the kernel's bytes as its channels, and in sched mode
+	 * the kernel counted none: nothing to hold the preload's against. */
+	if (!g->kernel || g->kernel_only || g->kernel_sched)
 		return 0;
 	uint64_t preload[IPCPROF_KERNEL_KINDS][2] = {{0}};
 	for (uint32_t c = 0; c < g->nchan; c++) {

@@ -148,6 +148,8 @@ struct ipcprof_image {
 	/* bytes the kernel counted per channel kind (from IPCPROF_KIND_PIPE on) and direction:
 	 * held against the preload's by ipcprof_kernel_gaps */
 	uint64_t kernel_kind_bytes[IPCPROF_KERNEL_KINDS][2];
+	/* the probes ran in sched mode: they timed the stretches off CPU, counted no byte */
+	bool kernel_sched;
 	/* an image made from kernel.ipckrn alone (no record: `ipcprof record --no-preload`): one
 	 * channel per fd kind, unpaired; no mappings, fingerprints, stacks or timeline */
 	bool kernel_only;

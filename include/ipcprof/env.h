@@ -29,6 +29,9 @@
 #define IPCPROF_ENV_SAMPLE_AREA     "IPCPROF_SAMPLE_AREA"
 /* "1" prints what the preload does to stderr. */
 #define IPCPROF_ENV_VERBOSE         "IPCPROF_VERBOSE"
+/* "1": `ipcprof record` turns the kernel's BPF run-time statistics on (BPF_ENABLE_STATS) while
+ * its probes run and prints each program's runs and time a run on stderr at the end. */
+#define IPCPROF_ENV_PROBE_STATS     "IPCPROF_PROBE_STATS"
 /* Set by the root process: TSC ticks per second, so that children need not calibrate again. */
 #define IPCPROF_ENV_TSC_HZ          "IPCPROF_TSC_HZ"
 /* Path of the ipcprof command, for the report at the end of a bare LD_PRELOAD run. */

@@ -19,10 +19,14 @@
  * little-endian fixed-width integers or NUL-terminated strings. All times are CLOCK_MONOTONIC
  * nanoseconds (bpf_ktime_get_ns), the clock of the preload's records.
  *
- * The kernel counts what the syscalls really did, whatever library made them: bytes are those the
- * syscalls returned (for the mmsg calls, the sum of the msg_len of the messages they handled).
- * Every read/write-like call is counted, on any fd; the fd's kind is found in the kernel at the
- * call's entry (file -> inode mode -> socket family and type).
+ * Two modes (header.mode). IPCPROF_KMODE_SYSCALLS: the kernel counts what the syscalls really did,
+ * whatever library made them: bytes are those the syscalls returned (for the mmsg calls, the sum
+ * of the msg_len of the messages they handled). Every read/write-like call is counted, on any fd;
+ * the fd's kind is found in the kernel at the call's entry (file -> inode mode -> socket family
+ * and type). IPCPROF_KMODE_SCHED (with the preload, whose records hold the calls, bytes and
+ * times): no syscall is counted; only the stretches a thread spent off CPU inside a data or wait
+ * call are, found at the switch-out (the call and its fd from the thread's syscall registers), so
+ * calls, bytes, errors and time_ns stay 0 and blocked_ns, runq_ns and blocks hold them.
  *
  * A pid's images are numbered like the preload's records: seq 0 is the process that fork (or
  * clone without CLONE_THREAD) made, or the root as it was when the probes began following it;
@@ -30,7 +34,7 @@
  */
 
 #define IPCPROF_KERNEL_MAGIC   "IPCPKRN" /* 8 bytes with the NUL */
-#define IPCPROF_KERNEL_VERSION 1
+#define IPCPROF_KERNEL_VERSION 2
 #define IPCPROF_KERNEL_FILE    "kernel.ipckrn"
 
 #define IPCPROF_KERNEL_COMM_BYTES 16
@@ -103,16 +107,17 @@ struct ipcprof_kernel_calls {
 enum ipcprof_kfault {
 	/* shared mapping of shmem: POSIX shm, memfd, MAP_SHARED|MAP_ANONYMOUS, SysV shm */
 	IPCPROF_KFAULT_SHMEM = 0,
-	IPCPROF_KFAULT_SHARED_FILE = 1,  /* shared mapping of any other file */
-	IPCPROF_KFAULT_PRIVATE_ANON = 2, /* heap, stacks, private anonymous memory */
-	IPCPROF_KFAULT_PRIVATE_FILE = 3, /* private file mappings: program text and data */
-	IPCPROF_KFAULT_UNKNOWN = 4,      /* no mapping at the address, or the lookup was refused */
-	IPCPROF_KFAULT_COUNT = 5,
+	IPCPROF_KFAULT_SHARED_FILE = 1, /* shared mapping of any other file */
+	IPCPROF_KFAULT_OTHER = 2,       /* private memory (heap, stacks, program), or no mapping */
+	IPCPROF_KFAULT_COUNT = 3,
 };
 
 /*
- * User page faults (exceptions:page_fault_user), counted at the fault's entry. bytes is the size
- * of the page each fault was for (4096, or the huge page size of a hugetlb mapping): the memory a
+ * User page faults (exceptions:page_fault_user), counted at the fault's entry, and the kernel's
+ * faults on user addresses (copying a syscall's buffer). A fault is classified by comparing its
+ * address with the process's shared mappings, which the probes keep as the process maps, unmaps
+ * and moves them (mmap, munmap, mremap, shmat, shmdt; inherited at fork). bytes is the size of
+ * the page each fault was for (4096, or the huge page size of a hugetlb mapping): the memory a
  * fault brings in. Read faults on file and shmem mappings may map a few neighbouring pages that
  * are already in memory too (fault-around); those are not counted.
  */
@@ -138,6 +143,13 @@ struct ipcprof_kernel_stats {
 	struct ipcprof_kernel_calls wait[IPCPROF_KWAIT_COUNT];
 	struct ipcprof_kernel_faults faults[IPCPROF_KFAULT_COUNT];
 	struct ipcprof_kernel_sched sched;
+};
+
+/* What the probes counted (header.mode). */
+enum ipcprof_kmode {
+	IPCPROF_KMODE_SYSCALLS =
+	    0,                   /* every data and wait call: calls, bytes, times (cross-check) */
+	IPCPROF_KMODE_SCHED = 1, /* only the off-CPU stretches inside those calls (preload's) */
 };
 
 /* How an image ended: the same values as enum ipcprof_end in record.h. */
@@ -182,7 +194,8 @@ struct ipcprof_kernel_dropped {
 	uint64_t threads;       /* threads whose figures were lost: the thread table was full */
 	uint64_t calls;         /* calls not counted: no room to track them in flight */
 	uint64_t mmsg_messages; /* mmsg messages whose msg_len could not be read (bytes missing) */
-	uint64_t fault_lookups; /* faults whose mapping could not be looked up (counted UNKNOWN) */
+	uint64_t fault_lookups; /* shared mappings not kept: the table of the process was full, or
+				 * the mapping could not be looked up (their faults count as OTHER) */
 	uint64_t reserved[3];
 };
 
@@ -200,6 +213,8 @@ struct ipcprof_kernel_header {
 	uint64_t follow_ns; /* root followed */
 	uint64_t end_ns;    /* figures collected */
 	struct ipcprof_kernel_dropped dropped;
+	uint32_t mode; /* enum ipcprof_kmode */
+	uint32_t reserved;
 };
 
 #endif

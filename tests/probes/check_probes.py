@@ -1,7 +1,7 @@
 """Runs a program under the eBPF probes and checks kernel.ipckrn against what the program says it did.
 
 Usage: check_probes.py --run PROBE_RUN --dump KRNDUMP [--preload LIB --recdump RECDUMP]
-                       [--check NAME]... PROGRAM [ARGS...]
+                       [--mode sched|syscalls] [--check NAME]... PROGRAM [ARGS...]
 A literal argument "dir" is replaced by a scratch folder. Exits 77 (skip) when the probes cannot
 be loaded here, with the reason printed.
 
@@ -9,8 +9,11 @@ Always checked, for every process that reported: the kernel's calls, bytes, erro
 channel kind and direction equal the program's own counts exactly (summed over the process's
 images and syscall families), and kinds it did not report are untouched. With --preload, the
 program also runs under libipcprof.so and the records' calls and bytes per process, channel kind
-and direction must equal the kernel's. --check adds:
+and direction must equal the kernel's. --mode sched runs the probes without their syscall
+tracepoints: the kernel then counts no call and no byte (checked: none), only the stretches off
+CPU inside the calls. --check adds:
   flow      the slow consumer's producer waits inside write(); the copy producer's writes are on-CPU
+            (sched mode: against the producer's own clock of its writes)
   shm       shared-memory page faults: one per page for the writer, no more than the pages for the
             reader, and not a byte through pipes or sockets
   threads   one thread entry per thread, which add up to the image's total
@@ -46,6 +49,8 @@ def parse(argv):
             opts['preload'] = rest.pop(0)
         elif a == '--recdump':
             opts['recdump'] = rest.pop(0)
+        elif a == '--mode':
+            opts['mode'] = rest.pop(0)
         elif a == '--check':
             opts['checks'].append(rest.pop(0))
         else:
@@ -97,7 +102,32 @@ def oncpu(c):
     return c['time_ns'] - c['blocked_ns'] - c['runq_ns']
 
 
+def check_flow_sched(ck, krn, lines):
+    """Sched mode: the stretches off CPU inside the producer's writes, against its own clock of
+    them (the on-CPU rest is the call's time less those)."""
+    for r in (x for x in lines if x['type'] == 'flow' and x['role'] == 'producer'):
+        ims = pid_images(krn, r['pid'])
+        w = {k: sum(io_sum(im['total'], 'pipe', 'out', k) for im in ims)
+             for k in ('time_ns', 'blocked_ns', 'runq_ns', 'blocks')}
+        own = r['write_ns']
+        off = w['blocked_ns'] + w['runq_ns']
+        detail = (f'writes {own} ns by the producer\'s clock: off CPU {off} '
+                  f'(blocked {w["blocked_ns"]} in {w["blocks"]} sleeps, runq {w["runq_ns"]})')
+        print(f'{r["mode"]} producer (sched mode) {detail}')
+        ck.eq('sched mode: the kernel timed no call itself', w['time_ns'], 0)
+        # Switches are stamped inside the calls the clock readings enclose.
+        ck.true('sched mode: no more time off CPU than inside the writes', off <= own, detail)
+        if r['mode'] == 'slow':
+            ck.true('sched mode, slow consumer: the producer mostly waits inside write()',
+                    w['blocked_ns'] > 0.8 * own and w['blocks'] > 0, detail)
+        else:
+            ck.true('sched mode, copy: the producer is mostly on-CPU inside write()',
+                    own - off > 4 * w['blocked_ns'], detail)
+
+
 def check_flow(ck, krn, lines):
+    if krn['mode'] == 'sched':
+        return check_flow_sched(ck, krn, lines)
     for r in (x for x in lines if x['type'] == 'flow' and x['role'] == 'producer'):
         ims = pid_images(krn, r['pid'])
         w = {k: sum(io_sum(im['total'], 'pipe', 'out', k) for im in ims)
@@ -126,6 +156,11 @@ def check_shm(ck, krn, lines):
         print(f'{r["pid"]} {r["access"]}: {pages} pages, {faults} shmem faults '
               f'({writes} on writes, {nbytes} bytes)')
         ck.eq(f'{r["pid"]}: fault bytes are pages', nbytes, faults * krn['page_size'])
+        if 'private_pages' in r:
+            # Written where a shared mapping was before it went or moved: not shared memory.
+            other = sum(im['total']['faults']['other']['faults'] for im in ims)
+            ck.true(f'{r["pid"]}: private pages are other faults', other >= r['private_pages'],
+                    f'{other} other faults for {r["private_pages"]} private pages')
         if r['access'] == 'write':
             # Every page is new: one write fault each, give or take the odd retried fault.
             ck.true(f'{r["pid"]}: writer faults about size/4096', pages <= faults <= pages + 8,
@@ -251,7 +286,7 @@ def main():
         env = dict(os.environ, IPCTEST_REPORT=report)
         # Regular files: what the program prints must not be channel traffic.
         out_path, err_path = os.path.join(work, 'stdout'), os.path.join(work, 'stderr')
-        run = [opts['run']]
+        run = [opts['run']] + (['-m', opts['mode']] if opts.get('mode') else [])
         rec = os.path.join(work, 'rec')
         if opts.get('preload'):
             os.mkdir(rec, 0o700)
@@ -280,6 +315,11 @@ def main():
         ck.eq('dropped', {k: v for k, v in krn['dropped'].items() if k != 'fault_lookups'},
               {k: 0 for k in krn['dropped'] if k != 'fault_lookups'})
         root = krn['root_pid']
+        ck.eq('the probes\' mode', krn['mode'], opts.get('mode', 'syscalls'))
+        if krn['mode'] == 'sched':
+            # No syscall tracepoint: the programs' calls are not the kernel's to count.
+            chans = [dict(r, out=dict.fromkeys(FIELDS, 0), **{'in': dict.fromkeys(FIELDS, 0)})
+                     for r in chans]
         pids = check_exact(ck, krn, chans)
         for r in chans:
             if r['kind'] in IPC_KINDS:

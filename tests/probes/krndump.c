@@ -17,8 +17,7 @@ static const char *const dir_names[IPCPROF_KDIR_COUNT] = {"out", "in"};
 static const char *const fam_names[IPCPROF_KFAM_COUNT] = {"rw",   "vec",    "msg",
 							  "mmsg", "splice", "sendfile"};
 static const char *const wait_names[IPCPROF_KWAIT_COUNT] = {"poll", "futex"};
-static const char *const fault_names[IPCPROF_KFAULT_COUNT] = {
-    "shmem", "shared_file", "private_anon", "private_file", "unknown"};
+static const char *const fault_names[IPCPROF_KFAULT_COUNT] = {"shmem", "shared_file", "other"};
 
 static void calls_json(const struct ipcprof_kernel_calls *c)
 {
@@ -41,7 +40,7 @@ static void stats_json(const struct ipcprof_kernel_stats *s)
 			for (f = 0; f < IPCPROF_KFAM_COUNT; f++) {
 				const struct ipcprof_kernel_calls *c = &s->io[k][d][f];
 
-				if (!c->calls)
+				if (!c->calls && !c->blocked_ns && !c->runq_ns)
 					continue;
 				printf("%s{\"kind\":\"%s\",\"dir\":\"%s\",\"family\":\"%s\",", sep,
 				       kfd_names[k], dir_names[d], fam_names[f]);
@@ -109,7 +108,7 @@ int main(int argc, char **argv)
 		return bad(argv[1], "not a kernel.ipckrn file (bad magic)");
 	if (h.version != IPCPROF_KERNEL_VERSION)
 		return bad(argv[1], "unknown version");
-	/* This reader knows version 1's sizes: smaller tables would be a broken file. */
+	/* This reader knows this version's sizes: smaller tables would be a broken file. */
 	if (h.header_size < sizeof(h) || h.image_size < sizeof(struct ipcprof_kernel_image) ||
 	    h.thread_size < sizeof(struct ipcprof_kernel_thread))
 		return bad(argv[1], "tables smaller than this version's");
@@ -117,12 +116,14 @@ int main(int argc, char **argv)
 				  (uint64_t)h.threads * h.thread_size)
 		return bad(argv[1], "size does not match its header");
 	dr = &h.dropped;
-	printf("{\"version\":%" PRIu32 ",\"root_pid\":%" PRId32 ",\"page_size\":%" PRIu32
-	       ",\"start_ns\":%" PRIu64 ",\"follow_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
-	       ",\"dropped\":{\"images\":%" PRIu64 ",\"threads\":%" PRIu64 ",\"calls\":%" PRIu64
-	       ",\"mmsg_messages\":%" PRIu64 ",\"fault_lookups\":%" PRIu64 "},\"images\":[",
-	       h.version, h.root_pid, h.page_size, h.start_ns, h.follow_ns, h.end_ns, dr->images,
-	       dr->threads, dr->calls, dr->mmsg_messages, dr->fault_lookups);
+	printf("{\"version\":%" PRIu32 ",\"mode\":\"%s\",\"root_pid\":%" PRId32
+	       ",\"page_size\":%" PRIu32 ",\"start_ns\":%" PRIu64 ",\"follow_ns\":%" PRIu64
+	       ",\"end_ns\":%" PRIu64 ",\"dropped\":{\"images\":%" PRIu64 ",\"threads\":%" PRIu64
+	       ",\"calls\":%" PRIu64 ",\"mmsg_messages\":%" PRIu64 ",\"fault_lookups\":%" PRIu64
+	       "},\"images\":[",
+	       h.version, h.mode == IPCPROF_KMODE_SCHED ? "sched" : "syscalls", h.root_pid,
+	       h.page_size, h.start_ns, h.follow_ns, h.end_ns, dr->images, dr->threads, dr->calls,
+	       dr->mmsg_messages, dr->fault_lookups);
 	for (i = 0; i < h.images; i++) {
 		struct ipcprof_kernel_image im;
 

@@ -1,4 +1,5 @@
-/* Runs a program under the eBPF probes through the loader API and leaves DIR/kernel.ipckrn. */
+/* Runs a program under the eBPF probes through the loader API and leaves DIR/kernel.ipckrn.
+ * -m sched: the probes' sched mode (no syscall tracepoints); default: syscalls mode. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,16 +19,29 @@ int main(int argc, char **argv)
 	struct ipcprof_probes *p = NULL;
 	char why[256];
 	int err, status = 0, root_status = -1, argi = 1;
+	enum ipcprof_probes_mode mode = IPCPROF_PROBES_SYSCALLS;
 	pid_t pid, w;
+
+	if (argc > 2 && !strcmp(argv[1], "-m")) {
+		if (strcmp(argv[2], "sched") && strcmp(argv[2], "syscalls")) {
+			fprintf(stderr, "probe_run: -m sched or -m syscalls, not %s\n", argv[2]);
+			return 2;
+		}
+		mode = strcmp(argv[2], "sched") ? IPCPROF_PROBES_SYSCALLS : IPCPROF_PROBES_SCHED;
+		argv += 2;
+		argc -= 2;
+	}
 
 	/* -e NAME=VALUE: set in the program's environment only (LD_PRELOAD must not reach us). */
 	while (argi + 1 < argc && !strcmp(argv[argi], "-e"))
 		argi += 2;
 	if (argc - argi < 2) {
-		fprintf(stderr, "usage: probe_run [-e NAME=VALUE]... DIR PROGRAM [ARGS...]\n");
+		fprintf(stderr,
+			"usage: probe_run [-m sched|syscalls] [-e NAME=VALUE]... DIR PROGRAM "
+			"[ARGS...]\n");
 		return 2;
 	}
-	err = ipcprof_probes_start(&p, why, sizeof(why));
+	err = ipcprof_probes_start(&p, mode, why, sizeof(why));
 	if (err) {
 		/* Not permitted, or a kernel without what the probes need: not a failure here.
                  * A verifier's refusal (EACCES) is: the probes are broken. */

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Where the probes ran and the kernel's bytes differ from the preload's, the report shows it.
+"""Where the probes counted bytes (`--probes syscalls`) and the kernel's differ from the
+preload's, the report shows it (the default sched mode counts no byte: no gap to show).
 
 Usage: test_kernel_gap.py IPCPROF SCHEMA GAP_RAW KRNDUMP
 gap_raw writes 500 bytes to a pipe past the preload: its process's kernel.gaps must say so
@@ -36,8 +37,9 @@ def record(work, argv):
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPCPROF_")
            and k != "LD_PRELOAD"}
     with open(os.path.join(work, "out"), "w+") as out:
-        p = subprocess.run([IPCPROF, "record", "-o", sess, "--"] + argv, env=env, stdout=out,
-                           stderr=subprocess.PIPE, text=True, timeout=120)
+        # The kernel counts bytes in its cross-check mode; the default (sched) counts none.
+        p = subprocess.run([IPCPROF, "record", "--probes", "syscalls", "-o", sess, "--"] + argv,
+                           env=env, stdout=out, stderr=subprocess.PIPE, text=True, timeout=120)
     with open(os.path.join(sess, "ipcprof-report.json")) as f:
         rep = json.load(f)
     with open(SCHEMA) as f:

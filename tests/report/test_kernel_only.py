@@ -185,13 +185,13 @@ def main(work):
        ([], 0, [], []), "no matrix, pairing, timeline or call sites")
 
 
-# include/ipcprof/kernel.h, version 1: every field is a naturally aligned little-endian integer.
+# include/ipcprof/kernel.h, version 2 (syscalls mode): every field is a naturally aligned little-endian integer.
 S = 1_000_000_000
 KFD = ("pipe", "fifo", "unix_stream", "unix_dgram", "unix_seqpacket", "tcp", "udp",
        "socket_other", "other")
 KFAM = ("rw", "vec", "msg", "mmsg", "splice", "sendfile")
 CALL_FIELDS = ("calls", "bytes", "errors", "eagain", "time_ns", "blocked_ns", "runq_ns", "blocks")
-HEADER_SIZE, IMAGE_SIZE, THREAD_SIZE = 128, 7584, 7312
+HEADER_SIZE, IMAGE_SIZE, THREAD_SIZE = 136, 7520, 7248
 
 
 def calls_blob(c):
@@ -206,7 +206,7 @@ def image_blob(im):
                   for k in KFD for d in DIRS for f in KFAM)
     wait = calls_blob({"time_ns": im.get("poll", 0)}) + calls_blob({"time_ns": im.get("futex", 0)})
     faults = struct.pack("<4Q", im.get("shm_faults", 0), im.get("shm_faults", 0),
-                         4096 * im.get("shm_faults", 0), 0) + bytes(4 * 32)
+                         4096 * im.get("shm_faults", 0), 0) + bytes(2 * 32)
     sched = struct.pack("<8Q", im.get("run_ns", 0), 0, 0, im.get("nvcsw", 0), im.get("nivcsw", 0),
                         0, 0, 0)
     blob = head + io + wait + faults + sched
@@ -215,8 +215,8 @@ def image_blob(im):
 
 
 def kernel_file(path, root_pid, images, end_ns):
-    head = struct.pack("<8s6IiI3Q8Q", b"IPCPKRN\0", 1, HEADER_SIZE, IMAGE_SIZE, THREAD_SIZE,
-                       len(images), 0, root_pid, 4096, S, S, end_ns, *([0] * 8))
+    head = struct.pack("<8s6IiI3Q8Q2I", b"IPCPKRN\0", 2, HEADER_SIZE, IMAGE_SIZE, THREAD_SIZE,
+                       len(images), 0, root_pid, 4096, S, S, end_ns, *([0] * 8), 0, 0)
     assert len(head) == HEADER_SIZE
     with open(path, "wb") as f:
         f.write(head + b"".join(image_blob(im) for im in images))

@@ -261,16 +261,19 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 
 /*
  * Waiting for data or for work. Time blocked inside an IPC call is data movement when the
- * processes at the other end were moving data meanwhile (pickling, copying, inside IPC calls),
- * and waiting for work when they were computing: a worker blocked on its task pipe while the main
- * process forks the other workers is not waiting for data. The timed CPU samples (ticks) of the
- * other end, over each interval of the timeline, say which; where the other end was itself
- * blocked (no samples), the ends it waited for in turn say it, two steps deep; where it was
- * neither sampled nor waiting in an IPC call, its samples just around the interval. Without any
- * sample to go by, the wait stays data movement, as it is without ticks at all.
+ * processes at the other end were moving data meanwhile, and waiting for work when they were
+ * computing: a worker blocked on its task pipe while the main process forks the other workers is
+ * not waiting for data. Over each interval of the timeline, piece by piece, the other end was:
+ * - inside a call on the same link (both ends in their calls: the data flows): moving data;
+ * - inside a call on another link: what the ends it waited for there did, three steps deep; a
+ *   circle of waits on different links back to a process already followed moves nothing;
+ * - outside its calls: what its timed CPU samples (ticks) there say (pickling, unpickling and
+ *   copying are moving data), or with none there, its samples just around the interval.
+ * Of several ends, the one that moved data most says it (any end moving data makes it flow). A
+ * wait nothing tells about stays data movement, as it is without ticks at all.
  */
 
-#define WAIT_DEPTH     2        /* steps through ends that were themselves waiting */
+#define WAIT_DEPTH     3        /* steps through ends that were themselves waiting */
 #define WAIT_VISIT_MAX 64       /* intervals followed per step: a bound on the work */
 #define WAIT_LOOK_MAX  1024     /* intervals looked at per step (most end before the window) */
 #define WAIT_NEAR_NS   40000000 /* how far around a window an end's samples still count */
@@ -281,7 +284,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 
 struct timed;
 /* Per link and direction, the endpoints that used that direction: peer[l][d] lists npeer[l][d]
- * endpoint indices. */
+ * endpoint indices. chain[0..depth] are the images followed to the current step. */
 struct wait_ctx {
 	const struct ipcprof_model *m;
 	const struct timed *td;
@@ -290,16 +293,18 @@ struct wait_ctx {
 	int (*npeer)[IPCPROF_NDIR];
 	int *(*peer)[IPCPROF_NDIR];
 	int *pool;
+	int chain[WAIT_DEPTH + 2];
 };
 
 struct timed {
 	size_t ntick;
-	int64_t *t;         /* tick times, clocks aligned, sorted */
-	double *mv, *all;   /* prefix sums of the ticks' CPU ns: moving data, all */
-	uint32_t *order;    /* intervals by aligned start */
-	int64_t *start;     /* their aligned starts, in that order */
-	int64_t maxdur;     /* the longest interval */
-	int64_t maxdur_out; /* the longest of direction OUT (writes, posts) */
+	int64_t *t;           /* tick times, clocks aligned, sorted */
+	double *mv, *all;     /* prefix sums of the ticks' CPU ns: moving data, all */
+	double *out_mv, *out; /* the same of the ticks outside IPC calls */
+	uint32_t *order;      /* intervals by aligned start */
+	int64_t *start;       /* their aligned starts, in that order */
+	int64_t maxdur;       /* the longest interval */
+	int64_t maxdur_out;   /* the longest of direction OUT (writes, posts) */
 };
 
 static size_t lower_i64(const int64_t *v, size_t n, int64_t x)
@@ -334,21 +339,28 @@ static int timed_build(const struct ipcprof_model *m, int i, struct timed *td)
 {
 	const struct ipcprof_image *g = &m->img[i];
 	int64_t off = g->clock_offset_ns;
+	size_t n = g->ntick + 1;
 	td->ntick = g->ntick;
-	td->t = malloc((g->ntick + 1) * sizeof(*td->t));
-	td->mv = malloc((g->ntick + 1) * sizeof(*td->mv));
-	td->all = malloc((g->ntick + 1) * sizeof(*td->all));
+	td->t = malloc(n * sizeof(*td->t));
+	td->mv = malloc(n * sizeof(*td->mv));
+	td->all = malloc(n * sizeof(*td->all));
+	td->out_mv = malloc(n * sizeof(*td->out_mv));
+	td->out = malloc(n * sizeof(*td->out));
 	td->order = malloc((g->nint + 1) * sizeof(*td->order));
 	td->start = malloc((g->nint + 1) * sizeof(*td->start));
-	if (!td->t || !td->mv || !td->all || !td->order || !td->start)
+	if (!td->t || !td->mv || !td->all || !td->out_mv || !td->out || !td->order || !td->start)
 		return -1;
-	td->mv[0] = td->all[0] = 0;
+	td->mv[0] = td->all[0] = td->out_mv[0] = td->out[0] = 0;
 	for (size_t k = 0; k < g->ntick; k++) {
 		const struct ipcprof_tick *tk = &g->tick[k];
+		const struct ipcprof_sample *sm = &g->sample[tk->sample];
 		double ns = (double)ipcprof_ns_of_weight(g, tk->weight);
+		bool in_call = sm->flags & IPCPROF_SS_IPC;
 		td->t[k] = (int64_t)tk->t_ns + off;
 		td->all[k + 1] = td->all[k] + ns;
-		td->mv[k + 1] = td->mv[k] + (moving(&g->sample[tk->sample]) ? ns : 0);
+		td->mv[k + 1] = td->mv[k] + (moving(sm) ? ns : 0);
+		td->out[k + 1] = td->out[k] + (in_call ? 0 : ns);
+		td->out_mv[k + 1] = td->out_mv[k] + (!in_call && moving(sm) ? ns : 0);
 	}
 	for (size_t k = 0; k < g->nint; k++)
 		td->order[k] = (uint32_t)k;
@@ -371,54 +383,147 @@ static void timed_free(struct timed *td)
 	free(td->t);
 	free(td->mv);
 	free(td->all);
+	free(td->out_mv);
+	free(td->out);
 	free(td->order);
 	free(td->start);
 }
 
-static void evidence_of(struct wait_ctx *x, int h, int chan, int dir, int64_t a, int64_t b,
-			int depth, double *mv, double *all);
+static double evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
+			  int depth);
 
-/* What image h was doing over [a, b]: its samples, or, with none, what it was waiting for. */
-static void evidence_in(struct wait_ctx *x, int h, int64_t a, int64_t b, int depth, double *mv,
-			double *all)
+/* The ticks of t over [a, b], a tick standing for the CPU period before it: *mv and *all. */
+static void ticks_in(const struct timed *t, const double *mv, const double *all, int64_t a,
+		     int64_t b, double *out_mv, double *out_all)
+{
+	size_t lo = lower_i64(t->t, t->ntick, a), hi = lower_i64(t->t, t->ntick, b + 1);
+	*out_mv = mv[hi] - mv[lo];
+	*out_all = all[hi] - all[lo];
+}
+
+/*
+ * When the other ends of image h's call (on its channel chan, direction dir, from s to e) began
+ * serving it:
+ * the earliest a call of theirs in the opposite direction on l was under way within it (a write
+ * giving its read data, a read making room for its write, a post ending its wait). From then on
+ * the data was flowing to or from h, however long h took to be woken and to copy it. INT64_MAX
+ * when none was.
+ */
+static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t s, int64_t e)
 {
 	const struct ipcprof_model *m = x->m;
-	const struct timed *t = &x->td[h];
-	/* A tick at t stands for CPU time in the period before it: ticks up to a period after b
-	 * tell what h did within [a, b]. */
-	int64_t p = (int64_t)m->img[h].prof.period_ns;
-	size_t lo = lower_i64(t->t, t->ntick, a), hi = lower_i64(t->t, t->ntick, b + p + 1);
-	if (hi > lo) {
-		*mv += t->mv[hi] - t->mv[lo];
-		*all += t->all[hi] - t->all[lo];
-		return;
-	}
-	double before = *all;
-	if (depth < WAIT_DEPTH && x->budget > 0) {
-		const struct ipcprof_image *g = &m->img[h];
-		size_t k = lower_i64(t->start, g->nint, a - t->maxdur);
-		for (int seen = 0, looked = 0; k < g->nint && t->start[k] <= b &&
-					       seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
-		     k++, looked++) {
-			const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
-			int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
-			if (e < a || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
-				continue;
-			seen++;
-			evidence_of(x, h, iv->channel, iv->dir, s > a ? s : a, e < b ? e : b,
-				    depth + 1, mv, all);
+	int l = m->img[h].chan_link[chan];
+	const struct ipcprof_link *lk = &m->link[l];
+	int64_t first = INT64_MAX;
+	for (int k = 0; k < x->npeer[l][1 - dir]; k++) {
+		const struct ipcprof_endpoint *ep = &lk->end[x->peer[l][1 - dir][k]];
+		if (ep->image == h ||
+		    (x->sides[l] && ep->side == (uint64_t)m->img[h].chan_side[chan]))
+			continue;
+		const struct ipcprof_image *pg = &m->img[ep->image];
+		const struct timed *t = &x->td[ep->image];
+		size_t j = lower_i64(t->start, pg->nint, s - t->maxdur);
+		for (int looked = 0; j < pg->nint && t->start[j] < e && t->start[j] < first &&
+				     looked < WAIT_LOOK_MAX;
+		     j++, looked++) {
+			const struct ipcprof_interval *pv = &pg->intervals[t->order[j]];
+			int64_t ps = t->start[j], pe = ps + (int64_t)(pv->end_ns - pv->start_ns);
+			if (pv->channel == ep->chan && pv->dir == 1 - dir && pe > s) {
+				ps = ps > s ? ps : s;
+				first = ps < first ? ps : first;
+			}
 		}
 	}
-	if (*all > before)
+	return first;
+}
+
+/*
+ * What image h was doing over [a, b] for an end that waits for it on link li: the part of b - a
+ * it moved data, in *mv, of the part its calls and samples tell, in *all. Its intervals, in
+ * start order, cover pieces of the window (where two overlap, the earlier one tells); the
+ * samples it has outside them tell the rest.
+ */
+static void evidence_in(struct wait_ctx *x, int h, int li, int64_t a, int64_t b, int depth,
+			double *mv, double *all)
+{
+	const struct ipcprof_model *m = x->m;
+	const struct ipcprof_image *g = &m->img[h];
+	const struct timed *t = &x->td[h];
+	int64_t p = (int64_t)g->prof.period_ns;
+	double covered = 0, in_mv = 0, in_all = 0;
+	int64_t until = a;
+	size_t k = lower_i64(t->start, g->nint, a - t->maxdur);
+	for (int seen = 0, looked = 0;
+	     k < g->nint && t->start[k] < b && seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
+	     k++, looked++) {
+		const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
+		int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
+		if (s < until)
+			s = until;
+		if (e > b)
+			e = b;
+		if (e <= s || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
+			continue;
+		seen++;
+		until = e;
+		double len = (double)(e - s), tmv, tall;
+		covered += len;
+		ticks_in(t, t->mv, t->all, s + 1, e, &tmv, &tall);
+		in_mv += tmv;
+		in_all += tall;
+		int l = g->chan_link ? g->chan_link[iv->channel] : -1;
+		if (l >= 0 && l == li) {
+			*mv += len;
+			*all += len;
+			continue;
+		}
+		if (l < 0)
+			continue;
+		/* Once the other ends served the call h waited in, the data flowed. */
+		int64_t c = call_served(x, h, iv->channel, iv->dir, t->start[k],
+					t->start[k] + (int64_t)(iv->end_ns - iv->start_ns));
+		if (c < e) {
+			int64_t from = c > s ? c : s;
+			*mv += (double)(e - from);
+			*all += (double)(e - from);
+			e = from;
+		}
+		if (e > s && depth + 1 < WAIT_DEPTH && x->budget > 0) {
+			double f = evidence_of(x, h, iv->channel, iv->dir, s, e, depth + 1);
+			if (f >= 0) {
+				*mv += (double)(e - s) * f;
+				*all += (double)(e - s);
+			}
+		}
+	}
+	double rest = (double)(b - a) - covered;
+	if (rest <= 0)
 		return;
-	/* No sample in the window and nothing h waited for says it: h was on a CPU for less than
-	 * a period, or off it outside IPC calls. Its samples nearest the window say what it was
-	 * busy with around then. */
-	int64_t w = 4 * p > WAIT_NEAR_NS ? 4 * p : WAIT_NEAR_NS;
-	lo = lower_i64(t->t, t->ntick, a - w);
-	hi = lower_i64(t->t, t->ntick, b + p + w + 1);
-	*mv += t->mv[hi] - t->mv[lo];
-	*all += t->all[hi] - t->all[lo];
+	/* Outside its calls: its samples there, less those inside the pieces its calls covered. */
+	double rmv, rall;
+	ticks_in(t, t->mv, t->all, a, b + p, &rmv, &rall);
+	rmv -= in_mv;
+	rall -= in_all;
+	if (!(rall > 0.5)) {
+		/* No sample there: on a CPU for less than a period, or off it outside IPC calls.
+		 * Its samples outside calls nearest the window say what it was busy with then. */
+		int64_t w = 4 * p > WAIT_NEAR_NS ? 4 * p : WAIT_NEAR_NS;
+		ticks_in(t, t->out_mv, t->out, a - w, b + p + w, &rmv, &rall);
+		if (!(rall > 0))
+			ticks_in(t, t->mv, t->all, a - w, b + p + w, &rmv, &rall);
+	}
+	if (rall > 0) {
+		*mv += rest * (rmv > 0 ? (rmv < rall ? rmv / rall : 1) : 0);
+		*all += rest;
+	}
+}
+
+static bool in_chain(const struct wait_ctx *x, int h, int depth)
+{
+	for (int d = 0; d <= depth; d++)
+		if (x->chain[d] == h)
+			return true;
+	return false;
 }
 
 #define POST_SLACK_NS 2000000 /* a post this long after a wait's end may still have ended it */
@@ -426,13 +531,15 @@ static void evidence_in(struct wait_ctx *x, int h, int64_t a, int64_t b, int dep
 /*
  * Who held a semaphore during [a, b] that image g waited on: each post by another image in the
  * window ends a hold that began when that image's wait on it ended. What the holders did while
- * holding is what g waited for. False when no post of another image falls in the window.
+ * holding is what g waited for: the fraction of the held time they moved data, or -1 when that
+ * is not told; -2 when no post of another image falls in the window.
  */
-static bool evidence_holders(struct wait_ctx *x, int g, const struct ipcprof_link *l, int64_t a,
-			     int64_t b, int depth, double *mv, double *all)
+static double evidence_holders(struct wait_ctx *x, int g, int li, int64_t a, int64_t b, int depth)
 {
 	const struct ipcprof_model *m = x->m;
+	const struct ipcprof_link *l = &m->link[li];
 	bool found = false;
+	double mv = 0, all = 0;
 	for (int e = 0; e < l->nend; e++) {
 		const struct ipcprof_endpoint *ep = &l->end[e];
 		const struct ipcprof_image *h = &m->img[ep->image];
@@ -461,35 +568,50 @@ static bool evidence_holders(struct wait_ctx *x, int g, const struct ipcprof_lin
 			}
 			int64_t end = p < b ? p : b;
 			x->budget--;
-			if (end > hold)
-				evidence_in(x, ep->image, hold, end, depth, mv, all);
+			if (end > hold && !in_chain(x, ep->image, depth))
+				evidence_in(x, ep->image, li, hold, end, depth, &mv, &all);
 		}
 	}
-	return found;
+	return !found ? -2 : all > 0 ? mv / all : -1;
 }
 
-/* What the other end of image g's channel chan (direction dir) was doing over [a, b]: the ends
+/* What the other ends of image g's channel chan (direction dir) were doing over [a, b]: the ends
  * that used the opposite direction (writers for a reader; for a semaphore's waiter, the holders
- * it waited for, or else every poster). */
-static void evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
-			int depth, double *mv, double *all)
+ * it waited for, or else every poster). The fraction of [a, b] they moved data, or -1 when
+ * nothing tells. */
+static double evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
+			  int depth)
 {
 	const struct ipcprof_model *m = x->m;
 	const struct ipcprof_image *img = &m->img[g];
-	if (!img->chan_link || img->chan_link[chan] < 0)
-		return;
-	const struct ipcprof_link *l = &m->link[img->chan_link[chan]];
-	if (l->kind == IPCPROF_KIND_SEM && dir == IPCPROF_DIR_IN &&
-	    evidence_holders(x, g, l, a, b, depth, mv, all))
-		return;
+	if (!img->chan_link || img->chan_link[chan] < 0 || b <= a)
+		return -1;
 	int li = img->chan_link[chan];
-	for (int k = 0; k < x->npeer[li][1 - dir]; k++) {
+	const struct ipcprof_link *l = &m->link[li];
+	x->chain[depth] = g;
+	if (l->kind == IPCPROF_KIND_SEM && dir == IPCPROF_DIR_IN) {
+		double f = evidence_holders(x, g, li, a, b, depth);
+		if (f > -2)
+			return f;
+	}
+	double best = -1;
+	for (int k = 0; k < x->npeer[li][1 - dir] && best < 1; k++) {
 		const struct ipcprof_endpoint *ep = &l->end[x->peer[li][1 - dir][k]];
 		if (ep->image == g || (x->sides[li] && ep->side == (uint64_t)img->chan_side[chan]))
 			continue;
+		if (in_chain(x, ep->image, depth)) {
+			/* Back at a process followed already, blocked on another link: a circle of
+			 * waits, in which nobody moves data. */
+			best = best > 0 ? best : 0;
+			continue;
+		}
+		double mv = 0, all = 0;
 		x->budget--;
-		evidence_in(x, ep->image, a, b, depth, mv, all);
+		evidence_in(x, ep->image, li, a, b, depth, &mv, &all);
+		if (all > 0 && mv / all > best)
+			best = mv / all;
 	}
+	return best;
 }
 
 static int peers_build(struct wait_ctx *x)
@@ -542,7 +664,7 @@ static int split_waits(struct ipcprof_model *m)
 		struct ipcprof_image *g = &m->img[i];
 		if (!g->attr.ipc_wait_ns)
 			continue;
-		double sum = 0, moving = 0;
+		double idle_ns = 0;
 		bool seen = false;
 		x.budget = WAIT_BUDGET;
 		for (size_t k = 0; k < g->nint; k++) {
@@ -552,16 +674,16 @@ static int split_waits(struct ipcprof_model *m)
 				continue;
 			int64_t a = (int64_t)iv->start_ns + g->clock_offset_ns;
 			int64_t b = a + (int64_t)(iv->end_ns - iv->start_ns);
-			double mv = 0, all = 0, d = (double)(iv->end_ns - iv->start_ns);
-			evidence_of(&x, i, iv->channel, iv->dir, a, b, 0, &mv, &all);
-			sum += d;
-			moving += all > 0 ? d * (mv / all) : d;
-			seen = seen || all > 0;
+			double f = evidence_of(&x, i, iv->channel, iv->dir, a, b, 0);
+			if (f >= 0)
+				idle_ns += (double)(b - a) * (1 - f);
+			seen = seen || f >= 0;
 		}
-		if (!seen || !(sum > 0))
+		if (!seen)
 			continue;
-		uint64_t idle = to_u64((double)g->attr.ipc_wait_ns * (1.0 - moving / sum) + 0.5);
-		idle = min_u64(idle, g->attr.ipc_wait_ns);
+		/* The calls' on-CPU part (transfer) stays data movement: only their blocked time
+		 * can be waiting for work. */
+		uint64_t idle = min_u64(to_u64(idle_ns + 0.5), g->attr.ipc_wait_ns);
 		g->attr.ipc_idle_ns = idle;
 		g->attr.ipc_wait_ns -= idle;
 		g->attr.wait_split = true;

@@ -43,14 +43,16 @@ KNOWN_GAPS = {(s, m) for s in ("pool4", "pipeline", "py-pool", "sibling", "one-w
 
 
 class Proc:
-    """One process's own spans, sorted, and what it was doing at a time."""
+    """One process's own spans [start, end, kind, peers, channel], sorted, and what it was doing
+    at a time."""
 
     def __init__(self, d):
         self.pid, self.role = d["pid"], d["role"]
         self.start, self.end = d["start_ns"], d["end_ns"]
-        self.spans = sorted((s for s in d["spans"] if s[2] != "h"), key=lambda s: s[0])
+        spans = [list(s) + [""] * (5 - len(s)) for s in d["spans"]]
+        self.spans = sorted((s for s in spans if s[2] != "h"), key=lambda s: s[0])
         self.starts = [s[0] for s in self.spans]
-        self.holds = [s for s in d["spans"] if s[2] == "h"]
+        self.holds = [s for s in spans if s[2] == "h"]
 
     def at(self, t):
         i = bisect.bisect_right(self.starts, t) - 1
@@ -59,26 +61,29 @@ class Proc:
         return None
 
     def holds_at(self, t):
-        return any(a <= t < b for a, b, _, _ in self.holds)
+        return any(a <= t < b for a, b, _, _, _ in self.holds)
 
 
-def state(procs, role, t, chain, depth):
-    """'move' or 'work' (computing, or anything it did not time): what role was doing at t, a
-    blocked role standing for what its peers were doing."""
+def state(procs, role, t, chan, chain, depth):
+    """'move' or 'work' (computing, or anything it did not time): what role was doing at t for
+    one that waits for it on channel chan, a role blocked on another channel standing for what its
+    own peers were doing."""
     p = procs.get(role)
     if p is None:
         return "work"
     s = p.at(t)
     if s is None or s[2] == "c":
         return "work"
-    if s[2] == "m":
-        return "move"
+    if s[2] == "m" or (s[4] and s[4] == chan):
+        return "move"  # moving data, or in a call on the same channel: both ends in, data flows
+    if role in chain:
+        return "work"  # a circle of waits on different channels: nobody moves data
     return blocked(procs, p, s, t, chain + [role], depth)
 
 
 def blocked(procs, p, s, t, chain, depth):
-    """A blocked span is data movement while one of its peers moves data, or is itself in a call
-    with this chain (both ends in their calls: the data flows), and waiting otherwise."""
+    """A blocked span is data movement while one of its peers moves data, or is in a call on the
+    same channel (both ends in their calls: the data flows), and waiting otherwise."""
     peers = [r for r in s[3].split(",") if r]
     if s[2] == "l":  # a lock: the holders at t are the ones waited for
         peers = [r for r in peers if r in procs and procs[r].holds_at(t)]
@@ -87,9 +92,7 @@ def blocked(procs, p, s, t, chain, depth):
     if depth <= 0:
         return "work"
     for r in peers:
-        if r in chain:
-            return "move"
-        if state(procs, r, t, chain, depth - 1) == "move":
+        if state(procs, r, t, s[4], chain, depth - 1) == "move":
             return "move"
     return "work"
 
@@ -99,14 +102,15 @@ def truth_shares(procs):
     for role, p in procs.items():
         total = p.end - p.start
         got = dict(compute=0, movement=0, waiting=0)
-        for a, b, kind, _ in p.spans:
+        for sp in p.spans:
+            a, b, kind = sp[:3]
             if kind == "c":
                 got["compute"] += b - a
             elif kind == "m":
                 got["movement"] += b - a
             else:
                 n = max(1, (b - a) // STEP_NS)
-                moving = sum(blocked(procs, p, [a, b, kind, _], a + (2 * k + 1) * (b - a) // (2 * n),
+                moving = sum(blocked(procs, p, sp, a + (2 * k + 1) * (b - a) // (2 * n),
                                      [role], DEPTH) == "move" for k in range(n))
                 got["movement"] += (b - a) * moving / n
                 got["waiting"] += (b - a) * (n - moving) / n

@@ -403,18 +403,18 @@ static void ticks_in(const struct timed *t, const double *mv, const double *all,
 
 /*
  * When the other ends of image h's call (on its channel chan, direction dir, from s to e) began
- * serving it:
- * the earliest a call of theirs in the opposite direction on l was under way within it (a write
- * giving its read data, a read making room for its write, a post ending its wait). From then on
- * the data was flowing to or from h, however long h took to be woken and to copy it. INT64_MAX
- * when none was.
+ * serving it: the latest start of a call of theirs in the opposite direction on that link under
+ * way within it (a write giving its read data, a read making room for its write, a post ending
+ * its wait; the latest, as an interval may hold several calls of h, each waiting for its own).
+ * From then on the data was flowing to or from h, however long h took to be woken and to copy
+ * it. INT64_MAX when none was.
  */
 static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t s, int64_t e)
 {
 	const struct ipcprof_model *m = x->m;
 	int l = m->img[h].chan_link[chan];
 	const struct ipcprof_link *lk = &m->link[l];
-	int64_t first = INT64_MAX;
+	int64_t last = INT64_MAX;
 	for (int k = 0; k < x->npeer[l][1 - dir]; k++) {
 		const struct ipcprof_endpoint *ep = &lk->end[x->peer[l][1 - dir][k]];
 		if (ep->image == h ||
@@ -423,27 +423,27 @@ static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t
 		const struct ipcprof_image *pg = &m->img[ep->image];
 		const struct timed *t = &x->td[ep->image];
 		size_t j = lower_i64(t->start, pg->nint, s - t->maxdur);
-		for (int looked = 0; j < pg->nint && t->start[j] < e && t->start[j] < first &&
-				     looked < WAIT_LOOK_MAX;
+		for (int looked = 0; j < pg->nint && t->start[j] < e && looked < WAIT_LOOK_MAX;
 		     j++, looked++) {
 			const struct ipcprof_interval *pv = &pg->intervals[t->order[j]];
 			int64_t ps = t->start[j], pe = ps + (int64_t)(pv->end_ns - pv->start_ns);
 			if (pv->channel == ep->chan && pv->dir == 1 - dir && pe > s) {
 				ps = ps > s ? ps : s;
-				first = ps < first ? ps : first;
+				last = last == INT64_MAX || ps > last ? ps : last;
 			}
 		}
 	}
-	return first;
+	return last;
 }
 
 /*
- * What image h was doing over [a, b] for an end that waits for it on link li: the part of b - a
+ * What image h was doing over [a, b] for an end that waits for its calls of direction dir on link
+ * li (its writes for a reader, its posts for a semaphore's waiter): the part of b - a
  * it moved data, in *mv, of the part its calls and samples tell, in *all. Its intervals, in
  * start order, cover pieces of the window (where two overlap, the earlier one tells); the
  * samples it has outside them tell the rest.
  */
-static void evidence_in(struct wait_ctx *x, int h, int li, int64_t a, int64_t b, int depth,
+static void evidence_in(struct wait_ctx *x, int h, int li, int dir, int64_t a, int64_t b, int depth,
 			double *mv, double *all)
 {
 	const struct ipcprof_model *m = x->m;
@@ -472,7 +472,7 @@ static void evidence_in(struct wait_ctx *x, int h, int li, int64_t a, int64_t b,
 		in_mv += tmv;
 		in_all += tall;
 		int l = g->chan_link ? g->chan_link[iv->channel] : -1;
-		if (l >= 0 && l == li) {
+		if (l >= 0 && l == li && iv->dir == dir) {
 			*mv += len;
 			*all += len;
 			continue;
@@ -531,31 +531,34 @@ static bool in_chain(const struct wait_ctx *x, int h, int depth)
 /*
  * Who held a semaphore during [a, b] that image g waited on: each post by another image in the
  * window ends a hold that began when that image's wait on it ended. What the holders did while
- * holding is what g waited for: the fraction of the held time they moved data, or -1 when that
- * is not told; -2 when no post of another image falls in the window.
+ * holding is what g waited for: the fraction of the window they moved data (held by nobody, it
+ * was being handed over: moving), or -1 when that is not told; -2 when no hold of another image
+ * is found over the window.
  */
 static double evidence_holders(struct wait_ctx *x, int g, int li, int64_t a, int64_t b, int depth)
 {
 	const struct ipcprof_model *m = x->m;
 	const struct ipcprof_link *l = &m->link[li];
 	bool found = false;
-	double mv = 0, all = 0;
+	double mv = 0, all = 0, held = 0;
 	for (int e = 0; e < l->nend; e++) {
 		const struct ipcprof_endpoint *ep = &l->end[e];
 		const struct ipcprof_image *h = &m->img[ep->image];
 		const struct timed *t = &x->td[ep->image];
 		if (ep->image == g || !h->chan[ep->chan].dir[IPCPROF_DIR_OUT].calls)
 			continue;
+		/* Its posts in the window, and the first after it: that one may end a hold that
+		 * began before b and lasted long after. */
 		size_t k = lower_i64(t->start, h->nint, a - t->maxdur_out);
-		for (int seen = 0, looked = 0; k < h->nint && t->start[k] <= b + POST_SLACK_NS &&
-					       seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
+		for (int seen = 0, looked = 0;
+		     k < h->nint && (t->start[k] <= b + POST_SLACK_NS || !seen) &&
+		     seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
 		     k++, looked++) {
 			const struct ipcprof_interval *iv = &h->intervals[t->order[k]];
 			int64_t p = t->start[k] + (int64_t)(iv->end_ns - iv->start_ns);
 			if ((int)iv->channel != ep->chan || iv->dir != IPCPROF_DIR_OUT || p < a)
 				continue;
 			seen++;
-			found = true;
 			int64_t hold = a;
 			for (size_t j = k, back = 0; j-- > 0 && back < WAIT_VISIT_MAX; back++) {
 				const struct ipcprof_interval *w = &h->intervals[t->order[j]];
@@ -568,11 +571,26 @@ static double evidence_holders(struct wait_ctx *x, int g, int li, int64_t a, int
 			}
 			int64_t end = p < b ? p : b;
 			x->budget--;
-			if (end > hold && !in_chain(x, ep->image, depth))
-				evidence_in(x, ep->image, li, hold, end, depth, &mv, &all);
+			found = found || end > hold;
+			held += end > hold ? (double)(end - hold) : 0;
+			if (end <= hold)
+				continue;
+			if (in_chain(x, ep->image, depth))
+				all += (double)(end - hold); /* a circle of waits: nobody moves */
+			else
+				evidence_in(x, ep->image, li, IPCPROF_DIR_OUT, hold, end, depth,
+					    &mv, &all);
 		}
 	}
-	return !found ? -2 : all > 0 ? mv / all : -1;
+	if (!found)
+		return -2;
+	/* Held by nobody: handed over, or free while g waited for a CPU in its call. */
+	double free_ns = (double)(b - a) - held;
+	if (free_ns > 0) {
+		mv += free_ns;
+		all += free_ns;
+	}
+	return all > 0 ? mv / all : -1;
 }
 
 /* What the other ends of image g's channel chan (direction dir) were doing over [a, b]: the ends
@@ -607,7 +625,7 @@ static double evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t 
 		}
 		double mv = 0, all = 0;
 		x->budget--;
-		evidence_in(x, ep->image, li, a, b, depth, &mv, &all);
+		evidence_in(x, ep->image, li, 1 - dir, a, b, depth, &mv, &all);
 		if (all > 0 && mv / all > best)
 			best = mv / all;
 	}

@@ -390,7 +390,9 @@ static void shm_worker(void *arg)
 				die("sem_wait");
 		add_on(a, 'b', "parent", (uintptr_t)&j->ready);
 		compute(250);
+		a = now();
 		sem_post(&j->done);
+		add_on(a, 'm', NULL, (uintptr_t)&j->done);
 	}
 }
 
@@ -403,8 +405,10 @@ static void shm(void)
 	child("w0", shm_worker, j);
 	for (int r = 0; r < 2; r++) {
 		compute(250);
-		sem_post(&j->ready);
 		uint64_t a = now();
+		sem_post(&j->ready);
+		add_on(a, 'm', NULL, (uintptr_t)&j->ready);
+		a = now();
 		while (sem_wait(&j->done))
 			if (errno != EINTR)
 				die("sem_wait");

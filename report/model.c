@@ -178,6 +178,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 	memset(a, 0, sizeof(*a));
 	/* Without a record, the scheduler's on-CPU time stands for rusage's user + sys. */
 	a->cpu_ns = img->kernel_only ? img->kernel_run_ns : img->proc.user_ns + img->proc.sys_ns;
+	a->sampler_on = img->nsample || img->prof.state == IPCPROF_PROF_ON;
 	uint64_t swall = 0, scpu = 0, unsampled = 0, sem_ns = 0;
 	double transfer = 0, sem_transfer = 0;
 	for (uint32_t c = 0; c < img->nchan; c++) {
@@ -819,6 +820,7 @@ out:
 static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 {
 	t->cpu_sampled |= a->cpu_sampled;
+	t->sampler_on |= a->sampler_on;
 	t->serialize_ns += a->serialize_ns;
 	t->deserialize_ns += a->deserialize_ns;
 	t->copy_ns += a->copy_ns;

@@ -47,7 +47,7 @@ KNOWN_GAPS = {
     "ping-pong": {"compute", "movement", "waiting"},
     "shm": {"compute"},
     "sibling": {"compute", "movement", "waiting"},
-    "pipeline": {"compute", "waiting"},
+    "pipeline": {"compute", "movement", "waiting"},
     "py-pool": {"compute", "movement", "waiting"},
 }
 

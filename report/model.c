@@ -534,6 +534,13 @@ static void evidence_in(struct wait_ctx *x, int h, int li, int dir, int64_t a, i
 		 * Its samples outside calls nearest the window say what it was busy with then. */
 		int64_t w = 4 * p > WAIT_NEAR_NS ? 4 * p : WAIT_NEAR_NS;
 		ticks_in(t, t->out_mv, t->out, a - w, b + p + w, &rmv, &rall);
+		if (!(rall > 0) && g->nint && t->ntick) {
+			/* None either, from a process sampled elsewhere: its timeline says it was
+			 * outside its calls, where no sample saw it pickle or copy: computing, or
+			 * waiting for a CPU to. */
+			*all += rest;
+			return;
+		}
 		if (!(rall > 0))
 			ticks_in(t, t->mv, t->all, a - w, b + p + w, &rmv, &rall);
 	}

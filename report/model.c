@@ -449,7 +449,7 @@ static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t
 		     j++, looked++) {
 			const struct ipcprof_interval *pv = &pg->intervals[t->order[j]];
 			int64_t ps = t->start[j], pe = ps + (int64_t)(pv->end_ns - pv->start_ns);
-			if (pv->channel == ep->chan && pv->dir == 1 - dir && pe > s) {
+			if ((int)pv->channel == ep->chan && pv->dir == 1 - dir && pe > s) {
 				ps = ps > s ? ps : s;
 				last = last == INT64_MAX || ps > last ? ps : last;
 			}

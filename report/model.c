@@ -178,6 +178,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 	memset(a, 0, sizeof(*a));
 	/* Without a record, the scheduler's on-CPU time stands for rusage's user + sys. */
 	a->cpu_ns = img->kernel_only ? img->kernel_run_ns : img->proc.user_ns + img->proc.sys_ns;
+	a->sampler_on = img->nsample || img->prof.state == IPCPROF_PROF_ON;
 	uint64_t swall = 0, scpu = 0, unsampled = 0, sem_ns = 0;
 	double transfer = 0, sem_transfer = 0;
 	for (uint32_t c = 0; c < img->nchan; c++) {
@@ -206,22 +207,26 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 			}
 		}
 	}
-	if (img->kernel && img->kernel_oncpu_ns + img->kernel_offcpu_ns > 0) {
+	if (img->nsample && img->prof.period_ns) {
+		/*
+		 * The CPU samples taken inside timed IPC calls measure their CPU time, as rusage
+		 * counts it (compute is the rest of it). The calls' own clock readings do not, here:
+		 * they read the clock of 1 call in 256 and of every large one, and the small calls
+		 * left out (a 4-byte header read) are the ones that block while the peer prepares its
+		 * message. Nor do the kernel's switches: its on-CPU time inside the calls leaves out
+		 * the CPU that the probes themselves and the ways in and out of the kernel cost
+		 * (about 4.6 us a call on a 2-core virtual machine, as much as the 5 us it saw
+		 * on-CPU in a 64-byte pipe call).
+		 */
+		transfer = (double)ipcprof_cat_ns(img, IPCPROF_CAT_IPC);
+		sem_transfer = 0;
+		a->split_cpu_samples = true;
+	} else if (img->kernel && img->kernel_oncpu_ns + img->kernel_offcpu_ns > 0) {
 		/* The kernel saw every switch: scale its split onto the calls' measured time. */
 		double f = (double)img->kernel_oncpu_ns /
 			   (double)(img->kernel_oncpu_ns + img->kernel_offcpu_ns);
 		transfer = (double)(a->ipc_ns - sem_ns) * f;
 		a->split_kernel = true;
-	} else if (img->nsample && img->prof.period_ns) {
-		/*
-		 * The CPU samples taken inside timed IPC calls measure their CPU time. The calls' own
-		 * clock readings do not, here: they read the clock of 1 call in 256 and of every
-		 * large one, and the small calls left out (a 4-byte header read) are the ones that
-		 * block while the peer prepares its message.
-		 */
-		transfer = (double)ipcprof_cat_ns(img, IPCPROF_CAT_IPC);
-		sem_transfer = 0;
-		a->split_cpu_samples = true;
 	} else if (swall) {
 		/* Calls on channels never sampled take the process's average ratio. */
 		transfer += (double)unsampled * ((double)scpu / (double)swall);
@@ -261,16 +266,19 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 
 /*
  * Waiting for data or for work. Time blocked inside an IPC call is data movement when the
- * processes at the other end were moving data meanwhile (pickling, copying, inside IPC calls),
- * and waiting for work when they were computing: a worker blocked on its task pipe while the main
- * process forks the other workers is not waiting for data. The timed CPU samples (ticks) of the
- * other end, over each interval of the timeline, say which; where the other end was itself
- * blocked (no samples), the ends it waited for in turn say it, two steps deep; where it was
- * neither sampled nor waiting in an IPC call, its samples just around the interval. Without any
- * sample to go by, the wait stays data movement, as it is without ticks at all.
+ * processes at the other end were moving data meanwhile, and waiting for work when they were
+ * computing: a worker blocked on its task pipe while the main process forks the other workers is
+ * not waiting for data. Over each interval of the timeline, piece by piece, the other end was:
+ * - inside a call on the same link (both ends in their calls: the data flows): moving data;
+ * - inside a call on another link: what the ends it waited for there did, three steps deep; a
+ *   circle of waits on different links back to a process already followed moves nothing;
+ * - outside its calls: what its timed CPU samples (ticks) there say (pickling, unpickling and
+ *   copying are moving data), or with none there, its samples just around the interval.
+ * Of several ends, the one that moved data most says it (any end moving data makes it flow). A
+ * wait nothing tells about stays data movement, as it is without ticks at all.
  */
 
-#define WAIT_DEPTH     2        /* steps through ends that were themselves waiting */
+#define WAIT_DEPTH     3        /* steps through ends that were themselves waiting */
 #define WAIT_VISIT_MAX 64       /* intervals followed per step: a bound on the work */
 #define WAIT_LOOK_MAX  1024     /* intervals looked at per step (most end before the window) */
 #define WAIT_NEAR_NS   40000000 /* how far around a window an end's samples still count */
@@ -281,7 +289,7 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 
 struct timed;
 /* Per link and direction, the endpoints that used that direction: peer[l][d] lists npeer[l][d]
- * endpoint indices. */
+ * endpoint indices. chain[0..depth] are the images followed to the current step. */
 struct wait_ctx {
 	const struct ipcprof_model *m;
 	const struct timed *td;
@@ -290,16 +298,18 @@ struct wait_ctx {
 	int (*npeer)[IPCPROF_NDIR];
 	int *(*peer)[IPCPROF_NDIR];
 	int *pool;
+	int chain[WAIT_DEPTH + 2];
+	bool single[WAIT_DEPTH + 2]; /* chain[d] waited for one end alone */
 };
 
 struct timed {
 	size_t ntick;
-	int64_t *t;         /* tick times, clocks aligned, sorted */
-	double *mv, *all;   /* prefix sums of the ticks' CPU ns: moving data, all */
-	uint32_t *order;    /* intervals by aligned start */
-	int64_t *start;     /* their aligned starts, in that order */
-	int64_t maxdur;     /* the longest interval */
-	int64_t maxdur_out; /* the longest of direction OUT (writes, posts) */
+	int64_t *t;           /* tick times, clocks aligned, sorted */
+	double *mv, *all;     /* prefix sums of the ticks' CPU ns: moving data, all */
+	double *out_mv, *out; /* the same of the ticks outside IPC calls */
+	uint32_t *order;      /* intervals by aligned start */
+	int64_t *start;       /* their aligned starts, in that order */
+	int64_t *reach;       /* the latest end of the intervals up to each, in that order */
 };
 
 static size_t lower_i64(const int64_t *v, size_t n, int64_t x)
@@ -315,12 +325,14 @@ static size_t lower_i64(const int64_t *v, size_t n, int64_t x)
 	return lo;
 }
 
-/* A sample of moving data: pickling, unpickling, copying, or taken inside a timed IPC call (the
- * preload's own work around the calls, also category ipc, is not the program's). */
+/* A sample of moving data: pickling, unpickling, copying, taken inside a timed IPC call, or in
+ * the preload's own work around the calls (category ipc, counted in transfer as well): a process
+ * going from one call to the next, as a ping-pong's ends do, is moving data. */
 static bool moving(const struct ipcprof_sample *sm)
 {
 	return sm->cat == IPCPROF_CAT_SERIALIZE || sm->cat == IPCPROF_CAT_DESERIALIZE ||
-	       sm->cat == IPCPROF_CAT_COPY || (sm->flags & IPCPROF_SS_IPC);
+	       sm->cat == IPCPROF_CAT_COPY || sm->cat == IPCPROF_CAT_IPC ||
+	       (sm->flags & IPCPROF_SS_IPC);
 }
 
 static int by_start(const void *a, const void *b, void *intervals)
@@ -334,36 +346,57 @@ static int timed_build(const struct ipcprof_model *m, int i, struct timed *td)
 {
 	const struct ipcprof_image *g = &m->img[i];
 	int64_t off = g->clock_offset_ns;
+	size_t n = g->ntick + 1;
 	td->ntick = g->ntick;
-	td->t = malloc((g->ntick + 1) * sizeof(*td->t));
-	td->mv = malloc((g->ntick + 1) * sizeof(*td->mv));
-	td->all = malloc((g->ntick + 1) * sizeof(*td->all));
+	td->t = malloc(n * sizeof(*td->t));
+	td->mv = malloc(n * sizeof(*td->mv));
+	td->all = malloc(n * sizeof(*td->all));
+	td->out_mv = malloc(n * sizeof(*td->out_mv));
+	td->out = malloc(n * sizeof(*td->out));
 	td->order = malloc((g->nint + 1) * sizeof(*td->order));
 	td->start = malloc((g->nint + 1) * sizeof(*td->start));
-	if (!td->t || !td->mv || !td->all || !td->order || !td->start)
+	td->reach = malloc((g->nint + 1) * sizeof(*td->reach));
+	if (!td->t || !td->mv || !td->all || !td->out_mv || !td->out || !td->order || !td->start ||
+	    !td->reach)
 		return -1;
-	td->mv[0] = td->all[0] = 0;
+	td->mv[0] = td->all[0] = td->out_mv[0] = td->out[0] = 0;
 	for (size_t k = 0; k < g->ntick; k++) {
 		const struct ipcprof_tick *tk = &g->tick[k];
+		const struct ipcprof_sample *sm = &g->sample[tk->sample];
 		double ns = (double)ipcprof_ns_of_weight(g, tk->weight);
+		bool in_call = sm->flags & IPCPROF_SS_IPC;
 		td->t[k] = (int64_t)tk->t_ns + off;
 		td->all[k + 1] = td->all[k] + ns;
-		td->mv[k + 1] = td->mv[k] + (moving(&g->sample[tk->sample]) ? ns : 0);
+		td->mv[k + 1] = td->mv[k] + (moving(sm) ? ns : 0);
+		td->out[k + 1] = td->out[k] + (in_call ? 0 : ns);
+		td->out_mv[k + 1] = td->out_mv[k] + (!in_call && moving(sm) ? ns : 0);
 	}
 	for (size_t k = 0; k < g->nint; k++)
 		td->order[k] = (uint32_t)k;
 	qsort_r(td->order, g->nint, sizeof(*td->order), by_start, g->intervals);
-	td->maxdur = 0;
 	for (size_t k = 0; k < g->nint; k++) {
 		const struct ipcprof_interval *iv = &g->intervals[td->order[k]];
 		td->start[k] = (int64_t)iv->start_ns + off;
 		int64_t d = iv->end_ns > iv->start_ns ? (int64_t)(iv->end_ns - iv->start_ns) : 0;
-		if (d > td->maxdur)
-			td->maxdur = d;
-		if (iv->dir == IPCPROF_DIR_OUT && d > td->maxdur_out)
-			td->maxdur_out = d;
+		td->reach[k] = td->start[k] + d;
+		if (k && td->reach[k - 1] > td->reach[k])
+			td->reach[k] = td->reach[k - 1];
 	}
 	return 0;
+}
+
+/* The first of t's intervals (in start order) that may end after a: none before it does. */
+static size_t first_reaching(const struct timed *t, size_t nint, int64_t a)
+{
+	size_t lo = 0, hi = nint;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->reach[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void timed_free(struct timed *td)
@@ -371,54 +404,196 @@ static void timed_free(struct timed *td)
 	free(td->t);
 	free(td->mv);
 	free(td->all);
+	free(td->out_mv);
+	free(td->out);
 	free(td->order);
 	free(td->start);
+	free(td->reach);
 }
 
-static void evidence_of(struct wait_ctx *x, int h, int chan, int dir, int64_t a, int64_t b,
-			int depth, double *mv, double *all);
+static double evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
+			  int depth);
 
-/* What image h was doing over [a, b]: its samples, or, with none, what it was waiting for. */
-static void evidence_in(struct wait_ctx *x, int h, int64_t a, int64_t b, int depth, double *mv,
-			double *all)
+/* The ticks of t over [a, b], a tick standing for the CPU period before it: *mv and *all. */
+static void ticks_in(const struct timed *t, const double *mv, const double *all, int64_t a,
+		     int64_t b, double *out_mv, double *out_all)
+{
+	size_t lo = lower_i64(t->t, t->ntick, a), hi = lower_i64(t->t, t->ntick, b + 1);
+	*out_mv = mv[hi] - mv[lo];
+	*out_all = all[hi] - all[lo];
+}
+
+/*
+ * When the other ends of image h's call (on its channel chan, direction dir, from s to e) began
+ * serving it: the latest start of a call of theirs in the opposite direction on that link under
+ * way within it (a write giving its read data, a read making room for its write, a post ending
+ * its wait; the latest, as an interval may hold several calls of h, each waiting for its own).
+ * From then on the data was flowing to or from h, however long h took to be woken and to copy
+ * it. INT64_MAX when none was.
+ */
+static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t s, int64_t e)
 {
 	const struct ipcprof_model *m = x->m;
-	const struct timed *t = &x->td[h];
-	/* A tick at t stands for CPU time in the period before it: ticks up to a period after b
-	 * tell what h did within [a, b]. */
-	int64_t p = (int64_t)m->img[h].prof.period_ns;
-	size_t lo = lower_i64(t->t, t->ntick, a), hi = lower_i64(t->t, t->ntick, b + p + 1);
-	if (hi > lo) {
-		*mv += t->mv[hi] - t->mv[lo];
-		*all += t->all[hi] - t->all[lo];
-		return;
-	}
-	double before = *all;
-	if (depth < WAIT_DEPTH && x->budget > 0) {
-		const struct ipcprof_image *g = &m->img[h];
-		size_t k = lower_i64(t->start, g->nint, a - t->maxdur);
-		for (int seen = 0, looked = 0; k < g->nint && t->start[k] <= b &&
-					       seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
-		     k++, looked++) {
-			const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
-			int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
-			if (e < a || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
-				continue;
-			seen++;
-			evidence_of(x, h, iv->channel, iv->dir, s > a ? s : a, e < b ? e : b,
-				    depth + 1, mv, all);
+	int l = m->img[h].chan_link[chan];
+	const struct ipcprof_link *lk = &m->link[l];
+	int64_t last = INT64_MAX;
+	for (int k = 0; k < x->npeer[l][1 - dir]; k++) {
+		const struct ipcprof_endpoint *ep = &lk->end[x->peer[l][1 - dir][k]];
+		if (ep->image == h ||
+		    (x->sides[l] && ep->side == (uint64_t)m->img[h].chan_side[chan]))
+			continue;
+		const struct ipcprof_image *pg = &m->img[ep->image];
+		const struct timed *t = &x->td[ep->image];
+		size_t j = first_reaching(t, pg->nint, s);
+		for (int looked = 0; j < pg->nint && t->start[j] < e && looked < WAIT_LOOK_MAX;
+		     j++, looked++) {
+			const struct ipcprof_interval *pv = &pg->intervals[t->order[j]];
+			int64_t ps = t->start[j], pe = ps + (int64_t)(pv->end_ns - pv->start_ns);
+			if ((int)pv->channel == ep->chan && pv->dir == 1 - dir && pe > s) {
+				ps = ps > s ? ps : s;
+				last = last == INT64_MAX || ps > last ? ps : last;
+			}
 		}
 	}
-	if (*all > before)
+	return last;
+}
+
+/*
+ * What image h was doing over [a, b] for an end that waits for its calls of direction dir on link
+ * li (its writes for a reader, its posts for a semaphore's waiter): the part of b - a
+ * it moved data, in *mv, of the part its calls and samples tell, in *all. Its intervals, in
+ * start order, cover pieces of the window (where two overlap, the earlier one tells); the
+ * samples it has outside them tell the rest.
+ */
+static void evidence_in(struct wait_ctx *x, int h, int li, int dir, int64_t a, int64_t b, int depth,
+			double *mv, double *all)
+{
+	const struct ipcprof_model *m = x->m;
+	const struct ipcprof_image *g = &m->img[h];
+	const struct timed *t = &x->td[h];
+	int64_t p = (int64_t)g->prof.period_ns;
+	double covered = 0, in_mv = 0, in_all = 0;
+	int64_t until = a;
+	size_t k = first_reaching(t, g->nint, a);
+	for (int seen = 0, looked = 0;
+	     k < g->nint && t->start[k] < b && seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
+	     k++, looked++) {
+		const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
+		int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
+		if (s < until)
+			s = until;
+		if (e > b)
+			e = b;
+		if (e <= s || iv->channel >= g->nchan || iv->dir >= IPCPROF_NDIR)
+			continue;
+		seen++;
+		until = e;
+		double len = (double)(e - s), tmv, tall;
+		covered += len;
+		ticks_in(t, t->mv, t->all, s + 1, e, &tmv, &tall);
+		in_mv += tmv;
+		in_all += tall;
+		int l = g->chan_link ? g->chan_link[iv->channel] : -1;
+		if (l >= 0 && l == li && iv->dir == dir) {
+			*mv += len;
+			*all += len;
+			continue;
+		}
+		if (l < 0)
+			continue;
+		/* Once the other ends served the call h waited in, the data flowed (an interval of
+		 * several calls does not say which of them was served when). */
+		int64_t c = iv->calls == 1
+				? call_served(x, h, iv->channel, iv->dir, t->start[k],
+					      t->start[k] + (int64_t)(iv->end_ns - iv->start_ns))
+				: INT64_MAX;
+		if (c < e) {
+			int64_t from = c > s ? c : s;
+			*mv += (double)(e - from);
+			*all += (double)(e - from);
+			e = from;
+		}
+		if (e > s && depth + 1 < WAIT_DEPTH && x->budget > 0) {
+			double f = evidence_of(x, h, iv->channel, iv->dir, s, e, depth + 1);
+			if (f >= 0) {
+				*mv += (double)(e - s) * f;
+				*all += (double)(e - s);
+			}
+		}
+	}
+	double rest = (double)(b - a) - covered;
+	if (rest <= 0)
 		return;
-	/* No sample in the window and nothing h waited for says it: h was on a CPU for less than
-	 * a period, or off it outside IPC calls. Its samples nearest the window say what it was
-	 * busy with around then. */
-	int64_t w = 4 * p > WAIT_NEAR_NS ? 4 * p : WAIT_NEAR_NS;
-	lo = lower_i64(t->t, t->ntick, a - w);
-	hi = lower_i64(t->t, t->ntick, b + p + w + 1);
-	*mv += t->mv[hi] - t->mv[lo];
-	*all += t->all[hi] - t->all[lo];
+	/* Outside its calls: its samples there, less those inside the pieces its calls covered. */
+	double rmv, rall;
+	ticks_in(t, t->mv, t->all, a, b + p, &rmv, &rall);
+	rmv -= in_mv;
+	rall -= in_all;
+	if (!(rall > 0.5)) {
+		/* No sample there: on a CPU for less than a period, or off it outside IPC calls.
+		 * Its samples outside calls nearest the window say what it was busy with then. */
+		int64_t w = 4 * p > WAIT_NEAR_NS ? 4 * p : WAIT_NEAR_NS;
+		ticks_in(t, t->out_mv, t->out, a - w, b + p + w, &rmv, &rall);
+		if (!(rall > 0) && g->nint && t->ntick) {
+			/* None either, from a process sampled elsewhere: its timeline says it was
+			 * outside its calls, where no sample saw it pickle or copy: computing, or
+			 * waiting for a CPU to. */
+			*all += rest;
+			return;
+		}
+		if (!(rall > 0))
+			ticks_in(t, t->mv, t->all, a - w, b + p + w, &rmv, &rall);
+	}
+	if (rall > 0) {
+		*mv += rest * (rmv > 0 ? (rmv < rall ? rmv / rall : 1) : 0);
+		*all += rest;
+	}
+}
+
+/* The time of [a, b] image h spent in calls of direction dir on link li. */
+static double calls_on(const struct wait_ctx *x, int h, int li, int dir, int64_t a, int64_t b)
+{
+	const struct ipcprof_image *g = &x->m->img[h];
+	const struct timed *t = &x->td[h];
+	double in = 0;
+	int64_t until = a;
+	size_t k = first_reaching(t, g->nint, a);
+	for (int looked = 0; k < g->nint && t->start[k] < b && looked < WAIT_LOOK_MAX;
+	     k++, looked++) {
+		const struct ipcprof_interval *iv = &g->intervals[t->order[k]];
+		int64_t s = t->start[k], e = s + (int64_t)(iv->end_ns - iv->start_ns);
+		if (iv->channel >= g->nchan || iv->dir != dir || !g->chan_link ||
+		    g->chan_link[iv->channel] != li)
+			continue;
+		s = s > until ? s : until;
+		e = e < b ? e : b;
+		if (e > s) {
+			in += (double)(e - s);
+			until = e;
+		}
+	}
+	return in;
+}
+
+static bool in_chain(const struct wait_ctx *x, int h, int depth)
+{
+	for (int d = 0; d <= depth; d++)
+		if (x->chain[d] == h)
+			return true;
+	return false;
+}
+
+/* A circle of waits back to h in which each end waited for the next alone: it cannot last (no
+ * end waits for anyone outside it), so one of them was served already and not yet running. */
+static bool closed_circle(const struct wait_ctx *x, int h, int depth)
+{
+	int d = depth;
+	while (d >= 0 && x->chain[d] != h)
+		d--;
+	for (int k = d < 0 ? 0 : d; k <= depth; k++)
+		if (!x->single[k])
+			return false;
+	return d >= 0;
 }
 
 #define POST_SLACK_NS 2000000 /* a post this long after a wait's end may still have ended it */
@@ -426,29 +601,36 @@ static void evidence_in(struct wait_ctx *x, int h, int64_t a, int64_t b, int dep
 /*
  * Who held a semaphore during [a, b] that image g waited on: each post by another image in the
  * window ends a hold that began when that image's wait on it ended. What the holders did while
- * holding is what g waited for. False when no post of another image falls in the window.
+ * holding is what g waited for: the fraction of the window they moved data (held by nobody, it
+ * was being handed over: moving), or -1 when that is not told; -2 when no hold of another image
+ * is found over the window.
  */
-static bool evidence_holders(struct wait_ctx *x, int g, const struct ipcprof_link *l, int64_t a,
-			     int64_t b, int depth, double *mv, double *all)
+static double evidence_holders(struct wait_ctx *x, int g, int li, int64_t a, int64_t b, int depth)
 {
 	const struct ipcprof_model *m = x->m;
+	const struct ipcprof_link *l = &m->link[li];
 	bool found = false;
+	double mv = 0, all = 0, held = 0;
+	int64_t last_post = INT64_MIN;
+	int last_img = -1;
 	for (int e = 0; e < l->nend; e++) {
 		const struct ipcprof_endpoint *ep = &l->end[e];
 		const struct ipcprof_image *h = &m->img[ep->image];
 		const struct timed *t = &x->td[ep->image];
 		if (ep->image == g || !h->chan[ep->chan].dir[IPCPROF_DIR_OUT].calls)
 			continue;
-		size_t k = lower_i64(t->start, h->nint, a - t->maxdur_out);
-		for (int seen = 0, looked = 0; k < h->nint && t->start[k] <= b + POST_SLACK_NS &&
-					       seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
+		/* Its posts in the window, and the first after it: that one may end a hold that
+		 * began before b and lasted long after. */
+		size_t k = first_reaching(t, h->nint, a);
+		for (int seen = 0, looked = 0;
+		     k < h->nint && (t->start[k] <= b + POST_SLACK_NS || !seen) &&
+		     seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
 		     k++, looked++) {
 			const struct ipcprof_interval *iv = &h->intervals[t->order[k]];
 			int64_t p = t->start[k] + (int64_t)(iv->end_ns - iv->start_ns);
 			if ((int)iv->channel != ep->chan || iv->dir != IPCPROF_DIR_OUT || p < a)
 				continue;
 			seen++;
-			found = true;
 			int64_t hold = a;
 			for (size_t j = k, back = 0; j-- > 0 && back < WAIT_VISIT_MAX; back++) {
 				const struct ipcprof_interval *w = &h->intervals[t->order[j]];
@@ -461,35 +643,93 @@ static bool evidence_holders(struct wait_ctx *x, int g, const struct ipcprof_lin
 			}
 			int64_t end = p < b ? p : b;
 			x->budget--;
-			if (end > hold)
-				evidence_in(x, ep->image, hold, end, depth, mv, all);
+			found = found || end > hold;
+			held += end > hold ? (double)(end - hold) : 0;
+			if (end <= hold)
+				continue;
+			if (p < b && p > last_post) {
+				last_post = p;
+				last_img = ep->image;
+			}
+			if (in_chain(x, ep->image, depth))
+				all += (double)(end - hold); /* a circle of waits: nobody moves */
+			else
+				evidence_in(x, ep->image, li, IPCPROF_DIR_OUT, hold, end, depth,
+					    &mv, &all);
 		}
 	}
-	return found;
+	if (!found)
+		return -2;
+	/* After the last post, g was being woken: what that poster did meanwhile tells. */
+	double tail = last_img >= 0 ? (double)(b - last_post) : 0;
+	if (tail > 0) {
+		held += tail;
+		if (in_chain(x, last_img, depth))
+			all += tail;
+		else
+			evidence_in(x, last_img, li, IPCPROF_DIR_OUT, last_post, b, depth, &mv,
+				    &all);
+	}
+	/* Held by nobody before: handed over, or free while g waited for a CPU in its call. */
+	double free_ns = (double)(b - a) - held;
+	if (free_ns > 0) {
+		mv += free_ns;
+		all += free_ns;
+	}
+	return all > 0 ? mv / all : -1;
 }
 
-/* What the other end of image g's channel chan (direction dir) was doing over [a, b]: the ends
+/* What the other ends of image g's channel chan (direction dir) were doing over [a, b]: the ends
  * that used the opposite direction (writers for a reader; for a semaphore's waiter, the holders
- * it waited for, or else every poster). */
-static void evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
-			int depth, double *mv, double *all)
+ * it waited for, or else every poster). The fraction of [a, b] they moved data, or -1 when
+ * nothing tells. */
+static double evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
+			  int depth)
 {
 	const struct ipcprof_model *m = x->m;
 	const struct ipcprof_image *img = &m->img[g];
-	if (!img->chan_link || img->chan_link[chan] < 0)
-		return;
-	const struct ipcprof_link *l = &m->link[img->chan_link[chan]];
-	if (l->kind == IPCPROF_KIND_SEM && dir == IPCPROF_DIR_IN &&
-	    evidence_holders(x, g, l, a, b, depth, mv, all))
-		return;
+	if (!img->chan_link || img->chan_link[chan] < 0 || b <= a)
+		return -1;
 	int li = img->chan_link[chan];
+	const struct ipcprof_link *l = &m->link[li];
+	x->chain[depth] = g;
+	x->single[depth] = false;
+	if (l->kind == IPCPROF_KIND_SEM && dir == IPCPROF_DIR_IN) {
+		double f = evidence_holders(x, g, li, a, b, depth);
+		if (f > -2)
+			return f;
+	}
+	int ends = 0;
 	for (int k = 0; k < x->npeer[li][1 - dir]; k++) {
+		const struct ipcprof_endpoint *ep = &l->end[x->peer[li][1 - dir][k]];
+		ends += !(ep->image == g ||
+			  (x->sides[li] && ep->side == (uint64_t)img->chan_side[chan]));
+	}
+	x->single[depth] = ends == 1;
+	double best = -1;
+	for (int k = 0; k < x->npeer[li][1 - dir] && best < 1; k++) {
 		const struct ipcprof_endpoint *ep = &l->end[x->peer[li][1 - dir][k]];
 		if (ep->image == g || (x->sides[li] && ep->side == (uint64_t)img->chan_side[chan]))
 			continue;
+		if (in_chain(x, ep->image, depth)) {
+			/* Back at a process followed already: moving data where it was in a call
+			 * serving this one, or where each end of the circle waited for the next
+			 * alone; elsewhere a circle of waits in which nobody moves data, the ends
+			 * waiting for others outside it. */
+			double f =
+			    closed_circle(x, ep->image, depth)
+				? 1
+				: calls_on(x, ep->image, li, 1 - dir, a, b) / (double)(b - a);
+			best = f > best ? f : best;
+			continue;
+		}
+		double mv = 0, all = 0;
 		x->budget--;
-		evidence_in(x, ep->image, a, b, depth, mv, all);
+		evidence_in(x, ep->image, li, 1 - dir, a, b, depth, &mv, &all);
+		if (all > 0 && mv / all > best)
+			best = mv / all;
 	}
+	return best;
 }
 
 static int peers_build(struct wait_ctx *x)
@@ -542,7 +782,7 @@ static int split_waits(struct ipcprof_model *m)
 		struct ipcprof_image *g = &m->img[i];
 		if (!g->attr.ipc_wait_ns)
 			continue;
-		double sum = 0, moving = 0;
+		double idle_ns = 0;
 		bool seen = false;
 		x.budget = WAIT_BUDGET;
 		for (size_t k = 0; k < g->nint; k++) {
@@ -552,16 +792,22 @@ static int split_waits(struct ipcprof_model *m)
 				continue;
 			int64_t a = (int64_t)iv->start_ns + g->clock_offset_ns;
 			int64_t b = a + (int64_t)(iv->end_ns - iv->start_ns);
-			double mv = 0, all = 0, d = (double)(iv->end_ns - iv->start_ns);
-			evidence_of(&x, i, iv->channel, iv->dir, a, b, 0, &mv, &all);
-			sum += d;
-			moving += all > 0 ? d * (mv / all) : d;
-			seen = seen || all > 0;
+			/* A post never blocks: its time is handing over (or waiting for a CPU in
+			 * it). */
+			int li = g->chan_link ? g->chan_link[iv->channel] : -1;
+			double f = li >= 0 && m->link[li].kind == IPCPROF_KIND_SEM &&
+					   iv->dir == IPCPROF_DIR_OUT
+				       ? 1
+				       : evidence_of(&x, i, iv->channel, iv->dir, a, b, 0);
+			if (f >= 0)
+				idle_ns += (double)(b - a) * (1 - f);
+			seen = seen || f >= 0;
 		}
-		if (!seen || !(sum > 0))
+		if (!seen)
 			continue;
-		uint64_t idle = to_u64((double)g->attr.ipc_wait_ns * (1.0 - moving / sum) + 0.5);
-		idle = min_u64(idle, g->attr.ipc_wait_ns);
+		/* The calls' on-CPU part (transfer) stays data movement: only their blocked time
+		 * can be waiting for work. */
+		uint64_t idle = min_u64(to_u64(idle_ns + 0.5), g->attr.ipc_wait_ns);
 		g->attr.ipc_idle_ns = idle;
 		g->attr.ipc_wait_ns -= idle;
 		g->attr.wait_split = true;
@@ -581,6 +827,7 @@ out:
 static void attr_add(struct ipcprof_attr *t, const struct ipcprof_attr *a)
 {
 	t->cpu_sampled |= a->cpu_sampled;
+	t->sampler_on |= a->sampler_on;
 	t->serialize_ns += a->serialize_ns;
 	t->deserialize_ns += a->deserialize_ns;
 	t->copy_ns += a->copy_ns;

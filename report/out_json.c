@@ -99,6 +99,16 @@ static json_t *attr_json(const struct ipcprof_attr *a)
 	json_object_set_new(j, "cpu_sampled", json_boolean(a->cpu_sampled));
 	json_object_set_new(j, "ipc_idle_ns", ju(a->ipc_idle_ns));
 	json_object_set_new(j, "wait_split", json_boolean(a->wait_split));
+	/* What the evidence cannot tell is said, not guessed (docs/shares.md). */
+	json_t *unknown = json_array();
+	bool no_cpu = !(a->cpu_sampled || a->sampler_on) || (a->ipc_ns && a->split_unknown);
+	if (no_cpu)
+		json_array_append_new(unknown, json_string("compute"));
+	if (no_cpu || (a->ipc_wait_ns && !a->wait_split))
+		json_array_append_new(unknown, json_string("data_movement"));
+	if (a->ipc_wait_ns && !a->wait_split)
+		json_array_append_new(unknown, json_string("waiting_for_work"));
+	json_object_set_new(j, "unknown", unknown);
 	json_object_set_new(sh, "ipc_idle", share(a->ipc_idle_ns, a->basis_ns));
 	return j;
 }

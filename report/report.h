@@ -40,6 +40,7 @@ struct ipcprof_attr {
 	/* CPU time the sampler saw in these categories, taken out of compute_ns (never more than
 	 * it in all); data movement counts them with transfer and wait */
 	bool cpu_sampled; /* the image had CPU samples: the three below are measured */
+	bool sampler_on;  /* its sampler ran: without a sample, it had less than a period of CPU */
 	uint64_t serialize_ns;
 	uint64_t deserialize_ns;
 	uint64_t copy_ns;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,13 +20,16 @@
  * A span is one phase of this process on its own clock: computing ('c'), moving data that cannot
  * be waiting (a copy, a small write into a pipe with room: 'm'), blocked in a call whose other
  * ends are the peers ('b'), blocked on a lock ('l': what its holders do is what it waits for) or
- * holding one ('h': not a phase, it says who to look at). The checker decides what each blocked
- * span was from what its peers did meanwhile, by their own spans.
+ * holding one ('h': not a phase, it says who to look at). A blocked span names its channel (a
+ * pipe's inode, a semaphore's address: the same in every process): both ends in calls on one
+ * channel are moving data. The checker decides what each blocked span was from what its peers did
+ * meanwhile, by their own spans.
  */
 struct span {
 	uint64_t a, b;
 	char kind;
 	const char *peers;
+	uint64_t chan;
 };
 
 static struct span spans[MAX_SPANS];
@@ -41,13 +45,18 @@ static uint64_t now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void add(uint64_t a, char kind, const char *peers)
+static void add_on(uint64_t a, char kind, const char *peers, uint64_t chan)
 {
 	if (nspan == MAX_SPANS) {
 		fprintf(stderr, "truth_c: more than %d spans\n", MAX_SPANS);
 		exit(1);
 	}
-	spans[nspan++] = (struct span){a, now(), kind, peers};
+	spans[nspan++] = (struct span){a, now(), kind, peers, chan};
+}
+
+static void add(uint64_t a, char kind, const char *peers)
+{
+	add_on(a, kind, peers, 0);
 }
 
 static void die(const char *what)
@@ -97,19 +106,28 @@ static void read_full(int fd, void *p, size_t n)
 	}
 }
 
+/* A pipe as both its ends know it. */
+static uint64_t pipe_id(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st))
+		die("fstat");
+	return (uint64_t)st.st_ino;
+}
+
 /* A call that may block on its peers; kind 'm' where it cannot (the pipe has room). */
 static void send_msg(int fd, const void *p, size_t n, char kind, const char *peers)
 {
-	uint64_t a = now();
+	uint64_t chan = pipe_id(fd), a = now();
 	write_full(fd, p, n);
-	add(a, kind, peers);
+	add_on(a, kind, peers, chan);
 }
 
 static void recv_msg(int fd, void *p, size_t n, const char *peers)
 {
-	uint64_t a = now();
+	uint64_t chan = pipe_id(fd), a = now();
 	read_full(fd, p, n);
-	add(a, 'b', peers);
+	add_on(a, 'b', peers, chan);
 }
 
 /* A task: its 8-byte header, then its payload, each read timed on its own: a reader blocked on the
@@ -134,9 +152,10 @@ static void finish(void)
 	    "{\"pid\": %ld, \"role\": \"%s\", \"start_ns\": %llu, \"end_ns\": %llu, \"spans\": [",
 	    (long)getpid(), role, (unsigned long long)t_start, (unsigned long long)end);
 	for (int i = 0; i < nspan; i++)
-		fprintf(f, "%s\n [%llu, %llu, \"%c\", \"%s\"]", i ? "," : "",
+		fprintf(f, "%s\n [%llu, %llu, \"%c\", \"%s\", \"%llx\"]", i ? "," : "",
 			(unsigned long long)spans[i].a, (unsigned long long)spans[i].b,
-			spans[i].kind, spans[i].peers ? spans[i].peers : "");
+			spans[i].kind, spans[i].peers ? spans[i].peers : "",
+			(unsigned long long)spans[i].chan);
 	fprintf(f, "]}\n");
 	if (fclose(f))
 		die(path);
@@ -168,12 +187,15 @@ static void reap(void)
 			fprintf(stderr, "truth_c: a child failed\n"), exit(1);
 }
 
+/* Filling a buffer is computing (on the CPU, faulting its pages in: slow under the probes). */
 static char *buffer(size_t n)
 {
+	uint64_t a = now();
 	char *p = malloc(n);
 	if (!p)
 		die("malloc");
-	memset(p, 1, n); /* its pages in place before any phase is timed */
+	memset(p, 1, n);
+	add(a, 'c', NULL);
 	return p;
 }
 
@@ -238,11 +260,11 @@ static void pool_worker(void *arg)
 		while (sem_wait(p->lock))
 			if (errno != EINTR)
 				die("sem_wait");
-		add(a, 'l', pool_others[me]);
+		add_on(a, 'l', pool_others[me], (uintptr_t)p->lock);
 		uint64_t held = now();
 		recv_msg(p->task[0], &hdr, sizeof(hdr), "parent");
 		recv_msg(p->task[0], buf, POOL_BYTES, "parent");
-		add(held, 'h', NULL);
+		add_on(held, 'h', NULL, (uintptr_t)p->lock);
 		sem_post(p->lock);
 		compute(120);
 		send_msg(p->result[1], &hdr, sizeof(hdr), 'm', NULL);
@@ -366,9 +388,11 @@ static void shm_worker(void *arg)
 		while (sem_wait(&j->ready))
 			if (errno != EINTR)
 				die("sem_wait");
-		add(a, 'b', "parent");
+		add_on(a, 'b', "parent", (uintptr_t)&j->ready);
 		compute(250);
+		a = now();
 		sem_post(&j->done);
+		add_on(a, 'm', NULL, (uintptr_t)&j->done);
 	}
 }
 
@@ -381,12 +405,14 @@ static void shm(void)
 	child("w0", shm_worker, j);
 	for (int r = 0; r < 2; r++) {
 		compute(250);
-		sem_post(&j->ready);
 		uint64_t a = now();
+		sem_post(&j->ready);
+		add_on(a, 'm', NULL, (uintptr_t)&j->ready);
+		a = now();
 		while (sem_wait(&j->done))
 			if (errno != EINTR)
 				die("sem_wait");
-		add(a, 'b', "w0");
+		add_on(a, 'b', "w0", (uintptr_t)&j->done);
 	}
 	reap();
 }

@@ -24,8 +24,8 @@ class Clock:
     def __init__(self, role, start):
         self.role, self.start, self.spans = role, start, []
 
-    def span(self, a, kind, peers=""):
-        self.spans.append([a, now(), kind, peers])
+    def span(self, a, kind, peers="", chan=""):
+        self.spans.append([a, now(), kind, peers, chan])
 
     def compute(self, ms):
         a = now()
@@ -54,12 +54,12 @@ def worker(me, rd, lock, wr, outdir):
     for _ in range(ROUNDS):
         a = now()
         lock.acquire()
-        clk.span(a, "l", others)
+        clk.span(a, "l", others, "lock")
         held = now()
         a = now()
         data = rd.recv_bytes()
-        clk.span(a, "b", "parent")
-        clk.span(held, "h")
+        clk.span(a, "b", "parent", "task")
+        clk.span(held, "h", "", "lock")
         lock.release()
         a = now()
         task = pickle.loads(data)
@@ -86,15 +86,19 @@ def pool(outdir):
         clk.compute(150)
         for i in range(W):
             a = now()
-            data = pickle.dumps(list(range(r * i, r * i + ITEMS)))
+            task = list(range(r * i, r * i + ITEMS))
+            clk.span(a, "c")  # making the task is computing; pickling it is moving data
+            a = now()
+            data = pickle.dumps(task)
+            del task
             clk.span(a, "m")
             a = now()
             wr.send_bytes(data)
-            clk.span(a, "b", everyone)
+            clk.span(a, "b", everyone, "task")
         for i in range(W):
             a = now()
             rrd.recv_bytes()
-            clk.span(a, "b", everyone)
+            clk.span(a, "b", everyone, "result")
     for p in procs:
         p.join()
         if p.exitcode:

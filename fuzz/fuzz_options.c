@@ -45,7 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_options: set IPCPROF_FUZZ_BASE; cannot make %s\n", dir);
 		exit(2);
 	}
-	static const char *const names[] = {"6478.0.ipcrec", "6479.0.ipcrec"};
+	static const char *const names[] = {"21613.0.ipcrec", "21618.0.ipcrec"};
 	for (int i = 0; i < 2; i++) {
 		snprintf(from, sizeof(from), "%s/%s", b, names[i]);
 		snprintf(to, sizeof(to), "s/%s", names[i]);

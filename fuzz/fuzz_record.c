@@ -17,7 +17,7 @@
  *   2: the rest is the session's kernel.ipckrn (the probes' file), next to the intact record.
  *   1: a real record (the first of $IPCPROF_FUZZ_BASE) damaged by the rest: a 4-byte size to cut
  *         the file to (0 keeps it whole), then patches {4-byte offset, 1-byte length, bytes}.
- *         A 1.4 MB record is out of a fuzzer's reach byte by byte; patches reach any field of it.
+ *         An 880 kB record is out of a fuzzer's reach byte by byte; patches reach any field of it.
  * The second base record (the other end of its pipes) is always in the session too, so pairing,
  * attribution and the findings run on the damaged record.
  */

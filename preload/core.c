@@ -1474,7 +1474,11 @@ static __attribute__((noinline)) void account_rare(struct ipcprof_channel *ch, u
 	struct ipcprof_dir_stats *d = &ch->dir[dir];
 	uint64_t dt = t1 - t->t0;
 	if (t->cpu0) {
-		uint64_t cpu = ipcprof_thread_cpu_ns() - (t->cpu0 & ~(uint64_t)1);
+		uint64_t cpu1 = ipcprof_thread_cpu_ns();
+		th->in_call = 1; /* what ended inside the call is IPC time */
+		ipcprof_sampler_settle(cpu1, false);
+		th->in_call = 0;
+		uint64_t cpu = cpu1 - (t->cpu0 & ~(uint64_t)1);
 		ADD(d->sampled_calls, 1);
 		ADD(d->sampled_wall_ns, dt);
 		ADD(d->sampled_cpu_ns, cpu < dt ? cpu : dt);

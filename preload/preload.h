@@ -304,6 +304,10 @@ void ipcprof_fd_made(int fd, unsigned origin);
 void ipcprof_fd_forget_range(unsigned first, unsigned last);
 void ipcprof_fd_copy(int from, int to);
 
+/* cpu_now: the thread's CPU clock read at a counted call's entry or exit; the periods that ended
+ * before it are sampled now (see sampler.c). */
+void ipcprof_sampler_settle(uint64_t cpu_now, bool entry);
+
 /* Timing of one counted call. */
 struct ipcprof_timer {
 	uint64_t t0;
@@ -316,6 +320,7 @@ static inline void ipcprof_timer_start(struct ipcprof_timer *t, size_t request)
 		if (ipcprof_thr.sample_left == UINT32_MAX)
 			ipcprof_thr.sample_left = ipcprof_cpu_sample - 1;
 		t->cpu0 = ipcprof_thread_cpu_ns() | 1;
+		ipcprof_sampler_settle(t->cpu0, true);
 	} else {
 		t->cpu0 = 0;
 	}

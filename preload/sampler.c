@@ -104,6 +104,13 @@ struct sample_thread {
 	uint64_t left;   /* while paused: the CPU time to run before the next expiry */
 	uint32_t owed;   /* periods that ended before a pause, added to the next sample */
 	bool owing;      /* the sample now is the one a resume asked for, inside ipcprof's code */
+	/* A call's entry takes the periods that ended since the last sample or call edge: when that
+	 * was a tick's sample, they were run from there on, so they go to its stack (see
+	 * ipcprof_sampler_settle). */
+	bool to_last;
+	bool tick_last;      /* the last sample was a tick's, with no call edge since */
+	uint32_t last_entry; /* offset / 8 + 1 of that sample's stack entry */
+	uint64_t last_cpu;   /* and the thread's CPU clock then */
 };
 /* The handler may make a thread's fast-tracer table (see unwind()). */
 static bool tracer_in_handler;
@@ -437,6 +444,8 @@ static void foreign_signal(int sig)
 	raise(sig);
 }
 
+static uint64_t thread_cpu_ns(void);
+
 static void on_sample(int sig, siginfo_t *si, void *ucv)
 {
 	int saved = IPCPROF_ERRNO;
@@ -452,15 +461,40 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 	}
 	sthr.handling = true;
 	uint64_t w = 1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0);
+	uint64_t first = sthr.expiry;
 	sthr.expiry += w * period_ns; /* where the kernel moved it: past now, by whole periods */
+	/*
+	 * A tick's sample after a tick's sample, with no call edge between: the kernel checked the
+	 * timer at the last tick and now only, so the periods that ended between were run from the
+	 * last stack to this one. Each gets the stack nearer to it in CPU time; all of them to this
+	 * one would move the end of every phase into the next (a copy's last milliseconds into the
+	 * compute after it).
+	 */
+	uint64_t cpu = sthr.owing ? 0 : thread_cpu_ns(), to_last = 0;
+	if (!sthr.owing && sthr.tick_last && sthr.last_entry && cpu > sthr.last_cpu) {
+		uint64_t mid = sthr.last_cpu + (cpu - sthr.last_cpu) / 2;
+		if (mid >= first)
+			to_last = (mid - first) / period_ns + 1;
+		if (to_last >= w)
+			to_last = w - 1; /* this stack keeps the period whose end sent the signal */
+	}
+	w -= to_last;
 	w += sthr.owed;
 	sthr.owed = 0;
 	__atomic_fetch_add(&r->prof.samples, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&r->prof.weight, w, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&r->prof.weight, w + to_last, __ATOMIC_RELAXED);
 	ucontext_t *uc = ucv;
 	uint64_t ip[IPCPROF_SAMPLE_DEPTH];
 	uint32_t n = 0, flags = 0;
-	if (sthr.unwinding) {
+	const struct ipcprof_sample_stack *last =
+	    sthr.owing && sthr.to_last && sthr.tick_last && sthr.last_entry
+		? (const void *)(area_base(r) + (uint64_t)(sthr.last_entry - 1) * 8)
+		: NULL;
+	if (last) {
+		n = last->depth;
+		flags = last->flags;
+		memcpy(ip, last->ip, n * sizeof(ip[0]));
+	} else if (sthr.unwinding) {
 		ip[n++] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 		flags |= IPCPROF_SS_SELF;
 	} else {
@@ -468,7 +502,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		n = unwind(uc, ip, &flags);
 		sthr.unwinding--;
 	}
-	if (sthr.owing) { /* taken in the mask call's wrapper: the stack starts at its caller */
+	if (sthr.owing && !last) { /* taken in a wrapper: the stack starts at its caller */
 		uint32_t k = 0;
 		while (k < n && ip[k] - own_lo < own_hi - own_lo)
 			k++;
@@ -480,13 +514,13 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 	if (ipcprof_thr.in_call)
 		flags |= IPCPROF_SS_IPC;
 	uint64_t lo = 0, hi = 0; /* consecutive frames are mostly in one module */
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n && !last; i++) {
 		if (ip[i] >= lo && ip[i] < hi)
 			continue;
 		ipcprof_module_note(ip[i]);
 		module_range(r, ip[i], &lo, &hi);
 	}
-	if (n && !(flags & IPCPROF_SS_SELF)) {
+	if (n && !last && !(flags & IPCPROF_SS_SELF)) {
 		bool cut = false;
 		n = ipcprof_py_merge(ip, n, IPCPROF_SAMPLE_DEPTH, &cut);
 		flags |= cut ? IPCPROF_SS_TRUNCATED : 0;
@@ -497,6 +531,16 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 	 * among the samples taken meanwhile (wait_share).
 	 */
 	uint64_t now = ipcprof_now();
+	bool stored = false;
+	if (to_last) {
+		uint64_t off = (uint64_t)(sthr.last_entry - 1) * 8;
+		struct ipcprof_sample_stack *s = (void *)(area_base(r) + off);
+		__atomic_fetch_add(&s->weight, to_last, __ATOMIC_RELAXED);
+		tick_add(r, off, to_last, now);
+		uint32_t k = sthr.npend++ % PEND_MAX;
+		sthr.pend_entry[k] = (uint32_t)(off / 8);
+		sthr.pend_w[k] = (uint32_t)to_last;
+	}
 	if (n) {
 		uint64_t off = sample_store(r, sthr.tid, ip, n, flags, w);
 		if (off != UINT64_MAX) {
@@ -504,6 +548,9 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 			uint32_t k = sthr.npend++ % PEND_MAX;
 			sthr.pend_entry[k] = (uint32_t)(off / 8);
 			sthr.pend_w[k] = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+			stored = true;
+			sthr.last_entry = (uint32_t)(off / 8 + 1);
+			sthr.last_cpu = cpu;
 		}
 	} else {
 		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
@@ -518,6 +565,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 			sthr.delay = d;
 		}
 	}
+	sthr.tick_last = stored && !sthr.owing;
 	sthr.handling = false;
 	IPCPROF_ERRNO = saved;
 }
@@ -565,6 +613,17 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* Sets this thread's timer to expire at the expiry the sampler keeps, then every period. */
+static bool timer_set_expiry(void)
+{
+	struct itimerspec its;
+	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
+	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
+	its.it_value.tv_sec = (time_t)(sthr.expiry / 1000000000u);
+	its.it_value.tv_nsec = (long)(sthr.expiry % 1000000000u);
+	return sys_call(SYS_timer_settime, sthr.timer - 1, TIMER_ABSTIME, &its, NULL) == 0;
+}
+
 /*
  * Arms this thread's timer to expire after `left` more of its CPU time, then every period; on
  * an absolute expiry, which the sampler keeps (see ipcprof_sampler_pause). now: at once as well,
@@ -575,12 +634,7 @@ static bool timer_arm(uint64_t left, bool now)
 	int saved = IPCPROF_ERRNO;
 	uint64_t at = thread_cpu_ns() + left;
 	sthr.expiry = !now ? at : at > period_ns ? at - period_ns : 1; /* 0 would disarm it */
-	struct itimerspec its;
-	its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
-	its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
-	its.it_value.tv_sec = (time_t)(sthr.expiry / 1000000000u);
-	its.it_value.tv_nsec = (long)(sthr.expiry % 1000000000u);
-	bool ok = sys_call(SYS_timer_settime, sthr.timer - 1, TIMER_ABSTIME, &its, NULL) == 0;
+	bool ok = timer_set_expiry();
 	IPCPROF_ERRNO = saved;
 	return ok;
 }
@@ -956,6 +1010,8 @@ void ipcprof_sampler_after_fork(void)
 		sthr.ticks = 0; /* its chunk is in the parent's area */
 	if (sthr.npend)
 		sthr.npend = 0; /* and the samples waiting for a share of the CPU wait */
+	if (sthr.tick_last)
+		sthr.tick_last = false; /* and the last sample's stack */
 	if (sthr.fast)
 		sthr.fast = false; /* the table's pages are the parent's until written */
 	if (sthr.slow)
@@ -1070,6 +1126,33 @@ void ipcprof_sampler_resume(void)
 	sthr.owing = owed;
 	timer_arm(sthr.left, owed);
 	sthr.owing = false;
+}
+
+/*
+ * The kernel looks at CPU timers only at a tick, in the task it finds running: a call that blocks
+ * (a pipe read waiting every 64 KiB) runs its CPU in bursts no tick meets, and the periods that
+ * ended there, or in the code just before it, are found at the next tick in whatever runs long
+ * enough after it (a worker's memcpy after its read). So a call whose wrapper reads the thread's
+ * CPU clock (a large or a CPU-timed one) hands it here at entry and at exit: the periods that
+ * ended before it are sampled at once, where they were run. The timer is set again on the expiry
+ * the sampler keeps, which has passed: the kernel sends at once, with the overruns.
+ */
+void ipcprof_sampler_settle(uint64_t cpu_now, bool entry)
+{
+	if (sthr.handling || sthr.unwinding)
+		return;
+	if (cpu_now < sthr.expiry || !sthr.timer || sthr.paused ||
+	    !atomic_load_explicit(&sampling, memory_order_relaxed)) {
+		sthr.tick_last = false; /* nothing owed: what follows was run after this edge */
+		return;
+	}
+	int saved = IPCPROF_ERRNO;
+	sthr.owing = true;
+	sthr.to_last = entry;
+	timer_set_expiry();
+	sthr.owing = sthr.to_last = false;
+	sthr.tick_last = false;
+	IPCPROF_ERRNO = saved;
 }
 
 bool ipcprof_sampler_paused(void)

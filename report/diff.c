@@ -122,7 +122,7 @@ struct time_part {
 	const char *key, *label;
 	const char *ns[5];   /* summed; NULL ends the list */
 	bool needs_samples;  /* measured only where the CPU sampler saw the processes */
-	const char *unknown; /* null where the attribution lists this in "unknown" */
+	const char *unknown; /* what the attribution's "unknown" calls it */
 };
 
 static const struct time_part time_parts[] = {
@@ -153,21 +153,60 @@ static bool listed(const json_t *array, const char *s)
 	return false;
 }
 
-/* A part's time (ns) and share of t's basis, each NULL-valued (json null) when not known. */
-static void part_of(const json_t *t, const struct time_part *p, json_t **ns, json_t **share)
+/* Whether t holds the figures of part p: the CPU sampler's only where it saw the processes. */
+static bool part_measured(const json_t *t, const struct time_part *p)
+{
+	if (!json_is_object(t) ||
+	    (p->needs_samples && !json_is_true(json_object_get(t, "cpu_sampled"))))
+		return false;
+	for (int k = 0; k < 5 && p->ns[k]; k++)
+		if (!json_is_integer(json_object_get(t, p->ns[k])))
+			return false;
+	return true;
+}
+
+/* Whether the report says that its evidence cannot tell part p (docs/shares.md): the figure is
+ * what it counted, e.g. blocked time that may have been waiting for work. */
+static bool part_unknown(const json_t *t, const struct time_part *p)
+{
+	return p->unknown && json_is_object(t) && listed(json_object_get(t, "unknown"), p->unknown);
+}
+
+/* Part p of attribution t as its time and share of t's basis (json null when not measured). */
+static void part_figures(const json_t *t, const struct time_part *p, json_t **ns, json_t **share)
 {
 	json_int_t sum = 0;
-	bool known = json_is_object(t) &&
-		     (!p->needs_samples || json_is_true(json_object_get(t, "cpu_sampled"))) &&
-		     !(p->unknown && listed(json_object_get(t, "unknown"), p->unknown));
-	for (int k = 0; known && k < 5 && p->ns[k]; k++) {
-		json_t *v = json_object_get(t, p->ns[k]);
-		known =
-		    json_is_integer(v) && !__builtin_add_overflow(sum, json_integer_value(v), &sum);
-	}
-	json_int_t basis = json_integer_value(json_object_get(t, "basis_ns"));
-	*ns = known ? json_integer(sum) : json_null();
-	*share = known && basis > 0 ? json_real((double)sum / (double)basis) : json_null();
+	bool ok = part_measured(t, p);
+	for (int k = 0; ok && k < 5 && p->ns[k]; k++)
+		ok = !__builtin_add_overflow(sum, json_integer_value(json_object_get(t, p->ns[k])),
+					     &sum);
+	json_int_t basis =
+	    json_is_object(t) ? json_integer_value(json_object_get(t, "basis_ns")) : 0;
+	*ns = ok ? json_integer(sum) : json_null();
+	*share = ok && basis > 0 ? json_real((double)sum / (double)basis) : json_null();
+}
+
+/* Sets prefix + "ns", "share" and "unknown" of row: part p of before's and after's
+ * attributions. */
+static void part_set(json_t *row, const char *prefix, const json_t *tb, const json_t *ta,
+		     const struct time_part *p)
+{
+	json_t *nb, *sb, *na, *sa;
+	char key[64];
+	part_figures(tb, p, &nb, &sb);
+	part_figures(ta, p, &na, &sa);
+	snprintf(key, sizeof(key), "%sns", prefix);
+	json_object_set_new(row, key, delta(nb, na));
+	snprintf(key, sizeof(key), "%sshare", prefix);
+	json_object_set_new(row, key, delta(sb, sa));
+	snprintf(key, sizeof(key), "%sunknown", prefix);
+	json_object_set_new(
+	    row, key,
+	    json_pack("{s:b, s:b}", "before", part_unknown(tb, p), "after", part_unknown(ta, p)));
+	json_decref(nb);
+	json_decref(sb);
+	json_decref(na);
+	json_decref(sa);
 }
 
 static json_t *time_json(const json_t *rb, const json_t *ra)
@@ -175,17 +214,10 @@ static json_t *time_json(const json_t *rb, const json_t *ra)
 	const json_t *tb = get(rb, "run.worker_time"), *ta = get(ra, "run.worker_time");
 	json_t *parts = json_array();
 	for (size_t i = 0; i < sizeof(time_parts) / sizeof(time_parts[0]); i++) {
-		json_t *nb, *sb, *na, *sa;
-		part_of(tb, &time_parts[i], &nb, &sb);
-		part_of(ta, &time_parts[i], &na, &sa);
-		json_array_append_new(parts,
-				      json_pack("{s:s, s:s, s:o, s:o}", "part", time_parts[i].key,
-						"label", time_parts[i].label, "ns", delta(nb, na),
-						"share", delta(sb, sa)));
-		json_decref(nb);
-		json_decref(sb);
-		json_decref(na);
-		json_decref(sa);
+		json_t *row = json_pack("{s:s, s:s}", "part", time_parts[i].key, "label",
+					time_parts[i].label);
+		part_set(row, "", tb, ta, &time_parts[i]);
+		json_array_append_new(parts, row);
 	}
 	json_t *wb = get(rb, "run.workers"), *wa = get(ra, "run.workers");
 	return json_pack("{s:s, s:s, s:o, s:o}", "before_basis",
@@ -369,15 +401,7 @@ static json_t *proc_row(const json_t *pb, const json_t *pa, const char *match)
 	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "role", get_str(pb ? pb : pa, "role"),
 		      "match", match, "before", proc_side(pb), "after", proc_side(pa), "wall_ns",
 		      delta_at(pb, pa, "wall_ns"), "cpu_ns", delta_at(tb, ta, "cpu_ns"));
-	json_t *mb, *sb, *ma, *sa;
-	part_of(tb, &time_parts[0], &mb, &sb);
-	part_of(ta, &time_parts[0], &ma, &sa);
-	json_object_set_new(row, "data_movement_ns", delta(mb, ma));
-	json_object_set_new(row, "data_movement_share", delta(sb, sa));
-	json_decref(mb);
-	json_decref(sb);
-	json_decref(ma);
-	json_decref(sa);
+	part_set(row, "data_movement_", tb, ta, &time_parts[0]);
 	json_object_set_new(row, "compute_share", delta_at(tb, ta, "shares.compute"));
 	json_object_set_new(row, "bytes_sent", delta_at(pb, pa, "bytes_sent"));
 	json_object_set_new(row, "bytes_received", delta_at(pb, pa, "bytes_received"));
@@ -471,20 +495,14 @@ static json_t *notes_json(const json_t *rb, const json_t *ra)
 				 json_integer_value(wb) > 0 ? "before" : "after"));
 	const char *const unmeasured[] = {"serialization", "copy"};
 	for (int k = 0; k < 2; k++) {
-		json_t *nb, *sb, *na, *sa;
 		const struct time_part *p = &time_parts[k ? 4 : 3];
-		part_of(get(rb, "run.worker_time"), p, &nb, &sb);
-		part_of(get(ra, "run.worker_time"), p, &na, &sa);
-		if (json_is_null(nb) != json_is_null(na))
+		bool mb = part_measured(get(rb, "run.worker_time"), p);
+		bool ma = part_measured(get(ra, "run.worker_time"), p);
+		if (mb != ma)
 			json_array_append_new(
-			    notes,
-			    json_sprintf("%s time is measured in the %s run only (its "
-					 "processes had CPU samples)",
-					 unmeasured[k], json_is_null(nb) ? "after" : "before"));
-		json_decref(nb);
-		json_decref(sb);
-		json_decref(na);
-		json_decref(sa);
+			    notes, json_sprintf("%s time is measured in the %s run only (its "
+						"processes had CPU samples)",
+						unmeasured[k], mb ? "before" : "after"));
 	}
 	return notes;
 }

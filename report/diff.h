@@ -40,6 +40,11 @@ enum ipcprof_diff_unit {
 /* A figure's value ("-" for null). */
 void ipcprof_diff_fmt_value(const struct json_t *v, enum ipcprof_diff_unit u, char *out,
 			    size_t outlen);
+/* The figure of one side ("before" or "after") of a delta, marked "?" where unknown (an
+ * "unknown" object of the comparison, or NULL) says the run's report could not tell it. */
+void ipcprof_diff_fmt_side(const struct json_t *delta, const char *side,
+			   const struct json_t *unknown, enum ipcprof_diff_unit u, char *out,
+			   size_t outlen);
 /* A delta's change (from ipcprof_diff_json): "-28.1 ms (-80.0%)", "+1.60 MB (new)", "=" for
  * none, "-" where a side lacks the figure. */
 void ipcprof_diff_fmt_change(const struct json_t *delta, enum ipcprof_diff_unit u, char *out,

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "diff.h"
 #include "report.h"
@@ -77,6 +78,18 @@ void ipcprof_diff_fmt_value(const json_t *v, enum ipcprof_diff_unit u, char *out
 	char t[64];
 	fmt_abs(x, v, u, t, sizeof(t));
 	snprintf(out, outlen, "%s%s", x < 0 ? "-" : "", t);
+}
+
+void ipcprof_diff_fmt_side(const json_t *delta, const char *side, const json_t *unknown,
+			   enum ipcprof_diff_unit u, char *out, size_t outlen)
+{
+	const json_t *v = json_object_get(delta, side);
+	ipcprof_diff_fmt_value(v, u, out, outlen);
+	size_t n = strlen(out);
+	if (json_is_number(v) && json_is_true(json_object_get(unknown, side)) && n + 1 < outlen) {
+		out[n] = '?';
+		out[n + 1] = '\0';
+	}
 }
 
 void ipcprof_diff_fmt_change(const json_t *delta, enum ipcprof_diff_unit u, char *out,

@@ -94,12 +94,24 @@ static void value_cell(FILE *f, const json_t *v, enum ipcprof_diff_unit u)
 	fputs("</td>", f);
 }
 
-/* Before, after and change of a delta. */
+/* Before, after and change of a delta; unknown (or NULL) marks what a report could not tell. */
+static void delta_cells_marked(FILE *f, const json_t *d, const json_t *unknown,
+			       enum ipcprof_diff_unit u)
+{
+	static const char *const sides[] = {"before", "after"};
+	for (int s = 0; s < 2; s++) {
+		char t[64];
+		ipcprof_diff_fmt_side(d, sides[s], unknown, u, t, sizeof(t));
+		fputs("<td class=\"num\">", f);
+		esc(f, t);
+		fputs("</td>", f);
+	}
+	change_cell(f, d, u);
+}
+
 static void delta_cells(FILE *f, const json_t *d, enum ipcprof_diff_unit u)
 {
-	value_cell(f, json_object_get(d, "before"), u);
-	value_cell(f, json_object_get(d, "after"), u);
-	change_cell(f, d, u);
+	delta_cells_marked(f, d, NULL, u);
 }
 
 /* A label; two leading spaces make it a part of the row above. */
@@ -218,12 +230,15 @@ static void time_table(FILE *f, const json_t *diff)
 	{
 		fputs("<tr>", f);
 		label_cell(f, str(p, "label"));
-		delta_cells(f, json_object_get(p, "share"), IPCPROF_DIFF_SHARE);
-		delta_cells(f, json_object_get(p, "ns"), IPCPROF_DIFF_NS);
+		const json_t *unknown = json_object_get(p, "unknown");
+		delta_cells_marked(f, json_object_get(p, "share"), unknown, IPCPROF_DIFF_SHARE);
+		delta_cells_marked(f, json_object_get(p, "ns"), unknown, IPCPROF_DIFF_NS);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n<p class=\"note\">Shares' changes are in percentage points, and in "
-	      "percent of before. \"-\": not measured in that run.</p>\n",
+	      "percent of before. \"-\": not measured in that run; \"?\": the run's report says "
+	      "its evidence cannot tell this (blocked time, say, that may have been waiting for "
+	      "work).</p>\n",
 	      f);
 }
 
@@ -343,7 +358,8 @@ static void processes_table(FILE *f, const json_t *diff)
 		proc_cell(f, json_object_get(r, "after"));
 		delta_cells(f, json_object_get(r, "wall_ns"), IPCPROF_DIFF_NS);
 		delta_cells(f, json_object_get(r, "cpu_ns"), IPCPROF_DIFF_NS);
-		delta_cells(f, json_object_get(r, "data_movement_share"), IPCPROF_DIFF_SHARE);
+		delta_cells_marked(f, json_object_get(r, "data_movement_share"),
+				   json_object_get(r, "data_movement_unknown"), IPCPROF_DIFF_SHARE);
 		delta_cells(f, json_object_get(r, "bytes_sent"), IPCPROF_DIFF_BYTES);
 		delta_cells(f, json_object_get(r, "bytes_received"), IPCPROF_DIFF_BYTES);
 		fputs("</tr>\n", f);

@@ -81,10 +81,9 @@ static void time_table(const json_t *diff, FILE *f)
 		/* The share, and beside it the time it stands for. */
 		const json_t *share = json_object_get(p, "share"), *ns = json_object_get(p, "ns");
 		char b[64], a[64], c[96], bt[32], at[32], bs[32], as[32];
-		ipcprof_diff_fmt_value(json_object_get(share, "before"), IPCPROF_DIFF_SHARE, bs,
-				       sizeof(bs));
-		ipcprof_diff_fmt_value(json_object_get(share, "after"), IPCPROF_DIFF_SHARE, as,
-				       sizeof(as));
+		const json_t *unknown = json_object_get(p, "unknown");
+		ipcprof_diff_fmt_side(share, "before", unknown, IPCPROF_DIFF_SHARE, bs, sizeof(bs));
+		ipcprof_diff_fmt_side(share, "after", unknown, IPCPROF_DIFF_SHARE, as, sizeof(as));
 		ipcprof_diff_fmt_value(json_object_get(ns, "before"), IPCPROF_DIFF_NS, bt,
 				       sizeof(bt));
 		ipcprof_diff_fmt_value(json_object_get(ns, "after"), IPCPROF_DIFF_NS, at,
@@ -214,8 +213,10 @@ static void processes_table(const json_t *diff, FILE *f)
 		pair(wall, IPCPROF_DIFF_NS, wb, wa, sizeof(wb));
 		if (json_is_number(pct))
 			snprintf(wc, sizeof(wc), "%+.0f%%", json_number_value(pct));
-		pair(json_object_get(r, "data_movement_share"), IPCPROF_DIFF_SHARE, mb, ma,
-		     sizeof(mb));
+		const json_t *move = json_object_get(r, "data_movement_share");
+		const json_t *unknown = json_object_get(r, "data_movement_unknown");
+		ipcprof_diff_fmt_side(move, "before", unknown, IPCPROF_DIFF_SHARE, mb, sizeof(mb));
+		ipcprof_diff_fmt_side(move, "after", unknown, IPCPROF_DIFF_SHARE, ma, sizeof(ma));
 		pair(json_object_get(r, "bytes_sent"), IPCPROF_DIFF_BYTES, sb, sa, sizeof(sb));
 		pair(json_object_get(r, "bytes_received"), IPCPROF_DIFF_BYTES, rb, ra, sizeof(rb));
 		const char *how = str(r, "match");
@@ -241,6 +242,7 @@ int ipcprof_write_diff_text(const json_t *diff, FILE *f)
 		"\n  Shares are of the workers' time (all processes' where a run has no worker); "
 		"their change is\n  in percentage points, and in percent of before. MOVE%% = "
 		"data movement: in IPC calls, (de)serializing\n  and copying. \"-\": not measured "
-		"in that run; \"new\": from nothing.\n");
+		"in that run; \"new\": from nothing; \"?\": the run's report\n  says its evidence "
+		"cannot tell this (blocked time, say, that may have been waiting for work).\n");
 	return ferror(f) ? -1 : 0;
 }

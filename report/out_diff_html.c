@@ -44,26 +44,14 @@ static const char page_head[] =
 /* Text of the program or its user, as HTML text or attribute value. */
 static void esc(FILE *f, const char *s)
 {
+	static const char special[] = "&<>\"'";
+	static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
 	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
+		const char *at = strchr(special, *s);
+		if (at)
+			fputs(entity[at - special], f);
+		else
 			fputc(*s, f);
-		}
 	}
 }
 
@@ -273,6 +261,16 @@ static void kinds_table(FILE *f, const json_t *diff)
 	fputs("</table>\n", f);
 }
 
+/* A row's first two cells, of text. */
+static void row_start(FILE *f, const char *first, const char *second)
+{
+	fputs("<tr><td>", f);
+	esc(f, first);
+	fputs("</td><td>", f);
+	esc(f, second);
+	fputs("</td>", f);
+}
+
 static void finding_cell(FILE *f, const json_t *side)
 {
 	fputs("<td>", f);
@@ -305,11 +303,7 @@ static void findings_table(FILE *f, const json_t *diff)
 	json_t *x;
 	json_array_foreach(fs, i, x)
 	{
-		fputs("<tr><td>", f);
-		esc(f, str(x, "status"));
-		fputs("</td><td>", f);
-		esc(f, str(x, "kind"));
-		fputs("</td>", f);
+		row_start(f, str(x, "status"), str(x, "kind"));
 		finding_cell(f, json_object_get(x, "before"));
 		finding_cell(f, json_object_get(x, "after"));
 		delta_cells(f, json_object_get(x, "weight_s"), IPCPROF_DIFF_SECONDS);
@@ -349,11 +343,7 @@ static void processes_table(FILE *f, const json_t *diff)
 	json_t *r;
 	json_array_foreach(json_object_get(diff, "processes"), i, r)
 	{
-		fputs("<tr><td>", f);
-		esc(f, str(r, "role"));
-		fputs("</td><td>", f);
-		esc(f, str(r, "match"));
-		fputs("</td>", f);
+		row_start(f, str(r, "role"), str(r, "match"));
 		proc_cell(f, json_object_get(r, "before"));
 		proc_cell(f, json_object_get(r, "after"));
 		delta_cells(f, json_object_get(r, "wall_ns"), IPCPROF_DIFF_NS);

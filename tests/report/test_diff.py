@@ -196,7 +196,7 @@ def check_self(session, rep, what):
     eq(len(d["findings"]), min(len(rep["findings"]), 5), f"{what}: the top 5 findings")
 
 
-def check_pair(tmp, copy, shm, demo_copy, demo_shm):
+def check_pair(tmp, copy, shm, demo_copy, demo_shm, times):
     rc, rs = report_now(tmp, copy), report_now(tmp, shm)
     d = diff_json(copy, shm)
     validate(d, "diff copy shm")
@@ -217,9 +217,14 @@ def check_pair(tmp, copy, shm, demo_copy, demo_shm):
     check(d["run"]["shared_memory_bytes"]["after"] >= int(demo_shm["bytes_shared"]),
           f"the shm variant's shared memory holds its array: {d['run']['shared_memory_bytes']}")
     eq(d["run"]["shared_memory_bytes"]["change_pct"], None, "no percentage from nothing")
-    move = next(p for p in d["time"]["parts"] if p["part"] == "data_movement")
-    check(move["ns"]["change"] < 0, f"less time moving data with shared memory: {move['ns']}")
-    eq(d["run"]["data_movement_share"]["change"] < 0, True, "a smaller data-movement share")
+    if times:
+        # The C copy variant's workers spend most of their time receiving (tens of ms at this
+        # size), the shm variant's microseconds: a margin no machine's speed closes. The Python
+        # Pool's small arrays move in a few ms, which a loaded machine's waits can outweigh.
+        move = next(p for p in d["time"]["parts"] if p["part"] == "data_movement")
+        check(move["ns"]["after"] * 20 < move["ns"]["before"],
+              f"far less time moving data with shared memory: {move['ns']}")
+        eq(d["run"]["data_movement_share"]["change"] < 0, True, "a smaller data-movement share")
 
     # The processes: the main process and each worker matched, none left over.
     roles = [(r["role"], r["match"]) for r in d["processes"]]
@@ -231,12 +236,13 @@ def check_pair(tmp, copy, shm, demo_copy, demo_shm):
     check(all(r["bytes_received"]["change"] < 0 for r in workers),
           "every worker receives fewer bytes with shared memory")
 
-    # The findings: the copy variant's repeated payload is gone in the shm variant.
+    # The findings: the copy variant sends its array again and again, the shm variant never;
+    # where that is among the copy run's top findings (they rank by time), it is gone.
     kinds = {(f["kind"], f["status"]) for f in d["findings"]}
+    check(any(f["kind"] == "repeated_payload" for f in rc["findings"]), "copy repeats its payload")
+    check(all(f["kind"] != "repeated_payload" for f in rs["findings"]), "shm repeats none")
     if any(f["kind"] == "repeated_payload" for f in rc["findings"][:5]):
         check(("repeated_payload", "gone") in kinds, f"the repeated payload gone: {kinds}")
-    else:
-        check(False, "the copy variant's report has its repeated payload among the top findings")
     tops = [f["before"]["title"] for f in d["findings"] if f["before"]]
     eq(tops, [f["title"] for f in rc["findings"][:5]], "before's top findings, in order")
 
@@ -246,8 +252,9 @@ def check_pair(tmp, copy, shm, demo_copy, demo_shm):
     pr = next(x for x in r["bytes_by_kind"] if x["kind"] == "pipe")
     eq((pr["sent"]["before"], pr["sent"]["after"], pr["sent"]["change"]),
        (pipe["sent"]["after"], pipe["sent"]["before"], -pipe["sent"]["change"]), "reversed")
-    eq({(f["kind"], f["status"]) for f in r["findings"]} >= {("repeated_payload", "new")}, True,
-       "the repeated payload new the other way round")
+    if ("repeated_payload", "gone") in kinds:
+        check(("repeated_payload", "new") in {(f["kind"], f["status"]) for f in r["findings"]},
+              "the repeated payload new the other way round")
 
     # Reports' JSON files compare as their folders do: the figures are the files' own.
     jc, js = (os.path.join(s, "ipcprof-report.json") for s in (copy, shm))
@@ -349,7 +356,7 @@ with tempfile.TemporaryDirectory() as tmp:
         size = ["-n", "200000", "-r", "2"]
         copy, fc = record(tmp, "copy", [demo_copy, *size])
         shm, fs = record(tmp, "shm", [demo_shm, *size])
-        d = check_pair(tmp, copy, shm, fc, fs)
+        d = check_pair(tmp, copy, shm, fc, fs, times=True)
         # The C demos count their payload themselves: the pipes carried exactly that.
         pipe = next(r for r in d["bytes_by_kind"] if r["kind"] == "pipe")
         for side, own in (("before", fc), ("after", fs)):
@@ -361,7 +368,7 @@ with tempfile.TemporaryDirectory() as tmp:
         size = ["-n", "300000"]
         copy, fc = record(tmp, "pool-copy", [PY, os.path.join(demo_dir, "seed_pool.py"), *size])
         shm, fs = record(tmp, "pool-shm", [PY, os.path.join(demo_dir, "pool_shared_memory.py"), *size])
-        d = check_pair(tmp, copy, shm, fc, fs)
+        d = check_pair(tmp, copy, shm, fc, fs, times=False)
         # The shared-memory Pool has Python's resource tracker, the copy one none.
         tracker = [r for r in d["processes"] if r["role"] == "resource tracker"]
         eq([r["match"] for r in tracker], ["after_only"], "the resource tracker in after only")

@@ -1,4 +1,4 @@
-/* The ipcprof command: dispatches to record and report. */
+/* The ipcprof command: dispatches to record, report and diff. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +17,7 @@ static void usage(FILE *f)
 	    "Commands:\n"
 	    "  record [-o DIR] -- PROGRAM [ARGS...]   run PROGRAM under the profiler, then report\n"
 	    "  report [OPTIONS] SESSION_DIR...       build the report of recorded sessions\n"
+	    "  diff [OPTIONS] BEFORE AFTER           compare two sessions (or their reports)\n"
 	    "\n"
 	    "Options:\n"
 	    "  -h, --help      this help; `ipcprof COMMAND --help` for a command's options\n"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
 		return ipcprof_cmd_record(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return ipcprof_cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "diff"))
+		return ipcprof_cmd_diff(argc - 1, argv + 1);
 	ipcprof_say("ipcprof: unknown command '%s' (try ipcprof --help)", cmd);
 	return 2;
 }

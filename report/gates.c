@@ -206,8 +206,10 @@ int ipcprof_gate_add(struct ipcprof_gates *gs, const char *expr, char *err, size
 		errno = 0;
 		double v = strtod(s, &end);
 		enum unit u = figures[g.figure].unit;
-		if (end == s || errno || !isfinite(v) || v < 0 ||
-		    !(*s == '.' || isdigit((unsigned char)*s))) {
+		bool decimal = end > s && (*s == '.' || isdigit((unsigned char)*s));
+		for (const char *c = s; c < end; c++)
+			decimal &= !strchr("xXpP", *c); /* strtod's hexadecimal floats */
+		if (!decimal || errno || !isfinite(v) || v < 0) {
 			snprintf(why, sizeof(why), "%s wants %s", name, unit_help[u]);
 			return fail(err, errlen, expr, why);
 		}

@@ -87,8 +87,8 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-gates-") as tmp:
         eq(report(sess, f"bytes.tcp > 0").returncode, 0, f"no tcp bytes on {sess}: held")
         eq(report(sess, f"bytes < {n}").returncode, 0, f"bytes < {n} on {sess}: held")
     k = moved / 1000
-    eq(report(copy, f"bytes > {k - 0.001}K").returncode, 3, "K is 1000: crossed just below")
-    eq(report(copy, f"bytes > {k}k").returncode, 0, "K is 1000: held at the count")
+    eq(report(copy, f"bytes > {k - 0.0005}K").returncode, 3, "K is 1000: crossed half a byte below")
+    eq(report(copy, f"bytes > {k + 0.0005}k").returncode, 0, "K is 1000: held half a byte above")
     eq(report(copy, f"bytes > {moved / 1048576}Mi").returncode, 0, "Mi is 1024 * 1024")
 
     # Shares, wall time and counts at the report's own figures (JSON numbers round-trip exactly).
@@ -107,8 +107,10 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-gates-") as tmp:
         wall = rep["run"]["wall_ns"] / 1e9
         eq(report(sess, f"wall >= {wall!r}").returncode, 3, f"wall >= {wall!r}: crossed")
         eq(report(sess, f"wall > {wall!r}").returncode, 0, f"wall > {wall!r}: held")
+        # 1e-3 is inexact in binary: a limit in ms is a microsecond either side
         ms = rep["run"]["wall_ns"] / 1e6
-        eq(report(sess, f"wall >= {ms!r}ms").returncode, 3, f"wall >= {ms!r}ms: crossed")
+        eq(report(sess, f"wall > {ms - 0.001!r}ms").returncode, 3, f"wall > {ms!r}ms - 1 us")
+        eq(report(sess, f"wall > {ms + 0.001!r}ms").returncode, 0, f"wall > {ms!r}ms + 1 us")
         eq(report(sess, "workers != 2").returncode, 0, "two workers: workers != 2 held")
         eq(report(sess, "workers == 2", "processes > 99").returncode, 3, "workers == 2 crossed")
     eq(report(copy, "data_movement > 1", "data_movement >= 0%").returncode, 3,

@@ -63,11 +63,12 @@ static void usage(FILE *f)
 	    "\n"
 	    "The exit status is PROGRAM's (128+N when signal N ended it); when that is 0, 3 if a\n"
 	    "--fail-if gate was crossed. As with env(1): 126 when PROGRAM was found but could\n"
-	    "not be run, 127 when it was not found, 125 when ipcprof itself failed; 2 when the\n"
-	    "command line is wrong (PROGRAM is not run). A terminal's Ctrl-C reaches PROGRAM\n"
-	    "directly (once); SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to\n"
-	    "ipcprof's pid are passed on to PROGRAM. The preload's settings (IPCPROF_TIMELINE,\n"
-	    "IPCPROF_STACK_MIN, ...) are passed through the environment; see docs/settings.md.\n"
+	    "not be run, 127 when it was not found, 125 when ipcprof itself failed (also when\n"
+	    "no report could check the gates); 2 when the command line is wrong (PROGRAM is\n"
+	    "not run). A terminal's Ctrl-C reaches PROGRAM directly (once); SIGINT, SIGTERM,\n"
+	    "SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to ipcprof's pid are passed on to\n"
+	    "PROGRAM. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN, ...) are\n"
+	    "passed through the environment; see docs/settings.md.\n"
 	    "\n"
 	    "Loading the probes delays PROGRAM's start by about 55-65 ms (a loaded 2-core\n"
 	    "virtual machine, 2026-12-03): the kernel's check of the 8 programs about 28 ms\n"
@@ -467,7 +468,8 @@ int ipcprof_cmd_record(int argc, char **argv)
 		ipcprof_probes_free(pr);
 	}
 #endif
-	bool gate_crossed = false;
+	/* A gate that could not be checked fails the run as a crossed one does: 125, not 0. */
+	bool gate_crossed = false, gates_unchecked = false;
 	if (report) {
 		char **rargv = calloc((size_t)nropts + 4, sizeof(char *));
 		int rargc = 0;
@@ -488,6 +490,10 @@ int ipcprof_cmd_record(int argc, char **argv)
 		if (rs == 2)
 			ipcprof_say(IPCPROF_SAY "the report failed; the records stay in %s", dir);
 		gate_crossed = rs == IPCPROF_EXIT_GATE;
+		for (int i = 0; rs == 2 && i < nropts; i += 2)
+			gates_unchecked |= !strcmp(ropts[i], "--fail-if");
+		if (gates_unchecked)
+			ipcprof_say(IPCPROF_SAY "so the --fail-if gates could not be checked");
 	} else {
 		ipcprof_say(IPCPROF_SAY "records in %s (report them with `ipcprof report %s`)", dir,
 			    dir);
@@ -497,5 +503,7 @@ int ipcprof_cmd_record(int argc, char **argv)
 		return 128 + WTERMSIG(status);
 	if (WEXITSTATUS(status) == 0 && gate_crossed)
 		return IPCPROF_EXIT_GATE;
+	if (WEXITSTATUS(status) == 0 && gates_unchecked)
+		return 125;
 	return WEXITSTATUS(status);
 }

@@ -132,6 +132,15 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-gates-") as tmp:
                           "/bin/sh", "-c", f"exit {status}"], text=True, timeout=60)
         eq(p.returncode, want, f"program exit {status}, --fail-if '{gate}': exit {want}")
 
+    # A gate that could not be checked is no gate held: the report refused (root only: the
+    # program gives its session folder away), the program's 0 becomes 125.
+    if os.geteuid() == 0:
+        for gate, want in ((["--fail-if", "wall > 1000"], 125), ([], 0)):
+            p = run_to_files([IPCPROF, "record", "-q", "--no-probes", "-o",
+                              os.path.join(tmp, f"given{want}"), *gate, "--", "/bin/sh", "-c",
+                              'chown 65534 "$IPCPROF_DIR"'], text=True, timeout=60)
+            eq(p.returncode, want, f"the report refused, {gate}: exit {want} ({p.stderr})")
+
     # Bad expressions: exit 2, one line naming the gate, nothing run, the report left as it was.
     html = os.path.join(copy, "ipcprof-report.html")
     before = (os.stat(html).st_mtime_ns, open(html, "rb").read())

@@ -10,9 +10,9 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from captured import run_to_files  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 MESON, BUILD, PREFIX, LIBDIR, MANDIR, DATADIR, WITH_MAN = sys.argv[1:8]
-failures = []
 BYTES = 3 * 1000 * 1000 + 7
 
 PROGRAM = r"""
@@ -33,12 +33,6 @@ while data:
 os.close(w)
 sys.exit(os.wait()[1] >> 8)
 """
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print(f"FAIL: {what}")
 
 
 def under(dest, path):
@@ -83,7 +77,4 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-install-") as dest:
                        capture_output=True, text=True, timeout=120)
     check(p.returncode == 3, f"installed ipcprof report --fail-if: exit {p.returncode}")
 
-if failures:
-    print(f"{len(failures)} failures")
-    sys.exit(1)
-print("ok")
+finish()

@@ -11,19 +11,9 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from captured import run_to_files  # noqa: E402
+from checks import check, eq, finish  # noqa: E402
 
 IPCPROF = sys.argv[1]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print(f"FAIL: {what}")
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def run(*args, files=False):
@@ -167,7 +157,4 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-cli-") as tmp:
     check(not os.path.exists(marker) and not os.path.exists(session("never")),
           "record -f pdf: nothing ran, no folder made")
 
-if failures:
-    print(f"{len(failures)} failures")
-    sys.exit(1)
-print("ok")
+finish()

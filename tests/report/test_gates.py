@@ -11,19 +11,9 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from captured import run_to_files  # noqa: E402
+from checks import check, eq, finish  # noqa: E402
 
 IPCPROF, DEMO_COPY, DEMO_SHM, SCHEMA = sys.argv[1:5]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print(f"FAIL: {what}")
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def record(tmp, name, demo, *opts, sample_hz="100"):
@@ -171,7 +161,4 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-gates-") as tmp:
     listed = r.stderr.split("kinds: any, ", 1)[-1].split(" (try")[0].split(", ")
     eq(listed, kinds, "--fail-if 'finding KIND' knows the schema's kinds")
 
-if failures:
-    print(f"{len(failures)} failures")
-    sys.exit(1)
-print("ok")
+finish()

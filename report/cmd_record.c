@@ -16,7 +16,9 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "cli.h"
 #include "commands.h"
+#include "gates.h"
 #include "report.h"
 #include "ipcprof/env.h"
 #include "ipcprof_config.h"
@@ -49,15 +51,24 @@ static void usage(FILE *f)
 	    "                     (see `ipcprof report --help`); may be given more than once\n"
 	    "      --sample-hz N  CPU samples per second of each thread's CPU time (default 100;\n"
 	    "                     0 = no CPU sampling); sets IPCPROF_SAMPLE_HZ\n"
+	    "  -f, --format LIST  also write the report's trace or folded stacks (perfetto,\n"
+	    "                     folded, all; see `ipcprof report --help`)\n"
+	    "      --fail-if EXPR a CI gate on the report: exit 3 when EXPR holds and PROGRAM\n"
+	    "                     exited 0 (see `ipcprof report --help`: data_movement > 0.5,\n"
+	    "                     bytes > 1G, wall > 60, finding repeated_payload); may be\n"
+	    "                     given more than once\n"
 	    "  -q, --quiet        no terminal summary, only the report paths\n"
 	    "  -h, --help         this help\n"
+	    "  -V, --version      print the version\n"
 	    "\n"
-	    "The exit status is PROGRAM's (128+N when signal N ended it); as with env(1): 126\n"
-	    "when PROGRAM was found but could not be run, 127 when it was not found, 125 when\n"
-	    "ipcprof itself failed. A terminal's Ctrl-C reaches PROGRAM directly (once);\n"
-	    "SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to ipcprof's pid are\n"
-	    "passed on to PROGRAM. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN,\n"
-	    "...) are passed through the environment; see docs/settings.md.\n"
+	    "The exit status is PROGRAM's (128+N when signal N ended it); when that is 0, 3 if a\n"
+	    "--fail-if gate was crossed. As with env(1): 126 when PROGRAM was found but could\n"
+	    "not be run, 127 when it was not found, 125 when ipcprof itself failed (also when\n"
+	    "no report could check the gates); 2 when the command line is wrong (PROGRAM is\n"
+	    "not run). A terminal's Ctrl-C reaches PROGRAM directly (once); SIGINT, SIGTERM,\n"
+	    "SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to ipcprof's pid are passed on to\n"
+	    "PROGRAM. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN, ...) are\n"
+	    "passed through the environment; see docs/settings.md.\n"
 	    "\n"
 	    "Loading the probes delays PROGRAM's start by about 55-65 ms (a loaded 2-core\n"
 	    "virtual machine, 2026-12-03): the kernel's check of the 8 programs about 28 ms\n"
@@ -120,31 +131,30 @@ static int make_session(const char *want, char *out, size_t size)
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (int)getpid());
 	} else if (snprintf(out, size, "%s", want) >= (int)size) {
-		fprintf(stderr, "ipcprof record: output folder name too long\n");
+		fprintf(stderr, IPCPROF_SAY "output folder name too long\n");
 		return -1;
 	}
 	if (mkdir(out, 0700) != 0 && errno != EEXIST) {
-		ipcprof_say("ipcprof record: cannot create %s: %s", out, strerror(errno));
+		ipcprof_say(IPCPROF_SAY "cannot create %s: %s", out, strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		ipcprof_say("ipcprof record: %s is not a folder (symlinks are refused)", out);
+		ipcprof_say(IPCPROF_SAY "%s is not a folder (symlinks are refused)", out);
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		ipcprof_say("ipcprof record: %s belongs to another user", out);
+		ipcprof_say(IPCPROF_SAY "%s belongs to another user", out);
 		return -1;
 	}
 	if (folder_has_records(out)) {
 		ipcprof_say(
-		    "ipcprof record: %s already holds a session's records; choose another folder",
-		    out);
+		    IPCPROF_SAY "%s already holds a session's records; choose another folder", out);
 		return -1;
 	}
 	char abs[PATH_MAX];
 	if (!realpath(out, abs)) {
-		ipcprof_say("ipcprof record: %s: %s", out, strerror(errno));
+		ipcprof_say(IPCPROF_SAY "%s: %s", out, strerror(errno));
 		return -1;
 	}
 	snprintf(out, size, "%s", abs);
@@ -210,22 +220,27 @@ int ipcprof_cmd_record(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"sample-hz", required_argument, NULL, 'z'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"fail-if", required_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
 	bool probes = true, preload = true, report = true, quiet = false;
 	/* --probes: -1 = the default for the preload's presence, else an ipcprof_probes_mode */
 	int probes_mode = -1;
-	/* Options passed on to the report: --rules FILE pairs. */
+	/* Options passed on to the report: --rules, --format and --fail-if pairs. */
 	char **ropts = calloc((size_t)argc * 2 + 1, sizeof(char *));
 	int nropts = 0;
 	if (!ropts) {
-		perror("ipcprof record");
+		perror("ipcprof");
 		return 125;
 	}
-	int c;
+	int c, usage_rc = -1;
+	char msg[1024];
 	optind = 0; /* a full reset: another command may have run getopt before */
-	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+	opterr = 0;
+	while (usage_rc < 0 && (c = getopt_long(argc, argv, "+:o:f:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -240,12 +255,9 @@ int ipcprof_cmd_record(int argc, char **argv)
 				probes = true;
 				probes_mode = !strcmp(optarg, "sched");
 			} else {
-				fprintf(stderr,
-					"ipcprof record: --probes wants sched, syscalls or off, not "
-					"'%s'\n",
-					optarg);
-				free(ropts);
-				return 125;
+				usage_rc = ipcprof_usage_error(
+				    "record", "--probes wants sched, syscalls or off, not '%s'",
+				    optarg);
 			}
 			break;
 		case 'L':
@@ -260,12 +272,27 @@ int ipcprof_cmd_record(int argc, char **argv)
 			char err[512];
 			int bad = ipcprof_rules_load(&rules, optarg, err, sizeof(err));
 			ipcprof_rules_free(&rules);
-			if (bad < 0) {
-				ipcprof_say("ipcprof record: rules: %s", err);
-				free(ropts);
-				return 125;
-			}
+			if (bad < 0)
+				usage_rc = ipcprof_usage_error("record", "rules: %s", err);
 			ropts[nropts++] = "--rules";
+			ropts[nropts++] = optarg;
+			break;
+		}
+		case 'f': {
+			/* Checked now too, and --fail-if below: the run is not repeated for a typo. */
+			unsigned formats = 0;
+			if (ipcprof_formats_parse(optarg, &formats, msg, sizeof(msg)) < 0)
+				usage_rc = ipcprof_usage_error("record", "%s", msg);
+			ropts[nropts++] = "--format";
+			ropts[nropts++] = optarg;
+			break;
+		}
+		case 'F': {
+			struct ipcprof_gates gates = {0};
+			if (ipcprof_gate_add(&gates, optarg, msg, sizeof(msg)) < 0)
+				usage_rc = ipcprof_usage_error("record", "%s", msg);
+			ipcprof_gates_free(&gates);
+			ropts[nropts++] = "--fail-if";
 			ropts[nropts++] = optarg;
 			break;
 		}
@@ -276,36 +303,49 @@ int ipcprof_cmd_record(int argc, char **argv)
 			char *end;
 			errno = 0;
 			unsigned long hz = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || errno || optarg[0] == '-' || hz > 100000) {
-				ipcprof_say(
-				    "ipcprof record: --sample-hz wants a number of samples per "
-				    "second from 0 to 100000, not '%s'",
+			if (!*optarg || *end || errno || optarg[0] == '-' || hz > 100000)
+				usage_rc = ipcprof_usage_error(
+				    "record",
+				    "--sample-hz wants a number of samples per second from 0 to "
+				    "100000, not '%s'",
 				    optarg);
-				free(ropts);
-				return 125;
-			}
-			setenv(IPCPROF_ENV_SAMPLE_HZ, optarg, 1);
+			else
+				setenv(IPCPROF_ENV_SAMPLE_HZ, optarg, 1);
 			break;
 		}
 		case 'h':
 			usage(stdout);
-			return 0;
+			usage_rc = 0;
+			break;
+		case 'V':
+			usage_rc = ipcprof_print_version();
+			break;
 		default:
-			fprintf(stderr, "Try 'ipcprof record --help'.\n");
-			return 125;
+			usage_rc = ipcprof_bad_option("record", c, argv, optind, optopt);
+			break;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr,
-			"ipcprof record: no program to run (ipcprof record -- PROGRAM ARGS...)\n");
-		return 125;
+	if (usage_rc < 0 && optind >= argc)
+		usage_rc = ipcprof_usage_error(
+		    "record", "no program to run (ipcprof record [OPTIONS] -- PROGRAM ARGS...)");
+	if (usage_rc < 0 && probes && probes_mode == 1 && !preload)
+		usage_rc = ipcprof_usage_error("record",
+					       "--probes sched needs the preload (its records hold "
+					       "the calls and bytes); use --probes syscalls");
+	for (int i = 0; usage_rc < 0 && !report && i < nropts; i += 2)
+		if (!strcmp(ropts[i], "--fail-if"))
+			usage_rc = ipcprof_usage_error(
+			    "record", "--fail-if checks the report, which --no-report leaves out");
+	if (usage_rc >= 0) {
+		free(ropts);
+		return usage_rc;
 	}
 	char **cmd = argv + optind;
 
 	char lib[PATH_MAX];
 	if (preload && !find_preload(lib, sizeof(lib))) {
 		fprintf(stderr,
-			"ipcprof record: libipcprof.so not found next to this command or in %s\n",
+			IPCPROF_SAY "libipcprof.so not found next to this command or in %s\n",
 			IPCPROF_LIBDIR);
 		return 125;
 	}
@@ -319,16 +359,11 @@ int ipcprof_cmd_record(int argc, char **argv)
 	if (probes) {
 		char why[256] = "";
 		/* Without the preload, only the syscall tracepoints see the calls and bytes. */
-		enum ipcprof_probes_mode mode =
-		    probes_mode == 1 || (probes_mode < 0 && preload) ? IPCPROF_PROBES_SCHED
-								     : IPCPROF_PROBES_SYSCALLS;
-		if (mode == IPCPROF_PROBES_SCHED && !preload) {
-			fprintf(stderr, "ipcprof record: --probes sched needs the preload (its records "
-					"hold the calls and bytes); use --probes syscalls\n");
-			return 125;
-		}
+		enum ipcprof_probes_mode mode = probes_mode == 1 || (probes_mode < 0 && preload)
+						    ? IPCPROF_PROBES_SCHED
+						    : IPCPROF_PROBES_SYSCALLS;
 		if (ipcprof_probes_start(&pr, mode, why, sizeof(why)) != 0) {
-			fprintf(stderr, "ipcprof: eBPF probes off: %s%s\n", why,
+			fprintf(stderr, IPCPROF_SAY "eBPF probes off: %s%s\n", why,
 				preload ? "; recording with the preload alone" : "");
 			pr = NULL;
 		}
@@ -336,16 +371,15 @@ int ipcprof_cmd_record(int argc, char **argv)
 	kp = pr;
 #else
 	if (probes && !preload)
-		fprintf(stderr, "ipcprof: this build has no eBPF probes\n");
+		fprintf(stderr, IPCPROF_SAY "this build has no eBPF probes\n");
 #endif
 	if (!preload && !kp) {
-		fprintf(stderr,
-			"ipcprof record: --no-preload needs the eBPF probes, which are off\n");
+		fprintf(stderr, IPCPROF_SAY "--no-preload needs the eBPF probes, which are off\n");
 		return 125;
 	}
 
 	if (preload && set_preload_env(lib) != 0) {
-		fprintf(stderr, "ipcprof record: cannot set LD_PRELOAD\n");
+		fprintf(stderr, IPCPROF_SAY "cannot set LD_PRELOAD\n");
 		return 125;
 	}
 	char self[PATH_MAX];
@@ -361,13 +395,13 @@ int ipcprof_cmd_record(int argc, char **argv)
 	/* The child waits on a pipe until the probes follow it, so that they see all it does. */
 	int go[2], err[2];
 	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-		perror("ipcprof record: pipe");
+		perror(IPCPROF_SAY "pipe");
 		return 125;
 	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
-		perror("ipcprof record: fork");
+		perror(IPCPROF_SAY "fork");
 		return 125;
 	}
 	if (pid == 0) {
@@ -394,7 +428,7 @@ int ipcprof_cmd_record(int argc, char **argv)
 #if IPCPROF_HAVE_PROBES
 	if (pr && ipcprof_probes_follow(pr, pid) != 0) {
 		fprintf(stderr,
-			"ipcprof: eBPF probes cannot follow the program; continuing without\n");
+			IPCPROF_SAY "eBPF probes cannot follow the program; continuing without\n");
 		ipcprof_probes_free(pr);
 		pr = NULL;
 	}
@@ -410,13 +444,13 @@ int ipcprof_cmd_record(int argc, char **argv)
 	struct rusage ru;
 	while (wait4(pid, &status, 0, &ru) < 0) {
 		if (errno != EINTR) {
-			perror("ipcprof record: wait");
+			perror(IPCPROF_SAY "wait");
 			return 125;
 		}
 	}
 	child_pid = 0;
 	if (got == (ssize_t)sizeof(exec_errno)) {
-		ipcprof_say("ipcprof record: cannot run %s: %s", cmd[0], strerror(exec_errno));
+		ipcprof_say(IPCPROF_SAY "cannot run %s: %s", cmd[0], strerror(exec_errno));
 #if IPCPROF_HAVE_PROBES
 		ipcprof_probes_free(pr);
 #endif
@@ -429,16 +463,18 @@ int ipcprof_cmd_record(int argc, char **argv)
 	if (pr) {
 		int r = ipcprof_probes_finish(pr, dir);
 		if (r < 0)
-			fprintf(stderr, "ipcprof: eBPF probes: cannot write their figures: %s\n",
+			fprintf(stderr, IPCPROF_SAY "eBPF probes: cannot write their figures: %s\n",
 				strerror(-r));
 		ipcprof_probes_free(pr);
 	}
 #endif
+	/* A gate that could not be checked fails the run as a crossed one does: 125, not 0. */
+	bool gate_crossed = false, gates_unchecked = false;
 	if (report) {
 		char **rargv = calloc((size_t)nropts + 4, sizeof(char *));
 		int rargc = 0;
 		if (!rargv) {
-			perror("ipcprof record");
+			perror("ipcprof");
 			free(ropts);
 			return 125;
 		}
@@ -452,13 +488,22 @@ int ipcprof_cmd_record(int argc, char **argv)
 		int rs = ipcprof_cmd_report(rargc, rargv);
 		free(rargv);
 		if (rs == 2)
-			ipcprof_say("ipcprof: the report failed; the records stay in %s", dir);
+			ipcprof_say(IPCPROF_SAY "the report failed; the records stay in %s", dir);
+		gate_crossed = rs == IPCPROF_EXIT_GATE;
+		for (int i = 0; rs == 2 && i < nropts; i += 2)
+			gates_unchecked |= !strcmp(ropts[i], "--fail-if");
+		if (gates_unchecked)
+			ipcprof_say(IPCPROF_SAY "so the --fail-if gates could not be checked");
 	} else {
-		ipcprof_say("ipcprof: records in %s (report them with `ipcprof report %s`)", dir,
+		ipcprof_say(IPCPROF_SAY "records in %s (report them with `ipcprof report %s`)", dir,
 			    dir);
 	}
 	free(ropts);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
+	if (WEXITSTATUS(status) == 0 && gate_crossed)
+		return IPCPROF_EXIT_GATE;
+	if (WEXITSTATUS(status) == 0 && gates_unchecked)
+		return 125;
 	return WEXITSTATUS(status);
 }

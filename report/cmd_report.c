@@ -10,7 +10,9 @@
 
 #include <ipcprof/kernel.h>
 
+#include "cli.h"
 #include "commands.h"
+#include "gates.h"
 #include "report.h"
 
 static void usage(FILE *f)
@@ -34,11 +36,14 @@ static void usage(FILE *f)
 	    "  -r, --rules FILE      classification rules tried before the built-in ones (lines\n"
 	    "                        '<category> <any|leaf> <module-glob> <symbol-glob>'; see\n"
 	    "                        categories.rules); may be given more than once\n"
-	    "  -q, --quiet           no summary on stderr\n"
+	    "      --fail-if EXPR    exit 3 when EXPR holds for the run (a CI gate; may be given\n"
+	    "                        more than once: any one crossed fails); see Gates below\n"
+	    "  -q, --quiet           no summary on stderr (nor the gates that held)\n"
 	    "  --interpreter-frames  keep the Python interpreter's own C frames in the stacks of\n"
 	    "                        Python processes (folded output, call sites; left out by\n"
 	    "                        default, where the Python frames tell the story)\n"
 	    "  -h, --help            this help\n"
+	    "  -V, --version         print the version\n"
 	    "\n"
 	    "The files are new each time (mode 0600, like the records), made under a fresh name\n"
 	    "and renamed into place: a link lying in the folder is never written through. A\n"
@@ -46,8 +51,32 @@ static void usage(FILE *f)
 	    "not written into: ipcprof says so and writes nothing; -o DIR names the folder for\n"
 	    "the files, and is used whoever owns it.\n"
 	    "\n"
+	    "Gates: EXPR is FIGURE OP NUMBER (OP: >, >=, <, <=, ==, !=) or 'finding KIND'.\n"
+	    "Figures, named as in ipcprof-report.json:\n"
+	    "  data_movement, compute, ipc_transfer, ipc_wait, ipc_idle, serialization,\n"
+	    "  serialize, deserialize, copy, sync_wait, other\n"
+	    "                        run.worker_time.shares: fractions of the workers' time\n"
+	    "                        (0.5 or 50%%)\n"
+	    "  bytes, bytes.KIND     bytes sent through channels (run.bytes_by_kind; KIND: pipe,\n"
+	    "                        unix_stream, tcp, ...), with K, M, G, T (powers of 1000) or\n"
+	    "                        Ki, Mi, Gi (of 1024): bytes > 100M\n"
+	    "  shared_memory_bytes   run.shared_memory_bytes, the same suffixes\n"
+	    "  wall                  run.wall_ns, in seconds (or with ms, us, min): wall > 90\n"
+	    "  processes, workers    run.processes, run.workers\n"
+	    "  finding KIND          a finding of that kind is in the report (findings[].kind:\n"
+	    "                        repeated_payload, small_messages, low_compute_ratio,\n"
+	    "                        slow_reader, incomplete, serialization, io_uring,\n"
+	    "                        kernel_gap; any: any finding)\n"
+	    "The report is written whatever the gates say; each crossed gate is named on stderr\n"
+	    "with the figure. A share the report has no figure for (null) fails its gate. In a\n"
+	    "GitHub Actions job:\n"
+	    "  - run: ipcprof record -o prof --fail-if 'data_movement > 0.5' -- python3 job.py\n"
+	    "  - run: ipcprof report --fail-if 'bytes > 1G' --fail-if 'finding repeated_payload' "
+	    "prof\n"
+	    "\n"
 	    "Exit status: 0 when every record was read, 1 when some were damaged (each is named\n"
-	    "on stderr; the others are reported), 2 when no report could be written.\n"
+	    "on stderr; the others are reported), 2 when the command line is wrong or no report\n"
+	    "could be written, 3 when a --fail-if gate was crossed (the report is written).\n"
 	    "\n"
 	    "A folder with the eBPF probes' kernel.ipckrn and no record (ipcprof record\n"
 	    "--no-preload) is reported from the kernel's figures alone: channels unpaired, per\n"
@@ -82,8 +111,7 @@ static int write_out(const struct ipcprof_outdir *d, const char *name, enum out_
 		rc = ipcprof_out_end(d, f, tmp, name, rc);
 	}
 	if (rc < 0)
-		ipcprof_say("ipcprof report: cannot write %s/%s: %s", d->path, name,
-			    strerror(errno));
+		ipcprof_say(IPCPROF_SAY "cannot write %s/%s: %s", d->path, name, strerror(errno));
 	return rc;
 }
 
@@ -96,53 +124,36 @@ int ipcprof_cmd_report(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"interpreter-frames", no_argument, NULL, 'I'},
+	    {"fail-if", required_argument, NULL, 'F'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *outdir = NULL;
-	bool perfetto = false, folded = false, quiet = false, interp_frames = false;
+	bool quiet = false, interp_frames = false;
+	unsigned formats = 0;
 	struct ipcprof_rules rules = {0};
-	char err[512];
-	int c;
+	struct ipcprof_gates gates = {0};
+	char err[1024];
+	int c, usage_rc = -1;
 	optind = 0; /* another command may have run getopt before */
-	while ((c = getopt_long(argc, argv, "+o:f:r:qh", opts, NULL)) != -1) {
+	opterr = 0;
+	while (usage_rc < 0 && (c = getopt_long(argc, argv, "+:o:f:r:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0) {
-				ipcprof_say("ipcprof report: rules: %s", err);
-				ipcprof_rules_free(&rules);
-				return 2;
-			}
+			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0)
+				usage_rc = ipcprof_usage_error("report", "rules: %s", err);
+			break;
+		case 'F':
+			if (ipcprof_gate_add(&gates, optarg, err, sizeof(err)) < 0)
+				usage_rc = ipcprof_usage_error("report", "%s", err);
 			break;
 		case 'o':
 			outdir = optarg;
 			break;
-		case 'f': {
-			char *list = strdup(optarg);
-			char *save = NULL;
-			for (char *t = list ? strtok_r(list, ",", &save) : NULL; t;
-			     t = strtok_r(NULL, ",", &save)) {
-				bool all = !strcmp(t, "all");
-				if (all || !strcmp(t, "perfetto") || !strcmp(t, "chrome")) {
-					perfetto = true;
-					folded |= all;
-				} else if (!strcmp(t, "folded")) {
-					folded = true;
-				} else if (strcmp(t, "json") && strcmp(t, "html") &&
-					   strcmp(t, "text")) {
-					fprintf(
-					    stderr,
-					    "ipcprof report: unknown format '%s' (json, html and "
-					    "text are always written; perfetto adds the trace, "
-					    "folded the CPU samples' stacks)",
-					    t);
-					free(list);
-					ipcprof_rules_free(&rules);
-					return 2;
-				}
-			}
-			free(list);
+		case 'f':
+			if (ipcprof_formats_parse(optarg, &formats, err, sizeof(err)) < 0)
+				usage_rc = ipcprof_usage_error("report", "%s", err);
 			break;
-		}
 		case 'q':
 			quiet = true;
 			break;
@@ -150,26 +161,27 @@ int ipcprof_cmd_report(int argc, char **argv)
 			interp_frames = true;
 			break;
 		case 'h':
-			ipcprof_rules_free(&rules);
 			usage(stdout);
-			return 0;
+			usage_rc = 0;
+			break;
+		case 'V':
+			usage_rc = ipcprof_print_version();
+			break;
 		default:
-			ipcprof_rules_free(&rules);
-			usage(stderr);
-			return 2;
+			usage_rc = ipcprof_bad_option("report", c, argv, optind, optopt);
+			break;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "ipcprof report: no session folder given\n");
-		usage(stderr);
+	if (usage_rc < 0 && optind >= argc)
+		usage_rc = ipcprof_usage_error("report", "no session folder given");
+	if (usage_rc < 0 && ipcprof_rules_finish(&rules, err, sizeof(err)) < 0)
+		usage_rc = ipcprof_usage_error("report", "rules: %s", err);
+	if (usage_rc >= 0) {
 		ipcprof_rules_free(&rules);
-		return 2;
+		ipcprof_gates_free(&gates);
+		return usage_rc;
 	}
-	if (ipcprof_rules_finish(&rules, err, sizeof(err)) < 0) {
-		ipcprof_say("ipcprof report: rules: %s", err);
-		ipcprof_rules_free(&rules);
-		return 2;
-	}
+	bool perfetto = formats & IPCPROF_FORMAT_TRACE, folded = formats & IPCPROF_FORMAT_FOLDED;
 	struct ipcprof_model m;
 	ipcprof_model_init(&m);
 	m.rules = &rules;
@@ -179,35 +191,35 @@ int ipcprof_cmd_report(int argc, char **argv)
 	int status = 0;
 	for (int s = 0; s < m.nsession; s++) {
 		if (ipcprof_session_load(&m, s) < 0) {
-			ipcprof_say("ipcprof report: cannot read %s: %s", m.session[s],
+			ipcprof_say(IPCPROF_SAY "cannot read %s: %s", m.session[s],
 				    strerror(errno));
 			status = 2;
 		}
 		ipcprof_kernel_merge(&m, s);
 	}
 	for (int d = 0; d < m.ndamage; d++) {
-		ipcprof_say("ipcprof report: %s %s: %s",
+		ipcprof_say(IPCPROF_SAY "%s %s: %s",
 			    m.damage[d].unwritten ? "no record in" : "damaged record",
 			    m.damage[d].file, m.damage[d].error);
 	}
 	if (status == 2)
 		goto out;
 	if (!m.nimg) {
-		ipcprof_say("ipcprof report: no readable *%s record or %s in %s%s",
+		ipcprof_say(IPCPROF_SAY "no readable *%s record or %s in %s%s",
 			    IPCPROF_RECORD_SUFFIX, IPCPROF_KERNEL_FILE, m.session[0],
 			    m.nsession > 1 ? " and the others" : "");
 		status = 2;
 		goto out;
 	}
 	if (ipcprof_model_build(&m) < 0) {
-		fprintf(stderr, "ipcprof report: out of memory\n");
+		ipcprof_say(IPCPROF_SAY "out of memory");
 		status = 2;
 		goto out;
 	}
 	struct ipcprof_outdir od;
 	if (ipcprof_outdir_open(&od, outdir ? outdir : m.session[0], outdir != NULL, err,
 				sizeof(err)) < 0) {
-		ipcprof_say("ipcprof report: %s", err);
+		ipcprof_say(IPCPROF_SAY "%s", err);
 		status = 2;
 		goto out;
 	}
@@ -219,7 +231,7 @@ int ipcprof_cmd_report(int argc, char **argv)
 	size_t len = 0;
 	char *text = j ? ipcprof_json_text(j, &len) : NULL;
 	if (!j || !text) {
-		fprintf(stderr, "ipcprof report: out of memory\n");
+		ipcprof_say(IPCPROF_SAY "out of memory");
 		status = 2;
 	} else if (write_out(&od, "ipcprof-report.json", OUT_JSON, text, len, &m) < 0 ||
 		   write_out(&od, "ipcprof-report.html", OUT_HTML, text, len, &m) < 0 ||
@@ -231,17 +243,19 @@ int ipcprof_cmd_report(int argc, char **argv)
 		if (!quiet)
 			ipcprof_write_summary(&m, stderr);
 		fputc('\n', stderr);
-		ipcprof_say("ipcprof: report: %s/ipcprof-report.html", od.path);
+		ipcprof_say(IPCPROF_SAY "report: %s/ipcprof-report.html", od.path);
 		if (perfetto)
-			ipcprof_say(
-			    "ipcprof: trace (open in ui.perfetto.dev): %s/ipcprof-trace.json",
-			    od.path);
+			ipcprof_say(IPCPROF_SAY
+				    "trace (open in ui.perfetto.dev): %s/ipcprof-trace.json",
+				    od.path);
 		if (folded)
-			ipcprof_say("ipcprof: CPU stacks (flamegraph.pl or speedscope): "
-				    "%s/ipcprof-folded.txt (%zu stacks)",
+			ipcprof_say(IPCPROF_SAY "CPU stacks (flamegraph.pl or speedscope): "
+						"%s/ipcprof-folded.txt (%zu stacks)",
 				    od.path, m.npstack);
 		if (m.ndamage)
 			status = 1;
+		if (ipcprof_gates_check(&gates, j, quiet) > 0)
+			status = IPCPROF_EXIT_GATE;
 	}
 	json_decref(j);
 	free(text);
@@ -250,5 +264,6 @@ out:
 	m.session = NULL;
 	ipcprof_model_free(&m);
 	ipcprof_rules_free(&rules);
+	ipcprof_gates_free(&gates);
 	return status;
 }

@@ -11,6 +11,7 @@
 #include <ipcprof/kernel.h>
 
 #include "commands.h"
+#include "cli.h"
 #include "diff.h"
 #include "report.h"
 
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 	    "  -r, --rules FILE      classification rules for session folders, as in `ipcprof\n"
 	    "                        report --rules`; may be given more than once\n"
 	    "  -h, --help            this help\n"
+	    "  -V, --version         print the version\n"
 	    "\n"
 	    "Exit status: 0 when the comparison was written; 1 when it was written but a session\n"
 	    "had damaged records (each named on stderr, left out of its run); 2 when it was not:\n"
@@ -65,7 +67,7 @@ static json_t *session_report(const char *dir, const struct ipcprof_rules *rules
 		goto out;
 	}
 	for (int d = 0; d < m.ndamage; d++)
-		ipcprof_say("ipcprof diff: %s %s: %s",
+		ipcprof_say(IPCPROF_SAY "%s %s: %s",
 			    m.damage[d].unwritten ? "no record in" : "damaged record",
 			    m.damage[d].file, m.damage[d].error);
 	*damaged = m.ndamage;
@@ -147,7 +149,7 @@ static int write_output(const char *path, const json_t *diff, enum diff_format f
 	if (!path) {
 		int rc = write_diff(stdout, diff, fmt);
 		if (fflush(stdout) != 0 || rc < 0) {
-			ipcprof_say("ipcprof diff: cannot write to stdout: %s", strerror(errno));
+			ipcprof_say(IPCPROF_SAY "cannot write to stdout: %s", strerror(errno));
 			return -1;
 		}
 		return 0;
@@ -157,23 +159,23 @@ static int write_output(const char *path, const json_t *diff, enum diff_format f
 	char err[512], tmp[512];
 	struct ipcprof_outdir od = {.fd = -1};
 	if (!dcopy || !bcopy) {
-		ipcprof_say("ipcprof diff: out of memory");
+		ipcprof_say(IPCPROF_SAY "out of memory");
 		goto out;
 	}
 	const char *dir = dirname(dcopy), *name = basename(bcopy);
 	if (!*name || !strcmp(name, "/") || !strcmp(name, ".") || !strcmp(name, "..")) {
-		ipcprof_say("ipcprof diff: -o %s names no file", path);
+		ipcprof_say(IPCPROF_SAY "-o %s names no file", path);
 		goto out;
 	}
 	if (ipcprof_outdir_open(&od, dir, true, err, sizeof(err)) < 0) {
-		ipcprof_say("ipcprof diff: %s", err);
+		ipcprof_say(IPCPROF_SAY "%s", err);
 		goto out;
 	}
 	FILE *f = ipcprof_out_begin(&od, name, tmp, sizeof(tmp));
 	if (f)
 		rc = ipcprof_out_end(&od, f, tmp, name, write_diff(f, diff, fmt));
 	if (rc < 0)
-		ipcprof_say("ipcprof diff: cannot write %s: %s", path, strerror(errno));
+		ipcprof_say(IPCPROF_SAY "cannot write %s: %s", path, strerror(errno));
 out:
 	ipcprof_outdir_close(&od);
 	free(dcopy);
@@ -184,11 +186,9 @@ out:
 int ipcprof_cmd_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"rules", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+	    {"rules", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	enum diff_format fmt = FORMAT_TEXT;
 	const char *output = NULL;
@@ -196,61 +196,63 @@ int ipcprof_cmd_diff(int argc, char **argv)
 	char err[1024];
 	int c, status = 2;
 	json_t *before = NULL, *after = NULL, *diff = NULL;
+	int usage_rc = -1;
 	optind = 0; /* another command may have run getopt before */
-	while ((c = getopt_long(argc, argv, "+f:o:r:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while (usage_rc < 0 && (c = getopt_long(argc, argv, "+:f:o:r:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (!strcmp(optarg, "text")) {
+			if (!strcmp(optarg, "text"))
 				fmt = FORMAT_TEXT;
-			} else if (!strcmp(optarg, "json")) {
+			else if (!strcmp(optarg, "json"))
 				fmt = FORMAT_JSON;
-			} else if (!strcmp(optarg, "html")) {
+			else if (!strcmp(optarg, "html"))
 				fmt = FORMAT_HTML;
-			} else {
-				ipcprof_say(
-				    "ipcprof diff: unknown format '%s' (text, json or html)",
-				    optarg);
-				goto out;
-			}
+			else
+				usage_rc = ipcprof_usage_error(
+				    "diff", "unknown format '%s' (text, json or html)", optarg);
 			break;
 		case 'o':
 			output = optarg;
 			break;
 		case 'r':
-			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0) {
-				ipcprof_say("ipcprof diff: rules: %s", err);
-				goto out;
-			}
+			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0)
+				usage_rc = ipcprof_usage_error("diff", "rules: %s", err);
 			break;
 		case 'h':
 			usage(stdout);
-			status = 0;
-			goto out;
+			usage_rc = 0;
+			break;
+		case 'V':
+			usage_rc = ipcprof_print_version();
+			break;
 		default:
-			usage(stderr);
-			goto out;
+			usage_rc = ipcprof_bad_option("diff", c, argv, optind, optopt);
+			break;
 		}
 	}
-	if (argc - optind != 2) {
-		ipcprof_say("ipcprof diff: %s", argc - optind < 2
-						    ? "wants two runs, BEFORE and AFTER"
-						    : "compares two runs, not more");
-		usage(stderr);
+	if (usage_rc < 0 && argc - optind != 2)
+		usage_rc =
+		    ipcprof_usage_error("diff", "%s",
+					argc - optind < 2 ? "wants two runs, BEFORE and AFTER"
+							  : "compares two runs, not more");
+	if (usage_rc >= 0) {
+		status = usage_rc;
 		goto out;
 	}
 	if (ipcprof_rules_finish(&rules, err, sizeof(err)) < 0) {
-		ipcprof_say("ipcprof diff: rules: %s", err);
+		ipcprof_say(IPCPROF_SAY "rules: %s", err);
 		goto out;
 	}
 	struct ipcprof_diff_side sb, sa;
 	if (!(before = read_side(argv[optind], &rules, &sb, err, sizeof(err))) ||
 	    !(after = read_side(argv[optind + 1], &rules, &sa, err, sizeof(err)))) {
-		ipcprof_say("ipcprof diff: %s", err);
+		ipcprof_say(IPCPROF_SAY "%s", err);
 		goto out;
 	}
 	diff = ipcprof_diff_json(&sb, &sa);
 	if (!diff) {
-		ipcprof_say("ipcprof diff: out of memory");
+		ipcprof_say(IPCPROF_SAY "out of memory");
 		goto out;
 	}
 	if (write_output(output, diff, fmt) == 0)

@@ -319,14 +319,14 @@ def check_errors(tmp, session):
         (["diff", session], "wants two runs"),
         (["diff", session, session, session], "compares two runs, not more"),
         (["diff", "-f", "pdf", session, session], "unknown format 'pdf'"),
-        (["diff", "--no-such-option", session, session], "Usage: ipcprof diff"),
+        (["diff", "--no-such-option", session, session], "(try 'ipcprof diff --help')"),
         (["diff", missing, session], f"cannot read {missing}: No such file or directory"),
         (["diff", session, empty], f"not a session folder"),
         (["diff", session, junk], f"{junk} is neither a session folder nor a report's JSON"),
         (["diff", other, session], "not an ipcprof report"),
         (["diff", session, partial], "run.bytes_by_kind is missing"),
         (["diff", "-o", os.path.join(tmp, "no", "such", "dir", "d.txt"), session, session],
-         "ipcprof diff: cannot create"),
+         "ipcprof: cannot create"),
     ]
     for args, msg in cases:
         p = run(*args)

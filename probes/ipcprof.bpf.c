@@ -12,6 +12,17 @@ char LICENSE[] SEC("license") = "GPL";
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /*
+ * A task's fields read through an untrusted view of it: the verifier checks each pointer read
+ * from a trusted pointer against the kernel's lists of trusted fields, by name, with a linear
+ * search of the kernel's types (four of them a read, on every path it walks: 40% of its check of
+ * these programs at start-up). The loads are the same; the view is not passed to helpers.
+ */
+static __always_inline struct task_struct *task_view(struct task_struct *t)
+{
+	return bpf_rdonly_cast(t, bpf_core_type_id_kernel(struct task_struct));
+}
+
+/*
  * Set by the loader before loading. 1: sys_enter/sys_exit count every data and wait call
  * (--no-preload, and the cross-check of the preload's figures). 0: they are not attached, and
  * sched_switch alone finds, at a switch-out, whether the thread is inside such a call (its
@@ -222,7 +233,7 @@ static __always_inline void flush_sched(struct ipcprof_bpf_live *l, __s32 tid, _
 
 static __always_inline __u8 fd_kind(struct task_struct *task, long fd, struct file **filep)
 {
-	struct files_struct *files = task->files;
+	struct files_struct *files = task_view(task)->files;
 	struct fdtable *fdt;
 	struct file **fda;
 	struct file *f = NULL;
@@ -537,7 +548,7 @@ static __always_inline __u64 queued_ns(struct task_struct *t)
 		return 0;
 	/* The run queue of this CPU, which the thread is switched in on (the per-CPU variable
 	 * itself is not always a symbol a program may name). */
-	cfs = t->se.cfs_rq;
+	cfs = task_view(t)->se.cfs_rq;
 	if (!cfs)
 		return 0;
 	rq = cfs->rq;
@@ -811,7 +822,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 {
 	/* The last thread has counted itself out already (the tracepoint's own group_dead
          * argument is recent: this works on older kernels too). */
-	bool group_dead = p->signal->live.counter == 0;
+	bool group_dead = task_view(p)->signal->live.counter == 0;
 	__s32 tid = p->pid;
 	__s32 tgid = p->tgid;
 	struct ipcprof_bpf_live *l = bpf_map_lookup_elem(&live, &tid);
@@ -1091,7 +1102,7 @@ int BPF_PROG(mmap_lock_released, struct mm_struct *mm, bool write)
 	__u32 img;
 	long nr;
 
-	if (task->mm != mm)
+	if (task_view(task)->mm != mm)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)

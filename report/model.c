@@ -310,6 +310,10 @@ struct timed {
 	uint32_t *order;      /* intervals by aligned start */
 	int64_t *start;       /* their aligned starts, in that order */
 	int64_t *reach;       /* the latest end of the intervals up to each, in that order */
+	/* The positions (in start order) of the intervals of each channel and direction, key
+	 * channel * IPCPROF_NDIR + dir: the intervals of key k are at by_key[key_at[k]] up to
+	 * by_key[key_at[k + 1]], ascending. */
+	uint32_t *key_at, *by_key;
 };
 
 static size_t lower_i64(const int64_t *v, size_t n, int64_t x)
@@ -382,6 +386,24 @@ static int timed_build(const struct ipcprof_model *m, int i, struct timed *td)
 		if (k && td->reach[k - 1] > td->reach[k])
 			td->reach[k] = td->reach[k - 1];
 	}
+	size_t nkey = (size_t)g->nchan * IPCPROF_NDIR;
+	td->key_at = calloc(nkey + 2, sizeof(*td->key_at));
+	td->by_key = malloc((g->nint + 1) * sizeof(*td->by_key));
+	if (!td->key_at || !td->by_key)
+		return -1;
+	for (size_t k = 0; k < g->nint; k++) {
+		const struct ipcprof_interval *iv = &g->intervals[td->order[k]];
+		if (iv->channel < g->nchan && iv->dir < IPCPROF_NDIR)
+			td->key_at[(size_t)iv->channel * IPCPROF_NDIR + iv->dir + 2]++;
+	}
+	for (size_t k = 2; k < nkey + 2; k++)
+		td->key_at[k] += td->key_at[k - 1];
+	for (size_t k = 0; k < g->nint; k++) {
+		const struct ipcprof_interval *iv = &g->intervals[td->order[k]];
+		if (iv->channel < g->nchan && iv->dir < IPCPROF_NDIR)
+			td->by_key[td->key_at[(size_t)iv->channel * IPCPROF_NDIR + iv->dir + 1]++] =
+			    (uint32_t)k;
+	}
 	return 0;
 }
 
@@ -409,6 +431,8 @@ static void timed_free(struct timed *td)
 	free(td->order);
 	free(td->start);
 	free(td->reach);
+	free(td->key_at);
+	free(td->by_key);
 }
 
 static double evidence_of(struct wait_ctx *x, int g, int chan, int dir, int64_t a, int64_t b,
@@ -445,13 +469,32 @@ static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t
 		const struct ipcprof_image *pg = &m->img[ep->image];
 		const struct timed *t = &x->td[ep->image];
 		size_t j = first_reaching(t, pg->nint, s);
-		for (int looked = 0; j < pg->nint && t->start[j] < e && looked < WAIT_LOOK_MAX;
-		     j++, looked++) {
-			const struct ipcprof_interval *pv = &pg->intervals[t->order[j]];
-			int64_t ps = t->start[j], pe = ps + (int64_t)(pv->end_ns - pv->start_ns);
-			if ((int)pv->channel == ep->chan && pv->dir == 1 - dir && pe > s) {
+		/* The intervals looked at: from j, at most WAIT_LOOK_MAX, those starting before e.
+		 * Starts grow with the position, so the latest start among those of the link's
+		 * other direction that end after s is the last such one. */
+		size_t to = lower_i64(t->start, pg->nint, e);
+		if (to > j + WAIT_LOOK_MAX)
+			to = j + WAIT_LOOK_MAX;
+		if (ep->chan < 0 || (uint32_t)ep->chan >= pg->nchan || to <= j)
+			continue;
+		size_t key = (size_t)ep->chan * IPCPROF_NDIR + (size_t)(1 - dir);
+		const uint32_t *pos = t->by_key + t->key_at[key];
+		size_t lo = 0, hi = t->key_at[key + 1] - t->key_at[key];
+		while (lo < hi) { /* the first position at or after to */
+			size_t mid = lo + (hi - lo) / 2;
+			if (pos[mid] < to)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo-- > 0 && pos[lo] >= j) {
+			const struct ipcprof_interval *pv = &pg->intervals[t->order[pos[lo]]];
+			int64_t ps = t->start[pos[lo]],
+				pe = ps + (int64_t)(pv->end_ns - pv->start_ns);
+			if (pe > s) {
 				ps = ps > s ? ps : s;
 				last = last == INT64_MAX || ps > last ? ps : last;
+				break;
 			}
 		}
 	}

@@ -6,6 +6,7 @@
 
 #if IPCPROF_HAVE_LIBDW
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
@@ -13,6 +14,22 @@ static const Dwfl_Callbacks callbacks = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
+};
+#endif
+
+#if IPCPROF_HAVE_LIBDW
+/*
+ * What libdwfl names in one stretch of a module between two boundaries: every symbol's start and
+ * end and every section's, so that the same symbols contain each address of the stretch and none
+ * starts inside it. libdwfl's choice among the symbols containing an address is the same for
+ * every address of the stretch, and its own lookup walks the whole symbol table each time.
+ */
+struct stretch {
+	bool known;
+	const char *name; /* NULL: no symbol */
+	GElf_Addr start;  /* the symbol's address */
+	const char *func_file;
+	int func_line;
 };
 #endif
 
@@ -24,7 +41,11 @@ struct modent {
 #if IPCPROF_HAVE_LIBDW
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
-	bool usable; /* opened, and its build id matches the one recorded */
+	bool usable;      /* opened, and its build id matches the one recorded */
+	bool stretched;   /* bound and stretch made (or given up: nbound 0, stretch NULL) */
+	GElf_Addr *bound; /* sorted, distinct */
+	size_t nbound;
+	struct stretch *stretch; /* nbound + 1: before the first bound, between, after the last */
 #endif
 };
 
@@ -69,6 +90,12 @@ void ipcprof_symtab_free(struct ipcprof_symtab *t)
 #if IPCPROF_HAVE_LIBDW
 		if (t->mods[i]->dwfl)
 			dwfl_end(t->mods[i]->dwfl);
+		for (size_t k = 0; t->mods[i]->stretch && k <= t->mods[i]->nbound; k++) {
+			free((char *)t->mods[i]->stretch[k].name);
+			free((char *)t->mods[i]->stretch[k].func_file);
+		}
+		free(t->mods[i]->stretch);
+		free(t->mods[i]->bound);
 #endif
 		free(t->mods[i]);
 	}
@@ -171,21 +198,112 @@ static char *dup_str(const char *s)
 	return s ? ipcprof_utf8_dup(s, strlen(s) + 1) : NULL;
 }
 
-static void dwfl_names(const struct modent *e, uint64_t rel, bool ret, struct ipcprof_sym *y)
+static int cmp_addr(const void *a, const void *b)
+{
+	GElf_Addr x = *(const GElf_Addr *)a, y = *(const GElf_Addr *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The module's stretches, once: one pass over its symbols and sections. Without them (out of
+ * memory), every address is looked up on its own, as before. */
+static void stretches_make(struct modent *e)
+{
+	e->stretched = true;
+	int n = dwfl_module_getsymtab(e->mod);
+	GElf_Addr bias = 0;
+	Elf *elf = dwfl_module_getelf(e->mod, &bias);
+	size_t nsec = 0;
+	if (elf && elf_getshdrnum(elf, &nsec) != 0)
+		nsec = 0;
+	size_t cap = 2 * (size_t)(n > 0 ? n : 0) + 2 * nsec + 1, nb = 0;
+	GElf_Addr *b = malloc(cap * sizeof(*b));
+	if (!b)
+		return;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		if (!dwfl_module_getsym_info(e->mod, i, &sym, &addr, NULL, NULL, NULL))
+			continue;
+		b[nb++] = addr;
+		if (sym.st_size)
+			b[nb++] = addr + sym.st_size;
+	}
+	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		b[nb++] = sh.sh_addr + bias;
+		b[nb++] = sh.sh_addr + bias + sh.sh_size;
+	}
+	qsort(b, nb, sizeof(*b), cmp_addr);
+	size_t w = 0;
+	for (size_t i = 0; i < nb; i++)
+		if (!w || b[w - 1] != b[i])
+			b[w++] = b[i];
+	e->stretch = calloc(w + 1, sizeof(*e->stretch));
+	if (!e->stretch) {
+		free(b);
+		return;
+	}
+	e->bound = b;
+	e->nbound = w;
+}
+
+/* The stretch address a lies in: the number of bounds at or below it. */
+static struct stretch *stretch_of(struct modent *e, GElf_Addr a)
+{
+	if (!e->stretched)
+		stretches_make(e);
+	if (!e->stretch)
+		return NULL;
+	size_t lo = 0, hi = e->nbound;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->bound[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return &e->stretch[lo];
+}
+
+static void dwfl_names(struct modent *e, uint64_t rel, bool ret, struct ipcprof_sym *y)
 {
 	/* Return addresses point after the call: look up the call itself. */
 	GElf_Addr a = ret ? rel - 1 : rel;
-	GElf_Off off;
-	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(e->mod, a, &off, &sym, NULL, NULL, NULL);
-	if (name) {
-		y->symbol = dup_str(name);
-		y->offset = off + (ret ? 1 : 0);
-		Dwfl_Line *fl = dwfl_module_getsrc(e->mod, a - off);
-		const char *src =
-		    fl ? dwfl_lineinfo(fl, NULL, &y->func_line, NULL, NULL, NULL) : NULL;
-		y->func_file = dup_str(src);
+	struct stretch *st = stretch_of(e, a);
+	if (!st || !st->known) {
+		GElf_Off off;
+		GElf_Sym sym;
+		const char *name = dwfl_module_addrinfo(e->mod, a, &off, &sym, NULL, NULL, NULL);
+		struct stretch found = {.known = true, .name = dup_str(name), .start = a - off};
+		if (name) {
+			Dwfl_Line *fl = dwfl_module_getsrc(e->mod, a - off);
+			found.func_file =
+			    dup_str(fl ? dwfl_lineinfo(fl, NULL, &found.func_line, NULL, NULL, NULL)
+				       : NULL);
+		}
+		if (!st || (name && !found.name)) {
+			/* Not kept: this address's names alone. */
+			if (name && found.name) {
+				y->symbol = found.name;
+				y->offset = off + (ret ? 1 : 0);
+				y->func_file = found.func_file;
+				y->func_line = found.func_line;
+			} else {
+				free((char *)found.func_file);
+			}
+			goto line;
+		}
+		*st = found;
 	}
+	if (st->name) {
+		y->symbol = dup_str(st->name);
+		y->offset = a - st->start + (ret ? 1 : 0);
+		y->func_file = dup_str(st->func_file);
+		y->func_line = st->func_line;
+	}
+line:;
 	Dwfl_Line *ln = dwfl_module_getsrc(e->mod, a);
 	const char *src = ln ? dwfl_lineinfo(ln, NULL, &y->line, NULL, NULL, NULL) : NULL;
 	y->srcfile = dup_str(src);

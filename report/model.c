@@ -44,8 +44,10 @@ void ipcprof_model_free(struct ipcprof_model *m)
 		free(m->link[i].end);
 	free(m->link);
 	free(m->cell);
-	for (int i = 0; i < m->nshm; i++)
+	for (int i = 0; i < m->nshm; i++) {
 		free(m->shm[i].img);
+		free(m->shm[i].writer);
+	}
 	free(m->shm);
 	for (int i = 0; i < m->nsite; i++) {
 		for (int k = 0; k < m->site[i].depth; k++) {
@@ -888,6 +890,24 @@ void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int 
 		snprintf(out, outlen, "exec %.32s", ipcprof_process_name(p));
 }
 
+/* multiprocessing's Manager() forks a server that accepts the proxies' connections on a
+ * unix socket named by multiprocessing (/tmp/pymp-XXXX/listener-XXXX): a fork child that
+ * accepted on one is that server, whatever its argv (its parent's) says. */
+static bool manager_server(const struct ipcprof_image *g)
+{
+	if (g->proc.origin != IPCPROF_ORIGIN_FORK)
+		return false;
+	for (uint32_t c = 0; c < g->nchan; c++) {
+		const struct ipcprof_channel *ch = &g->chan[c];
+		size_t n = strnlen(ch->name, sizeof(ch->name));
+		if (ch->kind == IPCPROF_KIND_UNIX_STREAM && (ch->flags & IPCPROF_CH_ACCEPTED) &&
+		    ch->listen_pid == (uint32_t)g->proc.pid && memmem(ch->name, n, "/pymp-", 6) &&
+		    memmem(ch->name, n, "/listener-", 10))
+			return true;
+	}
+	return false;
+}
+
 /* Lineage and times. */
 
 struct pidkey {
@@ -1003,6 +1023,8 @@ static int build_lineage(struct ipcprof_model *m)
 			const char *pr = g->parent >= 0 ? m->img[g->parent].role : NULL;
 			int sib = g->parent >= 0 ? children[g->parent] : 0;
 			ipcprof_role(&g->proc, pr, sib, g->role, sizeof(g->role));
+			if (manager_server(g))
+				snprintf(g->role, sizeof(g->role), "manager server");
 			done[i] = 1;
 			left--;
 		}
@@ -1550,54 +1572,111 @@ fail:
 
 /* Shared memory. */
 
+/* The object a mapping or an fd of it reaches: one per inode on one boot, whatever names and
+ * fds reached it (a name unlinked after shm_open reads "... (deleted)" in a process that got
+ * the fd by SCM_RIGHTS); an object of unknown inode is known by its name alone. */
+static int shm_find(const struct ipcprof_model *m, uint32_t kind, uint64_t dev, uint64_t ino,
+		    uint64_t boot, const char *name)
+{
+	for (int s = 0; s < m->nshm; s++) {
+		const struct ipcprof_shm *o = &m->shm[s];
+		if (o->boot != boot || o->dev != dev || o->ino != ino)
+			continue;
+		if (ino || (o->kind == kind && !strcmp(o->name, name)))
+			return s;
+	}
+	return -1;
+}
+
+static const char deleted_suffix[] = " (deleted)";
+
+static bool name_deleted(const char *name)
+{
+	size_t n = strlen(name), k = sizeof(deleted_suffix) - 1;
+	return n >= k && !strcmp(name + n - k, deleted_suffix);
+}
+
+static int shm_new(struct ipcprof_model *m, int *cap, uint32_t kind, uint64_t dev, uint64_t ino,
+		   uint64_t boot, const char *name)
+{
+	if (m->nshm == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		struct ipcprof_shm *p = realloc(m->shm, (size_t)*cap * sizeof(*p));
+		if (!p)
+			return -1;
+		m->shm = p;
+	}
+	struct ipcprof_shm *s = &m->shm[m->nshm];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->dev = dev;
+	s->ino = ino;
+	s->boot = boot;
+	snprintf(s->name, sizeof(s->name), "%.*s", (int)sizeof(s->name) - 1, name);
+	s->img = malloc((size_t)m->nimg * sizeof(int));
+	s->writer = malloc((size_t)m->nimg * sizeof(int));
+	if (!s->img || !s->writer) {
+		free(s->img);
+		free(s->writer);
+		return -1;
+	}
+	return m->nshm++;
+}
+
+static void add_img(int *list, int *n, int i)
+{
+	for (int k = 0; k < *n; k++)
+		if (list[k] == i)
+			return;
+	list[(*n)++] = i;
+}
+
 static int build_shm(struct ipcprof_model *m)
 {
 	int cap = 0;
 	for (int i = 0; i < m->nimg; i++) {
 		const struct ipcprof_image *g = &m->img[i];
+		uint64_t boot = boot_key(g);
 		for (uint32_t k = 0; k < g->nmap; k++) {
 			const struct ipcprof_mapping *mp = &g->map[k];
 			if (!mp->kind)
 				continue;
-			int found = -1;
-			for (int s = 0; s < m->nshm && found < 0; s++) {
-				const struct ipcprof_image *g0 = &m->img[m->shm[s].img[0]];
-				const struct ipcprof_mapping *m0 = NULL;
-				for (uint32_t q = 0; q < g0->nmap; q++)
-					if (g0->map[q].kind == m->shm[s].kind &&
-					    !strcmp(g0->map[q].name, m->shm[s].name))
-						m0 = &g0->map[q];
-				if (m0 && m0->kind == mp->kind && m0->dev == mp->dev &&
-				    m0->ino == mp->ino && !strcmp(m0->name, mp->name) &&
-				    boot_key(g0) == boot_key(g))
-					found = s;
-			}
-			if (found < 0) {
-				if (m->nshm == cap) {
-					cap = cap ? 2 * cap : 16;
-					struct ipcprof_shm *p =
-					    realloc(m->shm, (size_t)cap * sizeof(*p));
-					if (!p)
-						return -1;
-					m->shm = p;
-				}
-				struct ipcprof_shm *s = &m->shm[m->nshm];
-				memset(s, 0, sizeof(*s));
-				s->kind = mp->kind;
-				memcpy(s->name, mp->name, sizeof(s->name));
-				s->img = malloc((size_t)m->nimg * sizeof(int));
-				if (!s->img)
-					return -1;
-				found = m->nshm++;
-			}
+			int found = shm_find(m, mp->kind, mp->dev, mp->ino, boot, mp->name);
+			if (found < 0 && (found = shm_new(m, &cap, mp->kind, mp->dev, mp->ino, boot,
+							  mp->name)) < 0)
+				return -1;
 			struct ipcprof_shm *s = &m->shm[found];
+			/* The name it has while it has one. */
+			if (name_deleted(s->name) && !name_deleted(mp->name))
+				snprintf(s->name, sizeof(s->name), "%.*s", (int)sizeof(s->name) - 1,
+					 mp->name);
 			uint64_t size = mp->object_size > mp->length ? mp->object_size : mp->length;
 			if (size > s->size)
 				s->size = size;
 			if (mp->resident_bytes > s->resident_bytes)
 				s->resident_bytes = mp->resident_bytes;
-			if (!s->nimg || s->img[s->nimg - 1] != i)
-				s->img[s->nimg++] = i;
+			add_img(s->img, &s->nimg, i);
+		}
+	}
+	/* Processes that wrote or read a mapped object through an fd (joblib writes the array it
+	 * memmaps into /dev/shm, the workers map it) are among its processes: those bytes went
+	 * into shared memory, not to another process. */
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		uint64_t boot = boot_key(g);
+		for (uint32_t c = 0; c < g->nchan; c++) {
+			const struct ipcprof_channel *ch = &g->chan[c];
+			if (ch->kind != IPCPROF_KIND_SHM || !ch->ino)
+				continue;
+			int s = shm_find(m, 0, ch->dev, ch->ino, boot, "");
+			if (s < 0)
+				continue;
+			struct ipcprof_shm *o = &m->shm[s];
+			add_img(o->img, &o->nimg, i);
+			if (ch->dir[IPCPROF_DIR_OUT].bytes) {
+				o->written_bytes += ch->dir[IPCPROF_DIR_OUT].bytes;
+				add_img(o->writer, &o->nwriter, i);
+			}
 		}
 	}
 	for (int s = 0; s < m->nshm; s++)
@@ -2098,6 +2177,9 @@ static void build_totals(struct ipcprof_model *m)
 		attr_add(&m->total, &g->attr);
 		m->nuring += g->uring.rings > 0;
 		for (uint32_t c = 0; c < g->nchan; c++) {
+			/* Bytes written into a shared-memory object went to no process (build_shm). */
+			if (g->chan[c].kind == IPCPROF_KIND_SHM)
+				continue;
 			g->bytes_out += g->chan[c].dir[IPCPROF_DIR_OUT].bytes;
 			g->bytes_in += g->chan[c].dir[IPCPROF_DIR_IN].bytes;
 		}

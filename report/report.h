@@ -190,8 +190,12 @@ struct ipcprof_shm {
 	char name[IPCPROF_NAME_BYTES];
 	uint64_t size;
 	uint64_t resident_bytes; /* largest resident size seen by one mapper */
+	uint64_t dev, ino, boot; /* the object: one per inode on one boot */
+	uint64_t written_bytes;  /* written into it through fds (write, pwrite) */
 	int nimg;
-	int *img;
+	int *img; /* every process that mapped it or wrote or read it through an fd */
+	int nwriter;
+	int *writer; /* the processes that wrote it through an fd */
 };
 
 /* A symbolized frame. */

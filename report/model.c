@@ -1572,6 +1572,9 @@ fail:
 
 /* Shared memory. */
 
+/* An object this large shared by several processes is worth a finding. */
+#define IPCPROF_SHARED_FINDING_BYTES (1u << 20)
+
 /* The object a mapping or an fd of it reaches: one per inode on one boot, whatever names and
  * fds reached it (a name unlinked after shm_open reads "... (deleted)" in a process that got
  * the fd by SCM_RIGHTS); an object of unknown inode is known by its name alone. */
@@ -1983,6 +1986,64 @@ static int kernel_gap_finding(struct ipcprof_model *m, int *cap)
 	return 0;
 }
 
+/* A channel kind that copies each byte from one process to another through the kernel. */
+static bool copying_kind(uint32_t kind)
+{
+	return kind >= IPCPROF_KIND_PIPE && kind <= IPCPROF_KIND_UDP;
+}
+
+/* How the run moved its large data: shared in memory, or copied through channels. The two call
+ * for different advice (joblib memmaps a large array and sends small objects pickled). */
+static int memory_findings(struct ipcprof_model *m, int *cap)
+{
+	char b1[32], b2[32], w1[96];
+	struct ipcprof_finding *f;
+	uint64_t copied = 0, shared = 0;
+	int nlinks = 0;
+	for (int l = 0; l < m->nlink; l++)
+		if (copying_kind(m->link[l].kind) && m->link[l].paired) {
+			copied += m->link[l].bytes_in;
+			nlinks++;
+		}
+	for (int s = 0; s < m->nshm; s++) {
+		const struct ipcprof_shm *o = &m->shm[s];
+		if (o->nimg < 2 || o->size < IPCPROF_SHARED_FINDING_BYTES)
+			continue;
+		shared += o->size;
+		FIND_OR_FAIL(f = add_finding(m, cap, "shared_memory", 0));
+		ipcprof_fmt_bytes(o->size, b1, sizeof(b1));
+		ipcprof_fmt_bytes(o->resident_bytes, b2, sizeof(b2));
+		char by[160] = "";
+		if (o->nwriter) {
+			who(m, o->writer[0], w1, sizeof(w1));
+			snprintf(by, sizeof(by), ", written through its fd by %s%s", w1,
+				 o->nwriter > 1 ? " and others" : "");
+		}
+		snprintf(f->title, sizeof(f->title),
+			 "%s shared in memory by %d processes: %.200s%s", b1, o->nimg, o->name, by);
+		snprintf(
+		    f->detail, sizeof(f->detail),
+		    "The processes read this object in place: it was not copied to each of them "
+		    "(at most %s of it was resident in one). This is the cheap way to give "
+		    "workers large arrays; keep sending them indices or slices, not the data.",
+		    b2);
+	}
+	if (copied >= IPCPROF_SHARED_FINDING_BYTES / 16 && copied > shared) {
+		FIND_OR_FAIL(f = add_finding(m, cap, "copied_data", 0));
+		ipcprof_fmt_bytes(copied, b1, sizeof(b1));
+		snprintf(f->title, sizeof(f->title),
+			 "%s were copied between processes through %d pipes and sockets", b1,
+			 nlinks);
+		snprintf(f->detail, sizeof(f->detail),
+			 "Each of these bytes was written by one process and read by another: "
+			 "serialized, copied in and out of the kernel, deserialized. Large arrays "
+			 "can be shared in memory instead (multiprocessing.shared_memory; joblib "
+			 "memmaps arguments larger than max_nbytes); many small objects cost fewer "
+			 "calls in larger batches (chunksize, batch_size).");
+	}
+	return 0;
+}
+
 static int build_findings(struct ipcprof_model *m)
 {
 	int cap = 0;
@@ -2135,6 +2196,8 @@ static int build_findings(struct ipcprof_model *m)
 			 "indices or file names instead of the data, or move the computation to "
 			 "where the data is.");
 	}
+	if (memory_findings(m, &cap) < 0)
+		return -1;
 	(void)w2;
 	if (m->nfind)
 		qsort(m->find, (size_t)m->nfind, sizeof(*m->find), cmp_finding);

@@ -176,7 +176,13 @@ def main():
     problems = []
     work = tempfile.mkdtemp(prefix="ipcprof-libraries-")
     cmd = f"{cp.PY} {a.progs} {a.case}"
-    rc0, outs, run_problems, times, sess, sess2, trdir = cp.run_program(a, a.case, cmd, work)
+    try:
+        rc0, outs, run_problems, times, sess, sess2, trdir = cp.run_program(a, a.case, cmd,
+                                                                            work)
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL: {a.case}: a run did not end in {e.timeout:.0f} s: {e.cmd}")
+        print(f"kept {work}")
+        return 1
     problems += run_problems
     if not (outs[0] == outs[1] == outs[2]) or not outs[0]:
         problems.append(f"output differs: {outs[0][-200:]!r} without, {outs[1][-200:]!r} "

@@ -44,8 +44,10 @@ void ipcprof_model_free(struct ipcprof_model *m)
 		free(m->link[i].end);
 	free(m->link);
 	free(m->cell);
-	for (int i = 0; i < m->nshm; i++)
+	for (int i = 0; i < m->nshm; i++) {
 		free(m->shm[i].img);
+		free(m->shm[i].writer);
+	}
 	free(m->shm);
 	for (int i = 0; i < m->nsite; i++) {
 		for (int k = 0; k < m->site[i].depth; k++) {
@@ -931,6 +933,24 @@ void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int 
 		snprintf(out, outlen, "exec %.32s", ipcprof_process_name(p));
 }
 
+/* multiprocessing's Manager() forks a server that accepts the proxies' connections on a
+ * unix socket named by multiprocessing (/tmp/pymp-XXXX/listener-XXXX): a fork child that
+ * accepted on one is that server, whatever its argv (its parent's) says. */
+static bool manager_server(const struct ipcprof_image *g)
+{
+	if (g->proc.origin != IPCPROF_ORIGIN_FORK)
+		return false;
+	for (uint32_t c = 0; c < g->nchan; c++) {
+		const struct ipcprof_channel *ch = &g->chan[c];
+		size_t n = strnlen(ch->name, sizeof(ch->name));
+		if (ch->kind == IPCPROF_KIND_UNIX_STREAM && (ch->flags & IPCPROF_CH_ACCEPTED) &&
+		    ch->listen_pid == (uint32_t)g->proc.pid && memmem(ch->name, n, "/pymp-", 6) &&
+		    memmem(ch->name, n, "/listener-", 10))
+			return true;
+	}
+	return false;
+}
+
 /* Lineage and times. */
 
 struct pidkey {
@@ -1046,6 +1066,8 @@ static int build_lineage(struct ipcprof_model *m)
 			const char *pr = g->parent >= 0 ? m->img[g->parent].role : NULL;
 			int sib = g->parent >= 0 ? children[g->parent] : 0;
 			ipcprof_role(&g->proc, pr, sib, g->role, sizeof(g->role));
+			if (manager_server(g))
+				snprintf(g->role, sizeof(g->role), "manager server");
 			done[i] = 1;
 			left--;
 		}
@@ -1593,54 +1615,114 @@ fail:
 
 /* Shared memory. */
 
+/* An object this large shared by several processes is worth a finding. */
+#define IPCPROF_SHARED_FINDING_BYTES (1u << 20)
+
+/* The object a mapping or an fd of it reaches: one per inode on one boot, whatever names and
+ * fds reached it (a name unlinked after shm_open reads "... (deleted)" in a process that got
+ * the fd by SCM_RIGHTS); an object of unknown inode is known by its name alone. */
+static int shm_find(const struct ipcprof_model *m, uint32_t kind, uint64_t dev, uint64_t ino,
+		    uint64_t boot, const char *name)
+{
+	for (int s = 0; s < m->nshm; s++) {
+		const struct ipcprof_shm *o = &m->shm[s];
+		if (o->boot != boot || o->dev != dev || o->ino != ino)
+			continue;
+		if (ino || (o->kind == kind && !strcmp(o->name, name)))
+			return s;
+	}
+	return -1;
+}
+
+static const char deleted_suffix[] = " (deleted)";
+
+static bool name_deleted(const char *name)
+{
+	size_t n = strlen(name), k = sizeof(deleted_suffix) - 1;
+	return n >= k && !strcmp(name + n - k, deleted_suffix);
+}
+
+static int shm_new(struct ipcprof_model *m, int *cap, uint32_t kind, uint64_t dev, uint64_t ino,
+		   uint64_t boot, const char *name)
+{
+	if (m->nshm == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		struct ipcprof_shm *p = realloc(m->shm, (size_t)*cap * sizeof(*p));
+		if (!p)
+			return -1;
+		m->shm = p;
+	}
+	struct ipcprof_shm *s = &m->shm[m->nshm];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->dev = dev;
+	s->ino = ino;
+	s->boot = boot;
+	snprintf(s->name, sizeof(s->name), "%.*s", (int)sizeof(s->name) - 1, name);
+	s->img = malloc((size_t)m->nimg * sizeof(int));
+	s->writer = malloc((size_t)m->nimg * sizeof(int));
+	if (!s->img || !s->writer) {
+		free(s->img);
+		free(s->writer);
+		return -1;
+	}
+	return m->nshm++;
+}
+
+static void add_img(int *list, int *n, int i)
+{
+	for (int k = 0; k < *n; k++)
+		if (list[k] == i)
+			return;
+	list[(*n)++] = i;
+}
+
 static int build_shm(struct ipcprof_model *m)
 {
 	int cap = 0;
 	for (int i = 0; i < m->nimg; i++) {
 		const struct ipcprof_image *g = &m->img[i];
+		uint64_t boot = boot_key(g);
 		for (uint32_t k = 0; k < g->nmap; k++) {
 			const struct ipcprof_mapping *mp = &g->map[k];
 			if (!mp->kind)
 				continue;
-			int found = -1;
-			for (int s = 0; s < m->nshm && found < 0; s++) {
-				const struct ipcprof_image *g0 = &m->img[m->shm[s].img[0]];
-				const struct ipcprof_mapping *m0 = NULL;
-				for (uint32_t q = 0; q < g0->nmap; q++)
-					if (g0->map[q].kind == m->shm[s].kind &&
-					    !strcmp(g0->map[q].name, m->shm[s].name))
-						m0 = &g0->map[q];
-				if (m0 && m0->kind == mp->kind && m0->dev == mp->dev &&
-				    m0->ino == mp->ino && !strcmp(m0->name, mp->name) &&
-				    boot_key(g0) == boot_key(g))
-					found = s;
-			}
-			if (found < 0) {
-				if (m->nshm == cap) {
-					cap = cap ? 2 * cap : 16;
-					struct ipcprof_shm *p =
-					    realloc(m->shm, (size_t)cap * sizeof(*p));
-					if (!p)
-						return -1;
-					m->shm = p;
-				}
-				struct ipcprof_shm *s = &m->shm[m->nshm];
-				memset(s, 0, sizeof(*s));
-				s->kind = mp->kind;
-				memcpy(s->name, mp->name, sizeof(s->name));
-				s->img = malloc((size_t)m->nimg * sizeof(int));
-				if (!s->img)
-					return -1;
-				found = m->nshm++;
-			}
+			int found = shm_find(m, mp->kind, mp->dev, mp->ino, boot, mp->name);
+			if (found < 0 && (found = shm_new(m, &cap, mp->kind, mp->dev, mp->ino, boot,
+							  mp->name)) < 0)
+				return -1;
 			struct ipcprof_shm *s = &m->shm[found];
+			/* The name it has while it has one. */
+			if (name_deleted(s->name) && !name_deleted(mp->name))
+				snprintf(s->name, sizeof(s->name), "%.*s", (int)sizeof(s->name) - 1,
+					 mp->name);
 			uint64_t size = mp->object_size > mp->length ? mp->object_size : mp->length;
 			if (size > s->size)
 				s->size = size;
 			if (mp->resident_bytes > s->resident_bytes)
 				s->resident_bytes = mp->resident_bytes;
-			if (!s->nimg || s->img[s->nimg - 1] != i)
-				s->img[s->nimg++] = i;
+			add_img(s->img, &s->nimg, i);
+		}
+	}
+	/* Processes that wrote or read a mapped object through an fd (joblib writes the array it
+	 * memmaps into /dev/shm, the workers map it) are among its processes: those bytes went
+	 * into shared memory, not to another process. */
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		uint64_t boot = boot_key(g);
+		for (uint32_t c = 0; c < g->nchan; c++) {
+			const struct ipcprof_channel *ch = &g->chan[c];
+			if (ch->kind != IPCPROF_KIND_SHM || !ch->ino)
+				continue;
+			int s = shm_find(m, 0, ch->dev, ch->ino, boot, "");
+			if (s < 0)
+				continue;
+			struct ipcprof_shm *o = &m->shm[s];
+			add_img(o->img, &o->nimg, i);
+			if (ch->dir[IPCPROF_DIR_OUT].bytes) {
+				o->written_bytes += ch->dir[IPCPROF_DIR_OUT].bytes;
+				add_img(o->writer, &o->nwriter, i);
+			}
 		}
 	}
 	for (int s = 0; s < m->nshm; s++)
@@ -1947,6 +2029,64 @@ static int kernel_gap_finding(struct ipcprof_model *m, int *cap)
 	return 0;
 }
 
+/* A channel kind that copies each byte from one process to another through the kernel. */
+static bool copying_kind(uint32_t kind)
+{
+	return kind >= IPCPROF_KIND_PIPE && kind <= IPCPROF_KIND_UDP;
+}
+
+/* How the run moved its large data: shared in memory, or copied through channels. The two call
+ * for different advice (joblib memmaps a large array and sends small objects pickled). */
+static int memory_findings(struct ipcprof_model *m, int *cap)
+{
+	char b1[32], b2[32], w1[96];
+	struct ipcprof_finding *f;
+	uint64_t copied = 0, shared = 0;
+	int nlinks = 0;
+	for (int l = 0; l < m->nlink; l++)
+		if (copying_kind(m->link[l].kind) && m->link[l].paired) {
+			copied += m->link[l].bytes_in;
+			nlinks++;
+		}
+	for (int s = 0; s < m->nshm; s++) {
+		const struct ipcprof_shm *o = &m->shm[s];
+		if (o->nimg < 2 || o->size < IPCPROF_SHARED_FINDING_BYTES)
+			continue;
+		shared += o->size;
+		FIND_OR_FAIL(f = add_finding(m, cap, "shared_memory", 0));
+		ipcprof_fmt_bytes(o->size, b1, sizeof(b1));
+		ipcprof_fmt_bytes(o->resident_bytes, b2, sizeof(b2));
+		char by[160] = "";
+		if (o->nwriter) {
+			who(m, o->writer[0], w1, sizeof(w1));
+			snprintf(by, sizeof(by), ", written through its fd by %s%s", w1,
+				 o->nwriter > 1 ? " and others" : "");
+		}
+		snprintf(f->title, sizeof(f->title),
+			 "%s shared in memory by %d processes: %.200s%s", b1, o->nimg, o->name, by);
+		snprintf(
+		    f->detail, sizeof(f->detail),
+		    "The processes read this object in place: it was not copied to each of them "
+		    "(at most %s of it was resident in one). This is the cheap way to give "
+		    "workers large arrays; keep sending them indices or slices, not the data.",
+		    b2);
+	}
+	if (copied >= IPCPROF_SHARED_FINDING_BYTES / 16 && copied > shared) {
+		FIND_OR_FAIL(f = add_finding(m, cap, "copied_data", 0));
+		ipcprof_fmt_bytes(copied, b1, sizeof(b1));
+		snprintf(f->title, sizeof(f->title),
+			 "%s were copied between processes through %d pipes and sockets", b1,
+			 nlinks);
+		snprintf(f->detail, sizeof(f->detail),
+			 "Each of these bytes was written by one process and read by another: "
+			 "serialized, copied in and out of the kernel, deserialized. Large arrays "
+			 "can be shared in memory instead (multiprocessing.shared_memory; joblib "
+			 "memmaps arguments larger than max_nbytes); many small objects cost fewer "
+			 "calls in larger batches (chunksize, batch_size).");
+	}
+	return 0;
+}
+
 static int build_findings(struct ipcprof_model *m)
 {
 	int cap = 0;
@@ -2099,6 +2239,8 @@ static int build_findings(struct ipcprof_model *m)
 			 "indices or file names instead of the data, or move the computation to "
 			 "where the data is.");
 	}
+	if (memory_findings(m, &cap) < 0)
+		return -1;
 	(void)w2;
 	if (m->nfind)
 		qsort(m->find, (size_t)m->nfind, sizeof(*m->find), cmp_finding);
@@ -2141,6 +2283,9 @@ static void build_totals(struct ipcprof_model *m)
 		attr_add(&m->total, &g->attr);
 		m->nuring += g->uring.rings > 0;
 		for (uint32_t c = 0; c < g->nchan; c++) {
+			/* Bytes written into a shared-memory object went to no process (build_shm). */
+			if (g->chan[c].kind == IPCPROF_KIND_SHM)
+				continue;
 			g->bytes_out += g->chan[c].dir[IPCPROF_DIR_OUT].bytes;
 			g->bytes_in += g->chan[c].dir[IPCPROF_DIR_IN].bytes;
 		}

@@ -534,12 +534,16 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
 		json_t *pl = json_array();
 		for (int k = 0; k < m->shm[s].nimg; k++)
 			json_array_append_new(pl, json_integer(m->shm[s].img[k]));
+		json_t *wl = json_array();
+		for (int k = 0; k < m->shm[s].nwriter; k++)
+			json_array_append_new(wl, json_integer(m->shm[s].writer[k]));
 		json_array_append_new(
-		    shm, json_pack("{s:s, s:o, s:o, s:o, s:o}", "kind",
+		    shm, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
 				   m->shm[s].kind < 5 ? kn[m->shm[s].kind] : "unknown", "name",
 				   jstr(m->shm[s].name, sizeof(m->shm[s].name)), "size",
 				   ju(m->shm[s].size), "resident_bytes",
-				   ju(m->shm[s].resident_bytes), "processes", pl));
+				   ju(m->shm[s].resident_bytes), "processes", pl, "written_bytes",
+				   ju(m->shm[s].written_bytes), "writers", wl));
 	}
 	json_object_set_new(root, "shared_memory", shm);
 	json_object_set_new(root, "timeline", timeline_json(m));

@@ -190,8 +190,12 @@ struct ipcprof_shm {
 	char name[IPCPROF_NAME_BYTES];
 	uint64_t size;
 	uint64_t resident_bytes; /* largest resident size seen by one mapper */
+	uint64_t dev, ino, boot; /* the object: one per inode on one boot */
+	uint64_t written_bytes;  /* written into it through fds (write, pwrite) */
 	int nimg;
-	int *img;
+	int *img; /* every process that mapped it or wrote or read it through an fd */
+	int nwriter;
+	int *writer; /* the processes that wrote it through an fd */
 };
 
 /* A symbolized frame. */
@@ -261,7 +265,8 @@ struct ipcprof_rules {
 /* Advice drawn from the measurements. */
 struct ipcprof_finding {
 	char kind[32];   /* repeated_payload, small_messages, low_compute_ratio, slow_reader,
-                            incomplete, serialization, io_uring, kernel_gap */
+                            incomplete, serialization, io_uring, kernel_gap, shared_memory,
+                            copied_data */
 	char title[512]; /* one line, with the key figure */
 	char detail[1024];
 	double weight; /* sort key: seconds at stake */

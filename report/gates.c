@@ -11,8 +11,17 @@
 #include "report.h"
 
 const char *const ipcprof_finding_kinds[] = {
-    "repeated_payload", "small_messages", "low_compute_ratio", "slow_reader", "incomplete",
-    "serialization",    "io_uring",       "kernel_gap",        NULL,
+    "repeated_payload",
+    "small_messages",
+    "low_compute_ratio",
+    "slow_reader",
+    "incomplete",
+    "serialization",
+    "io_uring",
+    "kernel_gap",
+    "shared_memory",
+    "copied_data",
+    NULL,
 };
 
 enum unit { SHARE, BYTES, SECONDS, COUNT };

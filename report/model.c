@@ -290,6 +290,16 @@ void ipcprof_attribute(const struct ipcprof_image *img, struct ipcprof_attr *a)
 #define WAIT_BUDGET 200000
 
 struct timed;
+
+/* One pipe's bytes over time: its writes' starts and its reads' ends, sorted, with the bytes up
+ * to each (a write counted from its start, a read from its end: what the pipe held is never
+ * underestimated). */
+struct pipe_fill {
+	size_t nw, nr;
+	int64_t *w_t, *r_t;
+	double *w_sum, *r_sum; /* bytes of the first k, k = 0..n */
+};
+
 /* Per link and direction, the endpoints that used that direction: peer[l][d] lists npeer[l][d]
  * endpoint indices. chain[0..depth] are the images followed to the current step. */
 struct wait_ctx {
@@ -300,6 +310,7 @@ struct wait_ctx {
 	int (*npeer)[IPCPROF_NDIR];
 	int *(*peer)[IPCPROF_NDIR];
 	int *pool;
+	struct pipe_fill *fill; /* per link: what its writes put in and its reads took out */
 	int chain[WAIT_DEPTH + 2];
 	bool single[WAIT_DEPTH + 2]; /* chain[d] waited for one end alone */
 };
@@ -501,6 +512,153 @@ static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t
 		}
 	}
 	return last;
+}
+
+#define PIPE_ROOM 65536 /* a Linux pipe's default capacity */
+
+static bool is_pipe(const struct ipcprof_link *l)
+{
+	return l->kind == IPCPROF_KIND_PIPE || l->kind == IPCPROF_KIND_FIFO;
+}
+
+struct time_bytes {
+	int64_t t;
+	double bytes;
+};
+
+static int by_time(const void *a, const void *b)
+{
+	int64_t x = ((const struct time_bytes *)a)->t, y = ((const struct time_bytes *)b)->t;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts n (time, bytes) pairs into *t and their running sums into *sum. */
+static int fill_side(struct time_bytes *tb, size_t n, int64_t **t, double **sum)
+{
+	*t = malloc((n + 1) * sizeof(**t));
+	*sum = malloc((n + 1) * sizeof(**sum));
+	if (!*t || !*sum)
+		return -1;
+	qsort(tb, n, sizeof(*tb), by_time);
+	(*sum)[0] = 0;
+	for (size_t k = 0; k < n; k++) {
+		(*t)[k] = tb[k].t;
+		(*sum)[k + 1] = (*sum)[k] + tb[k].bytes;
+	}
+	return 0;
+}
+
+static int fills_build(struct wait_ctx *x)
+{
+	const struct ipcprof_model *m = x->m;
+	x->fill = calloc(m->nlink > 0 ? (size_t)m->nlink : 1, sizeof(*x->fill));
+	if (!x->fill)
+		return -1;
+	for (int li = 0; li < m->nlink; li++) {
+		if (!is_pipe(&m->link[li]))
+			continue;
+		size_t n = 0, nw = 0, nr = 0;
+		for (int e = 0; e < m->link[li].nend; e++)
+			n += m->img[m->link[li].end[e].image].nint;
+		struct time_bytes *w = malloc((n + 1) * sizeof(*w)),
+				  *r = malloc((n + 1) * sizeof(*r));
+		int rc = w && r ? 0 : -1;
+		for (int e = 0; e < m->link[li].nend && rc == 0; e++) {
+			const struct ipcprof_endpoint *ep = &m->link[li].end[e];
+			const struct ipcprof_image *g = &m->img[ep->image];
+			for (size_t k = 0; k < g->nint; k++) {
+				const struct ipcprof_interval *iv = &g->intervals[k];
+				if ((int)iv->channel != ep->chan)
+					continue;
+				int64_t a = (int64_t)iv->start_ns + g->clock_offset_ns;
+				int64_t d = iv->end_ns > iv->start_ns
+						? (int64_t)(iv->end_ns - iv->start_ns)
+						: 0;
+				if (iv->dir == IPCPROF_DIR_OUT)
+					w[nw++] = (struct time_bytes){a, (double)iv->bytes};
+				else if (iv->dir == IPCPROF_DIR_IN)
+					r[nr++] = (struct time_bytes){a + d, (double)iv->bytes};
+			}
+		}
+		struct pipe_fill *f = &x->fill[li];
+		f->nw = nw;
+		f->nr = nr;
+		if (rc == 0)
+			rc = fill_side(w, nw, &f->w_t, &f->w_sum);
+		if (rc == 0)
+			rc = fill_side(r, nr, &f->r_t, &f->r_sum);
+		free(w);
+		free(r);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void fills_free(struct wait_ctx *x)
+{
+	if (!x->fill)
+		return;
+	for (int li = 0; li < x->m->nlink; li++) {
+		free(x->fill[li].w_t);
+		free(x->fill[li].r_t);
+		free(x->fill[li].w_sum);
+		free(x->fill[li].r_sum);
+	}
+	free(x->fill);
+}
+
+/* At most what pipe li held just before time a: the bytes of the writes begun before a less
+ * those of the reads ended by then. */
+static double pipe_held(const struct wait_ctx *x, int li, int64_t a)
+{
+	const struct pipe_fill *f = &x->fill[li];
+	size_t w = lower_i64(f->w_t, f->nw, a), r = lower_i64(f->r_t, f->nr, a + 1);
+	double held = f->w_sum[w] - f->r_sum[r];
+	return held > 0 ? held : 0;
+}
+
+/* Whether an end reading pipe li (other than image g) was in its read at time a. */
+static bool reader_in_call(const struct wait_ctx *x, int g, int li, int64_t a)
+{
+	const struct ipcprof_model *m = x->m;
+	for (int k = 0; k < x->npeer[li][IPCPROF_DIR_IN]; k++) {
+		const struct ipcprof_endpoint *ep =
+		    &m->link[li].end[x->peer[li][IPCPROF_DIR_IN][k]];
+		if (ep->image == g)
+			continue;
+		const struct ipcprof_image *pg = &m->img[ep->image];
+		const struct timed *t = &x->td[ep->image];
+		size_t j = first_reaching(t, pg->nint, a);
+		for (int looked = 0; j < pg->nint && t->start[j] <= a && looked < WAIT_LOOK_MAX;
+		     j++, looked++) {
+			const struct ipcprof_interval *pv = &pg->intervals[t->order[j]];
+			int64_t pe = t->start[j] + (int64_t)(pv->end_ns - pv->start_ns);
+			if ((int)pv->channel == ep->chan && pv->dir == IPCPROF_DIR_IN && pe > a)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether image g's write iv on a pipe (begun at aligned time a) found room for all it wrote: one
+ * call of no more than a pipe holds, begun while a reader was in its read (the pipe was empty or
+ * being drained) or while the pipe held so little that the write fitted. Such a write cannot have
+ * waited for its reader: however long it took (pre-empted by the reader it woke, or waiting for
+ * a CPU), it was moving its data, not waiting for work. A pipe made smaller than the default
+ * (F_SETPIPE_SZ) can fool the count; one made larger only makes it miss writes that fitted.
+ */
+static bool write_into_room(const struct wait_ctx *x, int g, const struct ipcprof_interval *iv,
+			    int64_t a)
+{
+	const struct ipcprof_model *m = x->m;
+	const struct ipcprof_image *img = &m->img[g];
+	int l = img->chan_link ? img->chan_link[iv->channel] : -1;
+	if (l < 0 || iv->dir != IPCPROF_DIR_OUT || iv->calls != 1 || iv->bytes > PIPE_ROOM ||
+	    !is_pipe(&m->link[l]))
+		return false;
+	return reader_in_call(x, g, l, a) || pipe_held(x, l, a) + (double)iv->bytes <= PIPE_ROOM;
 }
 
 /*
@@ -818,7 +976,7 @@ static int split_waits(struct ipcprof_model *m)
 		return -1;
 	struct wait_ctx x = {.m = m, .td = td};
 	int rc = -1;
-	if (peers_build(&x) < 0)
+	if (peers_build(&x) < 0 || fills_build(&x) < 0)
 		goto out;
 	for (int i = 0; i < m->nimg; i++)
 		if (timed_build(m, i, &td[i]) < 0)
@@ -837,11 +995,12 @@ static int split_waits(struct ipcprof_model *m)
 				continue;
 			int64_t a = (int64_t)iv->start_ns + g->clock_offset_ns;
 			int64_t b = a + (int64_t)(iv->end_ns - iv->start_ns);
-			/* A post never blocks: its time is handing over (or waiting for a CPU in
-			 * it). */
+			/* A post never blocks, nor does a write into a pipe with room: its time is
+			 * handing over (or waiting for a CPU in it). */
 			int li = g->chan_link ? g->chan_link[iv->channel] : -1;
-			double f = li >= 0 && m->link[li].kind == IPCPROF_KIND_SEM &&
-					   iv->dir == IPCPROF_DIR_OUT
+			double f = (li >= 0 && m->link[li].kind == IPCPROF_KIND_SEM &&
+				    iv->dir == IPCPROF_DIR_OUT) ||
+					   write_into_room(&x, i, iv, a)
 				       ? 1
 				       : evidence_of(&x, i, iv->channel, iv->dir, a, b, 0);
 			if (f >= 0)
@@ -862,6 +1021,7 @@ out:
 	for (int i = 0; i < m->nimg; i++)
 		timed_free(&td[i]);
 	free(td);
+	fills_free(&x);
 	free(x.sides);
 	free(x.npeer);
 	free(x.peer);

@@ -463,6 +463,42 @@ static void waits(const char *dir)
 	put(dir, r);
 }
 
+/*
+ * A writer pre-empted in its writes into a pipe (test_report.py checks every figure), 100 Hz:
+ * 4010 writes 32 kB messages to 4011, each write taking 100 ms: at 2.0 s while 4011 is in its
+ * read (the pipe is empty: moving data, though 4011 computes 2.01-2.2 s); at 3.0 s after two
+ * more writes at 2.5 and 2.6 s that 4011 has not read (the pipe is full: waiting for 4011, which
+ * computes 2.9-3.2 s); at 4.0 s after 4011 read all of them at 3.2 s (room: moving data, though
+ * 4011 computes 3.9-4.2 s).
+ */
+static void pipe_room(const char *dir)
+{
+	const uint64_t K32 = 32768;
+	struct ipcprof_record *r = waits_proc(4010, 0, S);
+	int p = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 510, 0, 4);
+	ipcprof_synth_io(r, p, IPCPROF_DIR_OUT, 5, 5 * K32, 3 * S / 10 + 2000, 0, 0);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_OUT, 4010, 2 * S, 21 * S / 10, K32, 1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_OUT, 4010, 25 * S / 10, 25 * S / 10 + 1000, K32,
+			       1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_OUT, 4010, 26 * S / 10, 26 * S / 10 + 1000, K32,
+			       1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_OUT, 4010, 3 * S, 31 * S / 10, K32, 1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_OUT, 4010, 4 * S, 41 * S / 10, K32, 1);
+	ticked(r, 4010, 0, synth_work_b, 5 * S, S / 10, 10);
+	put(dir, r);
+
+	r = waits_proc(4011, 4010, S);
+	p = ipcprof_synth_channel(r, IPCPROF_KIND_PIPE, 12, 510, 0, 3);
+	ipcprof_synth_io(r, p, IPCPROF_DIR_IN, 2, 5 * K32, 60 * MS, 0, 0);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_IN, 4011, 195 * S / 100, 201 * S / 100, K32, 1);
+	ipcprof_synth_interval(r, p, IPCPROF_DIR_IN, 4011, 32 * S / 10, 32 * S / 10 + 1000, 4 * K32,
+			       1);
+	ticked(r, 4011, 0, synth_work_b, 205 * S / 100, S / 100, 15);
+	ticked(r, 4011, 0, synth_work_b, 29 * S / 10, S / 100, 30);
+	ticked(r, 4011, 0, synth_work_b, 39 * S / 10, S / 100, 30);
+	put(dir, r);
+}
+
 /* Damaged files next to good ones: each must be named, the good ones still reported. */
 static void damaged(const char *dir)
 {
@@ -660,6 +696,8 @@ int main(int argc, char **argv)
 		profile(argv[2], argc - 3, argv + 3);
 	else if (!strcmp(argv[1], "waits"))
 		waits(argv[2]);
+	else if (!strcmp(argv[1], "pipe_room"))
+		pipe_room(argv[2]);
 	else if (!strcmp(argv[1], "many"))
 		many(argv[2], argc > 3 ? atoi(argv[3]) : 1000,
 		     argc > 4 ? (uint32_t)atoi(argv[4]) : 20);

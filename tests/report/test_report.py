@@ -450,6 +450,19 @@ def case_waits(tmp):
     check("ipc_idle" in html, "the HTML page knows the idle category")
 
 
+def case_pipe_room(tmp):
+    """A write into a pipe with room never waits for its reader, however long it took."""
+    d = os.path.join(tmp, "s")
+    synth("pipe_room", d)
+    run("-q", d)
+    rep = load(d)
+    validate(rep)
+    t = by_pid(rep, 4010)["time"]
+    eq((t["ipc_ns"], t["wait_split"]), (3 * S // 10 + 2000, True), "the writer's calls, split")
+    eq(t["ipc_idle_ns"], S // 10,
+       "only the write into the full pipe waited for the reader (computing)")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     globals()["case_" + CASE](tmp)
 if failures:

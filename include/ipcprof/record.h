@@ -51,6 +51,15 @@
 #define IPCPROF_TICKS_CAP           62          /* ticks in one struct ipcprof_sample_ticks */
 #define IPCPROF_PYCODE_MAGIC        0x31435950u /* "PYC1" little-endian */
 
+/* The preload's other defaults, here with the ones above so that each is said once (docs/settings.md
+ * and env.h state them; tests/unit/check_defaults.py checks both). Plain decimals: IPCPROF_STR
+ * gives them as text for messages. */
+#define IPCPROF_DEFAULT_STACK_MIN       1048576 /* bytes of a call that records its stack */
+#define IPCPROF_DEFAULT_FINGERPRINT_MIN 65536   /* bytes of a write that gets a fingerprint */
+#define IPCPROF_DEFAULT_CPU_SAMPLE      256     /* one IPC call in this many reads the CPU clock */
+#define IPCPROF_STR_(x)                 #x
+#define IPCPROF_STR(x)                  IPCPROF_STR_(x)
+
 /* Direction of a call on a channel. */
 enum ipcprof_dir {
 	IPCPROF_DIR_OUT = 0, /* write, send: bytes leave this process */

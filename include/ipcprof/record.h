@@ -67,20 +67,29 @@ enum ipcprof_dir {
 	IPCPROF_NDIR = 2,
 };
 
-/* What kind of channel an endpoint is. */
+/*
+ * What kind of channel an endpoint is: X(ID, value, name) for each, IPCPROF_KIND_ID = value, and
+ * the name the report, its JSON (the schema's enum) and recdump give it. The values are on disk:
+ * append, never renumber. tests/unit/check_kinds.py holds every other list of kinds to this one.
+ */
+#define IPCPROF_KINDS(X)                                                                           \
+	X(NONE, 0, "none")                                                                         \
+	X(PIPE, 1, "pipe")                     /* anonymous pipe */                                \
+	X(FIFO, 2, "fifo")                     /* named pipe (mkfifo) */                           \
+	X(UNIX_STREAM, 3, "unix_stream")       /* AF_UNIX SOCK_STREAM */                           \
+	X(UNIX_DGRAM, 4, "unix_dgram")         /* AF_UNIX SOCK_DGRAM */                            \
+	X(UNIX_SEQPACKET, 5, "unix_seqpacket") /* AF_UNIX SOCK_SEQPACKET */                        \
+	X(TCP, 6, "tcp")                                                                           \
+	X(UDP, 7, "udp")                                                                           \
+	X(SHM, 8, "shm_fd")     /* an fd of a shared-memory object read or written directly */     \
+	X(PLUGIN, 9, "plugin")  /* claimed by a third-party plugin: see plugin[] */                \
+	X(SEM, 10, "semaphore") /* a POSIX semaphore shared between processes: see below */
+
 enum ipcprof_kind {
-	IPCPROF_KIND_NONE = 0,
-	IPCPROF_KIND_PIPE = 1,           /* anonymous pipe */
-	IPCPROF_KIND_FIFO = 2,           /* named pipe (mkfifo) */
-	IPCPROF_KIND_UNIX_STREAM = 3,    /* AF_UNIX SOCK_STREAM */
-	IPCPROF_KIND_UNIX_DGRAM = 4,     /* AF_UNIX SOCK_DGRAM */
-	IPCPROF_KIND_UNIX_SEQPACKET = 5, /* AF_UNIX SOCK_SEQPACKET */
-	IPCPROF_KIND_TCP = 6,
-	IPCPROF_KIND_UDP = 7,
-	IPCPROF_KIND_SHM = 8,    /* an fd of a shared-memory object read or written directly */
-	IPCPROF_KIND_PLUGIN = 9, /* claimed by a third-party plugin: see plugin[] */
-	IPCPROF_KIND_SEM = 10,   /* a POSIX semaphore shared between processes: see below */
-	IPCPROF_KIND_COUNT
+#define IPCPROF_KIND_ENUM_(id, value, name) IPCPROF_KIND_##id = value,
+	IPCPROF_KINDS(IPCPROF_KIND_ENUM_)
+#undef IPCPROF_KIND_ENUM_
+	    IPCPROF_KIND_COUNT
 };
 
 /*

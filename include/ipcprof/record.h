@@ -539,6 +539,34 @@ struct ipcprof_record {
 	 * sample area */
 };
 
+/* What every reader checks first, whatever the version: these never move. */
+_Static_assert(offsetof(struct ipcprof_record, magic) == 0 &&
+		   offsetof(struct ipcprof_record, version) == 8 &&
+		   offsetof(struct ipcprof_record, record_size) == 12,
+	       "a record starts with magic, version and record_size at 0, 8 and 12");
+/* The layout of version 6, the sizes that the record file's offsets are computed from. A change
+ * here is a new layout: bump IPCPROF_RECORD_VERSION and write the new sizes. */
+#define IPCPROF_LAYOUT_(type, size)                                                                \
+	_Static_assert(sizeof(struct type) == (size),                                              \
+		       #type " changed size: bump IPCPROF_RECORD_VERSION and update record.h")
+IPCPROF_LAYOUT_(ipcprof_dir_stats, 392);
+IPCPROF_LAYOUT_(ipcprof_channel, 1024);
+IPCPROF_LAYOUT_(ipcprof_mapping, 200);
+IPCPROF_LAYOUT_(ipcprof_fingerprint, 48);
+IPCPROF_LAYOUT_(ipcprof_stack, 288);
+IPCPROF_LAYOUT_(ipcprof_module, 304);
+IPCPROF_LAYOUT_(ipcprof_interval, 40);
+IPCPROF_LAYOUT_(ipcprof_sample_stack, 32);
+IPCPROF_LAYOUT_(ipcprof_sample_tick, 16);
+IPCPROF_LAYOUT_(ipcprof_pycode, 32);
+IPCPROF_LAYOUT_(ipcprof_python, 48);
+IPCPROF_LAYOUT_(ipcprof_profile, 96);
+IPCPROF_LAYOUT_(ipcprof_process, 4592);
+IPCPROF_LAYOUT_(ipcprof_dropped, 64);
+IPCPROF_LAYOUT_(ipcprof_uring, 16);
+IPCPROF_LAYOUT_(ipcprof_record, 219944);
+#undef IPCPROF_LAYOUT_
+
 /* Where the channel table starts in a file with this many intervals: after the timeline. */
 static inline uint64_t ipcprof_channels_offset(uint64_t record_size, uint64_t timeline_cap,
 					       uint64_t interval_size)

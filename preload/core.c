@@ -44,7 +44,7 @@ struct ipcprof_channel *ipcprof_chan;
 _Atomic uint64_t ipcprof_fdtab[IPCPROF_FDTAB_SIZE] FORK_WIPED;
 uint32_t ipcprof_gen = 1;
 bool ipcprof_ready;
-uint32_t ipcprof_cpu_sample = 256;
+uint32_t ipcprof_cpu_sample = IPCPROF_DEFAULT_CPU_SAMPLE;
 IPCPROF_TLS struct ipcprof_thread ipcprof_thr;
 bool ipcprof_tsc_ok;
 uint64_t ipcprof_tsc0, ipcprof_mono0, ipcprof_tsc_mult;
@@ -59,8 +59,8 @@ static uint64_t sample_area;
 static uint32_t timeline_cap = IPCPROF_DEFAULT_TIMELINE;
 static uint32_t channels_cap = IPCPROF_DEFAULT_CHANNELS;
 static uint64_t rec_size; /* the size of this process's record, as mapped */
-static uint64_t stack_min = 1u << 20;
-static uint64_t fingerprint_min = 1u << 16;
+static uint64_t stack_min = IPCPROF_DEFAULT_STACK_MIN;
+static uint64_t fingerprint_min = IPCPROF_DEFAULT_FINGERPRINT_MIN;
 static uint64_t big_min = 1u << 16; /* the smaller of the two above that is on: a large payload */
 static uintptr_t self_lo, self_hi;  /* our own text, skipped in stacks */
 static _Atomic uint32_t warned;
@@ -776,12 +776,15 @@ static void config_init(void)
 	uint64_t v;
 	ipcprof_env_u64(IPCPROF_ENV_TIMELINE, IPCPROF_DEFAULT_TIMELINE, 1u << 24, &v);
 	timeline_cap = (uint32_t)v;
-	ipcprof_env_u64(IPCPROF_ENV_STACK_MIN, 1u << 20, UINT64_MAX, &stack_min);
-	ipcprof_env_u64(IPCPROF_ENV_FINGERPRINT_MIN, 1u << 16, UINT64_MAX, &fingerprint_min);
-	if (!ipcprof_env_u64(IPCPROF_ENV_CPU_SAMPLE, 256, 1u << 30, &v) || v == 0) {
+	ipcprof_env_u64(IPCPROF_ENV_STACK_MIN, IPCPROF_DEFAULT_STACK_MIN, UINT64_MAX, &stack_min);
+	ipcprof_env_u64(IPCPROF_ENV_FINGERPRINT_MIN, IPCPROF_DEFAULT_FINGERPRINT_MIN, UINT64_MAX,
+			&fingerprint_min);
+	if (!ipcprof_env_u64(IPCPROF_ENV_CPU_SAMPLE, IPCPROF_DEFAULT_CPU_SAMPLE, 1u << 30, &v) ||
+	    v == 0) {
 		if (v == 0)
-			ipcprof_setting_reject(IPCPROF_ENV_CPU_SAMPLE, "0", "at least 1", "256");
-		v = 256;
+			ipcprof_setting_reject(IPCPROF_ENV_CPU_SAMPLE, "0", "at least 1",
+					       IPCPROF_STR(IPCPROF_DEFAULT_CPU_SAMPLE));
+		v = IPCPROF_DEFAULT_CPU_SAMPLE;
 	}
 	verbose = ipcprof_env_flag(IPCPROF_ENV_VERBOSE, false);
 	ipcprof_env_flag(IPCPROF_ENV_REPORT, true);
@@ -799,7 +802,8 @@ static void config_init(void)
 			     &v) ||
 	    v == 0) {
 		if (v == 0)
-			ipcprof_setting_reject(IPCPROF_ENV_CHANNELS, "0", "at least 1", "131072");
+			ipcprof_setting_reject(IPCPROF_ENV_CHANNELS, "0", "at least 1",
+					       IPCPROF_STR(IPCPROF_DEFAULT_CHANNELS));
 		v = IPCPROF_DEFAULT_CHANNELS;
 	}
 	channels_cap = (uint32_t)v;

@@ -44,9 +44,22 @@ int ipcprof_kernel_check(const void *buf, size_t size, char *msg, size_t msglen)
 	return 0;
 }
 
-_Static_assert(IPCPROF_KIND_UDP - IPCPROF_KIND_PIPE == IPCPROF_KFD_UDP - IPCPROF_KFD_PIPE &&
-		   IPCPROF_KIND_TCP - IPCPROF_KIND_PIPE == IPCPROF_KFD_TCP - IPCPROF_KFD_PIPE,
+/* A kernel fd kind from PIPE to UDP is the channel kind at the same distance from PIPE. */
+#define SAME_KIND(id) (IPCPROF_KIND_##id - IPCPROF_KIND_PIPE == IPCPROF_KFD_##id - IPCPROF_KFD_PIPE)
+_Static_assert(SAME_KIND(PIPE) && SAME_KIND(FIFO) && SAME_KIND(UNIX_STREAM) &&
+		   SAME_KIND(UNIX_DGRAM) && SAME_KIND(UNIX_SEQPACKET) && SAME_KIND(TCP) &&
+		   SAME_KIND(UDP) && IPCPROF_KFD_UDP - IPCPROF_KFD_PIPE + 1 == IPCPROF_KERNEL_KINDS,
 	       "enum ipcprof_kfd lists the channel kinds in the order of enum ipcprof_kind");
+#undef SAME_KIND
+_Static_assert((int)IPCPROF_KEND_RUNNING == (int)IPCPROF_END_RUNNING &&
+		   (int)IPCPROF_KEND_EXIT == (int)IPCPROF_END_EXIT &&
+		   (int)IPCPROF_KEND_EXEC == (int)IPCPROF_END_EXEC,
+	       "the kernel's image ends are the records'");
+/* The kernel record's layout (kernel.h's version), which tests/report/test_kernel_only.py writes. */
+_Static_assert(sizeof(struct ipcprof_kernel_header) == 136 &&
+		   sizeof(struct ipcprof_kernel_image) == 7520 &&
+		   sizeof(struct ipcprof_kernel_thread) == 7248,
+	       "kernel.h's records changed size: bump IPCPROF_KERNEL_VERSION, update the test");
 _Static_assert((int)IPCPROF_KDIR_OUT == (int)IPCPROF_DIR_OUT &&
 		   (int)IPCPROF_KDIR_IN == (int)IPCPROF_DIR_IN,
 	       "the kernel's directions are the records'");

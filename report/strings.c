@@ -103,17 +103,9 @@ bool ipcprof_link_joins(const struct ipcprof_model *m, const struct ipcprof_link
 const char *ipcprof_kind_name(uint32_t kind)
 {
 	static const char *names[IPCPROF_KIND_COUNT] = {
-	    [IPCPROF_KIND_NONE] = "none",
-	    [IPCPROF_KIND_PIPE] = "pipe",
-	    [IPCPROF_KIND_FIFO] = "fifo",
-	    [IPCPROF_KIND_UNIX_STREAM] = "unix_stream",
-	    [IPCPROF_KIND_UNIX_DGRAM] = "unix_dgram",
-	    [IPCPROF_KIND_UNIX_SEQPACKET] = "unix_seqpacket",
-	    [IPCPROF_KIND_TCP] = "tcp",
-	    [IPCPROF_KIND_UDP] = "udp",
-	    [IPCPROF_KIND_SHM] = "shm_fd",
-	    [IPCPROF_KIND_PLUGIN] = "plugin",
-	    [IPCPROF_KIND_SEM] = "semaphore",
+#define KIND_NAME(id, value, name) [IPCPROF_KIND_##id] = name,
+	    IPCPROF_KINDS(KIND_NAME)
+#undef KIND_NAME
 	};
 	return kind < IPCPROF_KIND_COUNT ? names[kind] : "unknown";
 }

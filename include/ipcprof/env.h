@@ -21,7 +21,7 @@
 #define IPCPROF_ENV_STACK_MIN       "IPCPROF_STACK_MIN"
 /* Writes of at least this many bytes get a content fingerprint (default 65536, 0 = never). */
 #define IPCPROF_ENV_FINGERPRINT_MIN "IPCPROF_FINGERPRINT_MIN"
-/* One call in this many also reads the thread CPU clock (default 64; 1 = every call). */
+/* One call in this many also reads the thread CPU clock (default 256; 1 = every call). */
 #define IPCPROF_ENV_CPU_SAMPLE      "IPCPROF_CPU_SAMPLE"
 /* CPU samples per second of each thread's CPU time (default 100, 0 = no sampling). */
 #define IPCPROF_ENV_SAMPLE_HZ       "IPCPROF_SAMPLE_HZ"

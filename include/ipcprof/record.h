@@ -51,6 +51,15 @@
 #define IPCPROF_TICKS_CAP           62          /* ticks in one struct ipcprof_sample_ticks */
 #define IPCPROF_PYCODE_MAGIC        0x31435950u /* "PYC1" little-endian */
 
+/* The preload's other defaults, here with the ones above so that each is said once (docs/settings.md
+ * and env.h state them; tests/unit/check_defaults.py checks both). Plain decimals: IPCPROF_STR
+ * gives them as text for messages. */
+#define IPCPROF_DEFAULT_STACK_MIN       1048576 /* bytes of a call that records its stack */
+#define IPCPROF_DEFAULT_FINGERPRINT_MIN 65536   /* bytes of a write that gets a fingerprint */
+#define IPCPROF_DEFAULT_CPU_SAMPLE      256     /* one IPC call in this many reads the CPU clock */
+#define IPCPROF_STR_(x)                 #x
+#define IPCPROF_STR(x)                  IPCPROF_STR_(x)
+
 /* Direction of a call on a channel. */
 enum ipcprof_dir {
 	IPCPROF_DIR_OUT = 0, /* write, send: bytes leave this process */
@@ -58,20 +67,29 @@ enum ipcprof_dir {
 	IPCPROF_NDIR = 2,
 };
 
-/* What kind of channel an endpoint is. */
+/*
+ * What kind of channel an endpoint is: X(ID, value, name) for each, IPCPROF_KIND_ID = value, and
+ * the name the report, its JSON (the schema's enum) and recdump give it. The values are on disk:
+ * append, never renumber. tests/unit/check_kinds.py holds every other list of kinds to this one.
+ */
+#define IPCPROF_KINDS(X)                                                                           \
+	X(NONE, 0, "none")                                                                         \
+	X(PIPE, 1, "pipe")                     /* anonymous pipe */                                \
+	X(FIFO, 2, "fifo")                     /* named pipe (mkfifo) */                           \
+	X(UNIX_STREAM, 3, "unix_stream")       /* AF_UNIX SOCK_STREAM */                           \
+	X(UNIX_DGRAM, 4, "unix_dgram")         /* AF_UNIX SOCK_DGRAM */                            \
+	X(UNIX_SEQPACKET, 5, "unix_seqpacket") /* AF_UNIX SOCK_SEQPACKET */                        \
+	X(TCP, 6, "tcp")                                                                           \
+	X(UDP, 7, "udp")                                                                           \
+	X(SHM, 8, "shm_fd")     /* an fd of a shared-memory object read or written directly */     \
+	X(PLUGIN, 9, "plugin")  /* claimed by a third-party plugin: see plugin[] */                \
+	X(SEM, 10, "semaphore") /* a POSIX semaphore shared between processes: see below */
+
 enum ipcprof_kind {
-	IPCPROF_KIND_NONE = 0,
-	IPCPROF_KIND_PIPE = 1,           /* anonymous pipe */
-	IPCPROF_KIND_FIFO = 2,           /* named pipe (mkfifo) */
-	IPCPROF_KIND_UNIX_STREAM = 3,    /* AF_UNIX SOCK_STREAM */
-	IPCPROF_KIND_UNIX_DGRAM = 4,     /* AF_UNIX SOCK_DGRAM */
-	IPCPROF_KIND_UNIX_SEQPACKET = 5, /* AF_UNIX SOCK_SEQPACKET */
-	IPCPROF_KIND_TCP = 6,
-	IPCPROF_KIND_UDP = 7,
-	IPCPROF_KIND_SHM = 8,    /* an fd of a shared-memory object read or written directly */
-	IPCPROF_KIND_PLUGIN = 9, /* claimed by a third-party plugin: see plugin[] */
-	IPCPROF_KIND_SEM = 10,   /* a POSIX semaphore shared between processes: see below */
-	IPCPROF_KIND_COUNT
+#define IPCPROF_KIND_ENUM_(id, value, name) IPCPROF_KIND_##id = value,
+	IPCPROF_KINDS(IPCPROF_KIND_ENUM_)
+#undef IPCPROF_KIND_ENUM_
+	    IPCPROF_KIND_COUNT
 };
 
 /*
@@ -520,6 +538,34 @@ struct ipcprof_record {
 	/* struct ipcprof_interval timeline[timeline_cap] follows, then the channel table and the
 	 * sample area */
 };
+
+/* What every reader checks first, whatever the version: these never move. */
+_Static_assert(offsetof(struct ipcprof_record, magic) == 0 &&
+		   offsetof(struct ipcprof_record, version) == 8 &&
+		   offsetof(struct ipcprof_record, record_size) == 12,
+	       "a record starts with magic, version and record_size at 0, 8 and 12");
+/* The layout of version 6, the sizes that the record file's offsets are computed from. A change
+ * here is a new layout: bump IPCPROF_RECORD_VERSION and write the new sizes. */
+#define IPCPROF_LAYOUT_(type, size)                                                                \
+	_Static_assert(sizeof(struct type) == (size),                                              \
+		       #type " changed size: bump IPCPROF_RECORD_VERSION and update record.h")
+IPCPROF_LAYOUT_(ipcprof_dir_stats, 392);
+IPCPROF_LAYOUT_(ipcprof_channel, 1024);
+IPCPROF_LAYOUT_(ipcprof_mapping, 200);
+IPCPROF_LAYOUT_(ipcprof_fingerprint, 48);
+IPCPROF_LAYOUT_(ipcprof_stack, 288);
+IPCPROF_LAYOUT_(ipcprof_module, 304);
+IPCPROF_LAYOUT_(ipcprof_interval, 40);
+IPCPROF_LAYOUT_(ipcprof_sample_stack, 32);
+IPCPROF_LAYOUT_(ipcprof_sample_tick, 16);
+IPCPROF_LAYOUT_(ipcprof_pycode, 32);
+IPCPROF_LAYOUT_(ipcprof_python, 48);
+IPCPROF_LAYOUT_(ipcprof_profile, 96);
+IPCPROF_LAYOUT_(ipcprof_process, 4592);
+IPCPROF_LAYOUT_(ipcprof_dropped, 64);
+IPCPROF_LAYOUT_(ipcprof_uring, 16);
+IPCPROF_LAYOUT_(ipcprof_record, 219944);
+#undef IPCPROF_LAYOUT_
 
 /* Where the channel table starts in a file with this many intervals: after the timeline. */
 static inline uint64_t ipcprof_channels_offset(uint64_t record_size, uint64_t timeline_cap,

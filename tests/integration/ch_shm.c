@@ -38,7 +38,7 @@ int main(void)
 	if (mfd < 0)
 		test_die("memfd_create");
 	/* The only bytes copied: a direct write to the memfd, counted as a shm channel. */
-	cr_init(&c, "unpaired_memfd_write", "shm", mfd);
+	cr_init(&c, "unpaired_memfd_write", "shm_fd", mfd);
 	if (cr_count(&c, CR_OUT, write(mfd, buf, sizeof(buf))) != (ssize_t)sizeof(buf))
 		test_die("write memfd");
 	if (ftruncate(mfd, MEMFD_SIZE) < 0)

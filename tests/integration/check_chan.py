@@ -26,7 +26,7 @@ def key_match(rep, ch):
     kind = rep['kind']
     if kind == 'plugin':
         return ch['kind'] == it.KIND_CODE['plugin'] and ch['ino'] == rep['ino']
-    if kind in ('pipe', 'fifo', 'shm', 'semaphore'):
+    if kind in ('pipe', 'fifo', 'shm_fd', 'semaphore'):
         return ch['dev'] == rep['dev'] and ch['ino'] == rep['ino']
     if kind.startswith('unix_'):
         return ch['ino'] == rep['ino']

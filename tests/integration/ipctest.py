@@ -7,7 +7,7 @@ import sys
 import tempfile
 
 KIND_CODE = {'pipe': 1, 'fifo': 2, 'unix_stream': 3, 'unix_dgram': 4, 'unix_seqpacket': 5,
-             'tcp': 6, 'udp': 7, 'shm': 8, 'plugin': 9, 'semaphore': 10}
+             'tcp': 6, 'udp': 7, 'shm_fd': 8, 'plugin': 9, 'semaphore': 10}
 CH_FLAGS = {'local': 0x1, 'network': 0x2, 'socketpair': 0x4, 'abstract': 0x8, 'created': 0x10,
             'connected': 0x20, 'accepted': 0x40}
 MAP_KIND = {'posix_shm': 1, 'memfd': 2, 'shared_anon': 3, 'shared_file': 4}

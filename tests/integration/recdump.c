@@ -24,8 +24,9 @@
  */
 
 static const char *const kind_names[IPCPROF_KIND_COUNT] = {
-    "none", "pipe", "fifo", "unix_stream", "unix_dgram", "unix_seqpacket",
-    "tcp",  "udp",  "shm",  "plugin",      "semaphore",
+#define KIND_NAME(id, value, name) [IPCPROF_KIND_##id] = name,
+    IPCPROF_KINDS(KIND_NAME)
+#undef KIND_NAME
 };
 
 static void put_str(const char *key, const char *s, size_t max)

@@ -382,7 +382,8 @@ def case_profile(tmp):
     by_text = {}
     for (tid, n, _), w in expect.items():
         by_text[f"python3[3000];{tid};{n}"] = by_text.get(f"python3[3000];{tid};{n}", 0) + w
-    want_lines = sorted(f"{t} {w}" for t, w in by_text.items())
+    # weighted by time: microseconds, the samples' count times the period
+    want_lines = sorted(f"{t} {w * MS // 1000}" for t, w in by_text.items())
     eq(folded, want_lines, "folded lines")
 
     # A user's rule comes before the built-in ones, but never before ipc.

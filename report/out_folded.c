@@ -1,14 +1,16 @@
 /* The CPU profile as folded stacks, the text flamegraph.pl and speedscope read:
  * "<command>[<pid>];<tid>;<outermost frame>;...;<innermost frame> <weight>" a line; a Python
- * frame is "function (file.py:line)". */
+ * frame is "function (file.py:line)". The weight is the CPU time the samples stand for, in
+ * microseconds (the sampler's period times their count), rounded once per line: viewers read it as
+ * a count, so it is an integer. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
 
 struct line {
-	char *text; /* without the weight */
-	uint64_t weight;
+	char *text;      /* without the weight */
+	uint64_t weight; /* nanoseconds */
 };
 
 struct buf {
@@ -107,7 +109,7 @@ int ipcprof_write_folded(const struct ipcprof_model *m, FILE *f)
 			rc = -1;
 			break;
 		}
-		lines[n++] = (struct line){b.p, st->weight};
+		lines[n++] = (struct line){b.p, ipcprof_ns_of_weight(g, st->weight)};
 	}
 	if (rc == 0 && n)
 		qsort(lines, n, sizeof(*lines), cmp_line);
@@ -117,7 +119,8 @@ int ipcprof_write_folded(const struct ipcprof_model *m, FILE *f)
 		size_t j = i;
 		for (; j < n && !strcmp(lines[j].text, lines[i].text); j++)
 			w = w + lines[j].weight < w ? UINT64_MAX : w + lines[j].weight;
-		if (fprintf(f, "%s %llu\n", lines[i].text, (unsigned long long)w) < 0)
+		if (fprintf(f, "%s %llu\n", lines[i].text,
+			    (unsigned long long)(w / 1000 + (w % 1000 >= 500))) < 0)
 			rc = -1;
 		i = j;
 	}

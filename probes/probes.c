@@ -21,6 +21,7 @@
 #include <ipcprof/env.h>
 #include <ipcprof/kernel.h>
 
+#include "core_btf.h"
 #include "ipcprof_bpf.h"
 #include "ipcprof.skel.h"
 #include "probes.h"
@@ -39,6 +40,10 @@ struct ipcprof_probes {
 	uint64_t start_ns;
 	uint64_t follow_ns;
 	int stats_fd; /* BPF_ENABLE_STATS while IPCPROF_PROBE_STATS=1, else -1 */
+	/* The cut-down kernel BTF to make after the run, when it was absent or unusable. */
+	char core_btf[PATH_MAX];
+	bool make_core_btf;
+	uint32_t type_ids[IPCPROF_CORE_NTYPES]; /* the kernel's, of IPCPROF_CORE_TYPES */
 };
 
 /* One figures entry read back from the kernel. */
@@ -219,11 +224,52 @@ static void print_verifier_times(struct ipcprof_bpf *skel)
 	fprintf(stderr, " in all %.1f ms\n", (double)total / 1e3);
 }
 
+/* Opens the probes, relocated against btf_path (NULL: the whole kernel BTF), and loads them. */
+static int open_and_load(struct ipcprof_probes *p, const char *btf_path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
+
+	p->skel = ipcprof_bpf__open_opts(&opts);
+	if (!p->skel)
+		return -errno;
+	choose_programs(p->skel, p->mode);
+	memcpy((void *)p->skel->rodata->kernel_type_id, p->type_ids, sizeof(p->type_ids));
+	if (verbose())
+		stats_logs(p->skel);
+	return ipcprof_bpf__load(p->skel);
+}
+
+/* The cached cut-down BTF when usable; else NULL, and it is made after the run. */
+static const char *cached_core_btf(struct ipcprof_probes *p)
+{
+	size_t objlen;
+	const void *obj = ipcprof_bpf__elf_bytes(&objlen);
+	char why[PATH_MAX + 128];
+
+	if (ipcprof_core_btf_path(p->core_btf, sizeof(p->core_btf), obj, objlen, why,
+				  sizeof(why)) != 0) {
+		p->core_btf[0] = '\0';
+		if (verbose())
+			fprintf(stderr,
+				"ipcprof: probes relocated against the whole kernel BTF: %s\n",
+				why);
+		return NULL;
+	}
+	if (ipcprof_core_btf_usable(p->core_btf, p->type_ids, why, sizeof(why)))
+		return p->core_btf;
+	p->make_core_btf = true;
+	if (verbose())
+		fprintf(stderr, "ipcprof: probes relocated against the whole kernel BTF: %s\n",
+			why);
+	return NULL;
+}
+
 int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode mode, char *why,
 			 size_t whylen)
 {
 	struct ipcprof_probes *p;
 	uint64_t t0 = now_ns(), t1, t2, t3;
+	const char *core_btf;
 	char tp[128];
 	int err;
 
@@ -242,18 +288,34 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 		return fail(why, whylen, -ENOMEM, "out of memory");
 	p->mode = mode;
 	p->stats_fd = -1;
-	p->skel = ipcprof_bpf__open();
-	if (!p->skel) {
-		err = -errno;
+	core_btf = cached_core_btf(p);
+	if (!core_btf && (err = ipcprof_core_btf_kernel_ids(p->type_ids, why, whylen)) != 0) {
 		free(p);
+		return err;
+	}
+	t1 = now_ns();
+	err = open_and_load(p, core_btf);
+	if (err && core_btf) {
+		/* A cache file that parses but does not fit: the whole BTF, and a new file after. */
+		if (verbose())
+			fprintf(stderr,
+				"ipcprof: probes: relocating against %s failed (%s): the whole "
+				"kernel BTF instead\n",
+				core_btf, strerror(-err));
+		ipcprof_bpf__destroy(p->skel);
+		p->skel = NULL;
+		p->make_core_btf = true;
+		err = ipcprof_core_btf_kernel_ids(p->type_ids, why, whylen);
+		if (!err)
+			err = open_and_load(p, NULL);
+	}
+	t2 = now_ns();
+	if (!p->skel) {
+		free(p);
+		if (why && whylen && why[0])
+			return err;
 		return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
 	}
-	choose_programs(p->skel, mode);
-	if (verbose())
-		stats_logs(p->skel);
-	t1 = now_ns();
-	err = ipcprof_bpf__load(p->skel);
-	t2 = now_ns();
 	if (err) {
 		if (missing_tracepoint(p->skel, tp, sizeof(tp))) {
 			fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint", tp);
@@ -277,10 +339,12 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 	}
 	if (verbose())
 		fprintf(stderr,
-			"ipcprof: probes start-up (%s mode): open %.1f ms, load (kernel BTF, maps, "
-			"verifier) %.1f ms, attach %.1f ms\n",
+			"ipcprof: probes start-up (%s mode): cache look-up %.1f ms, open and load "
+			"(kernel BTF, relocation%s, maps, verifier) %.1f ms, attach %.1f ms\n",
 			mode == IPCPROF_PROBES_SCHED ? "sched" : "syscalls",
-			(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
+			(double)(t1 - t0) / 1e6,
+			core_btf && !p->make_core_btf ? " against the cache" : "",
+			(double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
 	if (verbose())
 		print_verifier_times(p->skel);
 	if (env_is_1(IPCPROF_ENV_PROBE_STATS)) {
@@ -519,6 +583,28 @@ static int write_file(const char *session_dir, const struct ipcprof_kernel_heade
 	return err;
 }
 
+/* After the run, so that the program never waits on it: the next runs start faster. */
+static void make_core_btf(struct ipcprof_probes *p)
+{
+	size_t objlen;
+	const void *obj = ipcprof_bpf__elf_bytes(&objlen);
+	char why[PATH_MAX + 128];
+	uint64_t t0 = now_ns();
+
+	if (!p->make_core_btf || !p->core_btf[0])
+		return;
+	p->make_core_btf = false;
+	if (ipcprof_core_btf_make(p->core_btf, obj, objlen, why, sizeof(why)) != 0) {
+		if (verbose())
+			fprintf(stderr,
+				"ipcprof: probes: no cut-down kernel BTF for next time: %s\n", why);
+		return;
+	}
+	if (verbose())
+		fprintf(stderr, "ipcprof: probes: made %s for next time in %.1f ms\n", p->core_btf,
+			(double)(now_ns() - t0) / 1e6);
+}
+
 int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 {
 	struct ipcprof_kernel_header h = {0};
@@ -609,6 +695,7 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 		h.images++;
 	}
 	err = write_file(session_dir, &h, images, threads);
+	make_core_btf(p);
 out:
 	free(images);
 	free(threads);

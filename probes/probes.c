@@ -339,7 +339,8 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 	}
 	if (verbose())
 		fprintf(stderr,
-			"ipcprof: probes start-up (%s mode): cache look-up %.1f ms, open and load "
+			"ipcprof: probes start-up (%s mode): cut-down BTF and type ids %.1f ms, "
+			"open and load "
 			"(kernel BTF, relocation%s, maps, verifier) %.1f ms, attach %.1f ms\n",
 			mode == IPCPROF_PROBES_SCHED ? "sched" : "syscalls",
 			(double)(t1 - t0) / 1e6,

@@ -22,27 +22,13 @@
 #include <bpf/libbpf.h>
 
 #include "core_btf.h"
+#include "why.h"
 
 extern char **environ;
 
 #define VMLINUX_BTF        "/sys/kernel/btf/vmlinux"
 /* A cut-down BTF is a few kilobytes; anything near this is not one. */
 #define MAX_CORE_BTF_BYTES (1u << 20)
-
-static int set_why(char *why, size_t whylen, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int set_why(char *why, size_t whylen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whylen) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -111,12 +97,14 @@ static int own_dir(const char *dir, char *why, size_t whylen)
 	struct stat st;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return set_why(why, whylen, -errno, "cannot make %s: %s", dir, strerror(errno));
+		return ipcprof_probes_why(why, whylen, -errno, "cannot make %s: %s", dir,
+					  strerror(errno));
 	if (lstat(dir, &st) != 0)
-		return set_why(why, whylen, -errno, "%s: %s", dir, strerror(errno));
+		return ipcprof_probes_why(why, whylen, -errno, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-		return set_why(why, whylen, -EPERM,
-			       "%s is not a directory of this user that only it can write", dir);
+		return ipcprof_probes_why(
+		    why, whylen, -EPERM,
+		    "%s is not a directory of this user that only it can write", dir);
 	return 0;
 }
 
@@ -134,15 +122,16 @@ int ipcprof_core_btf_path(char *path, size_t len, const void *obj, size_t objlen
 	} else if (home && home[0] == '/') {
 		n = snprintf(dir, sizeof(dir), "%s/.cache", home);
 	} else {
-		return set_why(why, whylen, -ENOENT,
-			       "no cache directory (no XDG_CACHE_HOME, HOME)");
+		return ipcprof_probes_why(why, whylen, -ENOENT,
+					  "no cache directory (no XDG_CACHE_HOME, HOME)");
 	}
 	if (n < 0 || (size_t)n >= sizeof(dir) - sizeof("/ipcprof"))
-		return set_why(why, whylen, -ENAMETOOLONG,
-			       "the cache directory's name is too long");
+		return ipcprof_probes_why(why, whylen, -ENAMETOOLONG,
+					  "the cache directory's name is too long");
 	/* The parent (e.g. ~/.cache) may be absent; it gets the same mode as the XDG spec asks. */
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return set_why(why, whylen, -errno, "cannot make %s: %s", dir, strerror(errno));
+		return ipcprof_probes_why(why, whylen, -errno, "cannot make %s: %s", dir,
+					  strerror(errno));
 	strcat(dir, "/ipcprof");
 	err = own_dir(dir, why, whylen);
 	if (err)
@@ -152,7 +141,8 @@ int ipcprof_core_btf_path(char *path, size_t len, const void *obj, size_t objlen
 	n = snprintf(path, len, "%s/core-%s-%016llx.btf", dir, kid,
 		     (unsigned long long)fnv1a(0xcbf29ce484222325ull, obj, objlen));
 	if (n < 0 || (size_t)n >= len)
-		return set_why(why, whylen, -ENAMETOOLONG, "the cache file's name is too long");
+		return ipcprof_probes_why(why, whylen, -ENAMETOOLONG,
+					  "the cache file's name is too long");
 	return 0;
 }
 
@@ -213,24 +203,24 @@ bool ipcprof_core_btf_usable(const char *path, uint32_t ids[IPCPROF_CORE_NTYPES]
 	bool ok;
 
 	if (lstat(path, &st) != 0) {
-		set_why(why, whylen, 0, "%s: %s", path, strerror(errno));
+		ipcprof_probes_why(why, whylen, 0, "%s: %s", path, strerror(errno));
 		return false;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) ||
 	    st.st_size > MAX_CORE_BTF_BYTES) {
-		set_why(why, whylen, 0, "%s is not a small file of this user only it can write",
-			path);
+		ipcprof_probes_why(why, whylen, 0,
+				   "%s is not a small file of this user only it can write", path);
 		return false;
 	}
 	btf = btf__parse_raw(path);
 	err = libbpf_get_error(btf);
 	if (err) {
-		set_why(why, whylen, 0, "%s is not BTF: %s", path, strerror((int)-err));
+		ipcprof_probes_why(why, whylen, 0, "%s is not BTF: %s", path, strerror((int)-err));
 		return false;
 	}
 	ok = btf__type_cnt(btf) > IPCPROF_CORE_NTYPES && read_ids(btf, ids) == 0;
 	if (!ok)
-		set_why(why, whylen, 0, "%s lacks the kernel's type ids", path);
+		ipcprof_probes_why(why, whylen, 0, "%s lacks the kernel's type ids", path);
 	btf__free(btf);
 	return ok;
 }
@@ -242,15 +232,16 @@ int ipcprof_core_btf_kernel_ids(uint32_t ids[IPCPROF_CORE_NTYPES], char *why, si
 	size_t k;
 
 	if (err)
-		return set_why(why, whylen, (int)err, "cannot read the kernel's BTF: %s",
-			       strerror((int)-err));
+		return ipcprof_probes_why(why, whylen, (int)err, "cannot read the kernel's BTF: %s",
+					  strerror((int)-err));
 	for (k = 0; k < IPCPROF_CORE_NTYPES; k++) {
 		int id = btf__find_by_name_kind(vmlinux, core_types[k], BTF_KIND_STRUCT);
 
 		if (id <= 0) {
 			btf__free(vmlinux);
-			return set_why(why, whylen, -ENOENT, "the kernel's BTF has no struct %s",
-				       core_types[k]);
+			return ipcprof_probes_why(why, whylen, -ENOENT,
+						  "the kernel's BTF has no struct %s",
+						  core_types[k]);
 		}
 		ids[k] = (uint32_t)id;
 	}
@@ -272,7 +263,7 @@ static int add_ids(const char *path, char *why, size_t whylen)
 		return err;
 	btf = btf__parse_raw(path);
 	if (libbpf_get_error(btf))
-		return set_why(why, whylen, -EIO, "bpftool wrote no BTF");
+		return ipcprof_probes_why(why, whylen, -EIO, "bpftool wrote no BTF");
 	err = btf__add_enum(btf, IDS_ENUM, 4);
 	for (k = 0; err > 0 && k < IPCPROF_CORE_NTYPES; k++)
 		if (btf__add_enum_value(btf, core_types[k], (__s64)ids[k]) < 0)
@@ -280,14 +271,14 @@ static int add_ids(const char *path, char *why, size_t whylen)
 	raw = err > 0 ? btf__raw_data(btf, &rawlen) : NULL;
 	if (!raw) {
 		btf__free(btf);
-		return set_why(why, whylen, -ENOMEM, "cannot add the kernel's type ids");
+		return ipcprof_probes_why(why, whylen, -ENOMEM, "cannot add the kernel's type ids");
 	}
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	err = fd < 0 || write_all(fd, raw, rawlen) != 0 ? -EIO : 0;
 	if (fd >= 0)
 		close(fd);
 	btf__free(btf);
-	return err ? set_why(why, whylen, err, "cannot write %s", path) : 0;
+	return err ? ipcprof_probes_why(why, whylen, err, "cannot write %s", path) : 0;
 }
 
 /* Runs bpftool on the object in objpath, writing out; 0 when it succeeded. Its output goes to
@@ -306,8 +297,8 @@ static int run_bpftool(const char *objpath, const char *out, char *why, size_t w
 	int st, err;
 
 	if (access(IPCPROF_BPFTOOL, X_OK) != 0)
-		return set_why(why, whylen, -ENOENT, "no %s to cut the kernel's BTF down",
-			       IPCPROF_BPFTOOL);
+		return ipcprof_probes_why(why, whylen, -ENOENT,
+					  "no %s to cut the kernel's BTF down", IPCPROF_BPFTOOL);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -315,13 +306,15 @@ static int run_bpftool(const char *objpath, const char *out, char *why, size_t w
 	err = posix_spawn(&pid, IPCPROF_BPFTOOL, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err)
-		return set_why(why, whylen, -err, "cannot run %s: %s", IPCPROF_BPFTOOL,
-			       strerror(err));
+		return ipcprof_probes_why(why, whylen, -err, "cannot run %s: %s", IPCPROF_BPFTOOL,
+					  strerror(err));
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return set_why(why, whylen, -errno, "waitpid: %s", strerror(errno));
+			return ipcprof_probes_why(why, whylen, -errno, "waitpid: %s",
+						  strerror(errno));
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return set_why(why, whylen, -EIO, "%s gen min_core_btf failed", IPCPROF_BPFTOOL);
+		return ipcprof_probes_why(why, whylen, -EIO, "%s gen min_core_btf failed",
+					  IPCPROF_BPFTOOL);
 	return 0;
 }
 
@@ -335,21 +328,21 @@ int ipcprof_core_btf_make(const char *path, const void *obj, size_t objlen, char
 	int dirlen = slash ? (int)(slash - path) : 0;
 
 	if (!slash)
-		return set_why(why, whylen, -EINVAL, "%s: not a path", path);
+		return ipcprof_probes_why(why, whylen, -EINVAL, "%s: not a path", path);
 	snprintf(objpath, sizeof(objpath), "%.*s/.probes-XXXXXX", dirlen, path);
 	snprintf(tmp, sizeof(tmp), "%.*s/.core-XXXXXX", dirlen, path);
 	fd = mkostemp(objpath, O_CLOEXEC);
 	if (fd < 0)
-		return set_why(why, whylen, -errno, "cannot write in %.*s: %s", dirlen, path,
-			       strerror(errno));
+		return ipcprof_probes_why(why, whylen, -errno, "cannot write in %.*s: %s", dirlen,
+					  path, strerror(errno));
 	if (write_all(fd, obj, objlen) != 0)
-		err = set_why(why, whylen, -EIO, "cannot write %s", objpath);
+		err = ipcprof_probes_why(why, whylen, -EIO, "cannot write %s", objpath);
 	close(fd);
 	if (!err) {
 		fd = mkostemp(tmp, O_CLOEXEC);
 		if (fd < 0)
-			err = set_why(why, whylen, -errno, "cannot write in %.*s: %s", dirlen, path,
-				      strerror(errno));
+			err = ipcprof_probes_why(why, whylen, -errno, "cannot write in %.*s: %s",
+						 dirlen, path, strerror(errno));
 		else
 			close(fd);
 	}
@@ -362,8 +355,8 @@ int ipcprof_core_btf_make(const char *path, const void *obj, size_t objlen, char
 		err = -EIO;
 	/* Rename last: a reader sees the whole file or none. */
 	if (!err && rename(tmp, path) != 0)
-		err =
-		    set_why(why, whylen, -errno, "cannot rename to %s: %s", path, strerror(errno));
+		err = ipcprof_probes_why(why, whylen, -errno, "cannot rename to %s: %s", path,
+					 strerror(errno));
 	if (err && tmp[strlen(tmp) - 1] != 'X')
 		unlink(tmp);
 	return err;

@@ -22,6 +22,7 @@
 #include <ipcprof/kernel.h>
 
 #include "core_btf.h"
+#include "why.h"
 #include "ipcprof_bpf.h"
 #include "ipcprof.skel.h"
 #include "probes.h"
@@ -67,21 +68,6 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_DEBUG || !v || strcmp(v, "1") != 0)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whylen) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }
 
 /* Whether this process has capability cap in its effective set. */
@@ -279,13 +265,15 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 	libbpf_set_print(libbpf_quiet);
 	/* Kernels before 5.8 have no CAP_BPF/CAP_PERFMON: CAP_SYS_ADMIN covers both there. */
 	if (!has_cap(CAP_SYS_ADMIN) && !(has_cap(IPCPROF_CAP_BPF) && has_cap(IPCPROF_CAP_PERFMON)))
-		return fail(why, whylen, -EPERM, "needs CAP_BPF and CAP_PERFMON (run as root)");
+		return ipcprof_probes_why(why, whylen, -EPERM,
+					  "needs CAP_BPF and CAP_PERFMON (run as root)");
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-		return fail(why, whylen, -ENOTSUP,
-			    "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
+		return ipcprof_probes_why(
+		    why, whylen, -ENOTSUP,
+		    "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return fail(why, whylen, -ENOMEM, "out of memory");
+		return ipcprof_probes_why(why, whylen, -ENOMEM, "out of memory");
 	p->mode = mode;
 	p->stats_fd = -1;
 	core_btf = cached_core_btf(p);
@@ -314,17 +302,20 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 		free(p);
 		if (why && whylen && why[0])
 			return err;
-		return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
+		return ipcprof_probes_why(why, whylen, err, "cannot open the probes: %s",
+					  strerror(-err));
 	}
 	if (err) {
 		if (missing_tracepoint(p->skel, tp, sizeof(tp))) {
-			fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint", tp);
+			ipcprof_probes_why(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint",
+					   tp);
 			err = -ENOTSUP;
 		} else {
 			/* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from
 			 * the verifier. */
-			fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
-			     strerror(-err), IPCPROF_ENV_VERBOSE);
+			ipcprof_probes_why(why, whylen, err,
+					   "the kernel refused the probes: %s (%s=1 shows why)",
+					   strerror(-err), IPCPROF_ENV_VERBOSE);
 		}
 		goto cleanup;
 	}
@@ -332,9 +323,11 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 	t3 = now_ns();
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
-			fail(why, whylen, err, "needs CAP_BPF and CAP_PERFMON (run as root)");
+			ipcprof_probes_why(why, whylen, err,
+					   "needs CAP_BPF and CAP_PERFMON (run as root)");
 		else
-			fail(why, whylen, err, "cannot attach the probes: %s", strerror(-err));
+			ipcprof_probes_why(why, whylen, err, "cannot attach the probes: %s",
+					   strerror(-err));
 		goto cleanup;
 	}
 	if (verbose())

@@ -285,13 +285,8 @@ static int add_ids(const char *path, char *why, size_t whylen)
  * /dev/null: a failure is said once by the caller. */
 static int run_bpftool(const char *objpath, const char *out, char *why, size_t whylen)
 {
-	char *argv[] = {(char *)IPCPROF_BPFTOOL,
-			"gen",
-			(char *)"min_core_btf",
-			(char *)VMLINUX_BTF,
-			(char *)out,
-			(char *)objpath,
-			NULL};
+	char *argv[] = {IPCPROF_BPFTOOL, "gen", "min_core_btf", VMLINUX_BTF, (char *)out,
+			(char *)objpath, NULL};
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int st, err;

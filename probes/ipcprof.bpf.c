@@ -12,6 +12,13 @@ char LICENSE[] SEC("license") = "GPL";
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /*
+ * The kernel's type ids of the structs viewed through bpf_rdonly_cast, set by the loader (the
+ * order of IPCPROF_CORE_TYPES): the probes are relocated against a cut-down copy of the kernel's
+ * BTF, where a CO-RE type-id relocation would give the copy's ids, not the kernel's.
+ */
+const volatile __u32 kernel_type_id[IPCPROF_CORE_NTYPES];
+
+/*
  * A task's fields read through an untrusted view of it: the verifier checks each pointer read
  * from a trusted pointer against the kernel's lists of trusted fields, by name, with a linear
  * search of the kernel's types (four of them a read, on every path it walks: 40% of its check of
@@ -19,7 +26,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
  */
 static __always_inline struct task_struct *task_view(struct task_struct *t)
 {
-	return bpf_rdonly_cast(t, bpf_core_type_id_kernel(struct task_struct));
+	return bpf_rdonly_cast(t, kernel_type_id[IPCPROF_CORE_TASK_STRUCT]);
 }
 
 /*
@@ -250,7 +257,7 @@ static __always_inline __u8 fd_kind(struct task_struct *task, long fd, struct fi
 	if (bpf_core_read(&f, sizeof(f), &fda[fd]) || !f)
 		return IPCPROF_KFD_OTHER;
 	/* A typed pointer is read with plain loads: much cheaper than a helper call per field. */
-	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+	f = bpf_rdonly_cast(f, kernel_type_id[IPCPROF_CORE_FILE]);
 	*filep = f;
 	inode = f->f_inode;
 	if (!inode)
@@ -260,7 +267,7 @@ static __always_inline __u8 fd_kind(struct task_struct *task, long fd, struct fi
 		return inode->i_sb->s_magic == PIPEFS_MAGIC ? IPCPROF_KFD_PIPE : IPCPROF_KFD_FIFO;
 	if (mode == S_IFSOCK) {
 		struct socket *sock =
-		    bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+		    bpf_rdonly_cast(f->private_data, kernel_type_id[IPCPROF_CORE_SOCKET]);
 		struct sock *sk = sock->sk;
 		__u16 family, type, proto;
 

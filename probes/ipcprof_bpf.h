@@ -14,6 +14,17 @@
 /* Shared mappings kept per process (a power of two: indexes are masked with it minus one). */
 #define IPCPROF_BPF_MAX_RANGES  32
 
+/* The kernel structs the probes view through bpf_rdonly_cast, whose kernel type ids the loader
+ * gives them (kernel_type_id[]): indexes, and the names in that order. */
+#define IPCPROF_CORE_TASK_STRUCT 0
+#define IPCPROF_CORE_FILE        1
+#define IPCPROF_CORE_SOCKET      2
+#define IPCPROF_CORE_NTYPES      3
+#define IPCPROF_CORE_TYPES                                                                         \
+	{                                                                                          \
+		"task_struct", "file", "socket"                                                    \
+	}
+
 /* Value of the image table (an array indexed by image id). pid 0 = unused slot. */
 struct ipcprof_bpf_image {
 	int32_t pid;

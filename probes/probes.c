@@ -21,6 +21,8 @@
 #include <ipcprof/env.h>
 #include <ipcprof/kernel.h>
 
+#include "core_btf.h"
+#include "why.h"
 #include "ipcprof_bpf.h"
 #include "ipcprof.skel.h"
 #include "probes.h"
@@ -39,6 +41,10 @@ struct ipcprof_probes {
 	uint64_t start_ns;
 	uint64_t follow_ns;
 	int stats_fd; /* BPF_ENABLE_STATS while IPCPROF_PROBE_STATS=1, else -1 */
+	/* The cut-down kernel BTF to make after the run, when it was absent or unusable. */
+	char core_btf[PATH_MAX];
+	bool make_core_btf;
+	uint32_t type_ids[IPCPROF_CORE_NTYPES]; /* the kernel's, of IPCPROF_CORE_TYPES */
 };
 
 /* One figures entry read back from the kernel. */
@@ -62,21 +68,6 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_DEBUG || !v || strcmp(v, "1") != 0)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whylen) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }
 
 /* Whether this process has capability cap in its effective set. */
@@ -219,11 +210,52 @@ static void print_verifier_times(struct ipcprof_bpf *skel)
 	fprintf(stderr, " in all %.1f ms\n", (double)total / 1e3);
 }
 
+/* Opens the probes, relocated against btf_path (NULL: the whole kernel BTF), and loads them. */
+static int open_and_load(struct ipcprof_probes *p, const char *btf_path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
+
+	p->skel = ipcprof_bpf__open_opts(&opts);
+	if (!p->skel)
+		return -errno;
+	choose_programs(p->skel, p->mode);
+	memcpy((void *)p->skel->rodata->kernel_type_id, p->type_ids, sizeof(p->type_ids));
+	if (verbose())
+		stats_logs(p->skel);
+	return ipcprof_bpf__load(p->skel);
+}
+
+/* The cached cut-down BTF when usable; else NULL, and it is made after the run. */
+static const char *cached_core_btf(struct ipcprof_probes *p)
+{
+	size_t objlen;
+	const void *obj = ipcprof_bpf__elf_bytes(&objlen);
+	char why[PATH_MAX + 128];
+
+	if (ipcprof_core_btf_path(p->core_btf, sizeof(p->core_btf), obj, objlen, why,
+				  sizeof(why)) != 0) {
+		p->core_btf[0] = '\0';
+		if (verbose())
+			fprintf(stderr,
+				"ipcprof: probes relocated against the whole kernel BTF: %s\n",
+				why);
+		return NULL;
+	}
+	if (ipcprof_core_btf_usable(p->core_btf, p->type_ids, why, sizeof(why)))
+		return p->core_btf;
+	p->make_core_btf = true;
+	if (verbose())
+		fprintf(stderr, "ipcprof: probes relocated against the whole kernel BTF: %s\n",
+			why);
+	return NULL;
+}
+
 int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode mode, char *why,
 			 size_t whylen)
 {
 	struct ipcprof_probes *p;
 	uint64_t t0 = now_ns(), t1, t2, t3;
+	const char *core_btf;
 	char tp[128];
 	int err;
 
@@ -233,36 +265,57 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 	libbpf_set_print(libbpf_quiet);
 	/* Kernels before 5.8 have no CAP_BPF/CAP_PERFMON: CAP_SYS_ADMIN covers both there. */
 	if (!has_cap(CAP_SYS_ADMIN) && !(has_cap(IPCPROF_CAP_BPF) && has_cap(IPCPROF_CAP_PERFMON)))
-		return fail(why, whylen, -EPERM, "needs CAP_BPF and CAP_PERFMON (run as root)");
+		return ipcprof_probes_why(why, whylen, -EPERM,
+					  "needs CAP_BPF and CAP_PERFMON (run as root)");
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-		return fail(why, whylen, -ENOTSUP,
-			    "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
+		return ipcprof_probes_why(
+		    why, whylen, -ENOTSUP,
+		    "the kernel has no BTF (/sys/kernel/btf/vmlinux): probes need it");
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return fail(why, whylen, -ENOMEM, "out of memory");
+		return ipcprof_probes_why(why, whylen, -ENOMEM, "out of memory");
 	p->mode = mode;
 	p->stats_fd = -1;
-	p->skel = ipcprof_bpf__open();
-	if (!p->skel) {
-		err = -errno;
+	core_btf = cached_core_btf(p);
+	if (!core_btf && (err = ipcprof_core_btf_kernel_ids(p->type_ids, why, whylen)) != 0) {
 		free(p);
-		return fail(why, whylen, err, "cannot open the probes: %s", strerror(-err));
+		return err;
 	}
-	choose_programs(p->skel, mode);
-	if (verbose())
-		stats_logs(p->skel);
 	t1 = now_ns();
-	err = ipcprof_bpf__load(p->skel);
+	err = open_and_load(p, core_btf);
+	if (err && core_btf) {
+		/* A cache file that parses but does not fit: the whole BTF, and a new file after. */
+		if (verbose())
+			fprintf(stderr,
+				"ipcprof: probes: relocating against %s failed (%s): the whole "
+				"kernel BTF instead\n",
+				core_btf, strerror(-err));
+		ipcprof_bpf__destroy(p->skel);
+		p->skel = NULL;
+		p->make_core_btf = true;
+		err = ipcprof_core_btf_kernel_ids(p->type_ids, why, whylen);
+		if (!err)
+			err = open_and_load(p, NULL);
+	}
 	t2 = now_ns();
+	if (!p->skel) {
+		free(p);
+		if (why && whylen && why[0])
+			return err;
+		return ipcprof_probes_why(why, whylen, err, "cannot open the probes: %s",
+					  strerror(-err));
+	}
 	if (err) {
 		if (missing_tracepoint(p->skel, tp, sizeof(tp))) {
-			fail(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint", tp);
+			ipcprof_probes_why(why, whylen, -ENOTSUP, "the kernel has no %s tracepoint",
+					   tp);
 			err = -ENOTSUP;
 		} else {
 			/* With the capabilities, EPERM comes from a lockdown or an LSM, EACCES from
 			 * the verifier. */
-			fail(why, whylen, err, "the kernel refused the probes: %s (%s=1 shows why)",
-			     strerror(-err), IPCPROF_ENV_VERBOSE);
+			ipcprof_probes_why(why, whylen, err,
+					   "the kernel refused the probes: %s (%s=1 shows why)",
+					   strerror(-err), IPCPROF_ENV_VERBOSE);
 		}
 		goto cleanup;
 	}
@@ -270,17 +323,22 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 	t3 = now_ns();
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
-			fail(why, whylen, err, "needs CAP_BPF and CAP_PERFMON (run as root)");
+			ipcprof_probes_why(why, whylen, err,
+					   "needs CAP_BPF and CAP_PERFMON (run as root)");
 		else
-			fail(why, whylen, err, "cannot attach the probes: %s", strerror(-err));
+			ipcprof_probes_why(why, whylen, err, "cannot attach the probes: %s",
+					   strerror(-err));
 		goto cleanup;
 	}
 	if (verbose())
 		fprintf(stderr,
-			"ipcprof: probes start-up (%s mode): open %.1f ms, load (kernel BTF, maps, "
-			"verifier) %.1f ms, attach %.1f ms\n",
+			"ipcprof: probes start-up (%s mode): cut-down BTF and type ids %.1f ms, "
+			"open and load "
+			"(kernel BTF, relocation%s, maps, verifier) %.1f ms, attach %.1f ms\n",
 			mode == IPCPROF_PROBES_SCHED ? "sched" : "syscalls",
-			(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
+			(double)(t1 - t0) / 1e6,
+			core_btf && !p->make_core_btf ? " against the cache" : "",
+			(double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
 	if (verbose())
 		print_verifier_times(p->skel);
 	if (env_is_1(IPCPROF_ENV_PROBE_STATS)) {
@@ -519,6 +577,28 @@ static int write_file(const char *session_dir, const struct ipcprof_kernel_heade
 	return err;
 }
 
+/* After the run, so that the program never waits on it: the next runs start faster. */
+static void make_core_btf(struct ipcprof_probes *p)
+{
+	size_t objlen;
+	const void *obj = ipcprof_bpf__elf_bytes(&objlen);
+	char why[PATH_MAX + 128];
+	uint64_t t0 = now_ns();
+
+	if (!p->make_core_btf || !p->core_btf[0])
+		return;
+	p->make_core_btf = false;
+	if (ipcprof_core_btf_make(p->core_btf, obj, objlen, why, sizeof(why)) != 0) {
+		if (verbose())
+			fprintf(stderr,
+				"ipcprof: probes: no cut-down kernel BTF for next time: %s\n", why);
+		return;
+	}
+	if (verbose())
+		fprintf(stderr, "ipcprof: probes: made %s for next time in %.1f ms\n", p->core_btf,
+			(double)(now_ns() - t0) / 1e6);
+}
+
 int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 {
 	struct ipcprof_kernel_header h = {0};
@@ -609,6 +689,7 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 		h.images++;
 	}
 	err = write_file(session_dir, &h, images, threads);
+	make_core_btf(p);
 out:
 	free(images);
 	free(threads);

@@ -70,11 +70,14 @@ static void usage(FILE *f)
 	    "PROGRAM. The preload's settings (IPCPROF_TIMELINE, IPCPROF_STACK_MIN, ...) are\n"
 	    "passed through the environment; see docs/settings.md.\n"
 	    "\n"
-	    "Loading the probes delays PROGRAM's start by about 45-55 ms (a 2-core virtual\n"
-	    "machine, 2026-12-03): libbpf relocating the programs against the kernel's BTF\n"
-	    "about 15 ms (14 kernel structs looked up among its 126,000 types) and reading\n"
-	    "that BTF about 10 ms, the kernel's check of the 8 programs about 14 ms (the two\n"
-	    "page-fault programs 3 ms each), the maps 3 ms, attaching 1.5 ms;\n"
+	    "Loading the probes delays PROGRAM's start by about 35-40 ms (a 2-core virtual\n"
+	    "machine, 2026-12-03): libbpf reading the kernel's BTF about 10 ms (still needed\n"
+	    "to find the tracepoints), the kernel's check of the 8 programs about 14 ms, the\n"
+	    "maps 3 ms, attaching 1.5 ms. The programs are relocated against a cut-down copy\n"
+	    "of the kernel's BTF that the first run on a kernel makes after PROGRAM ends\n"
+	    "(bpftool gen min_core_btf, 40-100 ms) in $XDG_CACHE_HOME/ipcprof, else\n"
+	    "/var/cache/ipcprof; that first run relocates against the whole BTF (15-25 ms\n"
+	    "more). A file there that is not usable is ignored and made again.\n"
 	    "IPCPROF_VERBOSE=1 prints these parts. --no-probes saves it all.\n");
 }
 

@@ -254,6 +254,24 @@ static void close_pair(int *x, int *y)
 	*x = *y = -1;
 }
 
+/*
+ * The calling thread's time so far waiting on a run queue for a CPU (ns), from
+ * /proc/thread-self/schedstat (kept open); 0 where the kernel does not keep it.
+ */
+static uint64_t cpu_wait_ns(void)
+{
+	static int fd = -2;
+	if (fd == -2)
+		fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	char buf[96];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long run, wait;
+	return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? (uint64_t)wait : 0;
+}
+
 static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_demo_variant *v,
 		      int task_fd, int result_fd)
 {
@@ -265,6 +283,7 @@ static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_de
 	for (unsigned done = 0; done < o->rounds; done++) {
 		struct ipcprof_demo_task t;
 		struct ipcprof_demo_result res = {0};
+		uint64_t waited = cpu_wait_ns();
 		uint64_t t0 = ipcprof_demo_now_ns();
 		int r = ipcprof_demo_read_full(task_fd, &t, sizeof t, &ignored);
 		res.io_ns = ipcprof_demo_now_ns() - t0;
@@ -280,6 +299,8 @@ static int run_worker(const struct ipcprof_demo_opts *o, const struct ipcprof_de
 		const double *a = v->worker_data(task_fd, &t, &res.io_ns, &copy_cpu_ns);
 		if (!a)
 			return 1;
+		waited = cpu_wait_ns() - waited;
+		res.io_preempted_ns = waited < res.io_ns ? waited : res.io_ns;
 		uint64_t c0 = ipcprof_demo_now_ns();
 		res.sum = ipcprof_demo_sum(a, t.count);
 		res.compute_ns = compute_ns + (ipcprof_demo_now_ns() - c0);
@@ -309,6 +330,9 @@ static int send_task(const struct ipcprof_demo_opts *o, const struct ipcprof_dem
 	return 0;
 }
 
+/* The workers' io_preempted_ns, summed over the results taken. */
+static uint64_t io_preempted_total_ns;
+
 /* Reads worker i's next result into sums[round * workers + i]. */
 static int take_result(const struct ipcprof_demo_opts *o, const struct ipcprof_demo_variant *v,
 		       struct worker *ws, unsigned i, double *sums, uint64_t *received,
@@ -329,6 +353,7 @@ static int take_result(const struct ipcprof_demo_opts *o, const struct ipcprof_d
 	}
 	sums[(size_t)res.round * o->workers + i] = res.sum;
 	*io_ns += res.io_ns;
+	io_preempted_total_ns += res.io_preempted_ns;
 	*compute_ns += res.compute_ns;
 	w->copy_cpu_ns = res.copy_cpu_ns;
 	w->cpu_ns = res.cpu_ns;
@@ -567,6 +592,7 @@ int ipcprof_demo_main(int argc, char **argv, const struct ipcprof_demo_variant *
 	printf("bytes_shared=%" PRIu64 "\n", v->shared_bytes ? v->shared_bytes(&o) : 0);
 	printf("worker_io_s=%.3f worker_compute_s=%.3f worker_io_share=%.3f\n", (double)io_ns / 1e9,
 	       (double)compute_ns / 1e9, moved ? (double)io_ns / (double)moved : 0.0);
+	printf("worker_io_preempted_s=%.3f\n", (double)io_preempted_total_ns / 1e9);
 	if (print_cpu(&o, v, ws, ipcprof_demo_thread_cpu_ns()))
 		goto out;
 	failed = 0;

@@ -31,6 +31,10 @@ struct ipcprof_demo_result {
 	uint64_t round;
 	double sum;
 	uint64_t io_ns; /* inside read() for the task (and its payload): transfer and waiting */
+	/* The part of io_ns spent waiting for a CPU (the thread's run-queue wait): that wait may
+	 * have fallen outside read() itself, in the instructions around it, so the time inside
+	 * read() lies anywhere from io_ns less this to io_ns. */
+	uint64_t io_preempted_ns;
 	uint64_t compute_ns; /* making data (owner, first task) and reducing it */
 	/* The worker's own measures of its CPU time (CLOCK_THREAD_CPUTIME_ID), from its start
 	 * to this result: in its user-space copies (memcpy) of task data, and in all. */

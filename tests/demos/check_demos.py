@@ -34,7 +34,7 @@ MAP_POSIX_SHM = 1
 ORIGIN_ROOT, ORIGIN_FORK = 1, 2
 
 TASK_BYTES = 24  # struct ipcprof_demo_task
-RESULT_BYTES = 48  # struct ipcprof_demo_result
+RESULT_BYTES = 56  # struct ipcprof_demo_result
 
 
 class Checks:
@@ -512,14 +512,21 @@ def check_c_report(args, ck):
         # calls, whatever it calls it, is the same time. How the rest splits into computing
         # and waiting for a CPU is the machine's (three workers, two cores): the oracle
         # programs of tests/truth hold those shares.
+        # The workers' wait for a CPU between the demo's two clock reads
+        # (worker_io_preempted_s, from their run-queue wait) may have fallen outside read(),
+        # in the instructions around it: a time slice of the scheduler's (milliseconds under
+        # load) against microseconds of reading a task that is there already (shm). The time
+        # inside the calls lies anywhere from none of that wait to all of it: the demo's share
+        # is that range, not its top.
         basis = sum(p["time"]["basis_ns"] for p in rep.workers) / 1e9
         got = sum(p["time"]["ipc_ns"] for p in rep.workers) / 1e9 / basis
         truth = float(f["worker_io_s"]) / basis
+        low = truth - float(f["worker_io_preempted_s"]) / basis
         print(f"{name}: workers' share inside IPC calls: ipcprof {got:.3f}, the demo's clock "
-              f"{truth:.3f}")
+              f"{truth:.3f} ({low:.3f} without its preempted rounds)")
         ck.true(f"{name}: workers' share inside IPC calls: ipcprof {got:.3f} within "
-                f"{DEMO_TOLERANCE} of the demo's own {truth:.3f}",
-                abs(got - truth) <= DEMO_TOLERANCE)
+                f"{DEMO_TOLERANCE} of the demo's own {low:.3f}..{truth:.3f}",
+                low - DEMO_TOLERANCE <= got <= truth + DEMO_TOLERANCE)
         share = run_["data_movement_share"]
         print(f"{name}: data movement share of worker time: run {share:.3f}, workers "
               + " ".join(f"{movement([p]):.3f}" for p in rep.workers))

@@ -25,6 +25,12 @@ STRACE_KINDS = {k for _, k in cp.KIND}
 NEEDS = {"ppe-manager": [], "joblib-array": ["joblib", "numpy"], "joblib-list": ["joblib"],
          "torch-loader": ["torch"], "dask": ["distributed", "numpy"]}
 
+# How long one run may take. Slowness, not a hang: 30 runs of the Dask case under
+# `ipcprof record`, three and four at once beside stress-ng --cpu 2 on two cores (load 10-15),
+# all ended, in 9 to 54 s (3.5 s alone); a start-up of five Python processes that import Dask
+# and talk over TCP stretches with the load. A hang (a deadlock) still fails, later.
+RUN_LIMIT_S = 400
+
 
 def main_index(rep):
     """The program's main process: what the root (bash -c) exec'd itself into last."""
@@ -178,7 +184,7 @@ def main():
     cmd = f"{cp.PY} {a.progs} {a.case}"
     try:
         rc0, outs, run_problems, times, sess, sess2, trdir = cp.run_program(a, a.case, cmd,
-                                                                            work)
+                                                                            work, RUN_LIMIT_S)
     except subprocess.TimeoutExpired as e:
         print(f"FAIL: {a.case}: a run did not end in {e.timeout:.0f} s: {e.cmd}")
         print(f"kept {work}")

@@ -267,8 +267,9 @@ def report(a, sess, env, notes):
     return rep
 
 
-def run_program(a, name, cmd, work):
-    """Returns the row's findings: problems (list), strace and ipcprof bytes per kind."""
+def run_program(a, name, cmd, work, timeout=120):
+    """Returns the row's findings: problems (list), strace and ipcprof bytes per kind; each run
+    must end in timeout seconds (strace's in twice that)."""
     after, cmd = split_after(cmd)
     base = clean_env()
     problems = []
@@ -276,13 +277,13 @@ def run_program(a, name, cmd, work):
     for d in dirs.values():
         os.makedirs(d)
     plain_env = dict(base, **({"LD_PRELOAD": after} if after else {}))
-    rc0, out0, err0, t0 = run(["bash", "-c", cmd], dirs["plain"], plain_env)
+    rc0, out0, err0, t0 = run(["bash", "-c", cmd], dirs["plain"], plain_env, timeout)
     if rc0 != 0:
         problems.append(f"exit {rc0} without ipcprof: {err0.decode(errors='replace')[-300:]}")
 
     sess = os.path.join(work, "record.sess")
     rc1, out1, err1, t1 = run([a.ipcprof, "record", "-q", "-o", sess, "--", "bash", "-c", cmd],
-                              dirs["record"], plain_env)
+                              dirs["record"], plain_env, timeout)
     if rc1 != rc0:
         problems.append(f"exit {rc1} under ipcprof record, {rc0} without: "
                         f"{err1.decode(errors='replace')[-300:]}")
@@ -295,7 +296,7 @@ def run_program(a, name, cmd, work):
                                "-e", "trace=" + ",".join(TRACED), "-o", os.path.join(trdir, "t"),
                                "env", f"LD_PRELOAD={pre}", f"IPCPROF_DIR={sess2}",
                                "IPCPROF_REPORT=0", "bash", "-c", cmd],
-                              dirs["strace"], base, timeout=240)
+                              dirs["strace"], base, timeout=2 * timeout)
     if rc2 != rc0:
         problems.append(f"exit {rc2} under strace with the preload, {rc0} without: "
                         f"{err2.decode(errors='replace')[-300:]}")

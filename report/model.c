@@ -2102,8 +2102,7 @@ static int serialization_finding(struct ipcprof_model *m, int *cap)
 	snprintf(f->title, sizeof(f->title),
 		 "Serialization costs %s: %s of CPU (%s pickling, %s unpickling) and %s queued "
 		 "for a CPU meanwhile (%.0f%% of the processes' time)",
-		 t1, t4, t2, t3, t5,
-		 100.0 * (double)ser / (double)(t->basis_ns ? t->basis_ns : 1));
+		 t1, t4, t2, t3, t5, 100.0 * (double)ser / (double)(t->basis_ns ? t->basis_ns : 1));
 	ipcprof_fmt_ns(topv, t2, sizeof(t2));
 	snprintf(f->detail, sizeof(f->detail),
 		 "CPU samples found this time in the pickler and unpickler, with the time their "

@@ -204,13 +204,13 @@ static json_t *kernel_gaps_json(const struct ipcprof_image *g)
 /* The profiler's own cost (summary.c), of one process or the run. */
 static json_t *overhead_json(const struct ipcprof_overhead *o, bool run)
 {
-	json_t *j = json_pack(
-	    "{s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:b}", "calls",
-	    ju(o->calls), "timed_calls", ju(o->timed_calls), "samples", ju(o->samples),
-	    "python_samples", o->python_samples, "probe_events", ju(o->probe_events), "preload_ns",
-	    ju(o->preload_ns), "sampler_ns", ju(o->sampler_ns), "start_ns", ju(o->start_ns),
-	    "probes_ns", ju(o->probes_ns), "total_ns", ju(o->total_ns), "cpu_ns", ju(o->cpu_ns),
-	    "share_of_cpu", o->share, "warning", o->warn);
+	json_t *j =
+	    json_pack("{s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:b}", "calls",
+		      ju(o->calls), "timed_calls", ju(o->timed_calls), "samples", ju(o->samples),
+		      "python_samples", o->python_samples, "probe_events", ju(o->probe_events),
+		      "preload_ns", ju(o->preload_ns), "sampler_ns", ju(o->sampler_ns), "start_ns",
+		      ju(o->start_ns), "probes_ns", ju(o->probes_ns), "total_ns", ju(o->total_ns),
+		      "cpu_ns", ju(o->cpu_ns), "share_of_cpu", o->share, "warning", o->warn);
 	if (run) {
 		json_object_set_new(j, "processes_warned", json_integer(o->processes_warned));
 		json_object_set_new(j, "warning_share", json_real(IPCPROF_OVERHEAD_WARN_SHARE));
@@ -224,12 +224,11 @@ static json_t *serial_json(const struct ipcprof_model *m)
 {
 	struct ipcprof_serial s;
 	ipcprof_serial_estimate(m, &s);
-	return json_pack("{s:o, s:o, s:o, s:o, s:b, s:s, s:s}", "serial_ns", ju(s.serial_ns),
-			 "wall_ns", ju(s.wall_ns), "left_out_ns", ju(s.left_out_ns), "speedup",
-			 s.wall_ns ? json_real((double)s.serial_ns / (double)s.wall_ns)
-				   : json_null(),
-			 "sampled", s.sampled, "sentence", s.sentence, "method",
-			 ipcprof_serial_method());
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:b, s:s, s:s}", "serial_ns", ju(s.serial_ns), "wall_ns",
+	    ju(s.wall_ns), "left_out_ns", ju(s.left_out_ns), "speedup",
+	    s.wall_ns ? json_real((double)s.serial_ns / (double)s.wall_ns) : json_null(), "sampled",
+	    s.sampled, "sentence", s.sentence, "method", ipcprof_serial_method());
 }
 
 static json_t *process_json(const struct ipcprof_model *m, int i)

@@ -116,8 +116,9 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 	struct ipcprof_serial ser;
 	ipcprof_serial_estimate(m, &ser);
 	fprintf(f, "  %s%s\n", ser.sentence,
-		ser.sampled ? "" : " (without CPU samples in every process: pickling and copies "
-				   "count as computing there)");
+		ser.sampled ? ""
+			    : " (without CPU samples in every process: pickling and copies "
+			      "count as computing there)");
 	overhead_lines(m, f);
 
 	int *order = malloc((size_t)(m->nimg > m->nlink ? m->nimg : m->nlink + 1) * sizeof(int));

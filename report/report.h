@@ -518,15 +518,15 @@ char *ipcprof_argv_join(const struct ipcprof_process *p);
 #define IPCPROF_OVERHEAD_WARN_SHARE  0.05      /* of a process's CPU time */
 #define IPCPROF_OVERHEAD_WARN_MIN_NS 10000000u /* and at least 10 ms */
 struct ipcprof_overhead {
-	uint64_t calls;       /* IPC calls the preload counted */
-	uint64_t timed_calls; /* of those, calls whose wrapper also read the CPU clock */
-	uint64_t samples;     /* CPU samples taken (signals handled) */
-	bool python_samples;  /* the samples read Python frames */
+	uint64_t calls;        /* IPC calls the preload counted */
+	uint64_t timed_calls;  /* of those, calls whose wrapper also read the CPU clock */
+	uint64_t samples;      /* CPU samples taken (signals handled) */
+	bool python_samples;   /* the samples read Python frames */
 	uint64_t probe_events; /* page faults and context switches the probes' programs ran on */
 	uint64_t preload_ns, sampler_ns, start_ns, probes_ns, total_ns;
-	uint64_t cpu_ns; /* the process's (or the run's) CPU time, which holds most of it */
-	double share;    /* total_ns / cpu_ns */
-	bool warn;       /* large enough to distort the shares (IPCPROF_OVERHEAD_WARN_*) */
+	uint64_t cpu_ns;      /* the process's (or the run's) CPU time, which holds most of it */
+	double share;         /* total_ns / cpu_ns */
+	bool warn;            /* large enough to distort the shares (IPCPROF_OVERHEAD_WARN_*) */
 	int processes_warned; /* of the run: processes with warn set */
 };
 void ipcprof_overhead_of(const struct ipcprof_image *g, struct ipcprof_overhead *o);

@@ -8,13 +8,13 @@
  * call's counting); it is the counts of what it did times the cost of each, measured by the
  * benchmarks of docs/overhead.md (2-core virtual machines, 2026-11-26 to 2026-12-03).
  */
-#define COST_CALL_NS       100u   /* a counted call: 45 ns stubbed (bench-preload), more after a real one */
-#define COST_TIMED_CALL_NS 150u   /* a call whose wrapper also reads the thread's CPU clock */
-#define COST_SAMPLE_NS     20000u /* a CPU sample: signal, libunwind, schedstat read */
-#define COST_PYSAMPLE_NS   45000u /* ... with its Python frames read (65 us for 128 frames) */
+#define COST_CALL_NS       100u /* a counted call: 45 ns stubbed (bench-preload), more after a real one */
+#define COST_TIMED_CALL_NS 150u     /* a call whose wrapper also reads the thread's CPU clock */
+#define COST_SAMPLE_NS     20000u   /* a CPU sample: signal, libunwind, schedstat read */
+#define COST_PYSAMPLE_NS   45000u   /* ... with its Python frames read (65 us for 128 frames) */
 #define COST_PROCESS_NS    1000000u /* record file, sampler timer, fork and wait (bench-fork) */
-#define COST_FAULT_NS      90u  /* the probes' page-fault programs, a run (BPF_ENABLE_STATS) */
-#define COST_SWITCH_NS     240u /* the probes' sched_switch program, a run */
+#define COST_FAULT_NS      90u      /* the probes' page-fault programs, a run (BPF_ENABLE_STATS) */
+#define COST_SWITCH_NS     240u     /* the probes' sched_switch program, a run */
 
 void ipcprof_overhead_of(const struct ipcprof_image *g, struct ipcprof_overhead *o)
 {
@@ -42,8 +42,8 @@ void ipcprof_overhead_of(const struct ipcprof_image *g, struct ipcprof_overhead 
 	o->total_ns = o->preload_ns + o->sampler_ns + o->start_ns + o->probes_ns;
 	o->cpu_ns = g->attr.cpu_ns;
 	o->share = o->cpu_ns ? (double)o->total_ns / (double)o->cpu_ns : 0;
-	o->warn = o->total_ns >= IPCPROF_OVERHEAD_WARN_MIN_NS &&
-		  o->share >= IPCPROF_OVERHEAD_WARN_SHARE;
+	o->warn =
+	    o->total_ns >= IPCPROF_OVERHEAD_WARN_MIN_NS && o->share >= IPCPROF_OVERHEAD_WARN_SHARE;
 }
 
 void ipcprof_overhead_run(const struct ipcprof_model *m, struct ipcprof_overhead *o)
@@ -80,7 +80,8 @@ const char *ipcprof_overhead_method(void)
 	       "page faults x 90 ns and context switches x 240 ns (their programs' run times); "
 	       "costs measured in docs/overhead.md. Not included: the probes' start-up (about "
 	       "60 ms of CPU in ipcprof record itself) and the report. A warning when it reaches "
-	       "5% of a process's CPU time (and at least 10 ms): its shares may be off by that much";
+	       "5% of a process's CPU time (and at least 10 ms): its shares may be off by that "
+	       "much";
 }
 
 void ipcprof_serial_estimate(const struct ipcprof_model *m, struct ipcprof_serial *s)
@@ -92,8 +93,8 @@ void ipcprof_serial_estimate(const struct ipcprof_model *m, struct ipcprof_seria
 		const struct ipcprof_attr *a = &m->img[i].attr;
 		/* compute_ns holds the waits for a CPU while computing: a serial run on an idle
 		 * CPU would not wait, so only the CPU time counts. */
-		uint64_t c = a->compute_ns > a->compute_wait_ns ? a->compute_ns - a->compute_wait_ns
-								: 0;
+		uint64_t c =
+		    a->compute_ns > a->compute_wait_ns ? a->compute_ns - a->compute_wait_ns : 0;
 		s->serial_ns += c;
 		s->left_out_ns += a->ipc_transfer_ns + a->serialize_ns + a->deserialize_ns +
 				  a->copy_ns - a->serialize_wait_ns - a->deserialize_wait_ns -

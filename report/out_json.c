@@ -201,6 +201,36 @@ static json_t *kernel_gaps_json(const struct ipcprof_image *g)
 	return a;
 }
 
+/* The profiler's own cost (summary.c), of one process or the run. */
+static json_t *overhead_json(const struct ipcprof_overhead *o, bool run)
+{
+	json_t *j =
+	    json_pack("{s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:b}", "calls",
+		      ju(o->calls), "timed_calls", ju(o->timed_calls), "samples", ju(o->samples),
+		      "python_samples", o->python_samples, "probe_events", ju(o->probe_events),
+		      "preload_ns", ju(o->preload_ns), "sampler_ns", ju(o->sampler_ns), "start_ns",
+		      ju(o->start_ns), "probes_ns", ju(o->probes_ns), "total_ns", ju(o->total_ns),
+		      "cpu_ns", ju(o->cpu_ns), "share_of_cpu", o->share, "warning", o->warn);
+	if (run) {
+		json_object_set_new(j, "processes_warned", json_integer(o->processes_warned));
+		json_object_set_new(j, "warning_share", json_real(IPCPROF_OVERHEAD_WARN_SHARE));
+		json_object_set_new(j, "warning_min_ns", ju(IPCPROF_OVERHEAD_WARN_MIN_NS));
+		json_object_set_new(j, "method", json_string(ipcprof_overhead_method()));
+	}
+	return j;
+}
+
+static json_t *serial_json(const struct ipcprof_model *m)
+{
+	struct ipcprof_serial s;
+	ipcprof_serial_estimate(m, &s);
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:b, s:s, s:s}", "serial_ns", ju(s.serial_ns), "wall_ns",
+	    ju(s.wall_ns), "left_out_ns", ju(s.left_out_ns), "speedup",
+	    s.wall_ns ? json_real((double)s.serial_ns / (double)s.wall_ns) : json_null(), "sampled",
+	    s.sampled, "sentence", s.sentence, "method", ipcprof_serial_method());
+}
+
 static json_t *process_json(const struct ipcprof_model *m, int i)
 {
 	const struct ipcprof_image *g = &m->img[i];
@@ -254,6 +284,9 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
 				  ju(g->kernel_shm_faults), "shm_fault_bytes",
 				  ju(g->kernel_shm_fault_bytes), "gaps", kernel_gaps_json(g))
 		      : json_null());
+	struct ipcprof_overhead o;
+	ipcprof_overhead_of(g, &o);
+	json_object_set_new(j, "overhead", overhead_json(&o, false));
 	return j;
 }
 
@@ -511,6 +544,10 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
 		      move ? json_real((double)w->compute_ns / (double)move) : json_null(),
 		      "bytes_by_kind", kinds, "channels", m->nlink, "paired_channels", paired,
 		      "shared_memory_bytes", ju(m->shm_bytes));
+	struct ipcprof_overhead o;
+	ipcprof_overhead_run(m, &o);
+	json_object_set_new(run, "overhead", overhead_json(&o, true));
+	json_object_set_new(run, "serial_estimate", serial_json(m));
 	json_object_set_new(root, "run", run);
 
 	json_t *procs = json_array();

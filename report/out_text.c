@@ -57,6 +57,40 @@ static void cpu_line(const struct ipcprof_image *g, FILE *f)
 	}
 }
 
+/* What the profiler itself cost, and a warning when that can move the shares. */
+static void overhead_lines(const struct ipcprof_model *m, FILE *f)
+{
+	struct ipcprof_overhead o;
+	ipcprof_overhead_run(m, &o);
+	char t1[32], t2[32];
+	ipcprof_fmt_ns(o.total_ns, t1, sizeof(t1));
+	ipcprof_fmt_ns(o.cpu_ns, t2, sizeof(t2));
+	fprintf(f,
+		"  profiler's own time, estimated: %s (%.1f%% of %s CPU): %llu calls intercepted, "
+		"%llu CPU samples, %llu probe events\n",
+		t1, 100.0 * o.share, t2, (unsigned long long)o.calls, (unsigned long long)o.samples,
+		(unsigned long long)o.probe_events);
+	if (!o.warn)
+		return;
+	fprintf(f, "  warning: the profiler's own time reaches %.0f%% of the CPU time of",
+		100.0 * IPCPROF_OVERHEAD_WARN_SHARE);
+	int shown = 0;
+	for (int i = 0; i < m->nimg; i++) {
+		struct ipcprof_overhead p;
+		ipcprof_overhead_of(&m->img[i], &p);
+		if (!p.warn)
+			continue;
+		if (shown++ < 5)
+			fprintf(f, "%s PID %d (%.0f%%)", shown > 1 ? "," : "", m->img[i].proc.pid,
+				100.0 * p.share);
+	}
+	if (shown > 5)
+		fprintf(f, " and %d more", shown - 5);
+	if (!shown)
+		fprintf(f, " the run (%.0f%%)", 100.0 * o.share);
+	fprintf(f, ": their shares may be off by about that much\n");
+}
+
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 {
 	char b1[32], b2[32], t1[32], t2[32], s[200];
@@ -79,6 +113,13 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 			m->nworkers ? "workers" : "all processes");
 	if (!m->nimg)
 		return;
+	struct ipcprof_serial ser;
+	ipcprof_serial_estimate(m, &ser);
+	fprintf(f, "  %s%s\n", ser.sentence,
+		ser.sampled ? ""
+			    : " (without CPU samples in every process: pickling and copies "
+			      "count as computing there)");
+	overhead_lines(m, f);
 
 	int *order = malloc((size_t)(m->nimg > m->nlink ? m->nimg : m->nlink + 1) * sizeof(int));
 	if (!order)

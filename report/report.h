@@ -513,6 +513,38 @@ const char *ipcprof_base_name(const char *path);
 /* A process's argv joined with spaces (valid UTF-8, malloc'd). */
 char *ipcprof_argv_join(const struct ipcprof_process *p);
 
+/* The profiler's own cost in one process or the run (summary.c): counts of what it did, times
+ * the measured cost of each (ipcprof_overhead_method says how). */
+#define IPCPROF_OVERHEAD_WARN_SHARE  0.05      /* of a process's CPU time */
+#define IPCPROF_OVERHEAD_WARN_MIN_NS 10000000u /* and at least 10 ms */
+struct ipcprof_overhead {
+	uint64_t calls;        /* IPC calls the preload counted */
+	uint64_t timed_calls;  /* of those, calls whose wrapper also read the CPU clock */
+	uint64_t samples;      /* CPU samples taken (signals handled) */
+	bool python_samples;   /* the samples read Python frames */
+	uint64_t probe_events; /* page faults and context switches the probes' programs ran on */
+	uint64_t preload_ns, sampler_ns, start_ns, probes_ns, total_ns;
+	uint64_t cpu_ns;      /* the process's (or the run's) CPU time, which holds most of it */
+	double share;         /* total_ns / cpu_ns */
+	bool warn;            /* large enough to distort the shares (IPCPROF_OVERHEAD_WARN_*) */
+	int processes_warned; /* of the run: processes with warn set */
+};
+void ipcprof_overhead_of(const struct ipcprof_image *g, struct ipcprof_overhead *o);
+void ipcprof_overhead_run(const struct ipcprof_model *m, struct ipcprof_overhead *o);
+const char *ipcprof_overhead_method(void);
+
+/* What the extra processes bought: the same computing done serially in one process, next to the
+ * measured wall time (ipcprof_serial_method says how it is estimated, and its limits). */
+struct ipcprof_serial {
+	uint64_t serial_ns;   /* the processes' compute CPU time, summed */
+	uint64_t wall_ns;     /* the run's wall time */
+	uint64_t left_out_ns; /* CPU in IPC calls, pickling, unpickling and copies: not counted */
+	bool sampled;         /* every process with CPU time had CPU samples */
+	char sentence[320];
+};
+void ipcprof_serial_estimate(const struct ipcprof_model *m, struct ipcprof_serial *s);
+const char *ipcprof_serial_method(void);
+
 /* Output. */
 struct json_t;
 struct json_t *ipcprof_report_json(const struct ipcprof_model *m);

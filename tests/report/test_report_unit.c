@@ -679,15 +679,94 @@ static void test_rules(void **state)
 	}
 }
 
+/* The profiler's own time: counts times the costs summary.c states, and its warning both ways. */
+static void test_overhead(void **state)
+{
+	(void)state;
+	struct ipcprof_image g;
+	struct ipcprof_overhead o;
+	memset(chans, 0, sizeof(chans));
+	chans[0].dir[0] = (struct ipcprof_dir_stats){.calls = 300000, .sampled_calls = 1000};
+	chans[1].dir[1] = (struct ipcprof_dir_stats){.calls = 100000};
+	image_with(&g, 2 * S, S, 2);
+	g.attr.cpu_ns = S;
+	g.prof.samples = 100;
+	ipcprof_overhead_of(&g, &o);
+	assert_int_equal(o.calls, 400000);
+	assert_int_equal(o.timed_calls, 1000);
+	assert_int_equal(o.preload_ns, 400000 * 100 + 1000 * 150);
+	assert_int_equal(o.sampler_ns, 100 * 20000);
+	assert_int_equal(o.start_ns, 1000000);
+	assert_int_equal(o.probes_ns, 0); /* no probes: no probe event */
+	assert_int_equal(o.total_ns, 40150000 + 2000000 + 1000000);
+	assert_false(o.warn); /* 4.3% of 1 s of CPU: under 5% */
+	/* Python samples read frames; the probes' programs ran on its faults and switches */
+	g.py.state = IPCPROF_PY_ON;
+	g.kernel = true;
+	g.proc.minflt = 10000;
+	g.proc.nvcsw = 1000;
+	ipcprof_overhead_of(&g, &o);
+	assert_int_equal(o.sampler_ns, 100 * 45000);
+	assert_int_equal(o.probe_events, 11000);
+	assert_int_equal(o.probes_ns, 10000 * 90 + 1000 * 240);
+	assert_false(o.warn); /* 46.8 ms of 1 s: 4.7% */
+	g.attr.cpu_ns = S / 2;
+	ipcprof_overhead_of(&g, &o);
+	assert_true(o.warn); /* 9.4% */
+	/* a large share of a process too short to matter is no warning */
+	g.attr.cpu_ns = 1000000;
+	memset(chans, 0, sizeof(chans));
+	g.prof.samples = 0;
+	g.kernel = false;
+	ipcprof_overhead_of(&g, &o);
+	assert_int_equal(o.total_ns, 1000000);
+	assert_false(o.warn);
+}
+
+/* The serial estimate: compute CPU summed over processes, without its waits for a CPU. */
+static void test_serial_estimate(void **state)
+{
+	(void)state;
+	struct ipcprof_image img[2];
+	struct ipcprof_model m;
+	ipcprof_model_init(&m);
+	memset(img, 0, sizeof(img));
+	img[0].attr = (struct ipcprof_attr){.cpu_ns = 3 * S,
+					    .compute_ns = 2 * S,
+					    .cpu_sampled = true,
+					    .ipc_transfer_ns = S / 2,
+					    .serialize_ns = S};
+	img[1].attr = (struct ipcprof_attr){
+	    .cpu_ns = 2 * S, .compute_ns = 2 * S, .compute_wait_ns = S / 2, .cpu_sampled = true};
+	m.img = img;
+	m.nimg = 2;
+	m.run_wall_ns = 4 * S;
+	struct ipcprof_serial s;
+	ipcprof_serial_estimate(&m, &s);
+	assert_int_equal(s.serial_ns, 35 * S / 10);
+	assert_int_equal(s.left_out_ns, 15 * S / 10);
+	assert_true(s.sampled);
+	assert_non_null(strstr(s.sentence,
+			       "A serial run would take about 3.50 s; this run took "
+			       "4.00 s: the extra processes cost more than they bring"));
+	m.run_wall_ns = S;
+	ipcprof_serial_estimate(&m, &s);
+	assert_non_null(strstr(s.sentence, "saved about 71% of it (3.50x faster)"));
+	img[1].attr.cpu_sampled = false;
+	ipcprof_serial_estimate(&m, &s);
+	assert_false(s.sampled);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_record_check),   cmocka_unit_test(test_utf8),
-	    cmocka_unit_test(test_term_str),       cmocka_unit_test(test_fmt),
-	    cmocka_unit_test(test_attribute),      cmocka_unit_test(test_role),
-	    cmocka_unit_test(test_pairing),        cmocka_unit_test(test_pair_connections),
-	    cmocka_unit_test(test_html_safe_json), cmocka_unit_test(test_sample_area),
-	    cmocka_unit_test(test_rules),          cmocka_unit_test(test_py_line),
+	    cmocka_unit_test(test_record_check),    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_term_str),        cmocka_unit_test(test_fmt),
+	    cmocka_unit_test(test_attribute),       cmocka_unit_test(test_role),
+	    cmocka_unit_test(test_pairing),         cmocka_unit_test(test_pair_connections),
+	    cmocka_unit_test(test_html_safe_json),  cmocka_unit_test(test_sample_area),
+	    cmocka_unit_test(test_rules),           cmocka_unit_test(test_overhead),
+	    cmocka_unit_test(test_serial_estimate), cmocka_unit_test(test_py_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Builds a libFuzzer harness with clang (ASan + UBSan), replays its corpus (every crash found so far
 # is a file there) and fuzzes for a short while. Exit 77 (skip) when clang's fuzzer runtime is missing.
-# Usage: fuzz/smoke.sh SOURCE_DIR BUILD_DIR HARNESS(record|options) SECONDS
+# Usage: fuzz/smoke.sh SOURCE_DIR BUILD_DIR HARNESS(record|options) SECONDS SOURCE...
+# SOURCE...: the reporter's library sources, as meson lists them (fuzz/meson.build passes them).
 set -eu
 src=$1 build=$2 name=$3 secs=$4
+shift 4
+[ $# -gt 0 ] || { echo "usage: fuzz/smoke.sh SOURCE_DIR BUILD_DIR HARNESS SECONDS SOURCE..." >&2; exit 2; }
 mkdir -p "$build/fuzz"
 # absolute: the options harness works in a folder of its own
 out=$(cd "$build/fuzz" && pwd)
@@ -27,9 +30,7 @@ extra=
 clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DIPCPROF_HAVE_LIBDW=0 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$src/include" -I"$build" -I"$r" -I"$src/preload" \
-	"$src/fuzz/fuzz_$name.c" $extra "$r/load.c" "$r/model.c" "$r/strings.c" "$r/symbolize.c" \
-	"$r/kernel.c" "$r/rules.c" "$r/profile.c" "$r/pyframes.c" "$r/out_json.c" "$r/out_html.c" "$r/out_text.c" \
-	"$r/out_trace.c" "$r/out_folded.c" "$r/out_file.c" "$src/preload/term_text.c" "$build/report/default_rules.c" \
+	"$src/fuzz/fuzz_$name.c" $extra "$@" "$build/report/default_rules.c" \
 	"$build/report/html_template.c" $(pkg-config --cflags --libs jansson) \
 	-o "$out/fuzz_$name"
 # libFuzzer adds what it finds to the first corpus folder: fuzz a copy, replay the original.

@@ -41,6 +41,18 @@ int ipcprof_print_version(void)
 	return 0;
 }
 
+int ipcprof_common_option(const char *cmd, int c, char **argv, int optind, int optopt,
+			  void (*usage)(FILE *))
+{
+	if (c == 'h') {
+		usage(stdout);
+		return 0;
+	}
+	if (c == 'V')
+		return ipcprof_print_version();
+	return ipcprof_bad_option(cmd, c, argv, optind, optopt);
+}
+
 int ipcprof_formats_parse(const char *list, unsigned *formats, char *err, size_t errlen)
 {
 	char *copy = strdup(list);

@@ -3,6 +3,7 @@
 #define IPCPROF_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Every message of the command starts with this; the preload's, from inside the profiled
  * processes, with "ipcprof[PID]: " instead. */
@@ -21,6 +22,10 @@ int ipcprof_usage_error(const char *cmd, const char *fmt, ...)
 int ipcprof_bad_option(const char *cmd, int c, char **argv, int optind, int optopt);
 /* Prints "ipcprof VERSION" on stdout; returns 0. */
 int ipcprof_print_version(void);
+/* What every command does with -h, -V and what getopt_long refused, as c (getopt's answer): the
+ * help (usage on stdout) and the version exit 0, the rest is a usage error. */
+int ipcprof_common_option(const char *cmd, int c, char **argv, int optind, int optopt,
+			  void (*usage)(FILE *));
 
 /* The report's optional files, as -f/--format names them. */
 enum { IPCPROF_FORMAT_TRACE = 1, IPCPROF_FORMAT_FOLDED = 2 };

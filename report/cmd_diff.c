@@ -219,15 +219,8 @@ int ipcprof_cmd_diff(int argc, char **argv)
 			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0)
 				usage_rc = ipcprof_usage_error("diff", "rules: %s", err);
 			break;
-		case 'h':
-			usage(stdout);
-			usage_rc = 0;
-			break;
-		case 'V':
-			usage_rc = ipcprof_print_version();
-			break;
-		default:
-			usage_rc = ipcprof_bad_option("diff", c, argv, optind, optopt);
+		default: /* -h, -V and what getopt refused */
+			usage_rc = ipcprof_common_option("diff", c, argv, optind, optopt, usage);
 			break;
 		}
 	}

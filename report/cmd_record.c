@@ -317,15 +317,8 @@ int ipcprof_cmd_record(int argc, char **argv)
 				setenv(IPCPROF_ENV_SAMPLE_HZ, optarg, 1);
 			break;
 		}
-		case 'h':
-			usage(stdout);
-			usage_rc = 0;
-			break;
-		case 'V':
-			usage_rc = ipcprof_print_version();
-			break;
-		default:
-			usage_rc = ipcprof_bad_option("record", c, argv, optind, optopt);
+		default: /* -h, -V and what getopt refused */
+			usage_rc = ipcprof_common_option("record", c, argv, optind, optopt, usage);
 			break;
 		}
 	}

@@ -162,15 +162,8 @@ int ipcprof_cmd_report(int argc, char **argv)
 		case 'I':
 			interp_frames = true;
 			break;
-		case 'h':
-			usage(stdout);
-			usage_rc = 0;
-			break;
-		case 'V':
-			usage_rc = ipcprof_print_version();
-			break;
-		default:
-			usage_rc = ipcprof_bad_option("report", c, argv, optind, optopt);
+		default: /* -h, -V and what getopt refused */
+			usage_rc = ipcprof_common_option("report", c, argv, optind, optopt, usage);
 			break;
 		}
 	}

@@ -21,6 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "cache_dir.h"
 #include "core_btf.h"
 #include "why.h"
 
@@ -91,49 +92,12 @@ static void kernel_fallback_id(char *hex, size_t len)
 	snprintf(hex, len, "u%016llx", (unsigned long long)h);
 }
 
-/* Makes dir (0700) if absent and checks that it is ours and that nobody else can write it. */
-static int own_dir(const char *dir, char *why, size_t whylen)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return ipcprof_probes_why(why, whylen, -errno, "cannot make %s: %s", dir,
-					  strerror(errno));
-	if (lstat(dir, &st) != 0)
-		return ipcprof_probes_why(why, whylen, -errno, "%s: %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-		return ipcprof_probes_why(
-		    why, whylen, -EPERM,
-		    "%s is not a directory of this user that only it can write", dir);
-	return 0;
-}
-
 int ipcprof_core_btf_path(char *path, size_t len, const void *obj, size_t objlen, char *why,
 			  size_t whylen)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char dir[PATH_MAX], kid[80];
-	int n, err;
+	int n, err = ipcprof_cache_dir(dir, sizeof(dir), why, whylen);
 
-	if (xdg && xdg[0] == '/') {
-		n = snprintf(dir, sizeof(dir), "%s", xdg);
-	} else if (geteuid() == 0) {
-		n = snprintf(dir, sizeof(dir), "/var/cache");
-	} else if (home && home[0] == '/') {
-		n = snprintf(dir, sizeof(dir), "%s/.cache", home);
-	} else {
-		return ipcprof_probes_why(why, whylen, -ENOENT,
-					  "no cache directory (no XDG_CACHE_HOME, HOME)");
-	}
-	if (n < 0 || (size_t)n >= sizeof(dir) - sizeof("/ipcprof"))
-		return ipcprof_probes_why(why, whylen, -ENAMETOOLONG,
-					  "the cache directory's name is too long");
-	/* The parent (e.g. ~/.cache) may be absent; it gets the same mode as the XDG spec asks. */
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return ipcprof_probes_why(why, whylen, -errno, "cannot make %s: %s", dir,
-					  strerror(errno));
-	strcat(dir, "/ipcprof");
-	err = own_dir(dir, why, whylen);
 	if (err)
 		return err;
 	if (kernel_build_id(kid, sizeof(kid)) != 0)

@@ -461,6 +461,28 @@ static void ticks_in(const struct timed *t, const double *mv, const double *all,
 }
 
 /*
+ * The positions (in start order) of t's intervals on channel chan in direction dir: *pos, *n of
+ * them, ascending. Returns the index in *pos of the first position at or after k.
+ */
+static size_t keyed_from(const struct timed *t, int chan, int dir, size_t k, const uint32_t **pos,
+			 size_t *n)
+{
+	size_t key = (size_t)chan * IPCPROF_NDIR + (size_t)dir;
+	size_t lo = 0, hi = t->key_at[key + 1] - t->key_at[key];
+	*pos = t->by_key + t->key_at[key];
+	if (n)
+		*n = hi;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((*pos)[mid] < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
  * When the other ends of image h's call (on its channel chan, direction dir, from s to e) began
  * serving it: the latest start of a call of theirs in the opposite direction on that link under
  * way within it (a write giving its read data, a read making room for its write, a post ending
@@ -490,16 +512,8 @@ static int64_t call_served(struct wait_ctx *x, int h, int chan, int dir, int64_t
 			to = j + WAIT_LOOK_MAX;
 		if (ep->chan < 0 || (uint32_t)ep->chan >= pg->nchan || to <= j)
 			continue;
-		size_t key = (size_t)ep->chan * IPCPROF_NDIR + (size_t)(1 - dir);
-		const uint32_t *pos = t->by_key + t->key_at[key];
-		size_t lo = 0, hi = t->key_at[key + 1] - t->key_at[key];
-		while (lo < hi) { /* the first position at or after to */
-			size_t mid = lo + (hi - lo) / 2;
-			if (pos[mid] < to)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		const uint32_t *pos;
+		size_t lo = keyed_from(t, ep->chan, 1 - dir, to, &pos, NULL);
 		while (lo-- > 0 && pos[lo] >= j) {
 			const struct ipcprof_interval *pv = &pg->intervals[t->order[pos[lo]]];
 			int64_t ps = t->start[pos[lo]],
@@ -820,26 +834,39 @@ static double evidence_holders(struct wait_ctx *x, int g, int li, int64_t a, int
 		const struct ipcprof_endpoint *ep = &l->end[e];
 		const struct ipcprof_image *h = &m->img[ep->image];
 		const struct timed *t = &x->td[ep->image];
-		if (ep->image == g || !h->chan[ep->chan].dir[IPCPROF_DIR_OUT].calls)
+		if (ep->image == g || ep->chan < 0 || (uint32_t)ep->chan >= h->nchan ||
+		    !h->chan[ep->chan].dir[IPCPROF_DIR_OUT].calls)
 			continue;
 		/* Its posts in the window, and the first after it: that one may end a hold that
 		 * began before b and lasted long after. */
-		size_t k = first_reaching(t, h->nint, a);
-		for (int seen = 0, looked = 0;
-		     k < h->nint && (t->start[k] <= b + POST_SLACK_NS || !seen) &&
-		     seen < WAIT_VISIT_MAX && looked < WAIT_LOOK_MAX;
-		     k++, looked++) {
+		/* Of the intervals from the first reaching a (at most WAIT_LOOK_MAX of them), its
+		 * posts on the channel, found through the index of its intervals by channel. */
+		size_t k0 = first_reaching(t, h->nint, a), lim = k0 + WAIT_LOOK_MAX, npost;
+		const uint32_t *post, *wait;
+		if (lim > h->nint)
+			lim = h->nint;
+		size_t i = keyed_from(t, ep->chan, IPCPROF_DIR_OUT, k0, &post, &npost);
+		for (int seen = 0;
+		     i < npost && post[i] < lim &&
+		     (t->start[post[i]] <= b + POST_SLACK_NS || !seen) && seen < WAIT_VISIT_MAX;
+		     i++) {
+			size_t k = post[i];
 			const struct ipcprof_interval *iv = &h->intervals[t->order[k]];
 			int64_t p = t->start[k] + (int64_t)(iv->end_ns - iv->start_ns);
-			if ((int)iv->channel != ep->chan || iv->dir != IPCPROF_DIR_OUT || p < a)
+			if (p < a)
 				continue;
 			seen++;
+			/* The hold began at its last wait on the channel ended by then, among its
+			 * WAIT_VISIT_MAX intervals before the post. */
 			int64_t hold = a;
-			for (size_t j = k, back = 0; j-- > 0 && back < WAIT_VISIT_MAX; back++) {
-				const struct ipcprof_interval *w = &h->intervals[t->order[j]];
-				int64_t we = t->start[j] + (int64_t)(w->end_ns - w->start_ns);
-				if ((int)w->channel == ep->chan && w->dir == IPCPROF_DIR_IN &&
-				    we <= p) {
+			size_t from = k > WAIT_VISIT_MAX ? k - WAIT_VISIT_MAX : 0;
+			for (size_t w = keyed_from(t, ep->chan, IPCPROF_DIR_IN, k, &wait, NULL);
+			     w-- > 0 && wait[w] >= from;) {
+				const struct ipcprof_interval *wv =
+				    &h->intervals[t->order[wait[w]]];
+				int64_t we =
+				    t->start[wait[w]] + (int64_t)(wv->end_ns - wv->start_ns);
+				if (we <= p) {
 					hold = we > a ? we : a;
 					break;
 				}

@@ -8,10 +8,12 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include "debug_cache.h"
+
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = ipcprof_debug_cache_find,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };

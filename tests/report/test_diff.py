@@ -233,8 +233,14 @@ def check_pair(tmp, copy, shm, demo_copy, demo_shm, times):
        True, f"every worker matched: {roles}")
     workers = [r for r in d["processes"] if r["role"].endswith("worker")]
     eq(len(workers), 4, "four workers in the rows")
-    check(all(r["bytes_received"]["change"] < 0 for r in workers),
-          "every worker receives fewer bytes with shared memory")
+    # Pool hands tasks to whichever worker asks first, so one worker may take two tasks and
+    # another none: a worker that received no array before can receive a few more small
+    # messages after. What shared memory changes is that no worker receives an array.
+    got = {side: [r["bytes_received"][side] or 0 for r in workers] for side in ("before", "after")}
+    check(sum(got["after"]) * 100 < sum(got["before"]),
+          f"the workers receive under 1% of the bytes with shared memory: {got}")
+    check(max(got["after"]) * 100 < max(got["before"]),
+          f"no worker receives an array with shared memory: {got}")
 
     # The findings: the copy variant sends its array again and again, the shm variant never;
     # where that is among the copy run's top findings (they rank by time), it is gone.

@@ -1686,6 +1686,7 @@ void ipcprof_finish(uint32_t end_how, int status)
 		r->proc.nivcsw = (uint64_t)ru.ru_nivcsw;
 		r->proc.maxrss_kb = (uint64_t)ru.ru_maxrss;
 	}
+	ipcprof_sampler_finish(); /* before end_ns: the last CPU wait is part of the process life */
 	uint32_t used =
 	    r->mappings_used < IPCPROF_MAX_MAPPINGS ? r->mappings_used : IPCPROF_MAX_MAPPINGS;
 	for (uint32_t i = 0; i < used; i++) {

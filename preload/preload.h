@@ -391,6 +391,7 @@ bool ipcprof_sampler_timed(void);
 bool ipcprof_sampler_pause(void);
 void ipcprof_sampler_resume(void);
 bool ipcprof_sampler_paused(void);
+void ipcprof_sampler_finish(void);
 void ipcprof_sampler_drain(void);
 /* si is a signal of the sampler's timers, while the sampler owns SIGPROF. */
 bool ipcprof_sampler_signal_ours(const siginfo_t *si);

@@ -1160,6 +1160,30 @@ bool ipcprof_sampler_paused(void)
 	return sthr.paused;
 }
 
+/*
+ * The process is ending on this thread: the CPU wait gathered since the last read (up to
+ * DELAY_READ_NS of it) goes to the samples taken meanwhile, or a worker's last stretch of queueing
+ * for a CPU would be lost. The sampling signal is held off so the handler cannot share it twice.
+ */
+void ipcprof_sampler_finish(void)
+{
+	struct ipcprof_record *r = ipcprof_rec;
+	if (!r || !sthr.delay_known || !sthr.npend || sthr.handling)
+		return;
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SAMPLE_SIGNAL);
+	if (sys_call(SYS_rt_sigprocmask, SIG_BLOCK, &block, &old, 8) != 0)
+		return;
+	uint64_t d = run_delay();
+	sthr.delay_read = ipcprof_now();
+	if (d != UINT64_MAX && d >= sthr.delay) {
+		wait_share(r, d - sthr.delay);
+		sthr.delay = d;
+	}
+	sys_call(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+}
+
 void ipcprof_sampler_drain(void)
 {
 	drain_pending();

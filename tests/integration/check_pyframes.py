@@ -170,8 +170,12 @@ def check_one(ck, opts, label, python, mark):
         s.close(ok and not ck.failures)
 
 
-SEED = {  # the seed example, line for line: with numpy where there is numpy, else with bytes
-    'numpy': ('import numpy as np', 'return a.sum()', 'a = np.random.rand(2_000_000)'),
+# The seed example, line for line, with numpy where there is numpy, else with bytes; but the
+# worker's compute is a median rather than a sum: a CPU-time timer expires only at a scheduler
+# tick that finds the thread running (4 ms at HZ=250), so a 1 ms sum can go unsampled in all
+# four tasks, where an 18 ms median spans several ticks on any machine.
+SEED = {
+    'numpy': ('import numpy as np', 'return np.median(a)', 'a = np.random.rand(2_000_000)'),
     'bytes': ('import hashlib, os', 'return hashlib.sha256(a).digest()[0]',
               'a = os.urandom(16_000_000)'),
 }

@@ -1528,6 +1528,7 @@ void ipcprof_account(struct ipcprof_channel *ch, int dir, int op, long ret, int 
 	uint64_t t1 = ipcprof_now();
 	struct ipcprof_thread *th = &ipcprof_thr;
 	th->in_call = 0;
+	th->call_ns += t1 - t->t0;
 	thread_refresh(th);
 	struct ipcprof_dir_stats *d = &ch->dir[dir];
 	uint32_t idx = (uint32_t)(ch - ipcprof_chan);

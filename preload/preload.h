@@ -189,6 +189,7 @@ struct ipcprof_thread {
 	uint32_t tid;
 	uint32_t sample_left; /* calls until the next CPU-sampled one; 0: this one */
 	uint32_t in_call;     /* inside a counted call: a CPU sample there is IPC time */
+	uint64_t call_ns;     /* wall time inside counted calls, summed (sampler.c splits by it) */
 	uint32_t refuse_map;  /* 1: libunwind's large anonymous mmaps fail (its first use in the
 			       * thread, sampler.c); 2: one did */
 	/* The thread's most recent intervals, one per channel and direction, that later calls

@@ -111,6 +111,11 @@ struct sample_thread {
 	bool tick_last;      /* the last sample was a tick's, with no call edge since */
 	uint32_t last_entry; /* offset / 8 + 1 of that sample's stack entry */
 	uint64_t last_cpu;   /* and the thread's CPU clock then */
+	uint64_t owing_cpu;  /* the CPU clock a call edge read, for the sample it asks for (0: none) */
+	/* At the last stored sample: the thread's CPU clock, the wall clock and the wall time it
+	 * had spent inside counted calls (see owed_in_calls). */
+	uint64_t s_cpu, s_wall, s_call;
+	uint32_t carry; /* what owed_in_calls has not given out, in 1/65536 of a period */
 };
 /* The handler may make a thread's fast-tracer table (see unwind()). */
 static bool tracer_in_handler;
@@ -446,6 +451,30 @@ static void foreign_signal(int sig)
 
 static uint64_t thread_cpu_ns(void);
 
+/*
+ * A sample that a call's entry or a resume asks for stands for periods that no tick met since the
+ * last sample: a thread that blocks between short calls (a 64-byte ping-pong) runs in bursts
+ * shorter than a tick, most of them inside its calls, and all of that would go to the stack at
+ * the call's entry, outside it. What ran outside the calls took at most the wall time spent
+ * outside them; the rest of the CPU time since the last sample was run inside them: that share of
+ * the periods is IPC time. A thread that computes between its calls keeps its periods.
+ */
+static uint64_t owed_in_calls(uint64_t w, uint64_t cpu, uint64_t now)
+{
+	if (cpu <= sthr.s_cpu || now <= sthr.s_wall)
+		return 0;
+	uint64_t dcpu = cpu - sthr.s_cpu, dwall = now - sthr.s_wall;
+	uint64_t din = ipcprof_thr.call_ns - sthr.s_call;
+	uint64_t out = dwall > din ? dwall - din : 0;
+	if (dcpu <= out)
+		return 0;
+	uint64_t part = ((dcpu - out) << 16) / dcpu; /* of 65536 */
+	uint64_t sum = sthr.carry + w * part;
+	sthr.carry = (uint32_t)(sum & 0xffff);
+	uint64_t k = sum >> 16;
+	return k < w ? k : w;
+}
+
 static void on_sample(int sig, siginfo_t *si, void *ucv)
 {
 	int saved = IPCPROF_ERRNO;
@@ -470,7 +499,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 	 * one would move the end of every phase into the next (a copy's last milliseconds into the
 	 * compute after it).
 	 */
-	uint64_t cpu = sthr.owing ? 0 : thread_cpu_ns(), to_last = 0;
+	uint64_t cpu = sthr.owing && sthr.owing_cpu ? sthr.owing_cpu : thread_cpu_ns(), to_last = 0;
 	if (!sthr.owing && sthr.tick_last && sthr.last_entry && cpu > sthr.last_cpu) {
 		uint64_t mid = sthr.last_cpu + (cpu - sthr.last_cpu) / 2;
 		if (mid >= first)
@@ -541,20 +570,29 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		sthr.pend_entry[k] = (uint32_t)(off / 8);
 		sthr.pend_w[k] = (uint32_t)to_last;
 	}
-	if (n) {
-		uint64_t off = sample_store(r, sthr.tid, ip, n, flags, w);
-		if (off != UINT64_MAX) {
-			tick_add(r, off, w, now);
-			uint32_t k = sthr.npend++ % PEND_MAX;
-			sthr.pend_entry[k] = (uint32_t)(off / 8);
-			sthr.pend_w[k] = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
-			stored = true;
-			sthr.last_entry = (uint32_t)(off / 8 + 1);
-			sthr.last_cpu = cpu;
-		}
-	} else {
-		__atomic_fetch_add(&r->prof.dropped, w, __ATOMIC_RELAXED);
+	uint64_t w_ipc = sthr.owing && !(flags & IPCPROF_SS_IPC) ? owed_in_calls(w, cpu, now) : 0;
+	for (int part = 0; part < 2; part++) {
+		uint64_t pw = part ? w - w_ipc : w_ipc;
+		if (!pw)
+			continue;
+		uint64_t off = n ? sample_store(r, sthr.tid, ip, n,
+						flags | (part ? 0 : IPCPROF_SS_IPC), pw)
+				 : UINT64_MAX;
+		if (!n)
+			__atomic_fetch_add(&r->prof.dropped, pw, __ATOMIC_RELAXED);
+		if (off == UINT64_MAX)
+			continue;
+		tick_add(r, off, pw, now);
+		uint32_t k = sthr.npend++ % PEND_MAX;
+		sthr.pend_entry[k] = (uint32_t)(off / 8);
+		sthr.pend_w[k] = pw > UINT32_MAX ? UINT32_MAX : (uint32_t)pw;
+		stored = true;
+		sthr.last_entry = (uint32_t)(off / 8 + 1);
+		sthr.last_cpu = cpu;
 	}
+	sthr.s_cpu = cpu;
+	sthr.s_wall = now;
+	sthr.s_call = ipcprof_thr.call_ns;
 	if (sthr.delay_known && now - sthr.delay_read >= DELAY_READ_NS) {
 		uint64_t d = run_delay();
 		sthr.delay_read = now;
@@ -652,6 +690,11 @@ static void thread_timer_start(bool fresh)
 	sthr.delay = fresh ? 0 : run_delay();
 	sthr.delay_known = sthr.delay != UINT64_MAX;
 	sthr.delay_read = ipcprof_now();
+	/* owed_in_calls counts from here: a fork child's clocks are its own, not its parent's. */
+	sthr.s_cpu = thread_cpu_ns();
+	sthr.s_wall = sthr.delay_read;
+	sthr.s_call = ipcprof_thr.call_ns;
+	sthr.carry = 0x8000; /* half a period: the split rounds, rather than drops, the first */
 	int slot = -1;
 	for (int i = 0; i <= TIMER_SLOTS; i++) {
 		int expect = 0;
@@ -1148,9 +1191,11 @@ void ipcprof_sampler_settle(uint64_t cpu_now, bool entry)
 	}
 	int saved = IPCPROF_ERRNO;
 	sthr.owing = true;
+	sthr.owing_cpu = cpu_now & ~(uint64_t)1; /* a timed call's entry marks its reading so */
 	sthr.to_last = entry;
 	timer_set_expiry();
 	sthr.owing = sthr.to_last = false;
+	sthr.owing_cpu = 0;
 	sthr.tick_last = false;
 	IPCPROF_ERRNO = saved;
 }

@@ -37,14 +37,13 @@ SHARES = ["compute", "movement", "waiting"]
 # any mode (measured 2026-12-03 on a 2-core AMD EPYC virtual machine at load averages of 11 to
 # 21): the compute share of processes with a handful of CPU samples whose clock time is mostly
 # waiting for a CPU (the sampler reads that wait now and then and shares it among whatever samples
-# were taken meanwhile: 0.05-0.15 off); the waits of four workers behind a lock, of a ping-pong's
-# first wait, of the sibling and the pipeline when their few samples say little (0.05-0.13 off);
-# the Python Pool's pickling and lock waits (0.05-0.2 off). Every other share is asserted; the
-# no-samples mode is asserted everywhere (its shares must be unknown).
+# were taken meanwhile: 0.05-0.15 off); the waits of four workers behind a lock, of the sibling
+# and the pipeline when their few samples say little (0.05-0.13 off); the Python Pool's pickling
+# and lock waits (0.05-0.2 off). Every other share is asserted; the no-samples mode is asserted
+# everywhere (its shares must be unknown).
 KNOWN_GAPS = {
     "one-worker": {"compute"},
     "pool4": {"compute", "movement", "waiting"},
-    "ping-pong": {"compute", "movement", "waiting"},
     "shm": {"compute"},
     "sibling": {"compute", "movement", "waiting"},
     "pipeline": {"compute", "movement", "waiting"},

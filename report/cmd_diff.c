@@ -199,7 +199,7 @@ int ipcprof_cmd_diff(int argc, char **argv)
 	int usage_rc = -1;
 	optind = 0; /* another command may have run getopt before */
 	opterr = 0;
-	while (usage_rc < 0 && (c = getopt_long(argc, argv, "+:f:o:r:hV", opts, NULL)) != -1) {
+	while (usage_rc < 0 && (c = getopt_long(argc, argv, ":f:o:r:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "text"))

@@ -26,6 +26,9 @@ static void usage(FILE *f)
 	    "  ipcprof-report.html   the same as one self-contained page (no network access)\n"
 	    "  a summary on stderr   per process and per channel\n"
 	    "\n"
+	    "Options may come before or after the folders; a folder named with a leading '-'\n"
+	    "goes after '--'.\n"
+	    "\n"
 	    "Options:\n"
 	    "  -o, --output DIR      write the files into DIR (default: the first session folder)\n"
 	    "  -f, --format perfetto also write ipcprof-trace.json, the timeline as Chrome trace\n"
@@ -139,7 +142,7 @@ int ipcprof_cmd_report(int argc, char **argv)
 	int c, usage_rc = -1;
 	optind = 0; /* another command may have run getopt before */
 	opterr = 0;
-	while (usage_rc < 0 && (c = getopt_long(argc, argv, "+:o:f:r:qhV", opts, NULL)) != -1) {
+	while (usage_rc < 0 && (c = getopt_long(argc, argv, ":o:f:r:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (ipcprof_rules_load(&rules, optarg, err, sizeof(err)) < 0)

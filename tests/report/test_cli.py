@@ -138,6 +138,17 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-cli-") as tmp:
     seen.add(3)
     eq(seen, rep_codes, "report --help states the statuses it has")
 
+    # Options after the folders count as options (GNU order), as in `ipcprof report DIR -f folded`.
+    out = session("after")
+    p = run("report", session("ok"), "-q", "-f", "folded", "-o", out)
+    eq(p.returncode, 0, f"report DIR -q -f folded -o OUT: {p.stderr}")
+    check(all(os.path.exists(os.path.join(out, n))
+              for n in ("ipcprof-folded.txt", "ipcprof-report.json")),
+          "report DIR -q -f folded -o OUT: the files are in OUT")
+    first = run("report", "-q", "-f", "folded", "-o", session("before"), session("ok"))
+    eq(p.stderr.replace(out, "OUT"), first.stderr.replace(session("before"), "OUT"),
+       "report DIR -q -f folded -o OUT says what report -q -f folded -o OUT DIR says")
+
     # record -f/--format: the formats reach the report; a wrong one costs no run.
     for fmt, files in (("perfetto", ["ipcprof-trace.json"]), ("folded", ["ipcprof-folded.txt"]),
                        ("perfetto,folded", ["ipcprof-trace.json", "ipcprof-folded.txt"])):

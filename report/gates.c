@@ -20,6 +20,7 @@ const char *const ipcprof_finding_kinds[] = {
     "io_uring",
     "kernel_gap",
     "shared_memory",
+    "shared_segments",
     "copied_data",
     NULL,
 };

@@ -1804,6 +1804,7 @@ fail:
 
 /* An object this large shared by several processes is worth a finding. */
 #define IPCPROF_SHARED_FINDING_BYTES (1u << 20)
+#define IPCPROF_SEGMENTS_FINDING     8 /* small shared objects that make shared_segments */
 
 /* The object a mapping or an fd of it reaches: one per inode on one boot, whatever names and
  * fds reached it (a name unlinked after shm_open reads "... (deleted)" in a process that got
@@ -2263,6 +2264,37 @@ static int memory_findings(struct ipcprof_model *m, int *cap)
 		    "(at most %s of it was resident in one). This is the cheap way to give "
 		    "workers large arrays; keep sending them indices or slices, not the data.",
 		    b2);
+	}
+	/*
+	 * Many small objects each mapped by two processes are messages through shared memory, one
+	 * object a message (PyTorch's DataLoader hands each batch so, its fd over a unix socket):
+	 * not copied, but each made, filled, mapped and unlinked once.
+	 */
+	uint64_t seg_bytes = 0;
+	int nseg = 0, seg_at = -1;
+	for (int s = 0; s < m->nshm; s++) {
+		const struct ipcprof_shm *o = &m->shm[s];
+		if (o->nimg < 2 || o->size >= IPCPROF_SHARED_FINDING_BYTES)
+			continue;
+		seg_bytes += o->size;
+		if (seg_at < 0 || o->size > m->shm[seg_at].size)
+			seg_at = s;
+		nseg++;
+	}
+	if (nseg >= IPCPROF_SEGMENTS_FINDING && seg_bytes >= IPCPROF_SHARED_FINDING_BYTES / 16) {
+		FIND_OR_FAIL(f = add_finding(m, cap, "shared_segments", 0));
+		ipcprof_fmt_bytes(seg_bytes, b1, sizeof(b1));
+		ipcprof_fmt_bytes(seg_bytes / (uint64_t)nseg, b2, sizeof(b2));
+		snprintf(f->title, sizeof(f->title),
+			 "%s passed in %d shared-memory objects of %s on average, each mapped by "
+			 "two or more processes (the largest: %.200s)",
+			 b1, nseg, b2, m->shm[seg_at].name);
+		snprintf(f->detail, sizeof(f->detail),
+			 "Each object carried one message or batch without a copy through the "
+			 "kernel (PyTorch's DataLoader passes each batch so, its fd over a unix "
+			 "socket). Each still costs making, sizing, mapping and unlinking it and the "
+			 "page faults that fill it: with objects this small those costs come with "
+			 "every batch; larger batches (batch_size) pay them less often.");
 	}
 	if (copied >= IPCPROF_SHARED_FINDING_BYTES / 16 && copied > shared) {
 		FIND_OR_FAIL(f = add_finding(m, cap, "copied_data", 0));

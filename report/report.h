@@ -266,7 +266,7 @@ struct ipcprof_rules {
 struct ipcprof_finding {
 	char kind[32];   /* repeated_payload, small_messages, low_compute_ratio, slow_reader,
                             incomplete, serialization, io_uring, kernel_gap, shared_memory,
-                            copied_data */
+                            shared_segments, copied_data */
 	char title[512]; /* one line, with the key figure */
 	char detail[1024];
 	double weight; /* sort key: seconds at stake */

@@ -438,6 +438,33 @@ int ipcprof_probes_follow(struct ipcprof_probes *p, pid_t root)
 	return 0;
 }
 
+/* The shared mappings a running process has already, which the BPF side saw no call make: its
+ * faults there count as shared memory too. Before the tracking, so that a child forked after it
+ * copies them. What does not fit the table is counted as lost lookups. */
+static int existing_ranges(struct ipcprof_probes *p, pid_t pid, uint32_t image)
+{
+	struct ipcprof_bpf_ranges rs = {0};
+	struct ipcprof_proc_map *maps;
+	size_t n, i;
+
+	if (ipcprof_proc_shared_maps(pid, &maps, &n) != 0)
+		return 0; /* gone: nothing to fault on */
+	for (i = 0; i < n && i < IPCPROF_BPF_MAX_RANGES; i++) {
+		rs.r[i].start = maps[i].start;
+		rs.r[i].end = maps[i].end;
+		rs.r[i].kind = maps[i].kind;
+		rs.r[i].page_bytes = maps[i].page_bytes;
+	}
+	rs.n = (uint32_t)i;
+	if (n > i)
+		__atomic_fetch_add(&p->skel->bss->dropped.fault_lookups, n - i, __ATOMIC_RELAXED);
+	free(maps);
+	if (!rs.n)
+		return 0;
+	return bpf_map__update_elem(p->skel->maps.shared, &image, sizeof(image), &rs, sizeof(rs),
+				    0);
+}
+
 /*
  * Follows one running process and its threads. Tracked first: from then on, the BPF side adds
  * the threads and children it starts, so the threads listed after it are all there is (an entry
@@ -461,6 +488,8 @@ static int follow_running(struct ipcprof_probes *p, const struct ipcprof_proc_st
 		return err == -ENOENT ? 1 : err; /* gone: nothing left to follow */
 	err = new_image(p, proc->pid, parent, (uint32_t)ntasks, now, &id);
 	free(tasks);
+	if (!err)
+		err = existing_ranges(p, proc->pid, id);
 	if (err)
 		return err;
 	t.image = id;

@@ -5,9 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <ipcprof/kernel.h>
+
 #include "proc_tree.h"
+
+/* The file systems whose shared mappings are shared memory (linux/magic.h), as in the probes. */
+#define TMPFS_MAGIC     0x01021994
+#define HUGETLBFS_MAGIC 0x958458f6
 
 int ipcprof_proc_stat(pid_t pid, pid_t tid, struct ipcprof_proc_stat *out)
 {
@@ -91,4 +98,56 @@ int ipcprof_proc_tasks(pid_t pid, struct ipcprof_proc_stat **out, size_t *count)
 
 	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
 	return list_dir(dir, pid, out, count);
+}
+
+int ipcprof_proc_shared_maps(pid_t pid, struct ipcprof_proc_map **out, size_t *count)
+{
+	char path[64], line[512];
+	struct ipcprof_proc_map *v = NULL;
+	size_t n = 0, cap = 0;
+	FILE *f;
+
+	*out = NULL;
+	*count = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		char perms[8];
+		struct statfs fs;
+
+		/* A path longer than the line leaves its tail for the next fgets: not a mapping. */
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3 || strlen(perms) < 4 ||
+		    perms[3] != 's')
+			continue;
+		/* The mapped file itself (anonymous shared memory is a tmpfs file too). */
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", (int)pid, start, end);
+		if (statfs(path, &fs) != 0)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 16;
+			struct ipcprof_proc_map *g = realloc(v, c * sizeof(*v));
+
+			if (!g) {
+				free(v);
+				fclose(f);
+				return -ENOMEM;
+			}
+			v = g;
+			cap = c;
+		}
+		v[n].start = start;
+		v[n].end = end;
+		v[n].kind = fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC
+				? IPCPROF_KFAULT_SHMEM
+				: IPCPROF_KFAULT_SHARED_FILE;
+		v[n].page_bytes = fs.f_type == HUGETLBFS_MAGIC ? 2u << 20 : 4096;
+		n++;
+	}
+	fclose(f);
+	*out = v;
+	*count = n;
+	return 0;
 }

@@ -22,4 +22,15 @@ int ipcprof_proc_list(struct ipcprof_proc_stat **out, size_t *count);
 /* The threads of pid with their states (pid field = tid): malloc'd like ipcprof_proc_list. */
 int ipcprof_proc_tasks(pid_t pid, struct ipcprof_proc_stat **out, size_t *count);
 
+/* A shared mapping of a running process, classified as the probes' fault counting does. */
+struct ipcprof_proc_map {
+	unsigned long start, end;
+	unsigned kind;       /* IPCPROF_KFAULT_SHMEM (tmpfs, hugetlbfs) or _SHARED_FILE */
+	unsigned page_bytes; /* 4096, or 2 MiB for hugetlbfs */
+};
+
+/* The shared mappings of pid (/proc/PID/maps, each file's file system through map_files):
+ * malloc'd like ipcprof_proc_list. */
+int ipcprof_proc_shared_maps(pid_t pid, struct ipcprof_proc_map **out, size_t *count);
+
 #endif

@@ -23,7 +23,7 @@ import time
 IPCPROF, SCHEMA, JOB = sys.argv[1:4]
 SKIP = 77
 PY = "/usr/bin/python3"
-ROUNDS, ITEMS, ITEM_BYTES, STATUS = 6, 16, 256 * 1024, 5
+ROUNDS, ITEMS, ITEM_BYTES, STATUS, SHM_PAGES = 6, 16, 256 * 1024, 5, 1000
 failures = []
 passed = 0
 
@@ -45,7 +45,7 @@ def eq(got, want, what):
 def start_job(work, tag):
     ready, go = os.path.join(work, tag + ".ready"), os.path.join(work, tag + ".go")
     job = subprocess.Popen([PY, JOB, ready, go, str(ROUNDS), str(ITEMS), str(ITEM_BYTES),
-                            str(STATUS)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            str(STATUS), str(SHM_PAGES)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
     deadline = time.monotonic() + 30
     while not os.path.exists(ready):
@@ -136,7 +136,8 @@ def main(work):
     if not check("attached to PID %d" % job.pid in first, f"ipcprof says it attached: {first!r}"):
         job.kill()
         return
-    check("3 processes" in first, f"the job and its 2 workers are followed: {first!r}")
+    check("4 processes" in first,
+          f"the job, its 2 workers and the resource tracker are followed: {first!r}")
     out, status, late = finish_job(job, go)
     rec_out, rec_err = rec.communicate(timeout=120)
     eq(rec.returncode, 0, f"ipcprof record --pid (stderr: {rec_err[-2000:]})")
@@ -159,7 +160,7 @@ def main(work):
     eq(rep.get("attached", {}).get("pid"), job.pid, "attached.pid")
     eq(procs[rep["attached"]["process"]]["pid"], job.pid, "attached.process")
     eq(root["argv"], [PY, JOB, *[os.path.join(work, "attached." + x) for x in ("ready", "go")],
-                      str(ROUNDS), str(ITEMS), str(ITEM_BYTES), str(STATUS)],
+                      str(ROUNDS), str(ITEMS), str(ITEM_BYTES), str(STATUS), str(SHM_PAGES)],
        "the root's argv is the job's command line")
     eq((root["origin"], root["parent"]), ("root", None), "the job is the root")
     eq((root["end"], root["exit_status"]), ("exit", STATUS), "the root's exit status")
@@ -186,12 +187,25 @@ def main(work):
         check(p and p["start_ns"] > 0, f"late worker {w}: starts after the attach")
     # The bytes between the processes after the attach: what the workers received and what
     # the job sent, each the payload and its framing.
+    # (The resource tracker's few bytes, the block's unregistering, are not the payload's.)
     received = sum(by_pid[w]["bytes_received"] for w in ready["workers"] + late if w in by_pid)
     sent = root["bytes_sent"]
     for what, got in (("the workers received", received), ("the job sent", sent)):
         print(f"{what} {got} bytes; the job handed them {moved} bytes of payload "
               f"({100.0 * (got - moved) / moved:+.3f}%)")
         check(moved <= got <= moved * 1.01, f"{what} {got} bytes, within 1% of {moved}")
+    # The block was mapped before the attach: its faults are shared memory's all the same. The
+    # Pools' semaphores (sem_open maps a page of /dev/shm each) add a few more (5 here; 1 when
+    # the mappings from before the attach are not known).
+    faults = root["kernel"]["shm_faults"]
+    check(SHM_PAGES <= faults <= SHM_PAGES + 16,
+          f"the job's shared-memory faults: {faults}, the {SHM_PAGES} pages of the block it "
+          "mapped before the attach and a few of the semaphores'")
+    eq(root["kernel"]["shm_fault_bytes"], faults * os.sysconf("SC_PAGE_SIZE"),
+       "shared-memory fault bytes: one page each")
+    # Started (fork and exec) before the attach; the kernel keeps no argv, so its role is not
+    # told apart from a worker's.
+    check(ready["tracker"] in by_pid, "the resource tracker, started before the attach, is reported")
     pipe = next((b for b in rep["run"]["bytes_by_kind"] if b["kind"] == "pipe"), None)
     check(pipe is not None and moved <= pipe["received"] <= moved * 1.01,
           f"bytes_by_kind pipe received within 1% of {moved}: {pipe}")
@@ -210,7 +224,8 @@ def main(work):
     with open(os.path.join(session2, "ipcprof-report.json")) as f:
         rep2 = json.load(f)
     pids2 = sorted(p["pid"] for p in rep2["processes"])
-    eq(pids2, sorted([job.pid] + ready["workers"]), "the job and its workers, still running")
+    eq(pids2, sorted([job.pid, ready["tracker"]] + ready["workers"]),
+       "the job, its workers and the resource tracker, still running")
     eq([p["end"] for p in rep2["processes"]], ["unseen"] * len(pids2),
        "no end seen while followed (they ran on)")
     out, status, _ = finish_job(job, go)

@@ -26,6 +26,7 @@
 #include "ipcprof_bpf.h"
 #include "ipcprof.skel.h"
 #include "probes.h"
+#include "proc_tree.h"
 
 /* Not in older headers. */
 #define IPCPROF_CAP_PERFMON 38
@@ -44,6 +45,7 @@ struct ipcprof_probes {
 	/* The cut-down kernel BTF to make after the run, when it was absent or unusable. */
 	char core_btf[PATH_MAX];
 	bool make_core_btf;
+	bool attached; /* the root ran already: ipcprof_probes_attach */
 	uint32_t type_ids[IPCPROF_CORE_NTYPES]; /* the kernel's, of IPCPROF_CORE_TYPES */
 };
 
@@ -366,42 +368,63 @@ static void read_text(const char *path, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-int ipcprof_probes_follow(struct ipcprof_probes *p, pid_t root)
+/* Takes an image id and writes its entry for a process followed from here (not from a fork the
+ * BPF side saw): its name and executable from /proc. */
+static int new_image(struct ipcprof_probes *p, pid_t pid, pid_t parent, uint32_t threads,
+		     uint64_t start_ns, uint32_t *out)
 {
 	struct ipcprof_bpf_image img = {0};
-	struct ipcprof_bpf_tracked t = {0};
-	struct ipcprof_bpf_live l = {0};
 	char path[64];
 	uint32_t id;
 	ssize_t n;
-	int err;
 
-	if (!p || root <= 0)
-		return -EINVAL;
 	/* The BPF side hands out ids with atomic adds on the same mmap'd variable. */
 	id = __atomic_fetch_add(&p->skel->data->next_image, 1, __ATOMIC_RELAXED);
 	if (id >= IPCPROF_BPF_MAX_IMAGES)
 		return -ENOSPC;
-	img.pid = root;
-	img.parent_pid = getpid();
-	img.threads = 1;
-	img.start_ns = now_ns();
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)root);
+	img.pid = pid;
+	img.parent_pid = parent;
+	img.threads = threads;
+	img.start_ns = start_ns;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	read_text(path, img.comm, sizeof(img.comm));
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)root);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	n = readlink(path, img.exe, sizeof(img.exe) - 1);
 	img.exe[n > 0 ? n : 0] = '\0';
-	err = bpf_map__update_elem(p->skel->maps.images, &id, sizeof(id), &img, sizeof(img), 0);
+	*out = id;
+	return bpf_map__update_elem(p->skel->maps.images, &id, sizeof(id), &img, sizeof(img), 0);
+}
+
+/* A thread's entry in the live table, in the given state since now; flags: BPF_NOEXIST to keep an
+ * entry the BPF side made already. */
+static int new_live(struct ipcprof_probes *p, uint32_t image, pid_t tgid, pid_t tid,
+		    uint32_t state, uint64_t now, uint64_t flags)
+{
+	struct ipcprof_bpf_live l = {0};
+
+	l.image = image;
+	l.tgid = tgid;
+	l.start_ns = now;
+	l.since_ns = now;
+	l.state = state;
+	l.kind_in = l.kind_out = IPCPROF_BPF_NO_KIND;
+	return bpf_map__update_elem(p->skel->maps.live, &tid, sizeof(tid), &l, sizeof(l), flags);
+}
+
+int ipcprof_probes_follow(struct ipcprof_probes *p, pid_t root)
+{
+	struct ipcprof_bpf_tracked t = {0};
+	uint64_t now = now_ns();
+	uint32_t id;
+	int err;
+
+	if (!p || root <= 0)
+		return -EINVAL;
+	err = new_image(p, root, getpid(), 1, now, &id);
 	if (err)
 		return err;
 	/* The child waits for us, asleep: the wakeup that ends the wait is seen. */
-	l.image = id;
-	l.tgid = root;
-	l.start_ns = img.start_ns;
-	l.since_ns = img.start_ns;
-	l.state = IPCPROF_BPF_BLOCKED;
-	l.kind_in = l.kind_out = IPCPROF_BPF_NO_KIND;
-	err = bpf_map__update_elem(p->skel->maps.live, &root, sizeof(root), &l, sizeof(l), 0);
+	err = new_live(p, id, root, root, IPCPROF_BPF_BLOCKED, now, 0);
 	if (err)
 		return err;
 	t.image = id;
@@ -410,9 +433,187 @@ int ipcprof_probes_follow(struct ipcprof_probes *p, pid_t root)
 		return err;
 	if (!p->root) {
 		p->root = root;
-		p->follow_ns = img.start_ns;
+		p->follow_ns = now;
 	}
 	return 0;
+}
+
+/* The shared mappings a running process has already, which the BPF side saw no call make: its
+ * faults there count as shared memory too. Before the tracking, so that a child forked after it
+ * copies them. What does not fit the table is counted as lost lookups. */
+static int existing_ranges(struct ipcprof_probes *p, pid_t pid, uint32_t image)
+{
+	struct ipcprof_bpf_ranges rs = {0};
+	struct ipcprof_proc_map *maps;
+	size_t n, i;
+
+	if (ipcprof_proc_shared_maps(pid, &maps, &n) != 0)
+		return 0; /* gone: nothing to fault on */
+	for (i = 0; i < n && i < IPCPROF_BPF_MAX_RANGES; i++) {
+		rs.r[i].start = maps[i].start;
+		rs.r[i].end = maps[i].end;
+		rs.r[i].kind = maps[i].kind;
+		rs.r[i].page_bytes = maps[i].page_bytes;
+	}
+	rs.n = (uint32_t)i;
+	if (n > i)
+		__atomic_fetch_add(&p->skel->bss->dropped.fault_lookups, n - i, __ATOMIC_RELAXED);
+	free(maps);
+	if (!rs.n)
+		return 0;
+	return bpf_map__update_elem(p->skel->maps.shared, &image, sizeof(image), &rs, sizeof(rs),
+				    0);
+}
+
+/*
+ * Follows one running process and its threads. Tracked first: from then on, the BPF side adds
+ * the threads and children it starts, so the threads listed after it are all there is (an entry
+ * the BPF side made for a new one is kept). 1 when the BPF side follows it already (a child
+ * forked since the last look at /proc), 0 when followed now, or a negative errno.
+ */
+static int follow_running(struct ipcprof_probes *p, const struct ipcprof_proc_stat *proc,
+			  pid_t parent, uint64_t now)
+{
+	struct ipcprof_bpf_tracked t = {0};
+	struct ipcprof_proc_stat *tasks;
+	size_t ntasks, i;
+	uint32_t id;
+	int err;
+
+	if (bpf_map__lookup_elem(p->skel->maps.tracked, &proc->pid, sizeof(proc->pid), &t,
+				 sizeof(t), 0) == 0)
+		return 1;
+	err = ipcprof_proc_tasks(proc->pid, &tasks, &ntasks);
+	if (err)
+		return err == -ENOENT ? 1 : err; /* gone: nothing left to follow */
+	err = new_image(p, proc->pid, parent, (uint32_t)ntasks, now, &id);
+	free(tasks);
+	if (!err)
+		err = existing_ranges(p, proc->pid, id);
+	if (err)
+		return err;
+	t.image = id;
+	err = bpf_map__update_elem(p->skel->maps.tracked, &proc->pid, sizeof(proc->pid), &t,
+				   sizeof(t), BPF_NOEXIST);
+	if (err) {
+		/* Forked since the lookup: the BPF side's image stands; this one is left unused. */
+		struct ipcprof_bpf_image none = {0};
+
+		bpf_map__update_elem(p->skel->maps.images, &id, sizeof(id), &none, sizeof(none), 0);
+		return err == -EEXIST ? 1 : err;
+	}
+	if (ipcprof_proc_tasks(proc->pid, &tasks, &ntasks) != 0)
+		return 0; /* exited meanwhile: the BPF side saw its end */
+	for (i = 0; i < ntasks; i++) {
+		/* Running or runnable, or asleep: the scheduler's next switch corrects either. */
+		uint32_t state = tasks[i].state == 'R' ? IPCPROF_BPF_RUNNING : IPCPROF_BPF_BLOCKED;
+
+		err = new_live(p, id, proc->pid, tasks[i].pid, state, now, BPF_NOEXIST);
+		if (err && err != -EEXIST)
+			break;
+		err = 0;
+	}
+	free(tasks);
+	return err;
+}
+
+static bool pid_in(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+/* Follows, among procs, the children of the followed pids (and theirs) not followed yet; the
+ * number added, or a negative errno. */
+static long follow_children(struct ipcprof_probes *p, const struct ipcprof_proc_stat *procs,
+			    size_t nprocs, pid_t **followed, size_t *nfollowed, size_t *cap,
+			    uint64_t now)
+{
+	long added = 0;
+	bool more = true;
+
+	/* A child may come before its parent in /proc's order: sweep until nothing is added. */
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < nprocs; i++) {
+			const struct ipcprof_proc_stat *c = &procs[i];
+			int err;
+
+			if (pid_in(*followed, *nfollowed, c->pid) ||
+			    !pid_in(*followed, *nfollowed, c->ppid))
+				continue;
+			if (*nfollowed == *cap) {
+				pid_t *g = realloc(*followed, 2 * *cap * sizeof(**followed));
+
+				if (!g)
+					return -ENOMEM;
+				*followed = g;
+				*cap *= 2;
+			}
+			err = follow_running(p, c, c->ppid, now);
+			if (err < 0)
+				return err;
+			(*followed)[(*nfollowed)++] = c->pid;
+			added++;
+			more = true;
+		}
+	}
+	return added;
+}
+
+int ipcprof_probes_attach(struct ipcprof_probes *p, pid_t root, size_t *processes, char *why,
+			  size_t whylen)
+{
+	struct ipcprof_proc_stat rs, *procs;
+	size_t nfollowed = 1, cap = 64, nprocs;
+	uint64_t now = now_ns();
+	pid_t *followed;
+	long added = 1;
+	int err;
+
+	if (!p || root <= 0 || p->root)
+		return ipcprof_probes_why(why, whylen, -EINVAL, "nothing to attach to");
+	if (ipcprof_proc_stat(root, 0, &rs) != 0)
+		return ipcprof_probes_why(why, whylen, -ESRCH, "no process %d", (int)root);
+	err = follow_running(p, &rs, rs.ppid, now);
+	if (err < 0)
+		return ipcprof_probes_why(why, whylen, err, "cannot follow PID %d: %s", (int)root,
+					  strerror(-err));
+	p->root = root;
+	p->follow_ns = now;
+	p->attached = true;
+	followed = malloc(cap * sizeof(*followed));
+	if (!followed)
+		return ipcprof_probes_why(why, whylen, -ENOMEM, "out of memory");
+	followed[0] = root;
+	/* A child forked after a look at /proc but before its parent was tracked is in neither:
+	 * the next look finds it. Once a look finds nothing new, every child since is the BPF
+	 * side's. */
+	for (int pass = 0; pass < 16 && added > 0; pass++) {
+		err = ipcprof_proc_list(&procs, &nprocs);
+		if (err)
+			break;
+		added = follow_children(p, procs, nprocs, &followed, &nfollowed, &cap, now);
+		free(procs);
+		if (added < 0)
+			err = (int)added;
+	}
+	free(followed);
+	if (err)
+		return ipcprof_probes_why(why, whylen, err, "cannot follow the children of PID %d: %s",
+					  (int)root, strerror(-err));
+	if (processes)
+		*processes = nfollowed;
+	return 0;
+}
+
+bool ipcprof_probes_alive(struct ipcprof_probes *p)
+{
+	pid_t key;
+
+	return p && bpf_map__get_next_key(p->skel->maps.tracked, NULL, &key, sizeof(key)) == 0;
 }
 
 static void add_stats(struct ipcprof_kernel_stats *to, const struct ipcprof_kernel_stats *from)
@@ -631,6 +832,7 @@ int ipcprof_probes_finish(struct ipcprof_probes *p, const char *session_dir)
 	h.end_ns = now_ns();
 	h.dropped = p->skel->bss->dropped;
 	h.mode = p->mode == IPCPROF_PROBES_SCHED ? IPCPROF_KMODE_SCHED : IPCPROF_KMODE_SYSCALLS;
+	h.flags = p->attached ? IPCPROF_KFLAG_ATTACHED : 0;
 
 	err = collect_figures(p, h.end_ns, &figs, &nfigs);
 	if (err)

@@ -2,6 +2,7 @@
 #ifndef IPCPROF_PROBES_H
 #define IPCPROF_PROBES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +28,16 @@ int ipcprof_probes_start(struct ipcprof_probes **out, enum ipcprof_probes_mode m
 /* Follow the process tree rooted at pid (called by the parent right after fork, before the
  * child execs the program; the child waits until this returns). 0 or a negative errno. */
 int ipcprof_probes_follow(struct ipcprof_probes *p, pid_t root);
+
+/* Follows a process that runs already (ipcprof record --pid): its threads, and its children and
+ * theirs as /proc shows them now; the children they start from now on join. Neither signalled
+ * nor traced: the probes only watch. *processes: how many are followed. 0 or a negative errno,
+ * with a one-line reason in why. The session's start is the attach. */
+int ipcprof_probes_attach(struct ipcprof_probes *p, pid_t root, size_t *processes, char *why,
+			  size_t whylen);
+
+/* Whether a followed process is still alive (false once all of the tree has exited). */
+bool ipcprof_probes_alive(struct ipcprof_probes *p);
 
 /* After the tree has exited: collect and write session_dir/kernel.ipckrn (detaching the probes
  * first). 0 or a negative errno. */

@@ -25,6 +25,7 @@
 #include "record_end.h"
 #if IPCPROF_HAVE_PROBES
 #include "probes.h"
+#include "record_attach.h"
 #endif
 
 static void usage(FILE *f)
@@ -32,7 +33,9 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: ipcprof record [OPTIONS] -- PROGRAM [ARGS...]\n"
+	    "       ipcprof record [OPTIONS] --pid PID [--duration S]\n"
 	    "Runs PROGRAM with every process it starts under ipcprof, then writes the report.\n"
+	    "With --pid, follows a process that runs already instead.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -o, --output DIR   session folder for the records and reports (created, mode 0700;\n"
@@ -57,6 +60,16 @@ static void usage(FILE *f)
 	    "                     exited 0 (see `ipcprof report --help`: data_movement > 0.5,\n"
 	    "                     bytes > 1G, wall > 60, finding repeated_payload); may be\n"
 	    "                     given more than once\n"
+	    "      --pid PID      attach (root only) to the running process PID: the eBPF\n"
+	    "                     probes alone (--no-preload: the preload cannot join a\n"
+	    "                     process that runs already) follow it, its threads and its\n"
+	    "                     descendants, and the children they start from then on, until\n"
+	    "                     --duration elapses, SIGINT (Ctrl-C), SIGTERM or SIGHUP\n"
+	    "                     reaches ipcprof, or they have all exited. They are never\n"
+	    "                     signalled or traced and run on after. The report covers the\n"
+	    "                     attached span only; calls in flight at the attach are not\n"
+	    "                     counted. Exit status 0, 3 (a gate) or 125\n"
+	    "      --duration S   with --pid: stop following after S seconds (a number > 0)\n"
 	    "  -q, --quiet        no terminal summary, only the report paths\n"
 	    "  -h, --help         this help\n"
 	    "  -V, --version      print the version\n"
@@ -205,6 +218,43 @@ static void forward_signal(int sig, siginfo_t *si, void *uctx)
 	errno = saved;
 }
 
+/* What --pid cannot go with: a usage error's status, or -1 when the command line is right. */
+static int attach_usage(pid_t pid, bool program, bool probes, int probes_mode, bool sample_hz)
+{
+	if (program)
+		return ipcprof_usage_error("record", "--pid follows a process that runs already; "
+						     "give it no PROGRAM as well");
+	if (!probes)
+		return ipcprof_usage_error("record",
+					   "--pid needs the eBPF probes (they alone can follow a "
+					   "process that runs already); drop --no-probes");
+	if (probes_mode == 1)
+		return ipcprof_usage_error("record",
+					   "--probes sched needs the preload, which cannot join a "
+					   "process that runs already; --pid counts the syscalls");
+	if (sample_hz)
+		return ipcprof_usage_error("record", "--sample-hz is the preload's CPU sampling, "
+						     "which cannot join a process that runs already");
+	if (pid == getpid())
+		return ipcprof_usage_error("record", "--pid %d is this ipcprof", (int)pid);
+	/* A thread has a /proc entry of its own too: its process is what can be followed. */
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	int tgid = 0;
+	while (f && fgets(line, sizeof(line), f) && sscanf(line, "Tgid: %d", &tgid) != 1)
+		;
+	if (f)
+		fclose(f);
+	if (!tgid)
+		return ipcprof_usage_error("record", "--pid %d: no such process", (int)pid);
+	if (tgid != pid)
+		return ipcprof_usage_error("record",
+					   "--pid %d is a thread of process %d: give --pid %d",
+					   (int)pid, tgid, tgid);
+	return -1;
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -227,10 +277,15 @@ int ipcprof_cmd_record(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"fail-if", required_argument, NULL, 'F'},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"duration", required_argument, NULL, 'd'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
-	bool probes = true, preload = true, report = true, quiet = false;
+	bool probes = true, preload = true, report = true, quiet = false, sample_hz = false;
+	/* --pid and --duration: the running process to attach to, and for how long (0: no end) */
+	long attach = 0;
+	double duration = 0;
 	/* --probes: -1 = the default for the preload's presence, else an ipcprof_probes_mode */
 	int probes_mode = -1;
 	/* Options passed on to the report: --rules, --format and --fail-if pairs. */
@@ -315,6 +370,28 @@ int ipcprof_cmd_record(int argc, char **argv)
 				    optarg);
 			else
 				setenv(IPCPROF_ENV_SAMPLE_HZ, optarg, 1);
+			sample_hz = true;
+			break;
+		}
+		case 'p': {
+			char *end;
+			errno = 0;
+			attach = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || attach <= 0 || attach > INT_MAX)
+				usage_rc = ipcprof_usage_error(
+				    "record", "--pid wants a process id (a number > 0), not '%s'",
+				    optarg);
+			break;
+		}
+		case 'd': {
+			char *end;
+			errno = 0;
+			duration = strtod(optarg, &end);
+			/* !(d > 0) also refuses NaN */
+			if (!*optarg || *end || errno || !(duration > 0) || duration > 1e9)
+				usage_rc = ipcprof_usage_error(
+				    "record", "--duration wants a number of seconds > 0, not '%s'",
+				    optarg);
 			break;
 		}
 		default: /* -h, -V and what getopt refused */
@@ -322,7 +399,14 @@ int ipcprof_cmd_record(int argc, char **argv)
 			break;
 		}
 	}
-	if (usage_rc < 0 && optind >= argc)
+	if (usage_rc < 0 && attach)
+		usage_rc = attach_usage((pid_t)attach, optind < argc, probes, probes_mode, sample_hz);
+	else if (usage_rc < 0 && duration > 0)
+		usage_rc = ipcprof_usage_error("record", "--duration is for --pid; a PROGRAM run "
+							 "lasts as long as PROGRAM");
+	if (usage_rc < 0 && attach)
+		preload = false; /* the probes alone can join a process that runs already */
+	if (usage_rc < 0 && !attach && optind >= argc)
 		usage_rc = ipcprof_usage_error(
 		    "record", "no program to run (ipcprof record [OPTIONS] -- PROGRAM ARGS...)");
 	if (usage_rc < 0 && probes && probes_mode == 1 && !preload)
@@ -370,9 +454,29 @@ int ipcprof_cmd_record(int argc, char **argv)
 	if (probes && !preload)
 		fprintf(stderr, IPCPROF_SAY "this build has no eBPF probes\n");
 #endif
+	if (attach && !kp) {
+		fprintf(stderr,
+			IPCPROF_SAY "--pid needs the eBPF probes, which are off: they alone can "
+				    "follow a process that runs already (the preload joins a program "
+				    "only as it starts)\n");
+		rmdir(dir);
+		return 125;
+	}
 	if (!preload && !kp) {
 		fprintf(stderr, IPCPROF_SAY "--no-preload needs the eBPF probes, which are off\n");
 		return 125;
+	}
+	int status = 0;
+	if (attach) {
+#if IPCPROF_HAVE_PROBES
+		int ar = ipcprof_record_attach(pr, (pid_t)attach, duration, dir, quiet);
+		ipcprof_probes_free(pr);
+		if (ar != 0) {
+			free(ropts);
+			return ar;
+		}
+#endif
+		goto report;
 	}
 
 	if (preload && set_preload_env(lib) != 0) {
@@ -437,7 +541,6 @@ int ipcprof_cmd_record(int argc, char **argv)
 		;
 	close(err[0]);
 
-	int status = 0;
 	struct rusage ru;
 	while (wait4(pid, &status, 0, &ru) < 0) {
 		if (errno != EINTR) {
@@ -465,6 +568,7 @@ int ipcprof_cmd_record(int argc, char **argv)
 		ipcprof_probes_free(pr);
 	}
 #endif
+report:;
 	/* A gate that could not be checked fails the run as a crossed one does: 125, not 0. */
 	bool gate_crossed = false, gates_unchecked = false;
 	if (report) {

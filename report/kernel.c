@@ -207,6 +207,38 @@ static int kernel_channels(const struct ipcprof_kernel_image *k, uint64_t last_n
 	return 0;
 }
 
+/* An attached root's argv: its command line as the attach found it, cut after the last whole
+ * argument that fits. The executable's path stays when the file is missing or empty. */
+static void attached_argv(const char *dir, struct ipcprof_process *p)
+{
+	size_t n = strlen(dir) + sizeof(IPCPROF_KERNEL_CMDLINE_FILE) + 2;
+	char *path = malloc(n);
+	if (!path)
+		return;
+	snprintf(path, n, "%s/%s", dir, IPCPROF_KERNEL_CMDLINE_FILE);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(path);
+	if (fd < 0)
+		return;
+	char buf[sizeof(p->argv)];
+	ssize_t got = read(fd, buf, sizeof(buf) - 1); /* out_json's argv keeps its last byte 0 */
+	close(fd);
+	if (got <= 0)
+		return;
+	size_t len = 0;
+	uint32_t argc = 0;
+	for (size_t i = 0; i < (size_t)got; i++)
+		if (!buf[i]) {
+			len = i + 1;
+			argc++;
+		}
+	if (!argc)
+		return;
+	memcpy(p->argv, buf, len);
+	p->argc = argc;
+	p->argv_len = (uint32_t)len;
+}
+
 static int kernel_image(struct ipcprof_model *m, int session, const char *path,
 			const struct ipcprof_kernel_header *h, const struct ipcprof_kernel_image *k,
 			bool root)
@@ -273,6 +305,13 @@ static int kernel_image(struct ipcprof_model *m, int session, const char *path,
 		p->argc = 1;
 		p->argv_len = (uint32_t)n + 1;
 	}
+	if (root && (h->flags & IPCPROF_KFLAG_ATTACHED)) {
+		attached_argv(m->session[session], p);
+		if (!m->kernel_attached_pid) {
+			m->kernel_attached_pid = k->pid;
+			m->kernel_attached_ns = h->follow_ns;
+		}
+	}
 	memcpy(g->comm, k->comm, sizeof(g->comm));
 	g->comm[sizeof(g->comm) - 1] = '\0';
 	g->kernel = true;
@@ -290,9 +329,10 @@ static int kernel_images(struct ipcprof_model *m, int session, const char *path,
 	struct ipcprof_kernel_image *k = malloc(sizeof(*k));
 	if (!k)
 		return -1;
-	/* The root is the program's first image: the launcher's own one is left out. */
+	/* The root is the program's first image: the launcher's own one is left out. An attached
+	 * root had none: its seq 0 is the program, whatever it execs later. */
 	bool execd = false;
-	for (uint32_t i = 0; i < h->images && !execd; i++) {
+	for (uint32_t i = 0; i < h->images && !execd && !(h->flags & IPCPROF_KFLAG_ATTACHED); i++) {
 		image_at(base, h, i, k);
 		execd = k->pid == h->root_pid && k->seq == 1;
 	}
@@ -413,6 +453,16 @@ int ipcprof_kernel_gaps(const struct ipcprof_image *g, struct ipcprof_kernel_gap
 	return n;
 }
 
+/* The attached root's image: the root of the pid the probes attached to. */
+static const struct ipcprof_image *attached_root(const struct ipcprof_model *m)
+{
+	for (int i = 0; i < m->nimg; i++)
+		if (m->img[i].kernel_only && m->img[i].proc.pid == m->kernel_attached_pid &&
+		    m->img[i].proc.origin == IPCPROF_ORIGIN_ROOT)
+			return &m->img[i];
+	return NULL;
+}
+
 int ipcprof_kernel_only_json(const struct ipcprof_model *m, json_t *j)
 {
 	if (!m->kernel_only)
@@ -428,6 +478,14 @@ int ipcprof_kernel_only_json(const struct ipcprof_model *m, json_t *j)
 			"or shared-memory objects; no arguments (argv is the executable's path); "
 			"cpu_ns is the kernel's on-CPU time, and rusage holds only the context "
 			"switches"));
+	if (m->kernel_attached_pid) {
+		const struct ipcprof_image *root = attached_root(m);
+		rc |= json_object_set_new(
+		    j, "attached",
+		    json_pack("{s:i, s:i, s:I}", "pid", m->kernel_attached_pid, "process",
+			      root ? (int)(root - m->img) : -1, "start_ns",
+			      (json_int_t)m->kernel_attached_ns));
+	}
 	json_t *procs = json_object_get(j, "processes");
 	for (int i = 0; i < m->nimg; i++) {
 		const struct ipcprof_image *g = &m->img[i];
@@ -440,4 +498,23 @@ int ipcprof_kernel_only_json(const struct ipcprof_model *m, json_t *j)
 		free(comm);
 	}
 	return rc ? -1 : 0;
+}
+
+void ipcprof_kernel_attached_finding(const struct ipcprof_model *m, struct ipcprof_finding *f)
+{
+	const struct ipcprof_image *g = attached_root(m);
+	char *cmd = g ? ipcprof_argv_join(&g->proc) : NULL;
+	char span[32];
+	ipcprof_fmt_ns(m->run_wall_ns, span, sizeof(span));
+	snprintf(f->title, sizeof(f->title),
+		 "Attached to PID %d as it ran: the figures cover only the %s from the attach on",
+		 m->kernel_attached_pid, span);
+	snprintf(f->detail, sizeof(f->detail),
+		 "`ipcprof record --pid %d` followed %.400s, its threads and descendants, and the "
+		 "children they started, from the attach to the end of the recording. What they "
+		 "did before the attach is not in any figure, nor are the calls in flight at the "
+		 "attach; wall times start at the attach, and processes still running at the end "
+		 "have no exit status.",
+		 m->kernel_attached_pid, cmd && *cmd ? cmd : "the process");
+	free(cmd);
 }

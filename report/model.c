@@ -2489,6 +2489,14 @@ static int build_findings(struct ipcprof_model *m)
 		    "shared-memory objects need the preload. Their CPU time is the scheduler's "
 		    "on-CPU time; argv is the executable's path alone.");
 	}
+	if (m->kernel_attached_pid) {
+		/* Next to it: what the attach left out of every figure. */
+		FIND_OR_FAIL(f = add_finding(m, &cap, "incomplete", 0));
+		struct ipcprof_finding a = *f;
+		ipcprof_kernel_attached_finding(m, &a);
+		memmove(m->find + 2, m->find + 1, (size_t)(m->nfind - 2) * sizeof(*m->find));
+		m->find[1] = a;
+	}
 	if (kernel_gap_finding(m, &cap) < 0)
 		return -1;
 	return uring_finding(m, &cap);
@@ -2557,8 +2565,12 @@ static void build_totals(struct ipcprof_model *m)
 		/* Said first: these figures come from the probes alone. */
 		char v[sizeof(m->verdict)];
 		snprintf(v, sizeof(v), "%s", m->verdict);
-		snprintf(m->verdict, sizeof(m->verdict), "eBPF probes alone%s: %.200s",
-			 m->kernel_only < m->nimg ? " for some processes" : "", v);
+		char at[64] = "";
+		if (m->kernel_attached_pid)
+			snprintf(at, sizeof(at), ", attached to running PID %d",
+				 m->kernel_attached_pid);
+		snprintf(m->verdict, sizeof(m->verdict), "eBPF probes alone%s%s: %.180s",
+			 m->kernel_only < m->nimg ? " for some processes" : "", at, v);
 	}
 }
 

@@ -308,6 +308,9 @@ struct ipcprof_model {
 	struct ipcprof_trow *row;
 	bool kernel;     /* kernel figures were merged */
 	int kernel_only; /* images made from kernel.ipckrn alone (see ipcprof_image.kernel_only) */
+	/* ipcprof record --pid: the running root the probes attached to, and when (else 0) */
+	int kernel_attached_pid;
+	uint64_t kernel_attached_ns;
 	/* what the probes could not keep: images, threads, calls, mmsg messages, fault lookups */
 	uint64_t kernel_dropped[5];
 	bool symbols; /* built with a symbolizer */
@@ -552,6 +555,9 @@ struct json_t *ipcprof_report_json(const struct ipcprof_model *m);
  * "source" of the report and of each such process, its "comm", and what is not measured. Does
  * nothing when m->kernel_only is 0. Returns 0 or -1. */
 int ipcprof_kernel_only_json(const struct ipcprof_model *m, struct json_t *j);
+/* The finding of a session attached to a running root (m->kernel_attached_pid): its command
+ * line, and that the figures cover the attached span alone. Fills f's title and detail. */
+void ipcprof_kernel_attached_finding(const struct ipcprof_model *m, struct ipcprof_finding *f);
 /* j as compact JSON text that is also safe inside an HTML <script> element (no '<', '>' or '&'
  * outside \u escapes). Returns a malloc'd string and its length, or NULL. */
 char *ipcprof_json_text(const struct json_t *j, size_t *len);

@@ -152,6 +152,18 @@ enum ipcprof_kmode {
 	IPCPROF_KMODE_SCHED = 1, /* only the off-CPU stretches inside those calls (preload's) */
 };
 
+/* Header flags (header.flags; 0 in files of writers before them). */
+enum ipcprof_kflag {
+	/* The root ran already when the probes began following it (ipcprof record --pid): its
+	 * seq 0 image is the program itself, not a launcher about to exec it, and the figures
+	 * cover only the time from follow_ns on. The session folder holds the root's command
+	 * line as it was then in IPCPROF_KERNEL_CMDLINE_FILE. */
+	IPCPROF_KFLAG_ATTACHED = 1,
+};
+
+/* An attached root's /proc/PID/cmdline at the attach: its arguments, each ended by a NUL. */
+#define IPCPROF_KERNEL_CMDLINE_FILE "attached.cmdline"
+
 /* How an image ended: the same values as enum ipcprof_end in record.h. */
 enum ipcprof_kend {
 	IPCPROF_KEND_RUNNING = 0, /* no end seen (still running when the probes were collected) */
@@ -213,8 +225,8 @@ struct ipcprof_kernel_header {
 	uint64_t follow_ns; /* root followed */
 	uint64_t end_ns;    /* figures collected */
 	struct ipcprof_kernel_dropped dropped;
-	uint32_t mode; /* enum ipcprof_kmode */
-	uint32_t reserved;
+	uint32_t mode;  /* enum ipcprof_kmode */
+	uint32_t flags; /* IPCPROF_KFLAG_* */
 };
 
 #endif

@@ -141,24 +141,34 @@ def case_torch_loader(rep, what, fail):
         fail(f"{what}: 8 batches of 8x1000 doubles and 8 of 8 labels: sizes {data}")
 
 
+def tcp_sides(c, what, fail):
+    """A Dask TCP connection's {side: (bytes out, bytes in)}, held to have both sides and each
+    side's bytes received equal to what the other sent; None when it has not both sides."""
+    sides = {}
+    for e in c["endpoints"]:
+        o, i = sides.get(e["side"], (0, 0))
+        sides[e["side"]] = (o + e["out"]["bytes"], i + e["in"]["bytes"])
+    if len(sides) != 2:
+        fail(f"{what}: {c['label']} has both ends: {ends(c)}")
+        return None
+    (o1, i1), (o2, i2) = sides.values()
+    # A side reads what the other sent, or (Dask's last message as a peer shuts down, which
+    # strace shows unread too: the per-process figures above equal strace's) none of it.
+    for sent, got in ((o1, i2), (o2, i1)):
+        if got != sent and got != 0:
+            fail(f"{what}: {c['label']}: bytes equal on both ends: {ends(c)}")
+    return sides
+
+
 def case_dask(rep, what, fail):
     tcp = [c for c in rep["channels"] if c["kind"] == "tcp"]
     if len(tcp) < 4:
         fail(f"{what}: the cluster's TCP connections: {len(tcp)}")
     for c in tcp:
-        sides = {}
-        for e in c["endpoints"]:
-            o, i = sides.get(e["side"], (0, 0))
-            sides[e["side"]] = (o + e["out"]["bytes"], i + e["in"]["bytes"])
-        if len(sides) != 2:
-            fail(f"{what}: {c['label']} has both ends: {ends(c)}")
+        sides = tcp_sides(c, what, fail)
+        if not sides:
             continue
         (o1, i1), (o2, i2) = sides.values()
-        # A side reads what the other sent, or (Dask's last message as a peer shuts down, which
-        # strace shows unread too: the per-process figures above equal strace's) none of it.
-        for sent, got in ((o1, i2), (o2, i1)):
-            if got != sent and got != 0:
-                fail(f"{what}: {c['label']}: bytes equal on both ends: {ends(c)}")
         procs = {e["process"] for e in c["endpoints"]}
         if len(procs) > 1 and (i1 or i2) and not c["paired"]:
             fail(f"{what}: {c['label']} not paired: {ends(c)}")

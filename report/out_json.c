@@ -490,6 +490,28 @@ static json_t *profile_json(const struct ipcprof_model *m)
 			 frames, "stacks", stacks, "interpreter_frames", m->interp_frames);
 }
 
+/* Each host: its name, its processes and what they sent and received. */
+static json_t *hosts_json(const struct ipcprof_model *m, const struct ipcprof_hosts *h)
+{
+	json_t *hs = json_array();
+	for (int k = 0; k < h->n; k++) {
+		json_t *pl = json_array();
+		uint64_t out = 0, in = 0;
+		for (int i = 0; i < m->nimg; i++)
+			if (h->of[i] == k) {
+				json_array_append_new(pl, json_integer(i));
+				out += m->img[i].bytes_out;
+				in += m->img[i].bytes_in;
+			}
+		const char *name = ipcprof_host_name(m, h, k);
+		json_array_append_new(
+		    hs, json_pack("{s:i, s:o, s:o, s:o, s:o}", "index", k, "name",
+				  jstr(name, strlen(name) + 1), "processes", pl, "bytes_sent", ju(out),
+				  "bytes_received", ju(in)));
+	}
+	return hs;
+}
+
 json_t *ipcprof_report_json(const struct ipcprof_model *m)
 {
 	static const struct ipcprof_dir_stats none;
@@ -550,10 +572,19 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
 	json_object_set_new(run, "serial_estimate", serial_json(m));
 	json_object_set_new(root, "run", run);
 
+	struct ipcprof_hosts h;
+	if (ipcprof_hosts_build(m, &h) < 0) {
+		json_decref(root);
+		return NULL;
+	}
 	json_t *procs = json_array();
-	for (int i = 0; i < m->nimg; i++)
-		json_array_append_new(procs, process_json(m, i));
+	for (int i = 0; i < m->nimg; i++) {
+		json_t *pj = process_json(m, i);
+		json_object_set_new(pj, "host", json_integer(h.of[i]));
+		json_array_append_new(procs, pj);
+	}
 	json_object_set_new(root, "processes", procs);
+	json_object_set_new(root, "hosts", hosts_json(m, &h));
 	json_t *chans = json_array();
 	for (int l = 0; l < m->nlink; l++)
 		json_array_append_new(chans, channel_json(m, l));
@@ -565,6 +596,14 @@ json_t *ipcprof_report_json(const struct ipcprof_model *m)
 				   m->cell[c].to, "bytes", ju(m->cell[c].bytes), "time_ns",
 				   ju(m->cell[c].time_ns), "estimated", m->cell[c].estimated));
 	json_object_set_new(root, "matrix", mat);
+	json_t *hmat = json_array();
+	for (size_t c = 0; c < h.ncell; c++)
+		json_array_append_new(
+		    hmat, json_pack("{s:i, s:i, s:o, s:b}", "from", h.cell[c].from, "to",
+				    h.cell[c].to, "bytes", ju(h.cell[c].bytes), "estimated",
+				    h.cell[c].estimated));
+	json_object_set_new(root, "host_matrix", hmat);
+	ipcprof_hosts_free(&h);
 	json_t *shm = json_array();
 	for (int s = 0; s < m->nshm; s++) {
 		static const char *kn[] = {"", "posix_shm", "memfd", "shared_anon", "shared_file"};

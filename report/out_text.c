@@ -91,6 +91,44 @@ static void overhead_lines(const struct ipcprof_model *m, FILE *f)
 	fprintf(f, ": their shares may be off by about that much\n");
 }
 
+/* A run on several hosts: each host's processes and bytes, then the bytes between hosts. */
+static void host_lines(const struct ipcprof_model *m, FILE *f)
+{
+	struct ipcprof_hosts h;
+	if (ipcprof_hosts_build(m, &h) < 0) {
+		ipcprof_say("no hosts table: out of memory");
+		return;
+	}
+	char name[64], to[64], b1[32], b2[32];
+	if (h.n > 1) {
+		fprintf(f, "\n  %-24s %9s %10s %10s\n", "HOST", "PROCESSES", "SENT", "RECEIVED");
+		for (int k = 0; k < h.n; k++) {
+			int n = 0;
+			uint64_t out = 0, in = 0;
+			for (int i = 0; i < m->nimg; i++)
+				if (h.of[i] == k) {
+					n++;
+					out += m->img[i].bytes_out;
+					in += m->img[i].bytes_in;
+				}
+			ipcprof_term_str(ipcprof_host_name(m, &h, k), name, sizeof(name));
+			ipcprof_fmt_bytes(out, b1, sizeof(b1));
+			ipcprof_fmt_bytes(in, b2, sizeof(b2));
+			fprintf(f, "  %-24.24s %9d %10s %10s\n", name, n, b1, b2);
+		}
+		for (size_t c = 0; c < h.ncell; c++) {
+			if (h.cell[c].from == h.cell[c].to)
+				continue;
+			ipcprof_term_str(ipcprof_host_name(m, &h, h.cell[c].from), name, sizeof(name));
+			ipcprof_term_str(ipcprof_host_name(m, &h, h.cell[c].to), to, sizeof(to));
+			ipcprof_fmt_bytes(h.cell[c].bytes, b1, sizeof(b1));
+			fprintf(f, "  %-24.24s -> %-24.24s %9s%s\n", name, to, b1,
+				h.cell[c].estimated ? " (estimated)" : "");
+		}
+	}
+	ipcprof_hosts_free(&h);
+}
+
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 {
 	char b1[32], b2[32], t1[32], t2[32], s[200];
@@ -155,6 +193,7 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 	if (m->nimg > PROCESSES_SHOWN)
 		fprintf(f, "  ... and %d more processes (see the HTML report)\n",
 			m->nimg - PROCESSES_SHOWN);
+	host_lines(m, f);
 
 	if (m->nlink) {
 		fprintf(f, "\n  %-14s %8s %10s %10s %10s\n", "KIND", "CHANNELS", "SENT", "RECEIVED",

@@ -184,6 +184,27 @@ struct ipcprof_cell {
 	bool estimated; /* a link with several writers and readers: split by bytes read */
 };
 
+/* The hosts of a run (hosts.c): a hostname on one boot each, and the matrix summed by host. */
+struct ipcprof_host_cell {
+	int from, to; /* hosts */
+	uint64_t bytes;
+	bool estimated; /* one of its process cells is */
+};
+
+struct ipcprof_hosts {
+	int n;
+	int *of;    /* per image: its host */
+	int *first; /* per host: its first image, which names it */
+	size_t ncell;
+	struct ipcprof_host_cell *cell;
+};
+
+struct ipcprof_model;
+int ipcprof_hosts_build(const struct ipcprof_model *m, struct ipcprof_hosts *h);
+const char *ipcprof_host_name(const struct ipcprof_model *m, const struct ipcprof_hosts *h,
+			      int host);
+void ipcprof_hosts_free(struct ipcprof_hosts *h);
+
 /* One shared-memory object and the images that mapped it. */
 struct ipcprof_shm {
 	uint32_t kind;

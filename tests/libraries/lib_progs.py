@@ -85,8 +85,28 @@ def dask_cluster():
         print(sum(client.gather(futures)))
 
 
+def dask_hosts():
+    """A client of the cluster at argv[2] (a scheduler and two workers, each on its own host):
+    an 8,000,000-byte array put on each worker and summed on the other (which fetches it from
+    the first), then the cluster shut down, so that every process of it ends."""
+    import numpy as np
+    from dask.distributed import Client
+    import logging
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    # A loaded machine stretches the start of three hosts' Python processes: wait, not fail.
+    client = Client(sys.argv[2], timeout=300)
+    client.wait_for_workers(2, timeout=300)
+    w1, w2 = sorted(client.scheduler_info()["workers"])
+    x = client.scatter(np.arange(1000000, dtype=np.float64), workers=[w1])
+    y = client.scatter(np.ones(1000000, dtype=np.float64), workers=[w2])
+    print(client.submit(np.sum, x, workers=[w2], allow_other_workers=False).result())
+    print(client.submit(np.sum, y, workers=[w1], allow_other_workers=False).result())
+    client.shutdown()
+
+
 MODES = {"ppe-manager": ppe_manager, "joblib-array": joblib_array, "joblib-list": joblib_list,
-         "torch-loader": torch_loader, "dask": dask_cluster}
+         "torch-loader": torch_loader, "dask": dask_cluster,
+         "dask-hosts": dask_hosts}
 
 if __name__ == "__main__":
     MODES[sys.argv[1]]()

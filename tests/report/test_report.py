@@ -253,6 +253,13 @@ def case_hosts(tmp):
     c = rep["channels"][0]
     eq((c["paired"], c["bytes_sent"], c["bytes_received"]), (True, 123456, 123456), "paired across hosts")
     eq(len(rep["matrix"]), 1, "one cell")
+    eq([(h["name"], h["processes"]) for h in rep["hosts"]], [("host-a", [0]), ("host-b", [1])],
+       "one host per boot, named by its hostname")
+    eq([p["host"] for p in rep["processes"]], [0, 1], "each process's host")
+    m = rep["matrix"][0]
+    eq([(c["from"], c["to"], c["bytes"]) for c in rep["host_matrix"]],
+       [(rep["processes"][m["from"]]["host"], rep["processes"][m["to"]]["host"], 123456)],
+       "the host matrix: the connection's bytes from host to host")
     # Different monotonic clocks, one realtime: both start at 0.
     eq([p["start_ns"] for p in rep["processes"]], [0, 0], "clocks aligned by realtime")
     eq(rep["run"]["wall_ns"], 2 * S, "run wall across hosts")

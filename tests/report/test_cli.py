@@ -153,8 +153,11 @@ with tempfile.TemporaryDirectory(prefix="ipcprof-cli-") as tmp:
     for fmt, files in (("perfetto", ["ipcprof-trace.json"]), ("folded", ["ipcprof-folded.txt"]),
                        ("perfetto,folded", ["ipcprof-trace.json", "ipcprof-folded.txt"])):
         out = session("f-" + fmt)
+        # 0.2 s of CPU or more: about 20 samples, where the interpreter's start alone (15 ms)
+        # may end before the sampler's first 10 ms period does, and leave no stack to fold.
         p = run("record", "-q", "--no-probes", "-o", out, "--format", fmt, "--",
-                "/usr/bin/python3", "-c", "import os; r, w = os.pipe(); os.write(w, b'x' * 10)",
+                "/usr/bin/python3", "-c",
+                "import os; r, w = os.pipe(); os.write(w, b'x' * 10); sum(range(8_000_000))",
                 files=True)
         eq(p.returncode, 0, f"record --format {fmt}: {p.stderr}")
         for name in files:

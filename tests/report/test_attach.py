@@ -20,26 +20,13 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, eq, finish  # noqa: E402
+
 IPCPROF, SCHEMA, JOB = sys.argv[1:4]
 SKIP = 77
 PY = "/usr/bin/python3"
 ROUNDS, ITEMS, ITEM_BYTES, STATUS, SHM_PAGES = 6, 16, 256 * 1024, 5, 1000
-failures = []
-passed = 0
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def eq(got, want, what):
-    return check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def start_job(work, tag):
@@ -256,5 +243,4 @@ if __name__ == "__main__":
         main(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} checks passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+    finish(counts=True)

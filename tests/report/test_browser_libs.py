@@ -21,15 +21,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, finish  # noqa: E402
+
 IPCPROF, PROGS, OUTDIR = sys.argv[1:4]
-failures = []
-
-
-def check(cond, what):
-    print("ok:  " if cond else "FAIL:", what)
-    if not cond:
-        failures.append(what)
-
 
 browser = shutil.which("chromium") or shutil.which("chromium-browser")
 if not browser:
@@ -124,5 +119,4 @@ check("shared_segments" in kinds(rep), f"torch-loader: the per-batch objects' ad
 check(f"in {len(objs)} shared-memory objects" in found and "batch_size" in found,
       f"torch-loader: the page counts the objects and names batch_size: {found[:400]!r}")
 
-print(f"{len(failures)} failures")
-sys.exit(1 if failures else 0)
+finish(counts=True)

@@ -21,6 +21,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, eq, finish  # noqa: E402
+
 SYNTHETIC = sys.argv[1] == "--synthetic"
 if SYNTHETIC:
     IPCPROF, SCHEMA, REPORT_SYNTH = sys.argv[2:5]
@@ -30,22 +33,6 @@ else:
 SKIP = 77
 DIRS = ("out", "in")
 FIELDS = ("calls", "bytes", "errors", "eagain")
-failures = []
-passed = 0
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def eq(got, want, what):
-    return check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def main(work):
@@ -371,5 +358,4 @@ try:
     synthetic(work) if SYNTHETIC else main(work)
 finally:
     shutil.rmtree(work, ignore_errors=True)
-print(f"{passed} checks passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish(counts=True)

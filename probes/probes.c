@@ -166,8 +166,11 @@ static int missing_tracepoint(struct ipcprof_bpf *skel, char *name, size_t len)
 	return found;
 }
 
-/* With IPCPROF_VERBOSE=1: the verifier's own statistics of each program (its time above all). */
-#define STATS_LOG_BYTES 512
+/* With IPCPROF_VERBOSE=1: the verifier's own statistics of each program (its time above all). The
+ * kernel fails a load whose log does not fit (ENOSPC), and the statistics grow with the subprograms
+ * (a "stack depth" figure each), so the room is generous and a load that still overflows it is
+ * retried without them. */
+#define STATS_LOG_BYTES 4096
 static char stats_log[32][STATS_LOG_BYTES];
 
 static void stats_logs(struct ipcprof_bpf *skel)
@@ -216,15 +219,26 @@ static void print_verifier_times(struct ipcprof_bpf *skel)
 static int open_and_load(struct ipcprof_probes *p, const char *btf_path)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
+	bool stats = verbose();
+	int err;
 
-	p->skel = ipcprof_bpf__open_opts(&opts);
-	if (!p->skel)
-		return -errno;
-	choose_programs(p->skel, p->mode);
-	memcpy((void *)p->skel->rodata->kernel_type_id, p->type_ids, sizeof(p->type_ids));
-	if (verbose())
-		stats_logs(p->skel);
-	return ipcprof_bpf__load(p->skel);
+	for (;;) {
+		p->skel = ipcprof_bpf__open_opts(&opts);
+		if (!p->skel)
+			return -errno;
+		choose_programs(p->skel, p->mode);
+		memcpy((void *)p->skel->rodata->kernel_type_id, p->type_ids, sizeof(p->type_ids));
+		if (stats)
+			stats_logs(p->skel);
+		err = ipcprof_bpf__load(p->skel);
+		if (err != -ENOSPC || !stats)
+			return err;
+		fprintf(stderr, "ipcprof: probes: the verifier's statistics overflowed their "
+				"buffer: loading without them\n");
+		memset(stats_log, 0, sizeof(stats_log));
+		ipcprof_bpf__destroy(p->skel);
+		stats = false;
+	}
 }
 
 /* The cached cut-down BTF when usable; else NULL, and it is made after the run. */

@@ -594,11 +594,14 @@ def check_unpickling_share(ck, name, rep):
 # The CPU sampler against the demos' own measures: sizes that give each measured piece of work a
 # few hundred samples at 1000 Hz (a count of N samples strays by about sqrt(N), so 25% is three of
 # those strays only from about 150 samples on), and a machine of 2 cores few processes to share.
-# The C copy's rounds are many because a round's memcpy takes about 9 ms once page faults cost
-# little: 4 rounds gave 30-50 samples a worker and failed the 25% in one run of three.
+# A CPU-clock timer fires only at the kernel's tick (250 Hz on many kernels), so each memcpy must
+# last several ticks: a copy that ends between two ticks leaves its periods to the next call's
+# entry, outside the copy. With n=4,000,000 and 24 rounds (3 ms copies) the parent's copy time
+# came out 0.71-0.83 of its own clock in 6 runs of 6, with 6 ms copies 0.95-0.98, with 13 ms copies
+# (these sizes) 0.99-1.01.
 SAMPLE_HZ = 1000
 SAMPLER_TOLERANCE = 0.25
-C_SAMPLER_SIZES = dict(n=4000000, w=2, r=24)
+C_SAMPLER_SIZES = dict(n=16000000, w=2, r=6)
 # 12,000,000 doubles: about 60 ms of unpickling a worker (3,000,000 gave 15-18 ms, 15-18 samples).
 PY_SAMPLER_SIZES = dict(n=12000000, w=2)
 

@@ -114,29 +114,71 @@ WRAP(ssize_t, __recvfrom_chk, recvfrom_chk,
       socklen_t *alen),
      (fd, buf, n, buflen, flags, addr, alen), fd, IN, IPCPROF_OP_RECVFROM, n, NULL, 0, addr,
      alen ? *alen : 0)
-WRAP(ssize_t, sendmsg, sendmsg, (int fd, const struct msghdr *msg, int flags), (fd, msg, flags), fd,
-     OUT, IPCPROF_OP_SENDMSG, msg ? iov_total(msg->msg_iov, (int)msg->msg_iovlen) : 0,
-     msg ? iov_big(msg->msg_iov, (int)msg->msg_iovlen) : NULL,
-     msg ? iov_big_len(msg->msg_iov, (int)msg->msg_iovlen) : 0,
-     msg ? (const struct sockaddr *)msg->msg_name : NULL, msg ? msg->msg_namelen : 0)
-
-/* fds that arrive with SCM_RIGHTS are new to this process: classify them on first use. */
-static void forget_passed_fds(const struct msghdr *msg)
+/* The fds a message carries with SCM_RIGHTS. Received ones (forget) are new to this process:
+ * they are classified on first use. */
+static size_t passed_fds(const struct msghdr *msg, bool forget)
 {
+	size_t total = 0;
+
 	if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
-		return;
+		return 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
 	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
 			continue;
 		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		const unsigned char *p = CMSG_DATA(c);
-		for (size_t i = 0; i < n; i++) {
+		total += n;
+		for (size_t i = 0; forget && i < n; i++) {
 			int fd;
 			memcpy(&fd, p + i * sizeof(int), sizeof(int));
 			ipcprof_fd_forget(fd);
 		}
 	}
+	return total;
+}
+
+/* fds passed through ch: the direction as a flag, the number as a count (capped) that the
+ * sender's and the receiver's ends share, so that the report can pair them. */
+static void count_passed_fds(struct ipcprof_channel *ch, int dir, size_t n)
+{
+	uint16_t old, now;
+
+	if (!n)
+		return;
+	__atomic_fetch_or(&ch->flags, dir == OUT ? IPCPROF_CH_FDS_SENT : IPCPROF_CH_FDS_RECEIVED,
+			  __ATOMIC_RELAXED);
+	old = __atomic_load_n(&ch->fds_passed, __ATOMIC_RELAXED);
+	do
+		now = (uint16_t)(n >= 65535u - old ? 65535u : old + n);
+	while (!__atomic_compare_exchange_n(&ch->fds_passed, &old, now, true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED));
+}
+
+static __attribute__((noinline)) ssize_t sendmsg_counted(struct ipcprof_channel *ch, int fd,
+							 const struct msghdr *msg, int flags)
+{
+	struct ipcprof_timer t;
+	ipcprof_timer_start(&t, msg ? iov_total(msg->msg_iov, (int)msg->msg_iovlen) : 0);
+	ssize_t r = REAL(sendmsg)(fd, msg, flags);
+	int e = IPCPROF_ERRNO;
+	if (r >= 0)
+		count_passed_fds(ch, OUT, passed_fds(msg, false));
+	ipcprof_account(ch, OUT, IPCPROF_OP_SENDMSG, (long)r, e, &t,
+			msg ? iov_big(msg->msg_iov, (int)msg->msg_iovlen) : NULL,
+			msg ? iov_big_len(msg->msg_iov, (int)msg->msg_iovlen) : 0,
+			msg ? (const struct sockaddr *)msg->msg_name : NULL,
+			msg ? msg->msg_namelen : 0);
+	return r;
+}
+
+IPCPROF_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct ipcprof_channel *ch = ipcprof_channel_of(fd);
+	if (IPCPROF_LIKELY(!ch))
+		return REAL(sendmsg)(fd, msg, flags);
+	return sendmsg_counted(ch, fd, msg, flags);
 }
 
 IPCPROF_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -147,12 +189,13 @@ IPCPROF_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		ipcprof_timer_start(&t, msg ? iov_total(msg->msg_iov, (int)msg->msg_iovlen) : 0);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
 	int e = IPCPROF_ERRNO;
-	if (r >= 0)
-		forget_passed_fds(msg);
-	if (ch)
+	size_t fds = r >= 0 ? passed_fds(msg, true) : 0;
+	if (ch) {
+		count_passed_fds(ch, IN, fds);
 		ipcprof_account(ch, IN, IPCPROF_OP_RECVMSG, (long)r, e, &t, NULL, 0,
 				msg ? (const struct sockaddr *)msg->msg_name : NULL,
 				msg && msg->msg_name ? msg->msg_namelen : 0);
+	}
 	IPCPROF_ERRNO = e;
 	return r;
 }
@@ -177,6 +220,8 @@ IPCPROF_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 	ipcprof_timer_start(&t, req);
 	int r = REAL(sendmmsg)(fd, vec, n, flags);
 	int e = IPCPROF_ERRNO;
+	for (int i = 0; i < r; i++)
+		count_passed_fds(ch, OUT, passed_fds(&vec[i].msg_hdr, false));
 	ipcprof_account(ch, OUT, IPCPROF_OP_SENDMMSG, r < 0 ? -1 : mmsg_bytes(vec, r), e, &t, NULL,
 			0, NULL, 0);
 	return r;
@@ -195,8 +240,11 @@ IPCPROF_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
 	}
 	int r = REAL(recvmmsg)(fd, vec, n, flags, timeout);
 	int e = IPCPROF_ERRNO;
-	for (int i = 0; i < r; i++)
-		forget_passed_fds(&vec[i].msg_hdr);
+	for (int i = 0; i < r; i++) {
+		size_t fds = passed_fds(&vec[i].msg_hdr, true);
+		if (ch)
+			count_passed_fds(ch, IN, fds);
+	}
 	if (ch)
 		ipcprof_account(ch, IN, IPCPROF_OP_RECVMMSG, r < 0 ? -1 : mmsg_bytes(vec, r), e, &t,
 				NULL, 0, NULL, 0);

@@ -1122,20 +1122,28 @@ void ipcprof_role(const struct ipcprof_process *p, const char *parent_role, int 
 
 /* multiprocessing's Manager() forks a server that accepts the proxies' connections on a
  * unix socket named by multiprocessing (/tmp/pymp-XXXX/listener-XXXX): a fork child that
- * accepted on one is that server, whatever its argv (its parent's) says. */
+ * accepted on one is that server, whatever its argv (its parent's) says. multiprocessing's
+ * resource sharer listens on such a socket too, in any process that passes an fd to another
+ * (a DataLoader worker sending a batch's shared memory): its connections send fds, a manager's
+ * do not. */
 static bool manager_server(const struct ipcprof_image *g)
 {
+	bool accepted = false;
+
 	if (g->proc.origin != IPCPROF_ORIGIN_FORK)
 		return false;
 	for (uint32_t c = 0; c < g->nchan; c++) {
 		const struct ipcprof_channel *ch = &g->chan[c];
 		size_t n = strnlen(ch->name, sizeof(ch->name));
-		if (ch->kind == IPCPROF_KIND_UNIX_STREAM && (ch->flags & IPCPROF_CH_ACCEPTED) &&
-		    ch->listen_pid == (uint32_t)g->proc.pid && memmem(ch->name, n, "/pymp-", 6) &&
-		    memmem(ch->name, n, "/listener-", 10))
-			return true;
+		if (ch->kind != IPCPROF_KIND_UNIX_STREAM || !(ch->flags & IPCPROF_CH_ACCEPTED) ||
+		    ch->listen_pid != (uint32_t)g->proc.pid || !memmem(ch->name, n, "/pymp-", 6) ||
+		    !memmem(ch->name, n, "/listener-", 10))
+			continue;
+		if (ch->flags & IPCPROF_CH_FDS_SENT)
+			return false;
+		accepted = true;
 	}
-	return false;
+	return accepted;
 }
 
 /* Lineage and times. */

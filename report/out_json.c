@@ -313,8 +313,9 @@ static json_t *dir_json(const struct ipcprof_dir_stats *s)
 
 static json_t *flags_json(uint32_t f)
 {
-	static const char *names[] = {"local",   "network",   "socketpair", "abstract",
-				      "created", "connected", "accepted"};
+	static const char *names[] = {"local",    "network",  "socketpair",
+				      "abstract", "created",  "connected",
+				      "accepted", "fds_sent", "fds_received"};
 	json_t *a = json_array();
 	for (unsigned b = 0; b < sizeof(names) / sizeof(names[0]); b++)
 		if (f & (1u << b))
@@ -329,13 +330,13 @@ static json_t *channel_json(const struct ipcprof_model *m, int li)
 	for (int e = 0; e < l->nend; e++) {
 		const struct ipcprof_endpoint *ep = &l->end[e];
 		const struct ipcprof_channel *ch = &m->img[ep->image].chan[ep->chan];
-		json_array_append_new(ends, json_pack("{s:i, s:i, s:i, s:o, s:o, s:o, s:o}",
-						      "process", ep->image, "fd", ch->first_fd,
-						      "side", (int)ep->side, "name",
-						      jstr(ch->name, sizeof(ch->name)), "flags",
-						      flags_json(ch->flags), "out",
-						      dir_json(&ch->dir[IPCPROF_DIR_OUT]), "in",
-						      dir_json(&ch->dir[IPCPROF_DIR_IN])));
+		json_array_append_new(
+		    ends, json_pack("{s:i, s:i, s:i, s:o, s:o, s:i, s:o, s:o}", "process",
+				    ep->image, "fd", ch->first_fd, "side", (int)ep->side, "name",
+				    jstr(ch->name, sizeof(ch->name)), "flags",
+				    flags_json(ch->flags), "fds_passed", (int)ch->fds_passed, "out",
+				    dir_json(&ch->dir[IPCPROF_DIR_OUT]), "in",
+				    dir_json(&ch->dir[IPCPROF_DIR_IN])));
 	}
 	json_t *hist = json_array();
 	for (int b = 0; b < IPCPROF_HIST_BUCKETS; b++)

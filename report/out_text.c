@@ -129,6 +129,32 @@ static void host_lines(const struct ipcprof_model *m, FILE *f)
 	ipcprof_hosts_free(&h);
 }
 
+/* fds passed from process to process with SCM_RIGHTS (a DataLoader's batches, a resource
+ * sharer's): the count the receiving ends saw, and how many processes sent and received them. */
+static void fds_line(const struct ipcprof_model *m, FILE *f)
+{
+	unsigned long long received = 0;
+	int senders = 0, receivers = 0;
+
+	for (int i = 0; i < m->nimg; i++) {
+		const struct ipcprof_image *g = &m->img[i];
+		bool sent = false, got = false;
+		for (uint32_t c = 0; c < g->nchan; c++) {
+			sent |= (g->chan[c].flags & IPCPROF_CH_FDS_SENT) != 0;
+			if (g->chan[c].flags & IPCPROF_CH_FDS_RECEIVED) {
+				got = true;
+				received += g->chan[c].fds_passed;
+			}
+		}
+		senders += sent;
+		receivers += got;
+	}
+	if (senders || receivers)
+		fprintf(f,
+			"  file descriptors passed (SCM_RIGHTS): %llu received, sent by %d "
+			"process%s to %d\n",
+			received, senders, senders == 1 ? "" : "es", receivers);
+}
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 {
 	char b1[32], b2[32], t1[32], t2[32], s[200];
@@ -206,6 +232,7 @@ void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 			fprintf(f, "  %-14s %8d %10s %10s %10llu\n", ipcprof_kind_name(k),
 				m->kind_links[k], b1, b2, (unsigned long long)m->kind_calls[k]);
 		}
+		fds_line(m, f);
 		for (int l = 0; l < m->nlink; l++)
 			order[l] = l;
 		qsort(order, (size_t)m->nlink, sizeof(int), cmp_link_bytes);

@@ -122,6 +122,8 @@ enum ipcprof_kind {
 #define IPCPROF_CH_CREATED    0x10u /* created in this process (pipe, socketpair, socket, accept) */
 #define IPCPROF_CH_CONNECTED  0x20u /* unix stream/seqpacket end made by connect() here: conn_* set */
 #define IPCPROF_CH_ACCEPTED   0x40u /* unix stream/seqpacket end made by accept() here: conn_* set */
+#define IPCPROF_CH_FDS_SENT     0x80u /* fds were sent through it with SCM_RIGHTS (fds_passed) */
+#define IPCPROF_CH_FDS_RECEIVED 0x100u /* fds arrived through it with SCM_RIGHTS (fds_passed) */
 
 /* Figures for one direction of one channel endpoint. */
 struct ipcprof_dir_stats {
@@ -159,7 +161,9 @@ struct ipcprof_channel {
 	uint16_t family; /* AF_INET, AF_INET6 or AF_UNIX */
 	uint16_t local_port;
 	uint16_t peer_port;
-	uint16_t reserved0;
+	/* fds passed through this end with SCM_RIGHTS, sent and received (the flags say which),
+	 * up to 65535: a count the sender's and the receiver's ends share. */
+	uint16_t fds_passed;
 	uint8_t local_addr[16]; /* IPv4 as IPv4-mapped IPv6 */
 	uint8_t peer_addr[16];
 	char name[IPCPROF_NAME_BYTES]; /* FIFO path, socket path ('@' = abstract), plugin detail */

@@ -1,44 +1,58 @@
-/* Passes pipe ends between processes with SCM_RIGHTS; the received fds carry known bytes. */
+/* Passes pipe ends between processes with SCM_RIGHTS; the received fds carry known bytes, and
+ * every fd passed is counted. */
 #include <sys/wait.h>
 
 #include "chanreport.h"
 
 static char buf[65536];
 
-static void send_fd(struct cr_chan *c, int sock, int fd)
+/* Sends fd `copies` times in one SCM_RIGHTS message: the receiver gets that many new fds. */
+static void send_fd(struct cr_chan *c, int sock, int fd, int copies)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {0};
 	char byte = 'F';
 	struct iovec iov = {&byte, 1};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = CMSG_SPACE((size_t)copies * sizeof(int))};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN((size_t)copies * sizeof(int));
+	for (int i = 0; i < copies; i++)
+		memcpy(CMSG_DATA(cm) + (size_t)i * sizeof(int), &fd, sizeof(int));
 	if (cr_count(c, CR_OUT, sendmsg(sock, &mh, 0)) != 1)
 		test_die("sendmsg");
+	cr_count_fds(c, CR_OUT, (uint64_t)copies);
 }
 
+/* Receives one message's fds: returns the first, closes the others. */
 static int recv_fd(struct cr_chan *c, int sock)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {0};
 	char byte;
 	struct iovec iov = {&byte, 1};
 	struct msghdr mh = {
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm;
-	int fd;
+	size_t n;
+	int fd[2];
 
 	if (cr_count(c, CR_IN, recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) != 1)
 		test_die("recvmsg");
 	cm = CMSG_FIRSTHDR(&mh);
 	if (!cm || cm->cmsg_type != SCM_RIGHTS)
 		test_die("no fd received");
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
+	n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	if (n < 1 || n > 2)
+		test_die("%zu fds received", n);
+	memcpy(fd, CMSG_DATA(cm), n * sizeof(int));
+	cr_count_fds(c, CR_IN, n);
+	if (n == 2)
+		close(fd[1]);
+	return fd[0];
 }
 
 static void drain(struct cr_chan *c, int fd)
@@ -73,7 +87,7 @@ int main(void)
 		close(fd);
 		if (pipe(p) < 0)
 			test_die("pipe");
-		send_fd(&cs, sv[1], p[1]);
+		send_fd(&cs, sv[1], p[1], 1);
 		close(p[1]);
 		cr_init(&cq, "passed_write_end", "pipe", p[0]);
 		drain(&cq, p[0]);
@@ -86,7 +100,7 @@ int main(void)
 	cr_init(&cs, "control", "unix_stream", sv[0]);
 	if (pipe(p) < 0)
 		test_die("pipe");
-	send_fd(&cs, sv[0], p[0]);
+	send_fd(&cs, sv[0], p[0], 2); /* two copies of one fd: the child gets two */
 	close(p[0]);
 	cr_init(&cp, "passed_read_end", "pipe", p[1]);
 	for (int i = 0; i < 3; i++)

@@ -54,6 +54,7 @@ struct cr_chan {
 	char laddr[INET6_ADDRSTRLEN], paddr[INET6_ADDRSTRLEN];
 	int lport, pport;
 	struct cr_dir d[2];
+	uint64_t fds[2]; /* fds passed with SCM_RIGHTS, by direction (CR_OUT, CR_IN) */
 };
 
 static inline void cr_sockaddr(const struct sockaddr_storage *ss, char *addr, int *port)
@@ -123,6 +124,12 @@ static inline ssize_t cr_count(struct cr_chan *c, int dir, ssize_t ret)
 			d->max = (uint64_t)ret;
 	}
 	return ret;
+}
+
+/* Counts n fds passed through the channel with SCM_RIGHTS in direction dir. */
+static inline void cr_count_fds(struct cr_chan *c, int dir, uint64_t n)
+{
+	c->fds[dir] += n;
 }
 
 /* Counts one successful call that moved n bytes in total (sendmmsg and recvmmsg). */
@@ -197,10 +204,11 @@ static inline void cr_report(const struct cr_chan *c)
 	    "s\","
 	    "\"flags\":\"%s\",\"dev\":%llu,\"ino\":%llu,\"family\":%d,"
 	    "\"local_addr\":\"%s\",\"local_port\":%d,\"peer_addr\":\"%s\",\"peer_port\":%d,"
-	    "\"out\":",
+	    "\"fds_out\":%llu,\"fds_in\":%llu,\"out\":",
 	    c->pid ? c->pid : (int)getpid(), cr_seq, c->label, c->kind, c->name, c->flags,
 	    (unsigned long long)c->dev, (unsigned long long)c->ino, c->family, c->laddr, c->lport,
-	    c->paddr, c->pport);
+	    c->paddr, c->pport, (unsigned long long)c->fds[CR_OUT],
+	    (unsigned long long)c->fds[CR_IN]);
 	n += cr_dir_json(line + n, sizeof(line) - (size_t)n, &c->d[CR_OUT]);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, ",\"in\":");
 	n += cr_dir_json(line + n, sizeof(line) - (size_t)n, &c->d[CR_IN]);

@@ -123,6 +123,13 @@ def check_channel(ck, recs, rep, matched):
                     f'flags {c["flags"]:#x}')
         if rep['name']:
             ck.eq(f'{where}: name', c['name'], rep['name'])
+    # fds passed with SCM_RIGHTS: the direction as flags, the number as one count an end.
+    if 'fds_out' in rep:
+        for flag, n in (('fds_sent', rep['fds_out']), ('fds_received', rep['fds_in'])):
+            ck.eq(f'{where}: flag {flag}', any(c['flags'] & it.CH_FLAGS[flag] for c in found),
+                  n > 0)
+        ck.eq(f'{where}: fds passed', sum(c['fds_passed'] for c in found),
+              rep['fds_out'] + rep['fds_in'])
     for d in it.DIRS:
         for field, rfield in (('calls', 'calls'), ('bytes', 'bytes'), ('errors', 'errors'),
                               ('eagain', 'eagain'), ('max_call_bytes', 'max')):

@@ -9,7 +9,7 @@ import tempfile
 KIND_CODE = {'pipe': 1, 'fifo': 2, 'unix_stream': 3, 'unix_dgram': 4, 'unix_seqpacket': 5,
              'tcp': 6, 'udp': 7, 'shm_fd': 8, 'plugin': 9, 'semaphore': 10}
 CH_FLAGS = {'local': 0x1, 'network': 0x2, 'socketpair': 0x4, 'abstract': 0x8, 'created': 0x10,
-            'connected': 0x20, 'accepted': 0x40}
+            'connected': 0x20, 'accepted': 0x40, 'fds_sent': 0x80, 'fds_received': 0x100}
 MAP_KIND = {'posix_shm': 1, 'memfd': 2, 'shared_anon': 3, 'shared_file': 4}
 MAP_INHERITED, MAP_UNMAPPED, MAP_CREATOR = 0x1, 0x2, 0x4
 ORIGIN_ROOT, ORIGIN_FORK, ORIGIN_EXEC, ORIGIN_SPAWN = 1, 2, 3, 4

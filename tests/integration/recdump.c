@@ -120,8 +120,9 @@ static void dump_channel(const struct ipcprof_record *r, uint32_t i)
 	put_addr("peer_addr", c->family, c->peer_addr);
 	putchar(',');
 	put_str("name", c->name, sizeof(c->name));
-	printf(",\"first_fd\":%d,\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64, c->first_fd,
-	       c->first_ns, c->last_ns);
+	printf(",\"first_fd\":%d,\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64
+	       ",\"fds_passed\":%u",
+	       c->first_fd, c->first_ns, c->last_ns, c->fds_passed);
 	printf(",\"conn_pid\":%u,\"listen_pid\":%u,\"conn_ns\":%" PRIu64, c->conn_pid,
 	       c->listen_pid, c->conn_ns);
 	put_dir("out", &c->dir[IPCPROF_DIR_OUT]);

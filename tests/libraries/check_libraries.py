@@ -139,6 +139,28 @@ def case_torch_loader(rep, what, fail):
     data = sorted(s["size"] for s in objs)
     if data != [64] * 8 + [64000] * 8:
         fail(f"{what}: 8 batches of 8x1000 doubles and 8 of 8 labels: sizes {data}")
+    # Each object's fd went from its worker to the main process with SCM_RIGHTS, through
+    # multiprocessing's resource sharer: counted on both ends of each connection.
+    workers = {pids[int(s["name"].split("_")[1])] for s in objs
+               if int(s["name"].split("_")[1]) in pids}
+    sent, got = {}, {}
+    for c in rep["channels"]:
+        out = sum(e["fds_passed"] for e in c["endpoints"] if "fds_sent" in e["flags"])
+        into = sum(e["fds_passed"] for e in c["endpoints"] if "fds_received" in e["flags"])
+        if (out or into) and (out != into or not c["paired"]):
+            fail(f"{what}: {c['label']}: fds sent {out}, received {into}, paired {c['paired']}")
+        for e in c["endpoints"]:
+            for flag, tally in (("fds_sent", sent), ("fds_received", got)):
+                if flag in e["flags"]:
+                    tally[e["process"]] = tally.get(e["process"], 0) + e["fds_passed"]
+    if got != {main: 16} or sum(sent.values()) != 16 or not set(sent) <= workers:
+        fail(f"{what}: 16 fds from the workers {sorted(workers)} to the main process {main}: "
+             f"sent {sent}, received {got}")
+    # The resource sharer accepts on a /tmp/pymp-*/listener-* socket as a Manager's server
+    # does: a worker is still a worker.
+    roles = {p["index"]: p["role"] for p in rep["processes"]}
+    if any(roles.get(w) != "forked worker" for w in workers):
+        fail(f"{what}: the workers' roles: {[roles.get(w) for w in sorted(workers)]}")
 
 
 def tcp_sides(c, what, fail, last_send_unread=False):

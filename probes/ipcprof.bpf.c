@@ -945,6 +945,10 @@ static void ranges_put(__u32 img, __u64 start, __u64 end, __u32 kind, __u32 page
 		rs->n = n + 1;
 	}
 	slot &= IPCPROF_BPF_MAX_RANGES - 1;
+	if (!rs->lo || start < rs->lo)
+		rs->lo = start;
+	if (end > rs->hi)
+		rs->hi = end;
 	rs->r[slot].start = start;
 	rs->r[slot].kind = kind;
 	rs->r[slot].page_bytes = page_bytes;
@@ -1203,7 +1207,8 @@ static __always_inline void count_fault(unsigned long address, unsigned long err
 			ranges_resolve(img);
 			rs = bpf_map_lookup_elem(&shared, &img);
 		}
-		if (rs && rs->n) {
+		/* Most faults are in private memory far from every shared mapping: no walk. */
+		if (rs && rs->n && address >= rs->lo && address < rs->hi) {
 			struct range_op o = {.img = img,
 					     .a = address,
 					     .b = address + 1,

@@ -117,6 +117,10 @@ struct ipcprof_bpf_range {
 struct ipcprof_bpf_ranges {
 	uint32_t n;
 	uint32_t npending; /* addresses in pending (0: none to look up) */
+	/* [lo, hi) holds every range kept since the image began (removals leave it as it is): a
+	 * fault outside it is in none, without a walk of r[]. lo 0: none kept yet. */
+	uint64_t lo;
+	uint64_t hi;
 	struct ipcprof_bpf_range r[IPCPROF_BPF_MAX_RANGES];
 	/* Where a mapping call may have made a shared mapping: looked up at the image's next
 	 * fault, since the call's mmap lock is still held when its release is traced. */

@@ -468,6 +468,10 @@ static int existing_ranges(struct ipcprof_probes *p, pid_t pid, uint32_t image)
 		rs.r[i].end = maps[i].end;
 		rs.r[i].kind = maps[i].kind;
 		rs.r[i].page_bytes = maps[i].page_bytes;
+		if (!rs.lo || maps[i].start < rs.lo)
+			rs.lo = maps[i].start;
+		if (maps[i].end > rs.hi)
+			rs.hi = maps[i].end;
 	}
 	rs.n = (uint32_t)i;
 	if (n > i)

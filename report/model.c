@@ -2308,8 +2308,8 @@ static int memory_findings(struct ipcprof_model *m, int *cap)
 		FIND_OR_FAIL(f = add_finding(m, cap, "copied_data", 0));
 		ipcprof_fmt_bytes(copied, b1, sizeof(b1));
 		snprintf(f->title, sizeof(f->title),
-			 "%s were copied between processes through %d pipes and sockets", b1,
-			 nlinks);
+			 "%s were copied between processes through %d %s", b1, nlinks,
+			 nlinks == 1 ? "pipe or socket" : "pipes and sockets");
 		snprintf(f->detail, sizeof(f->detail),
 			 "Each of these bytes was written by one process and read by another: "
 			 "serialized, copied in and out of the kernel, deserialized. Large arrays "

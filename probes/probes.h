@@ -10,12 +10,14 @@ struct ipcprof_probes;
 
 /* What the probes count (the file's header.mode, enum ipcprof_kmode in ipcprof/kernel.h). */
 enum ipcprof_probes_mode {
-	/* Every data and wait syscall (raw_syscalls sys_enter/sys_exit): bytes, calls, times.
-	 * Needed without the preload; with it, a cross-check. Every syscall of the machine pays
-	 * for the two tracepoints. */
+	/* Every data and wait syscall (raw_syscalls sys_enter/sys_exit): bytes, calls, times;
+	 * and every page fault in shared memory. Needed without the preload; with it, a
+	 * cross-check. Every syscall and every page fault of the machine pays for the
+	 * tracepoints. */
 	IPCPROF_PROBES_SYSCALLS = 0,
-	/* No syscall tracepoint: the scheduler's switches alone find the off-CPU stretches inside
-	 * data and wait calls; the preload's records hold the calls, bytes and times. */
+	/* No syscall or page-fault tracepoint: the scheduler's switches alone find the off-CPU
+	 * stretches inside data and wait calls; the preload's records hold the calls, bytes and
+	 * times, and the pages each process touched in its shared mappings. */
 	IPCPROF_PROBES_SCHED = 1,
 };
 

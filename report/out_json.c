@@ -145,6 +145,13 @@ static json_t *python_json(const struct ipcprof_image *g)
 			 "code_objects_dropped", ju(py->codes_dropped));
 }
 
+/* A kernel figure the probes count only without the preload (syscalls mode): null, not 0, where
+ * they ran beside it (sched mode) and did not count it. */
+static json_t *counted(const struct ipcprof_image *g, uint64_t v)
+{
+	return g->kernel_sched ? json_null() : ju(v);
+}
+
 static json_t *cpu_json(const struct ipcprof_image *g)
 {
 	const struct ipcprof_profile *p = &g->prof;
@@ -278,11 +285,12 @@ static json_t *process_json(const struct ipcprof_model *m, int i)
 	    j, "kernel",
 	    g->kernel ? json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ipc_oncpu_ns",
 				  ju(g->kernel_oncpu_ns), "ipc_offcpu_ns", ju(g->kernel_offcpu_ns),
-				  "ipc_bytes", ju(g->kernel_bytes), "ipc_calls",
-				  ju(g->kernel_calls), "futex_wait_ns", ju(g->kernel_futex_ns),
-				  "poll_wait_ns", ju(g->kernel_poll_ns), "shm_faults",
-				  ju(g->kernel_shm_faults), "shm_fault_bytes",
-				  ju(g->kernel_shm_fault_bytes), "gaps", kernel_gaps_json(g))
+				  "ipc_bytes", counted(g, g->kernel_bytes), "ipc_calls",
+				  counted(g, g->kernel_calls), "futex_wait_ns",
+				  ju(g->kernel_futex_ns), "poll_wait_ns", ju(g->kernel_poll_ns),
+				  "shm_faults", counted(g, g->kernel_shm_faults),
+				  "shm_fault_bytes", counted(g, g->kernel_shm_fault_bytes), "gaps",
+				  kernel_gaps_json(g))
 		      : json_null());
 	struct ipcprof_overhead o;
 	ipcprof_overhead_of(g, &o);

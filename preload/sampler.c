@@ -1,10 +1,8 @@
 /*
  * The CPU sampler: which code each thread's CPU time goes to, without changing the program.
  *
- * Every thread gets a clock on its own CPU time (user + system) that sends SIGPROF to that thread
- * alone every period: a perf task-clock event where the kernel allows one (an hrtimer on the
- * thread's CPU time, exact to the period), else a POSIX CPU timer (which the kernel checks only
- * at its scheduler tick: work in bursts shorter than a tick is found late, at the next call). The handler unwinds the interrupted stack with libunwind and
+ * Every thread gets a POSIX timer on its own CPU clock (user + system time) that sends SIGPROF to
+ * that thread alone every period. The handler unwinds the interrupted stack with libunwind and
  * adds it to the sample area of the record (see struct ipcprof_sample_stack): raw addresses only,
  * named offline by the reporter. Nothing in the handler allocates or locks: the area is taken
  * with atomic adds and backed with blocks ahead of use by madvise(MADV_POPULATE_WRITE), which
@@ -18,14 +16,12 @@
  */
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <linux/perf_event.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -78,45 +74,13 @@ static _Atomic int *timer_slot(int i)
 {
 	return i == 0 ? &timer0 : &timers[i - 1];
 }
-/*
- * The perf clocks. An event lives as long as its one-page mapping: its fd is closed at once, so
- * that the program sees no fd of ours; its signals carry that fd's number (si_fd) and POLL_IN. A
- * slot of timers[] then holds PERF_SLOT and the mapping's address is beside it in pmaps[] (same
- * slot numbers, wiped at fork too: a fork child has none of its parent's events).
- */
-#define PERF_SLOT INT32_MAX
-/* Above this rate the signals, exact to the period, interrupt blocking calls often enough to
- * change them: a pipe write that must wait returns what it wrote so far when a signal is pending
- * (a Pool's 4 MiB sends became short writes at 4 kHz). A POSIX timer, held to the tick, serves
- * higher rates. */
-#define PERF_MAX_HZ 1000
-/* A perf clock pauses by going and comes back new: some 8 calls, where a POSIX timer takes 2. A
- * thread that masks SIGPROF more often than this is given a POSIX timer instead (a thread that
- * masked every few microseconds lost a tenth of its CPU time, unsampled, to the remaking). */
-#define PERF_MAX_PAUSES 16
-static _Atomic uintptr_t pmaps[TIMER_SLOTS] __attribute__((aligned(4096))) IPCPROF_BIG;
-_Static_assert(sizeof(pmaps) % 4096 == 0, "pmaps[] shares no page with other variables");
-static _Atomic uintptr_t pmap0;
-static bool pmaps_wiped;
-static _Atomic int perf_state; /* 0: not tried yet, 1: perf clocks, -1: POSIX timers */
-
-static _Atomic uintptr_t *pmap_slot(int i)
-{
-	return i == 0 ? &pmap0 : &pmaps[i - 1];
-}
 static _Atomic uint64_t *sindex; /* hash tag | (entry offset / 8 + 1); process-private */
 static bool sindex_wiped;        /* a fork child gets sindex zero-filled by the kernel */
 static _Atomic int growing;
 static _Atomic bool area_full;
 
 struct sample_thread {
-	int timer; /* kernel timer id + 1, or PERF_SLOT for a perf clock; 0 = none */
-	uintptr_t pmap; /* the perf clock's mapping; 0: none (paused, or a POSIX timer) */
-	int pfd1; /* 1 + the fd number its signals carry (kept after it goes, for pending ones) */
-	uint64_t pstart; /* the CPU clock at the perf clock's start or its last signal */
-	uint64_t pcarry; /* CPU time run under perf clocks that a pause ended mid-period */
-	uint32_t pauses; /* pauses of its perf clocks so far */
-	bool posix_only; /* a thread that masks often: a POSIX timer pauses in two calls */
+	int timer; /* kernel timer id + 1; 0 = none */
 	int slot;  /* timer_slot() index */
 	uint32_t tid;
 	uint32_t unwinding;  /* inside libunwind for ipcprof: a handler that finds it set
@@ -486,7 +450,6 @@ static void foreign_signal(int sig)
 }
 
 static uint64_t thread_cpu_ns(void);
-static bool perf_signal(const siginfo_t *si);
 
 /*
  * A sample that a call's entry or a resume asks for stands for periods that no tick met since the
@@ -515,8 +478,7 @@ static uint64_t owed_in_calls(uint64_t w, uint64_t cpu, uint64_t now)
 static void on_sample(int sig, siginfo_t *si, void *ucv)
 {
 	int saved = IPCPROF_ERRNO;
-	bool perf = perf_signal(si);
-	if (!perf && (si->si_code != SI_TIMER || si->si_value.sival_int != SAMPLE_COOKIE)) {
+	if (si->si_code != SI_TIMER || si->si_value.sival_int != SAMPLE_COOKIE) {
 		foreign_signal(sig);
 		IPCPROF_ERRNO = saved;
 		return;
@@ -526,20 +488,8 @@ static void on_sample(int sig, siginfo_t *si, void *ucv)
 		IPCPROF_ERRNO = saved;
 		return;
 	}
-	if (perf && !sthr.pmap) { /* raised before a pause or an exec's stop: nothing owed */
-		IPCPROF_ERRNO = saved;
-		return;
-	}
 	sthr.handling = true;
-	/* A perf clock's signal stands for one period, or more when one was merged into the next
-	 * (a standard signal is pending once): the thread's CPU clock says how many. */
-	uint64_t w = 1 + (uint64_t)(!perf && si->si_overrun > 0 ? si->si_overrun : 0);
-	if (perf) {
-		uint64_t c = thread_cpu_ns();
-		if (c > sthr.expiry)
-			w = 1 + (c - sthr.expiry) / period_ns;
-		sthr.pstart = c;
-	}
+	uint64_t w = 1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0);
 	uint64_t first = sthr.expiry;
 	sthr.expiry += w * period_ns; /* where the kernel moved it: past now, by whole periods */
 	/*
@@ -701,99 +651,6 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* ---- the perf clock ---- */
-
-static size_t perf_page = 4096;
-
-/*
- * Makes this thread's perf clock: a task-clock event of the thread, sampled every period, its
- * overflow sent as SIGPROF to this thread (F_SETOWN_EX), kept alive by a read-only mapping of its
- * first page while its fd is closed again. False when the kernel refuses (perf_event_paranoid, no
- * fd left, the locked-memory limit): the thread gets a POSIX timer instead.
- */
-static bool perf_clock_make(void)
-{
-	int saved = IPCPROF_ERRNO;
-	struct perf_event_attr a;
-	bool ok = false;
-
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_TASK_CLOCK;
-	a.sample_period = period_ns;
-	a.disabled = 1;
-	a.exclude_hv = 1;
-	long fd = sys_call(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd >= 0) {
-		struct f_owner_ex o = {F_OWNER_TID, (pid_t)sthr.tid};
-		long m = -1;
-		if (sys_call(SYS_fcntl, fd, F_SETFL, O_ASYNC) == 0 &&
-		    sys_call(SYS_fcntl, fd, F_SETSIG, SAMPLE_SIGNAL) == 0 &&
-		    sys_call(SYS_fcntl, fd, F_SETOWN_EX, &o) == 0)
-			m = sys_call(SYS_mmap, NULL, perf_page, PROT_READ, MAP_SHARED, fd, 0);
-		if (m != -1 && sys_call(SYS_ioctl, fd, PERF_EVENT_IOC_ENABLE, 0) == 0) {
-			sthr.pmap = (uintptr_t)m;
-			sthr.pfd1 = (int)fd + 1;
-			sthr.pstart = thread_cpu_ns();
-			sthr.expiry = sthr.pstart + period_ns;
-			ok = true;
-		} else if (m != -1) {
-			sys_call(SYS_munmap, m, perf_page);
-		}
-		sys_close((int)fd);
-	}
-	IPCPROF_ERRNO = saved;
-	return ok;
-}
-
-/* Ends this thread's perf clock; whoever clears its slot's address unmaps it (this thread, or a
- * sampler stop). The signals it raised are sent by then: a drain finds them. */
-static void perf_clock_drop(void)
-{
-	int saved = IPCPROF_ERRNO;
-	uintptr_t m = sthr.pmap ? atomic_exchange(pmap_slot(sthr.slot), 0) : 0;
-	sthr.pmap = 0;
-	if (m)
-		sys_call(SYS_munmap, m, perf_page);
-	IPCPROF_ERRNO = saved;
-}
-
-/*
- * The whole periods the paused clocks ran: sampled now, here, where the thread ran them (as a
- * POSIX timer's resume does), by a timer-like signal this thread sends itself; its overrun says
- * how many periods it stands for.
- */
-static void perf_owed_now(void)
-{
-	uint64_t k = sthr.pcarry / period_ns, expiry = sthr.expiry;
-	siginfo_t si;
-	int saved = IPCPROF_ERRNO;
-
-	sthr.pcarry -= k * period_ns;
-	memset(&si, 0, sizeof(si));
-	si.si_signo = SAMPLE_SIGNAL;
-	si.si_code = SI_TIMER;
-	si.si_value.sival_int = SAMPLE_COOKIE;
-	si.si_overrun = k - 1 < INT32_MAX ? (int)(k - 1) : INT32_MAX;
-	sthr.owing = true;
-	sys_call(SYS_rt_tgsigqueueinfo, sys_getpid(), sthr.tid, SAMPLE_SIGNAL, &si);
-	sthr.owing = false;
-	sthr.expiry = expiry; /* the perf clock's own, which that sample does not move */
-	IPCPROF_ERRNO = saved;
-}
-
-/* Makes the perf clock again after a pause or a failed exec. */
-static void perf_clock_again(void)
-{
-	if (!ipcprof_rec)
-		return;
-	if (perf_clock_make())
-		atomic_store(pmap_slot(sthr.slot), sthr.pmap);
-	else
-		__atomic_fetch_add(&ipcprof_rec->prof.timer_errors, 1, __ATOMIC_RELAXED);
-}
-
 /* Sets this thread's timer to expire at the expiry the sampler keeps, then every period. */
 static bool timer_set_expiry(void)
 {
@@ -849,25 +706,6 @@ static void thread_timer_start(bool fresh)
 			break;
 		}
 	}
-	if (slot >= 0 && atomic_load(&perf_state) >= 0 && hz <= PERF_MAX_HZ && !sthr.posix_only) {
-		if (perf_clock_make()) {
-			atomic_store(&perf_state, 1);
-			sthr.timer = PERF_SLOT;
-			sthr.slot = slot;
-			atomic_store(pmap_slot(slot), sthr.pmap);
-			atomic_store(timer_slot(slot), PERF_SLOT);
-			sigset_t held;
-			sthr.paused = sys_call(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &held, 8) == 0 &&
-				      sigismember(&held, SAMPLE_SIGNAL) == 1;
-			if (sthr.paused)
-				perf_clock_drop(); /* made again when the thread unblocks SIGPROF */
-			sthr.owed = 0;
-			__atomic_fetch_add(&r->prof.threads, 1, __ATOMIC_RELAXED);
-			return;
-		}
-		int untried = 0;
-		atomic_compare_exchange_strong(&perf_state, &untried, -1);
-	}
 	struct sigevent sev;
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
@@ -902,14 +740,6 @@ static void thread_timer_stop(void)
 {
 	if (!sthr.timer)
 		return;
-	if (sthr.timer == PERF_SLOT) {
-		sthr.timer = 0;
-		sthr.paused = false;
-		perf_clock_drop();
-		int taken = PERF_SLOT;
-		atomic_compare_exchange_strong(timer_slot(sthr.slot), &taken, 0);
-		return;
-	}
 	int kid = sthr.timer - 1;
 	sthr.timer = 0;
 	sthr.paused = false;
@@ -919,20 +749,10 @@ static void thread_timer_stop(void)
 		sys_call(SYS_timer_delete, kid);
 }
 
-/* A perf clock's signal: POLL_IN (POLL_HUP at a limit we never set) and the fd number of this
- * thread's clock. A program's own file that took that number with O_ASYNC and SIGPROF would look
- * the same; nothing else sends SIGPROF with these codes. */
-static bool perf_signal(const siginfo_t *si)
-{
-	return sthr.pfd1 > 0 && (si->si_code == POLL_IN || si->si_code == POLL_HUP) &&
-	       si->si_fd == sthr.pfd1 - 1;
-}
-
 static bool signal_ours(const siginfo_t *si)
 {
-	return si->si_signo == SAMPLE_SIGNAL &&
-	       ((si->si_code == SI_TIMER && si->si_value.sival_int == SAMPLE_COOKIE) ||
-		perf_signal(si));
+	return si->si_signo == SAMPLE_SIGNAL && si->si_code == SI_TIMER &&
+	       si->si_value.sival_int == SAMPLE_COOKIE;
 }
 
 /*
@@ -971,16 +791,10 @@ static void sampler_stop(uint32_t state)
 		return;
 	for (int i = 0, hi = atomic_load(&timers_hi); i < hi && i <= TIMER_SLOTS; i++) {
 		int v = atomic_exchange(timer_slot(i), 0);
-		if (v == PERF_SLOT) {
-			uintptr_t m = atomic_exchange(pmap_slot(i), 0);
-			if (m)
-				sys_call(SYS_munmap, m, perf_page);
-		} else if (v > 0) {
+		if (v > 0)
 			sys_call(SYS_timer_delete, v - 1);
-		}
 	}
 	sthr.timer = 0;
-	sthr.pmap = 0;
 	struct ipcprof_record *r = ipcprof_rec;
 	if (r) {
 		r->prof.state = state;
@@ -1185,9 +999,6 @@ void ipcprof_sampler_start(void)
 		 * parent's pages stay writable for the parent at fork. */
 		sindex_wiped = sys_madvise(m, INDEX_CAP * sizeof(uint64_t), MADV_WIPEONFORK) == 0;
 		timers_wiped = sys_madvise(timers, sizeof(timers), MADV_WIPEONFORK) == 0;
-		pmaps_wiped = sys_madvise(pmaps, sizeof(pmaps), MADV_WIPEONFORK) == 0;
-		long pg = sysconf(_SC_PAGESIZE);
-		perf_page = pg > 0 ? (size_t)pg : 4096;
 	}
 	if (!real_sigaction)
 		real_sigaction = ipcprof_resolve("sigaction");
@@ -1236,18 +1047,8 @@ void ipcprof_sampler_after_fork(void)
 			if (atomic_load_explicit(timer_slot(i), memory_order_relaxed))
 				atomic_store(timer_slot(i), 0);
 	}
-	if (atomic_load_explicit(&pmap0, memory_order_relaxed))
-		atomic_store(&pmap0, 0);
-	if (atomic_load(&sampling) && !pmaps_wiped) {
-		int hi = atomic_load(&timers_hi);
-		for (int i = 1; i < hi && i <= TIMER_SLOTS; i++)
-			if (atomic_load_explicit(pmap_slot(i), memory_order_relaxed))
-				atomic_store(pmap_slot(i), 0);
-	}
 	if (sthr.timer)
 		sthr.timer = 0;
-	if (sthr.pmap)
-		sthr.pmap = 0; /* a fork child has none of its parent's events (VM_DONTCOPY) */
 	if (sthr.ticks)
 		sthr.ticks = 0; /* its chunk is in the parent's area */
 	if (sthr.npend)
@@ -1282,13 +1083,9 @@ void ipcprof_sampler_exec_begin(void)
 {
 	if (!sthr.timer || sthr.paused)
 		return;
-	if (sthr.timer == PERF_SLOT) {
-		perf_clock_drop();
-	} else {
-		struct itimerspec off;
-		memset(&off, 0, sizeof(off));
-		sys_call(SYS_timer_settime, sthr.timer - 1, 0, &off, NULL);
-	}
+	struct itimerspec off;
+	memset(&off, 0, sizeof(off));
+	sys_call(SYS_timer_settime, sthr.timer - 1, 0, &off, NULL);
 	drain_pending();
 }
 
@@ -1296,10 +1093,7 @@ void ipcprof_sampler_exec_failed(void)
 {
 	if (!sthr.timer || sthr.paused || !atomic_load(&sampling))
 		return;
-	if (sthr.timer == PERF_SLOT)
-		perf_clock_again();
-	else
-		timer_arm(period_ns, false);
+	timer_arm(period_ns, false);
 }
 
 void *ipcprof_sample_area_take(uint64_t size)
@@ -1337,35 +1131,10 @@ bool ipcprof_sampler_timed(void)
  * pause are owed to the next sample, and the timer goes on with what is left of the current one.
  * The CPU time run while paused is not sampled.
  */
-/* This thread's perf clock becomes a POSIX timer, from here on. */
-static void perf_to_posix(void)
-{
-	perf_clock_drop();
-	int taken = PERF_SLOT;
-	atomic_compare_exchange_strong(timer_slot(sthr.slot), &taken, 0);
-	sthr.timer = 0;
-	sthr.posix_only = true;
-	if (ipcprof_rec)
-		__atomic_fetch_sub(&ipcprof_rec->prof.threads, 1, __ATOMIC_RELAXED);
-	thread_timer_start(false);
-}
-
 bool ipcprof_sampler_pause(void)
 {
 	if (!sthr.timer || sthr.paused)
 		return false;
-	if (sthr.timer == PERF_SLOT && ++sthr.pauses > PERF_MAX_PAUSES)
-		perf_to_posix(); /* and the POSIX timer's pause below */
-	if (sthr.timer == PERF_SLOT) {
-		/* A new clock starts its period afresh: what this one ran of its period is kept, or
-		 * a thread that masks more often than its period would never be sampled. */
-		uint64_t c = thread_cpu_ns();
-		if (sthr.pmap && c > sthr.pstart)
-			sthr.pcarry += c - sthr.pstart;
-		perf_clock_drop();
-		sthr.paused = true;
-		return true;
-	}
 	int saved = IPCPROF_ERRNO;
 	struct itimerspec off;
 	memset(&off, 0, sizeof(off));
@@ -1392,12 +1161,6 @@ void ipcprof_sampler_resume(void)
 	sthr.paused = false;
 	if (!sthr.timer || !atomic_load_explicit(&sampling, memory_order_relaxed))
 		return;
-	if (sthr.timer == PERF_SLOT) {
-		perf_clock_again();
-		if (sthr.pcarry >= period_ns)
-			perf_owed_now();
-		return;
-	}
 	/* Periods owed: a sample now, here, where the thread ran them, rather than at some later
 	 * tick that finds the timer past its expiry (a thread that masks often is seldom found so). */
 	bool owed = sthr.owed > 0;
@@ -1421,8 +1184,7 @@ void ipcprof_sampler_settle(uint64_t cpu_now, bool entry)
 {
 	if (sthr.handling || sthr.unwinding)
 		return;
-	/* A perf clock's signals come as its periods end, wherever the thread is: none to settle. */
-	if (cpu_now < sthr.expiry || !sthr.timer || sthr.timer == PERF_SLOT || sthr.paused ||
+	if (cpu_now < sthr.expiry || !sthr.timer || sthr.paused ||
 	    !atomic_load_explicit(&sampling, memory_order_relaxed)) {
 		sthr.tick_last = false; /* nothing owed: what follows was run after this edge */
 		return;

@@ -746,8 +746,9 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 			count_drop(&dropped.images);
 			return 0;
 		}
-		/* The child has its parent's shared mappings (fork copies them all). */
-		{
+		/* The child has its parent's shared mappings (fork copies them all); kept only where
+		 * the fault programs run (syscalls mode). */
+		if (count_syscalls) {
 			__u32 pid_image = t->image;
 			struct ipcprof_bpf_ranges *from = bpf_map_lookup_elem(&shared, &pid_image);
 			struct ipcprof_bpf_ranges *to = bpf_map_lookup_elem(&shared, &id);

@@ -97,8 +97,7 @@ static void sched_figures(const struct ipcprof_kernel_stats *st, struct ipcprof_
 	const struct ipcprof_kernel_calls *po = &st->wait[IPCPROF_KWAIT_POLL];
 	g->kernel_futex_ns += fx->blocked_ns + fx->runq_ns;
 	g->kernel_poll_ns += po->blocked_ns + po->runq_ns;
-	g->kernel_shm_faults += st->faults[IPCPROF_KFAULT_SHMEM].faults;
-	g->kernel_shm_fault_bytes += st->faults[IPCPROF_KFAULT_SHMEM].bytes;
+	/* No fault program runs in this mode: the JSON says the faults were not counted. */
 }
 
 /* Only calls on channel kinds count: files, ttys and other sockets are not IPC. */

@@ -155,6 +155,7 @@ static void fds_line(const struct ipcprof_model *m, FILE *f)
 			"process%s to %d\n",
 			received, senders, senders == 1 ? "" : "es", receivers);
 }
+
 void ipcprof_write_summary(const struct ipcprof_model *m, FILE *f)
 {
 	char b1[32], b2[32], t1[32], t2[32], s[200];
